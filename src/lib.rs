@@ -1,0 +1,15 @@
+//! evlab: a discrete-event simulator for event-driven architectures.
+//!
+//! The library is the whole product: scenario files ([`scenario`]) are parsed
+//! and checked, wired into a model of brokers and clients ([`broker`]) that
+//! runs on a domain-free discrete-event core ([`engine`]), and measured
+//! ([`metrics`]). The command line ([`cli`]) and the desktop lab are thin
+//! fronts over [`run`].
+
+pub mod broker;
+pub mod cli;
+pub mod engine;
+pub mod metrics;
+pub mod run;
+pub mod scenario;
+pub mod topology;
