@@ -1,1 +1,125 @@
-//! run
+//! Running a scenario: the one entry point the CLI, the benchmarks, the tests
+//! and the desktop lab share.
+//!
+//! A [`Run`] wires a [`World`] from a checked [`Scenario`], advances it in
+//! slices of simulated time (so a front can show progress, pace it against the
+//! wall clock or stop it), and produces the [`Report`].
+
+use crate::broker::world::World;
+use crate::engine::{SimTime, Simulation};
+use crate::metrics::report::{Report, RunInfo};
+use crate::scenario::Scenario;
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RunError {
+    #[error("cannot build the model: {0}")]
+    Build(String),
+    #[error("the run stopped at {at_seconds:.3} s of simulated time: {message}")]
+    Stopped { at_seconds: f64, message: String },
+}
+
+pub struct Run {
+    sim: Simulation<World>,
+    name: String,
+    seed: u64,
+    duration_nanos: SimTime,
+    warmup_nanos: SimTime,
+    slice_nanos: SimTime,
+}
+
+impl Run {
+    pub fn new(scenario: &Scenario) -> Result<Run, RunError> {
+        let sim = Simulation::build(|scheduler| World::build(scenario, scheduler)).map_err(RunError::Build)?;
+        Ok(Run {
+            sim,
+            name: scenario.name.clone(),
+            seed: scenario.seed,
+            duration_nanos: scenario.duration_nanos,
+            warmup_nanos: scenario.warmup_nanos,
+            slice_nanos: scenario.sample_every_nanos.max(1),
+        })
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    pub fn duration_nanos(&self) -> SimTime {
+        self.duration_nanos
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.sim.now() >= self.duration_nanos
+    }
+
+    /// Engine events executed so far.
+    pub fn events(&self) -> u64 {
+        self.sim.events()
+    }
+
+    pub fn world(&self) -> &World {
+        self.sim.model()
+    }
+
+    /// Events still scheduled.
+    pub fn pending_events(&self) -> usize {
+        self.sim.scheduler().pending()
+    }
+
+    /// Advances to `until` (capped at the scenario's duration).
+    pub fn advance_to(&mut self, until: SimTime) -> Result<u64, RunError> {
+        let until = until.min(self.duration_nanos);
+        let mut executed = 0;
+        // In slices, so a failure (a memory cap hit) stops the run promptly.
+        while self.sim.now() < until {
+            let next = (self.sim.now() + self.slice_nanos).min(until);
+            executed += self.sim.run_until(next);
+            if let Some(message) = &self.sim.model().failure {
+                return Err(RunError::Stopped {
+                    at_seconds: self.sim.now() as f64 / 1e9,
+                    message: message.clone(),
+                });
+            }
+        }
+        Ok(executed)
+    }
+
+    /// Runs to the end, calling `progress` with the fraction done after each slice.
+    pub fn run_to_end(&mut self, mut progress: impl FnMut(f64)) -> Result<(), RunError> {
+        let slices = 100u64;
+        let step = (self.duration_nanos / slices).max(1);
+        while !self.is_finished() {
+            self.advance_to(self.sim.now() + step)?;
+            progress(self.sim.now() as f64 / self.duration_nanos.max(1) as f64);
+        }
+        Ok(())
+    }
+
+    /// Checks the ledger's conservation law against the model's structures.
+    pub fn check_ledger(&self) -> Result<(), String> {
+        self.sim.model().check_ledger()
+    }
+
+    pub fn report(&self, wall_seconds: Option<f64>, include_series: bool) -> Report {
+        Report::new(
+            self.sim.model(),
+            RunInfo {
+                scenario: &self.name,
+                seed: self.seed,
+                warmup_nanos: self.warmup_nanos,
+                now: self.sim.now(),
+                events: self.sim.events(),
+                wall_seconds,
+                include_series,
+            },
+        )
+    }
+}
+
+/// Runs a scenario to the end and returns its report (no timing, no series).
+pub fn run(scenario: &Scenario) -> Result<Report, RunError> {
+    let mut run = Run::new(scenario)?;
+    run.run_to_end(|_| {})?;
+    Ok(run.report(None, false))
+}

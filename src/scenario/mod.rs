@@ -1,4 +1,182 @@
-//! Scenario files: raw serde types that mirror the RON, checked into a
-//! [`Scenario`] the engine can trust.
+//! Scenario files: RON text -> raw serde types ([`raw`]) -> a checked
+//! [`Scenario`] ([`check`]) that the engine can trust.
+//!
+//! Every problem is reported with the file, the line and column, a path into
+//! the document such as `nodes[3].arrival.rate`, and what to do about it.
 
+pub mod check;
 pub mod locate;
+pub mod model;
+pub mod raw;
+pub mod units;
+
+use std::fmt;
+use std::path::Path;
+
+pub use check::Problem;
+pub use model::*;
+pub use raw::RawScenario;
+
+/// RON extensions evlab turns on for every file, so users may write
+/// `max_length: 100` instead of `max_length: Some(100)` and
+/// `Producer(id: "p", ...)` instead of `Producer((id: "p", ...))`.
+fn ron_options() -> ron::Options {
+    ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+        .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
+}
+
+/// One problem, placed in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocatedProblem {
+    pub line: usize,
+    pub column: usize,
+    /// Path into the document, such as `nodes[3].arrival.rate`; empty for syntax errors.
+    pub path: String,
+    pub message: String,
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{file}: cannot read the file: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error("{}", render_problems(.file, .problems))]
+    Invalid { file: String, problems: Vec<LocatedProblem> },
+}
+
+fn render_problems(file: &str, problems: &[LocatedProblem]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("{file}:{}:{}: ", p.line, p.column));
+        if !p.path.is_empty() {
+            out.push_str(&p.path);
+            out.push_str(": ");
+        }
+        out.push_str(&p.message);
+    }
+    out
+}
+
+impl fmt::Display for LocatedProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.line, self.column)?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Reads and checks a scenario file.
+pub fn load(path: &Path) -> Result<(RawScenario, Scenario), LoadError> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&source, &file)
+}
+
+/// Parses and checks scenario text; `file` names it in errors.
+pub fn parse(source: &str, file: &str) -> Result<(RawScenario, Scenario), LoadError> {
+    let raw = parse_raw(source).map_err(|problem| LoadError::Invalid {
+        file: file.to_string(),
+        problems: vec![problem],
+    })?;
+    let scenario = check::check(&raw).map_err(|problems| LoadError::Invalid {
+        file: file.to_string(),
+        problems: problems.into_iter().map(|p| place(source, p)).collect(),
+    })?;
+    Ok((raw, scenario))
+}
+
+/// Puts a checker's problem at its place in the text.
+pub fn place(source: &str, problem: Problem) -> LocatedProblem {
+    let segments = locate::parse_path(&problem.path);
+    let position = locate::locate(source, &segments).unwrap_or(locate::Position { line: 1, column: 1 });
+    LocatedProblem {
+        line: position.line,
+        column: position.column,
+        path: problem.path,
+        message: problem.message,
+    }
+}
+
+/// RON text -> raw types, with syntax and type errors placed in the text.
+pub fn parse_raw(source: &str) -> Result<RawScenario, LocatedProblem> {
+    let options = ron_options();
+    let syntax_error = |e: ron::error::SpannedError| LocatedProblem {
+        line: e.span.start.line,
+        column: e.span.start.col,
+        path: String::new(),
+        message: describe_ron_error(&e.code),
+    };
+    let mut deserializer = ron::Deserializer::from_str_with_options(source, &options).map_err(syntax_error)?;
+    let mut track = serde_path_to_error::Track::new();
+    let result = serde::Deserialize::deserialize(serde_path_to_error::Deserializer::new(&mut deserializer, &mut track));
+    match result {
+        Ok(raw) => {
+            deserializer.end().map_err(|code| syntax_error(deserializer.span_error(code)))?;
+            Ok(raw)
+        }
+        Err(code) => {
+            let path = display_path(&track.path());
+            let span = deserializer.span_error(code);
+            Err(LocatedProblem {
+                line: span.span.start.line,
+                column: span.span.start.col,
+                path,
+                message: describe_ron_error(&span.code),
+            })
+        }
+    }
+}
+
+/// A serde path as evlab writes paths: `nodes[3].arrival.rate` (enum variant names left out).
+fn display_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            // Struct fields and map keys both come as map keys.
+            Segment::Map { key } if key.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Map { key } => out.push_str(&format!("[{key:?}]")),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// ron's messages, with a hint on what to write where one helps.
+fn describe_ron_error(code: &ron::Error) -> String {
+    match code {
+        ron::Error::NoSuchStructField { expected, found, .. } => format!(
+            "unknown field `{found}`; this place takes: {}",
+            expected.join(", ")
+        ),
+        ron::Error::MissingStructField { field, .. } => format!("missing field `{field}`: add `{field}: ...`"),
+        ron::Error::NoSuchEnumVariant { expected, found, .. } => {
+            format!("unknown kind `{found}`; expected one of: {}", expected.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Writes a raw scenario back as RON, in the form users write it.
+pub fn to_ron(raw: &RawScenario) -> Result<String, ron::Error> {
+    let pretty = ron::ser::PrettyConfig::new()
+        .struct_names(false)
+        .indentor("    ".to_string())
+        .separate_tuple_members(false);
+    ron_options().to_string_pretty(raw, pretty)
+}

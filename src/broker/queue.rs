@@ -1,0 +1,120 @@
+//! A RabbitMQ-style queue: FIFO per priority, max length with an overflow
+//! policy, per-queue message TTL, and push delivery to competing consumers
+//! in round-robin order among those with prefetch credit.
+//!
+//! This file holds the queue's own state; moving a message to a consumer is
+//! the world's job ([`super::world`]), since it touches both.
+
+use std::collections::VecDeque;
+
+use crate::engine::SimTime;
+use crate::engine::arena::Slot;
+use crate::metrics::{LatencyHistogram, TimeAverage};
+use crate::scenario::raw::Overflow;
+
+pub struct QueueState {
+    pub node: usize,
+    /// Ready messages, one FIFO per priority level (index = priority).
+    pub ready: Vec<VecDeque<Slot>>,
+    pub ready_len: u64,
+    /// Delivered to a consumer, not yet acknowledged.
+    pub unacked: u64,
+    pub max_length: Option<u64>,
+    pub overflow: Overflow,
+    pub ttl_nanos: Option<u64>,
+    /// An expiry check is scheduled.
+    pub expiry_scheduled: bool,
+    /// Consumers (indices into the world's consumers) with prefetch credit, in
+    /// round-robin order; each at most once.
+    pub waiting: VecDeque<u32>,
+    pub metrics: QueueMetrics,
+}
+
+/// Per-queue statistics since the end of the warm-up.
+#[derive(Default)]
+pub struct QueueMetrics {
+    pub enqueued: u64,
+    pub delivered: u64,
+    pub dropped_overflow: u64,
+    pub dropped_ttl: u64,
+    /// Time from enqueue to delivery.
+    pub wait: LatencyHistogram,
+    /// Ready messages over time.
+    pub depth: TimeAverage,
+    /// Unacknowledged messages over time.
+    pub unacked: TimeAverage,
+}
+
+impl QueueMetrics {
+    pub fn reset(&mut self, now: SimTime) {
+        self.enqueued = 0;
+        self.delivered = 0;
+        self.dropped_overflow = 0;
+        self.dropped_ttl = 0;
+        self.wait.reset();
+        self.depth.reset(now);
+        self.unacked.reset(now);
+    }
+}
+
+impl QueueState {
+    pub fn new(node: usize, max_priority: u8, max_length: Option<u64>, overflow: Overflow, ttl_nanos: Option<u64>) -> Self {
+        Self {
+            node,
+            ready: (0..=max_priority).map(|_| VecDeque::new()).collect(),
+            ready_len: 0,
+            unacked: 0,
+            max_length,
+            overflow,
+            ttl_nanos,
+            expiry_scheduled: false,
+            waiting: VecDeque::new(),
+            metrics: QueueMetrics::default(),
+        }
+    }
+
+    /// The queue is at its max length: one more ready message would overflow.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.max_length.is_some_and(|max| self.ready_len >= max)
+    }
+
+    /// Appends a ready message at `priority` (clamped to the queue's maximum, as RabbitMQ does).
+    #[inline]
+    pub fn push_ready(&mut self, now: SimTime, slot: Slot, priority: u8) {
+        let level = (priority as usize).min(self.ready.len().saturating_sub(1));
+        if let Some(fifo) = self.ready.get_mut(level) {
+            fifo.push_back(slot);
+            self.ready_len += 1;
+            self.metrics.depth.set(now, self.ready_len);
+        }
+    }
+
+    /// Removes the head: the oldest message of the highest non-empty priority.
+    #[inline]
+    pub fn pop_head(&mut self, now: SimTime) -> Option<Slot> {
+        let slot = self.ready.iter_mut().rev().find_map(VecDeque::pop_front)?;
+        self.ready_len -= 1;
+        self.metrics.depth.set(now, self.ready_len);
+        Some(slot)
+    }
+
+    /// The heads of every priority level, for TTL checks.
+    pub fn heads(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.ready.iter().filter_map(|fifo| fifo.front().copied())
+    }
+
+    /// Removes the head of priority level `level`.
+    pub fn pop_level(&mut self, now: SimTime, level: usize) -> Option<Slot> {
+        let slot = self.ready.get_mut(level)?.pop_front()?;
+        self.ready_len -= 1;
+        self.metrics.depth.set(now, self.ready_len);
+        Some(slot)
+    }
+
+    #[inline]
+    pub fn set_unacked(&mut self, now: SimTime, unacked: u64) {
+        self.unacked = unacked;
+        self.metrics.unacked.set(now, unacked);
+    }
+}

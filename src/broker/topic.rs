@@ -1,0 +1,217 @@
+//! A Kafka-style topic: partitioned append-only logs, a partitioner, retention
+//! by time and size, and consumer groups with committed offsets.
+//!
+//! A partition stores records from the lowest offset any group still needs
+//! (its committed offset) or, with retention set, from what retention keeps.
+//! Each group tracks, per partition, its committed offset and its position
+//! (next offset to fetch); records between the two are in consumers' hands.
+//! Assignment within a group is Kafka's range assignor: partitions in order,
+//! members sorted by id, the first `partitions % members` members one extra.
+
+use std::collections::VecDeque;
+
+use super::murmur2::partition_for_key;
+use super::routing::VariantId;
+use super::sampling::{NO_KEY, key_text};
+use crate::engine::SimTime;
+use crate::engine::rng::Stream;
+use crate::scenario::raw::Partitioner;
+use rand::Rng;
+
+/// One record in a partition's log.
+#[derive(Debug, Clone, Copy)]
+pub struct Record {
+    pub id: u64,
+    pub produced_at: SimTime,
+    pub appended_at: SimTime,
+    pub key: u32,
+    pub key_seq: u32,
+    pub size: u32,
+    pub variant: VariantId,
+    pub priority: u8,
+}
+
+#[derive(Default)]
+pub struct Partition {
+    /// Offset of `records[0]`.
+    pub base_offset: u64,
+    pub records: VecDeque<Record>,
+    /// Offset the next record gets (Kafka's log-end offset).
+    pub end_offset: u64,
+    /// Bytes of the stored records.
+    pub bytes: u64,
+}
+
+impl Partition {
+    #[inline]
+    pub fn record(&self, offset: u64) -> Option<&Record> {
+        self.records.get(offset.checked_sub(self.base_offset)? as usize)
+    }
+}
+
+/// A group's progress on one partition.
+#[derive(Default)]
+pub struct GroupCursor {
+    /// All offsets below this are processed.
+    pub committed: u64,
+    /// Next offset to fetch; `committed..position` are in consumers' hands.
+    pub position: u64,
+    /// `done[i]`: offset `committed + i` is processed (completions can come out of order).
+    pub done: VecDeque<bool>,
+}
+
+impl GroupCursor {
+    /// Marks `offset` processed and advances the committed offset over the processed prefix.
+    pub fn complete(&mut self, offset: u64) {
+        if let Some(flag) = offset.checked_sub(self.committed).and_then(|i| self.done.get_mut(i as usize)) {
+            *flag = true;
+        }
+        while self.done.front() == Some(&true) {
+            self.done.pop_front();
+            self.committed += 1;
+        }
+    }
+
+    /// Hands out the record at `position`.
+    pub fn take(&mut self) -> u64 {
+        let offset = self.position;
+        self.position += 1;
+        self.done.push_back(false);
+        offset
+    }
+
+    /// Skips the record at `position` (deleted before it was read).
+    pub fn skip(&mut self) {
+        let offset = self.take();
+        self.complete(offset);
+    }
+}
+
+pub struct GroupState {
+    pub name: String,
+    /// Member consumers (indices into the world's consumers), sorted by id.
+    pub members: Vec<u32>,
+    /// Partition -> member (index into `members`), or `None` when the group has fewer members than needed.
+    pub owner: Vec<Option<u32>>,
+    /// Member -> its partitions.
+    pub assigned: Vec<Vec<u32>>,
+    pub cursors: Vec<GroupCursor>,
+}
+
+impl GroupState {
+    pub fn new(name: String, members: Vec<u32>, partitions: u32) -> Self {
+        let mut group = Self {
+            name,
+            members,
+            owner: vec![None; partitions as usize],
+            assigned: Vec::new(),
+            cursors: (0..partitions).map(|_| GroupCursor::default()).collect(),
+        };
+        group.assign_range();
+        group
+    }
+
+    /// Kafka's range assignor over the current members.
+    pub fn assign_range(&mut self) {
+        let partitions = self.owner.len();
+        let members = self.members.len();
+        self.assigned = vec![Vec::new(); members];
+        self.owner.iter_mut().for_each(|o| *o = None);
+        if members == 0 {
+            return;
+        }
+        let (per, extra) = (partitions / members, partitions % members);
+        let mut next = 0;
+        for m in 0..members {
+            let count = per + usize::from(m < extra);
+            for p in next..next + count {
+                if let Some(owner) = self.owner.get_mut(p) {
+                    *owner = Some(m as u32);
+                }
+                if let Some(list) = self.assigned.get_mut(m) {
+                    list.push(p as u32);
+                }
+            }
+            next += count;
+        }
+    }
+
+    /// Messages appended but not yet committed, summed over partitions.
+    pub fn lag(&self, partitions: &[Partition]) -> u64 {
+        partitions.iter().zip(&self.cursors).map(|(p, c)| p.end_offset - c.committed).sum()
+    }
+}
+
+pub struct TopicState {
+    pub node: usize,
+    pub partitioner: Partitioner,
+    pub retention_nanos: Option<u64>,
+    pub retention_bytes: Option<u64>,
+    pub partitions: Vec<Partition>,
+    pub groups: Vec<GroupState>,
+    /// Round-robin cursor for keyless records, and the sticky partitioner's batch count.
+    rr_next: u32,
+    sticky_left: u32,
+    /// Partition of each key index, precomputed (murmur2 of `key-N`).
+    key_partition: Vec<u32>,
+    /// The topic's own stream, for the sticky partitioner's choices.
+    rng: Stream,
+    pub appended: u64,
+}
+
+/// Keys above this count are hashed per record rather than precomputed.
+const KEY_TABLE_MAX: u32 = 1 << 20;
+
+impl TopicState {
+    pub fn new(node: usize, spec: &crate::scenario::Topic, key_count: u32, rng: Stream) -> Self {
+        let partitions = spec.partitions;
+        let key_partition = (0..key_count.min(KEY_TABLE_MAX)).map(|k| partition_for_key(key_text(k).as_bytes(), partitions)).collect();
+        Self {
+            node,
+            partitioner: spec.partitioner,
+            retention_nanos: spec.retention_nanos,
+            retention_bytes: spec.retention_bytes,
+            partitions: (0..partitions).map(|_| Partition::default()).collect(),
+            groups: Vec::new(),
+            rr_next: 0,
+            sticky_left: 0,
+            key_partition,
+            rng,
+            appended: 0,
+        }
+    }
+
+    /// The partition a record with `key` goes to.
+    #[inline]
+    pub fn choose_partition(&mut self, key: u32) -> u32 {
+        let n = self.partitions.len() as u32;
+        let hashed = |key: u32, table: &[u32]| match table.get(key as usize) {
+            Some(p) => *p,
+            None => partition_for_key(key_text(key).as_bytes(), n),
+        };
+        match self.partitioner {
+            Partitioner::KeyHash if key != NO_KEY => hashed(key, &self.key_partition),
+            Partitioner::Sticky { .. } if key != NO_KEY => hashed(key, &self.key_partition),
+            Partitioner::KeyHash | Partitioner::RoundRobin => {
+                let p = self.rr_next % n;
+                self.rr_next = (p + 1) % n;
+                p
+            }
+            Partitioner::Sticky { batch } => {
+                if self.sticky_left == 0 {
+                    // Kafka's sticky partitioner moves to a different, random partition when a batch is full.
+                    let step = if n > 1 { 1 + (self.rng.next_u64() % u64::from(n - 1)) as u32 } else { 0 };
+                    self.rr_next = (self.rr_next + step) % n;
+                    self.sticky_left = batch.max(1);
+                }
+                self.sticky_left -= 1;
+                self.rr_next
+            }
+        }
+    }
+
+    /// Lowest committed offset of any group on `partition`.
+    pub fn min_committed(&self, partition: usize) -> u64 {
+        self.groups.iter().filter_map(|g| g.cursors.get(partition)).map(|c| c.committed).min().unwrap_or(0)
+    }
+}

@@ -1,0 +1,371 @@
+//! The summary report of a run, and its renderings: a table for people, JSON
+//! (a stable contract for scripts) and CSV (long format, one value per row,
+//! for pandas and spreadsheets).
+//!
+//! A report depends only on the scenario and the seed, so the same run gives
+//! the same bytes; wall-clock figures are left out unless asked for.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::LatencySummary;
+use super::series::Series;
+use crate::broker::world::{Dropped, NodeRef, World};
+use crate::engine::SimTime;
+
+#[derive(Serialize)]
+pub struct Report {
+    pub evlab_version: &'static str,
+    pub scenario: String,
+    pub seed: u64,
+    pub sim_seconds: f64,
+    pub warmup_seconds: f64,
+    /// Engine events executed.
+    pub events: u64,
+    /// Wall-clock time of the run; `null` unless timing was asked for, so
+    /// that one scenario and seed always give the same bytes.
+    pub wall_seconds: Option<f64>,
+    pub totals: Totals,
+    /// End-to-end latency, produced -> processed, after the warm-up.
+    pub latency_ms: LatencySummary,
+    pub throughput_per_s: Throughput,
+    pub nodes: Vec<NodeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
+}
+
+/// Whole-run counts: the ledger. `produced + fanned_out = processed + dropped + in_flight_at_end`.
+#[derive(Serialize)]
+pub struct Totals {
+    pub produced: u64,
+    pub fanned_out: u64,
+    pub processed: u64,
+    pub in_flight_at_end: u64,
+    pub dropped: Dropped,
+    pub dropped_total: u64,
+}
+
+/// Rates after the warm-up.
+#[derive(Serialize)]
+pub struct Throughput {
+    pub produced: f64,
+    pub processed: f64,
+}
+
+#[derive(Serialize)]
+pub struct NodeReport {
+    pub id: String,
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub detail: NodeDetail,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum NodeDetail {
+    Producer {
+        produced: u64,
+        rate_per_s: f64,
+    },
+    Exchange {
+        received: u64,
+        unroutable: u64,
+    },
+    Queue {
+        enqueued: u64,
+        delivered: u64,
+        mean_wait_ms: f64,
+        wait_ms: LatencySummary,
+        mean_depth: f64,
+        max_depth: u64,
+        mean_unacked: f64,
+        depth_at_end: u64,
+        unacked_at_end: u64,
+        dropped: QueueDrops,
+    },
+    Topic {
+        appended: u64,
+        partitions: Vec<PartitionReport>,
+        groups: Vec<GroupReport>,
+    },
+    Consumer {
+        processed: u64,
+        throughput_per_s: f64,
+        utilization: f64,
+        mean_service_ms: f64,
+    },
+}
+
+#[derive(Serialize)]
+pub struct QueueDrops {
+    pub overflow: u64,
+    pub ttl: u64,
+}
+
+#[derive(Serialize)]
+pub struct PartitionReport {
+    pub partition: u32,
+    pub end_offset: u64,
+    pub stored_records: u64,
+    pub stored_bytes: u64,
+}
+
+#[derive(Serialize)]
+pub struct GroupReport {
+    pub group: String,
+    pub members: Vec<String>,
+    /// Log-end minus committed offset, summed over partitions, at the end.
+    pub lag: u64,
+    pub lag_per_partition: Vec<u64>,
+}
+
+/// What the report says about the run besides the world's state.
+pub struct RunInfo<'a> {
+    pub scenario: &'a str,
+    pub seed: u64,
+    pub warmup_nanos: SimTime,
+    pub now: SimTime,
+    pub events: u64,
+    pub wall_seconds: Option<f64>,
+    pub include_series: bool,
+}
+
+impl Report {
+    pub fn new(world: &World, info: RunInfo<'_>) -> Report {
+        let now = info.now;
+        let window_s = now.saturating_sub(world.window.start) as f64 / 1e9;
+        let per_s = |count: u64| if window_s > 0.0 { count as f64 / window_s } else { 0.0 };
+        let ledger = &world.ledger;
+        let nodes = world
+            .node_refs
+            .iter()
+            .zip(&world.ids)
+            .map(|(r, id)| {
+                let (kind, detail) = node_detail(world, *r, now, &per_s);
+                NodeReport {
+                    id: id.clone(),
+                    kind,
+                    detail,
+                }
+            })
+            .collect();
+        Report {
+            evlab_version: env!("CARGO_PKG_VERSION"),
+            scenario: info.scenario.to_string(),
+            seed: info.seed,
+            sim_seconds: now as f64 / 1e9,
+            warmup_seconds: info.warmup_nanos as f64 / 1e9,
+            events: info.events,
+            wall_seconds: info.wall_seconds,
+            totals: Totals {
+                produced: ledger.produced,
+                fanned_out: ledger.fanned_out,
+                processed: ledger.processed,
+                in_flight_at_end: ledger.in_flight(),
+                dropped: ledger.dropped,
+                dropped_total: ledger.dropped.total(),
+            },
+            latency_ms: world.window.latency.summary_ms(),
+            throughput_per_s: Throughput {
+                produced: per_s(world.window.produced),
+                processed: per_s(world.window.processed),
+            },
+            nodes,
+            series: info.include_series.then(|| world.series.clone()),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// Long format: `scenario,seed,scope,id,kind,metric,value`, one value per row.
+    pub fn to_csv(&self) -> String {
+        let mut rows: Vec<(String, String, String, String)> = Vec::new();
+        let json = serde_json::to_value(self).unwrap_or_default();
+        let mut flat = BTreeMap::new();
+        if let Some(totals) = json.get("totals") {
+            flatten("", totals, &mut flat);
+        }
+        for (metric, value) in &flat {
+            rows.push(("run".into(), String::new(), metric.clone(), value.clone()));
+        }
+        for (name, value) in [("events", json.get("events")), ("sim_seconds", json.get("sim_seconds"))] {
+            if let Some(v) = value {
+                rows.push(("run".into(), String::new(), name.into(), v.to_string()));
+            }
+        }
+        for (group, value) in [("latency_ms", json.get("latency_ms")), ("throughput_per_s", json.get("throughput_per_s"))] {
+            let mut flat = BTreeMap::new();
+            if let Some(v) = value {
+                flatten(group, v, &mut flat);
+            }
+            for (metric, value) in flat {
+                rows.push(("run".into(), String::new(), metric, value));
+            }
+        }
+        let mut out = String::from("scenario,seed,scope,id,kind,metric,value\n");
+        for (scope, id, metric, value) in rows {
+            let _ = writeln!(out, "{},{},{scope},{id},,{metric},{value}", csv_field(&self.scenario), self.seed);
+        }
+        if let Some(nodes) = json.get("nodes").and_then(|n| n.as_array()) {
+            for node in nodes {
+                let id = node.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+                let kind = node.get("kind").and_then(|v| v.as_str()).unwrap_or_default();
+                let mut flat = BTreeMap::new();
+                flatten("", node, &mut flat);
+                for (metric, value) in flat {
+                    if metric == "id" || metric == "kind" {
+                        continue;
+                    }
+                    let _ = writeln!(out, "{},{},node,{},{kind},{metric},{value}", csv_field(&self.scenario), self.seed, csv_field(id));
+                }
+            }
+        }
+        out
+    }
+
+    /// A table for people.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let t = &self.totals;
+        let _ = writeln!(out, "evlab {} | scenario: {} | seed {} | {:.1} s simulated (warm-up {:.1} s) | {} events",
+            self.evlab_version, self.scenario, self.seed, self.sim_seconds, self.warmup_seconds, self.events);
+        if let Some(wall) = self.wall_seconds {
+            let _ = writeln!(out, "wall clock {wall:.3} s ({:.2} M events/s)", self.events as f64 / wall.max(1e-9) / 1e6);
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "messages   produced {}  processed {}  in flight {}  dropped {}  (fan-out copies {})",
+            t.produced, t.processed, t.in_flight_at_end, t.dropped_total, t.fanned_out);
+        if t.dropped_total > 0 {
+            let d = &t.dropped;
+            let _ = writeln!(out, "dropped    unroutable {}  overflow {}  ttl {}  retention {}", d.unroutable, d.overflow, d.ttl, d.retention);
+        }
+        let _ = writeln!(out, "throughput produced {:.1}/s  processed {:.1}/s", self.throughput_per_s.produced, self.throughput_per_s.processed);
+        let l = &self.latency_ms;
+        let _ = writeln!(out, "latency    mean {}  p50 {}  p95 {}  p99 {}  max {}  (ms, produced -> processed)",
+            ms(l.mean), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max));
+        let _ = writeln!(out);
+        let width = self.nodes.iter().map(|n| n.id.len()).max().unwrap_or(4).max(4);
+        let _ = writeln!(out, "{:<width$}  {:<9} details", "node", "kind");
+        for node in &self.nodes {
+            let details = match &node.detail {
+                NodeDetail::Producer { produced, rate_per_s } => format!("produced {produced} ({rate_per_s:.1}/s)"),
+                NodeDetail::Exchange { received, unroutable } => format!("received {received}, unroutable {unroutable}"),
+                NodeDetail::Queue { enqueued, delivered, mean_wait_ms, wait_ms, mean_depth, max_depth, depth_at_end, unacked_at_end, dropped, .. } => format!(
+                    "enqueued {enqueued}, delivered {delivered}, wait mean {} p99 {} ms, depth mean {mean_depth:.2} max {max_depth} end {depth_at_end} (+{unacked_at_end} unacked), dropped overflow {} ttl {}",
+                    ms(*mean_wait_ms), ms(wait_ms.p99), dropped.overflow, dropped.ttl),
+                NodeDetail::Topic { appended, partitions, groups } => {
+                    let groups: Vec<String> = groups.iter().map(|g| format!("{} lag {}", g.group, g.lag)).collect();
+                    format!("appended {appended} over {} partitions; {}", partitions.len(), groups.join(", "))
+                }
+                NodeDetail::Consumer { processed, throughput_per_s, utilization, mean_service_ms } => format!(
+                    "processed {processed} ({throughput_per_s:.1}/s), utilization {:.1}%, service mean {} ms", utilization * 100.0, ms(*mean_service_ms)),
+            };
+            let _ = writeln!(out, "{:<width$}  {:<9} {details}", node.id, node.kind);
+        }
+        out
+    }
+}
+
+fn ms(value: f64) -> String {
+    if value >= 100.0 { format!("{value:.0}") } else if value >= 1.0 { format!("{value:.2}") } else { format!("{value:.3}") }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+/// Flattens JSON objects and arrays into `a.b[2].c -> value` pairs.
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    let join = |key: &str| if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                flatten(&join(key), v, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        serde_json::Value::String(s) => {
+            out.insert(prefix.to_string(), csv_field(s));
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+fn node_detail(world: &World, r: NodeRef, now: SimTime, per_s: &dyn Fn(u64) -> f64) -> (&'static str, NodeDetail) {
+    let window = now.saturating_sub(world.window.start);
+    match r {
+        NodeRef::Producer(i) => {
+            let produced = world.producers.get(i as usize).map_or(0, |p| p.produced);
+            ("producer", NodeDetail::Producer { produced, rate_per_s: per_s(produced) })
+        }
+        NodeRef::Exchange(i) => {
+            let (received, unroutable) = world.exchanges.get(i as usize).map_or((0, 0), |e| (e.received, e.unroutable));
+            ("exchange", NodeDetail::Exchange { received, unroutable })
+        }
+        NodeRef::Queue(i) => {
+            let Some(q) = world.queues.get(i as usize) else { return ("queue", NodeDetail::Exchange { received: 0, unroutable: 0 }) };
+            let m = &q.metrics;
+            let wait = m.wait.summary_ms();
+            (
+                "queue",
+                NodeDetail::Queue {
+                    enqueued: m.enqueued,
+                    delivered: m.delivered,
+                    mean_wait_ms: wait.mean,
+                    wait_ms: wait,
+                    mean_depth: m.depth.mean(now),
+                    max_depth: m.depth.max(),
+                    mean_unacked: m.unacked.mean(now),
+                    depth_at_end: q.ready_len,
+                    unacked_at_end: q.unacked,
+                    dropped: QueueDrops { overflow: m.dropped_overflow, ttl: m.dropped_ttl },
+                },
+            )
+        }
+        NodeRef::Topic(i) => {
+            let Some(t) = world.topics.get(i as usize) else { return ("topic", NodeDetail::Exchange { received: 0, unroutable: 0 }) };
+            let partitions = t
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(p, part)| PartitionReport {
+                    partition: p as u32,
+                    end_offset: part.end_offset,
+                    stored_records: part.records.len() as u64,
+                    stored_bytes: part.bytes,
+                })
+                .collect();
+            let groups = t
+                .groups
+                .iter()
+                .map(|g| {
+                    let lag_per_partition: Vec<u64> = t.partitions.iter().zip(&g.cursors).map(|(p, c)| p.end_offset - c.committed).collect();
+                    GroupReport {
+                        group: g.name.clone(),
+                        members: g.members.iter().filter_map(|&c| world.consumers.get(c as usize)).filter_map(|c| world.ids.get(c.node).cloned()).collect(),
+                        lag: lag_per_partition.iter().sum(),
+                        lag_per_partition,
+                    }
+                })
+                .collect();
+            ("topic", NodeDetail::Topic { appended: t.appended, partitions, groups })
+        }
+        NodeRef::Consumer(i) => {
+            let Some(c) = world.consumers.get(i as usize) else { return ("consumer", NodeDetail::Exchange { received: 0, unroutable: 0 }) };
+            let m = &c.metrics;
+            let utilization = if window > 0 { m.busy.mean(now) / f64::from(c.concurrency) } else { 0.0 };
+            let mean_service_ms = if m.started > 0 { m.service_nanos as f64 / m.started as f64 / 1e6 } else { 0.0 };
+            ("consumer", NodeDetail::Consumer { processed: m.processed, throughput_per_s: per_s(m.processed), utilization, mean_service_ms })
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The time series: one row per sample interval of simulated time, for live
+//! plots in the lab and for `--series` in reports.
+//!
+//! Rates and latency quantiles cover the interval just ended; depths and
+//! lags are the values at the sample instant.
+
+use serde::Serialize;
+
+use super::LatencyHistogram;
+use crate::broker::world::{NodeRef, World};
+use crate::engine::SimTime;
+
+#[derive(Clone, Default, Serialize)]
+pub struct Series {
+    /// Sample times in seconds of simulated time.
+    pub time_s: Vec<f64>,
+    pub produced_per_s: Vec<f64>,
+    pub processed_per_s: Vec<f64>,
+    pub in_flight: Vec<u64>,
+    pub latency_p50_ms: Vec<f64>,
+    pub latency_p95_ms: Vec<f64>,
+    pub latency_p99_ms: Vec<f64>,
+    pub nodes: Vec<NodeSeries>,
+    #[serde(skip)]
+    interval: Option<LatencyHistogram>,
+    #[serde(skip)]
+    last: (SimTime, u64, u64),
+}
+
+/// One node's columns. Which are filled depends on the kind.
+#[derive(Clone, Default, Serialize)]
+pub struct NodeSeries {
+    pub id: String,
+    pub kind: &'static str,
+    /// Queues: ready messages. Topics: lag summed over groups and partitions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depth: Vec<u64>,
+    /// Queues: delivered, not yet acknowledged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unacked: Vec<u64>,
+    /// Consumers: messages being processed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub busy: Vec<u32>,
+}
+
+impl Series {
+    pub fn new(ids: &[String], refs: &[NodeRef]) -> Self {
+        let nodes = ids
+            .iter()
+            .zip(refs)
+            .map(|(id, r)| NodeSeries {
+                id: id.clone(),
+                kind: match r {
+                    NodeRef::Producer(_) => "producer",
+                    NodeRef::Exchange(_) => "exchange",
+                    NodeRef::Queue(_) => "queue",
+                    NodeRef::Topic(_) => "topic",
+                    NodeRef::Consumer(_) => "consumer",
+                },
+                ..Default::default()
+            })
+            .collect();
+        Self {
+            nodes,
+            interval: Some(LatencyHistogram::with_precision(2)),
+            ..Default::default()
+        }
+    }
+
+    /// Records one end-to-end latency in the current interval.
+    #[inline]
+    pub fn record_latency(&mut self, nanos: u64) {
+        if let Some(h) = &mut self.interval {
+            h.record(nanos);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.time_s.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time_s.is_empty()
+    }
+
+    /// Appends the row for time `now`.
+    pub fn sample(&mut self, now: SimTime, world: &World) {
+        let (last_t, last_produced, last_processed) = self.last;
+        let span_s = (now.saturating_sub(last_t)) as f64 / 1e9;
+        let rate = |count: u64| if span_s > 0.0 { count as f64 / span_s } else { 0.0 };
+        self.time_s.push(now as f64 / 1e9);
+        self.produced_per_s.push(rate(world.ledger.produced - last_produced));
+        self.processed_per_s.push(rate(world.ledger.processed - last_processed));
+        self.in_flight.push(world.ledger.in_flight());
+        self.last = (now, world.ledger.produced, world.ledger.processed);
+        let quantile = |h: &Option<LatencyHistogram>, q| h.as_ref().map_or(0.0, |h| h.quantile_nanos(q) as f64 / 1e6);
+        self.latency_p50_ms.push(quantile(&self.interval, 0.5));
+        self.latency_p95_ms.push(quantile(&self.interval, 0.95));
+        self.latency_p99_ms.push(quantile(&self.interval, 0.99));
+        if let Some(h) = &mut self.interval {
+            h.reset();
+        }
+        for (node, r) in self.nodes.iter_mut().zip(&world.node_refs) {
+            match *r {
+                NodeRef::Queue(q) => {
+                    if let Some(queue) = world.queues.get(q as usize) {
+                        node.depth.push(queue.ready_len);
+                        node.unacked.push(queue.unacked);
+                    }
+                }
+                NodeRef::Topic(t) => {
+                    if let Some(topic) = world.topics.get(t as usize) {
+                        node.depth.push(topic.groups.iter().map(|g| g.lag(&topic.partitions)).sum());
+                    }
+                }
+                NodeRef::Consumer(c) => {
+                    if let Some(consumer) = world.consumers.get(c as usize) {
+                        node.busy.push(consumer.busy);
+                    }
+                }
+                NodeRef::Producer(_) | NodeRef::Exchange(_) => {}
+            }
+        }
+    }
+}

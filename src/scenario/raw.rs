@@ -1,0 +1,302 @@
+//! The scenario file as written: serde types that mirror the RON one to one.
+//!
+//! Nothing here is trusted. Every struct rejects unknown fields, and
+//! [`super::check`] turns a [`RawScenario`] into a [`super::Scenario`] or a
+//! list of errors with paths. The GUI edits these types directly (they are
+//! plain data with defaults) and saves them back, so a file reopens as drawn.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::units::{Duration, Rate, Size};
+use crate::broker::matching::XMatch;
+
+/// The only scenario format version this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub version: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+    pub duration: Duration,
+    /// Statistics before this time are discarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<Duration>,
+    /// How often the time series is sampled; by default 1/200 of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_every: Option<Duration>,
+    /// Safety caps that keep memory bounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RawLimits>,
+    #[serde(default)]
+    pub nodes: Vec<RawNode>,
+    #[serde(default)]
+    pub edges: Vec<RawEdge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Most message copies that may be in flight at once (queued, in a log, in a consumer's hands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u64>,
+}
+
+/// A position on the canvas, in canvas units (x right, y down).
+pub type CanvasPos = (f32, f32);
+
+/// One node of the topology. The variant names the kind; each kind's struct
+/// carries its own `id` and canvas position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RawNode {
+    Producer(RawProducer),
+    Exchange(RawExchange),
+    Queue(RawQueue),
+    Topic(RawTopic),
+    Consumer(RawConsumer),
+}
+
+impl RawNode {
+    pub fn id(&self) -> &str {
+        match self {
+            RawNode::Producer(n) => &n.id,
+            RawNode::Exchange(n) => &n.id,
+            RawNode::Queue(n) => &n.id,
+            RawNode::Topic(n) => &n.id,
+            RawNode::Consumer(n) => &n.id,
+        }
+    }
+
+    pub fn pos(&self) -> Option<CanvasPos> {
+        match self {
+            RawNode::Producer(n) => n.pos,
+            RawNode::Exchange(n) => n.pos,
+            RawNode::Queue(n) => n.pos,
+            RawNode::Topic(n) => n.pos,
+            RawNode::Consumer(n) => n.pos,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            RawNode::Producer(_) => "producer",
+            RawNode::Exchange(_) => "exchange",
+            RawNode::Queue(_) => "queue",
+            RawNode::Topic(_) => "topic",
+            RawNode::Consumer(_) => "consumer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducer {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<CanvasPos>,
+    pub arrival: RawArrival,
+    /// Payload size of every message.
+    #[serde(default = "default_message_size")]
+    pub size: Size,
+    #[serde(default)]
+    pub keys: RawKeys,
+    /// Routing key of every message (exchanges use it; queues and topics ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<String>,
+    /// Several routing keys, one drawn uniformly per message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing_keys: Vec<String>,
+    /// Message headers, for headers exchanges.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Message priority, for queues with `max_priority`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+}
+
+fn default_message_size() -> Size {
+    Size { bytes: 1024 }
+}
+
+/// When messages are produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RawArrival {
+    /// Evenly spaced, `1 / rate` apart.
+    Constant { rate: Rate },
+    /// A Poisson process: exponential gaps with mean `1 / rate`.
+    Poisson { rate: Rate },
+    /// Poisson at `rate` during `on`, silent during `off`, repeating.
+    OnOff { rate: Rate, on: Duration, off: Duration },
+    /// A Poisson process whose rate changes at the given times (piecewise constant).
+    Schedule { steps: Vec<RawRateStep> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateStep {
+    pub at: Duration,
+    pub rate: Rate,
+}
+
+/// How message keys are chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub enum RawKeys {
+    /// No key: topics spread messages round-robin.
+    #[default]
+    None,
+    /// Keys `key-0` .. `key-{count-1}`, each equally likely.
+    Uniform { count: u32 },
+    /// Keys `key-0` .. `key-{count-1}` with Zipf weights: `key-0` is the hottest.
+    Zipf { count: u32, exponent: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExchange {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<CanvasPos>,
+    #[serde(rename = "type")]
+    pub exchange_type: ExchangeType,
+    /// Where messages that match no binding go (RabbitMQ's alternate-exchange).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate: Option<String>,
+}
+
+/// RabbitMQ exchange types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExchangeType {
+    /// Routing key equals the binding key.
+    Direct,
+    /// Every bound queue gets a copy.
+    Fanout,
+    /// Binding keys are patterns with `*` (one word) and `#` (zero or more words).
+    Topic,
+    /// Bindings match message headers (`x_match: All` or `Any`).
+    Headers,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<CanvasPos>,
+    /// Most ready messages the queue holds (RabbitMQ's x-max-length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// What happens to a publish when the queue is full.
+    #[serde(default)]
+    pub overflow: Overflow,
+    /// Messages older than this are removed unconsumed (RabbitMQ's x-message-ttl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// Enables priorities 0..=max_priority (RabbitMQ's x-max-priority); higher first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_priority: Option<u8>,
+}
+
+/// RabbitMQ's x-overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Overflow {
+    /// Drop the oldest ready message to make room (RabbitMQ's default).
+    #[default]
+    DropHead,
+    /// Refuse the new message.
+    RejectPublish,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<CanvasPos>,
+    #[serde(default = "default_partitions")]
+    pub partitions: u32,
+    #[serde(default)]
+    pub partitioner: Partitioner,
+    /// Records older than this are deleted (Kafka's retention.ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Duration>,
+    /// Oldest records are deleted while a partition holds more than this (Kafka's retention.bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_bytes: Option<Size>,
+}
+
+fn default_partitions() -> u32 {
+    1
+}
+
+/// How a record's partition is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Partitioner {
+    /// Kafka's default: murmur2 of the key; keyless records round-robin.
+    #[default]
+    KeyHash,
+    /// Every record to the next partition in turn, key or not.
+    RoundRobin,
+    /// Keyless records stick to one partition for `batch` records, then move on
+    /// (Kafka's sticky partitioner); keyed records hash as in `KeyHash`.
+    Sticky { batch: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumer {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<CanvasPos>,
+    /// Consumer group, for topics (Kafka's group.id); defaults to the consumer's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Messages processed at the same time.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Most unacknowledged messages a queue pushes to this consumer
+    /// (RabbitMQ's basic.qos prefetch); defaults to `concurrency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefetch: Option<u32>,
+    /// Processing time of one message.
+    pub service: RawService,
+}
+
+fn default_concurrency() -> u32 {
+    1
+}
+
+/// A processing-time distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RawService {
+    Constant { time: Duration },
+    Exponential { mean: Duration },
+    Uniform { min: Duration, max: Duration },
+    /// Log-normal with the given mean and standard deviation.
+    LogNormal { mean: Duration, stddev: Duration },
+    /// Pareto with minimum `scale` and tail index `shape` (heavier tail for smaller shape).
+    Pareto { scale: Duration, shape: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEdge {
+    pub from: String,
+    pub to: String,
+    /// Exchange bindings: the binding key (direct, topic). Consumer outputs:
+    /// the routing key of what the consumer publishes (default: keep the message's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Headers-exchange bindings: the headers to match.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Headers-exchange bindings: all or any of `headers` must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_match: Option<XMatch>,
+}
