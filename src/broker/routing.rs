@@ -33,9 +33,11 @@ pub type VariantId = u16;
 
 pub struct RouteTable {
     pub variants: Vec<Variant>,
-    /// `ranges[node * variants.len() + variant]` is a range into `dests`.
-    ranges: Vec<(u32, u32)>,
+    /// `ranges[node * variants.len() + variant]`: a range into `dests` and one into `via`.
+    ranges: Vec<[u32; 4]>,
     dests: Vec<Dest>,
+    /// Exchanges a route passes through (each receives the message), in order.
+    via: Vec<NodeIndex>,
 }
 
 /// Interns variants while the model is built.
@@ -75,16 +77,19 @@ impl VariantInterner {
         let variants = self.variants;
         let mut ranges = Vec::with_capacity(scenario.nodes.len() * variants.len());
         let mut dests = Vec::new();
+        let mut via = Vec::new();
         for node in 0..scenario.nodes.len() {
             for variant in &variants {
-                let start = dests.len() as u32;
+                let (dest_start, via_start) = (dests.len() as u32, via.len() as u32);
                 let mut found = Vec::new();
-                resolve(scenario, node, variant, &mut found, &mut Vec::new());
+                let mut passed = Vec::new();
+                resolve(scenario, node, variant, &mut found, &mut passed, &mut Vec::new());
                 dests.extend(found);
-                ranges.push((start, dests.len() as u32));
+                via.extend(passed);
+                ranges.push([dest_start, dests.len() as u32, via_start, via.len() as u32]);
             }
         }
-        RouteTable { variants, ranges, dests }
+        RouteTable { variants, ranges, dests, via }
     }
 }
 
@@ -92,9 +97,17 @@ impl RouteTable {
     /// Destinations of `variant` published to `node`; empty when unroutable.
     #[inline]
     pub fn route(&self, node: NodeIndex, variant: VariantId) -> &[Dest] {
-        let index = node * self.variants.len() + variant as usize;
-        match self.ranges.get(index) {
-            Some(&(start, end)) => self.dests.get(start as usize..end as usize).unwrap_or(&[]),
+        match self.ranges.get(node * self.variants.len() + variant as usize) {
+            Some(&[start, end, _, _]) => self.dests.get(start as usize..end as usize).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// Exchanges that `variant` published to `node` passes through, the first one being `node` itself.
+    #[inline]
+    pub fn via(&self, node: NodeIndex, variant: VariantId) -> &[NodeIndex] {
+        match self.ranges.get(node * self.variants.len() + variant as usize) {
+            Some(&[_, _, start, end]) => self.via.get(start as usize..end as usize).unwrap_or(&[]),
             None => &[],
         }
     }
@@ -102,7 +115,7 @@ impl RouteTable {
 
 /// Appends the destinations of `variant` published to `node`, without duplicates.
 /// `visiting` guards against exchange cycles.
-fn resolve(scenario: &Scenario, node: NodeIndex, variant: &Variant, out: &mut Vec<Dest>, visiting: &mut Vec<NodeIndex>) {
+fn resolve(scenario: &Scenario, node: NodeIndex, variant: &Variant, out: &mut Vec<Dest>, via: &mut Vec<NodeIndex>, visiting: &mut Vec<NodeIndex>) {
     let Some(target) = scenario.nodes.get(node) else { return };
     let push = |out: &mut Vec<Dest>, dest: Dest| {
         if !out.contains(&dest) {
@@ -117,6 +130,7 @@ fn resolve(scenario: &Scenario, node: NodeIndex, variant: &Variant, out: &mut Ve
                 return;
             }
             visiting.push(node);
+            via.push(node);
             let key = variant.routing_key.as_deref().unwrap_or("");
             let mut matched = false;
             for binding in &exchange.bindings {
@@ -130,11 +144,11 @@ fn resolve(scenario: &Scenario, node: NodeIndex, variant: &Variant, out: &mut Ve
                     // As in RabbitMQ, a matching binding counts as routed even when it leads to
                     // an exchange that routes nowhere: the alternate is for no match at all.
                     matched = true;
-                    resolve(scenario, binding.target, variant, out, visiting);
+                    resolve(scenario, binding.target, variant, out, via, visiting);
                 }
             }
             if !matched && let Some(alternate) = exchange.alternate {
-                resolve(scenario, alternate, variant, out, visiting);
+                resolve(scenario, alternate, variant, out, via, visiting);
             }
             visiting.pop();
         }

@@ -367,13 +367,14 @@ impl World {
     /// when it is already there (a consumer publishing onwards); it is reused
     /// or freed.
     fn publish(&mut self, now: SimTime, target: usize, message: Message, slot: Option<Slot>, scheduler: &mut Scheduler<Event>) {
-        if let Some(NodeRef::Exchange(e)) = self.node_refs.get(target)
-            && let Some(exchange) = self.exchanges.get_mut(*e as usize)
-        {
-            exchange.received += 1;
+        for &exchange in self.routes.via(target, message.variant) {
+            if let Some(NodeRef::Exchange(e)) = self.node_refs.get(exchange)
+                && let Some(state) = self.exchanges.get_mut(*e as usize)
+            {
+                state.received += 1;
+            }
         }
-        let dests = self.routes.route(target, message.variant);
-        let count = dests.len();
+        let count = self.routes.route(target, message.variant).len();
         if count == 0 {
             if let Some(NodeRef::Exchange(e)) = self.node_refs.get(target)
                 && let Some(exchange) = self.exchanges.get_mut(*e as usize)

@@ -333,7 +333,8 @@ fn check_exchange(c: &mut Checker<'_>, p: &str, n: &RawExchange, outgoing: &[usi
             }
         },
     };
-    if incoming.is_empty() {
+    let is_alternate = c.raw.nodes.iter().any(|other| matches!(other, RawNode::Exchange(x) if x.alternate.as_deref() == Some(n.id.as_str()) && x.id != n.id));
+    if incoming.is_empty() && !is_alternate {
         c.problem(p, format!("exchange `{}` receives nothing: connect a producer or a consumer to it, or remove it", n.id));
     }
     let mut bindings = Vec::with_capacity(outgoing.len());
