@@ -176,7 +176,7 @@ fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     }
     let mut hold_runs = Vec::new();
     for _ in 0..repeat {
-        hold_runs.push(hold(1_000_000, 5_000_000));
+        hold_runs.push(hold(1_000_000, 2 * args.messages));
     }
     let medians = |runs: &[(f64, f64, f64)]| Workload {
         events_per_sec: median(runs.iter().map(|r| r.0).collect()),
