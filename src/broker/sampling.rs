@@ -18,7 +18,8 @@ pub const NO_KEY: u32 = u32::MAX;
 #[inline]
 fn exponential_gap(rng: &mut Stream, rate_per_sec: f64) -> u64 {
     let unit: f64 = Exp1.sample(rng);
-    ((unit * 1e9 / rate_per_sec).round() as u64).max(1)
+    // `+ 0.5` then truncation rounds a non-negative value without a libm call.
+    ((unit * 1e9 / rate_per_sec + 0.5) as u64).max(1)
 }
 
 /// When a producer publishes next.
@@ -136,7 +137,7 @@ impl ServiceSampler {
             }
         };
         // Clamp: a heavy tail must not overflow simulated time.
-        nanos.round().clamp(0.0, 1e15) as u64
+        (nanos + 0.5).clamp(0.0, 1e15) as u64
     }
 }
 

@@ -99,7 +99,27 @@ impl<E: Copy> EventQueue<E> {
             return false;
         }
         let b = self.occupied.trailing_zeros() as usize;
-        let mut bucket = std::mem::take(&mut self.buckets[b]);
+        // Fast path, common when few events are pending: a lone entry is the minimum.
+        if let Some(bucket) = self.buckets.get_mut(b)
+            && bucket.len() == 1
+            && let Some(entry) = bucket.pop()
+        {
+            self.occupied &= !(1 << b);
+            self.last = entry.time;
+            self.now.push_back(entry);
+            return true;
+        }
+        self.redistribute(b);
+        true
+    }
+
+    /// Empties bucket `b` (the lowest non-empty one): its minimum becomes the
+    /// new `last`, and every entry moves to a lower bucket relative to it.
+    #[cold]
+    #[inline(never)]
+    fn redistribute(&mut self, b: usize) {
+        let Some(slot) = self.buckets.get_mut(b) else { return };
+        let mut bucket = std::mem::take(slot);
         self.occupied &= !(1 << b);
         let min = bucket.iter().map(|e| e.time).min().unwrap_or(self.last);
         self.last = min;
@@ -112,12 +132,13 @@ impl<E: Copy> EventQueue<E> {
                 self.occupied |= 1 << nb;
             }
         }
-        // Return the emptied vector's allocation so the bucket keeps its capacity.
-        self.buckets[b] = bucket;
+        // Give the emptied vector back so the bucket keeps its capacity.
+        if let Some(slot) = self.buckets.get_mut(b) {
+            *slot = bucket;
+        }
         if self.now.len() > 1 {
             self.now.make_contiguous().sort_unstable_by_key(|e| e.seq);
         }
-        true
     }
 
     /// Removes and returns the earliest event.
