@@ -2,10 +2,10 @@
 //!
 //! serde (and so the `ron` crate) keeps no spans for deserialized values, so a validation error
 //! found after parsing could only name the path, not point at the text. This module re-scans the
-//! text with a small, forgiving tokenizer, builds a lightweight tree of the document and walks
-//! it along the path. Enum variant names and `Some(..)` wrappers are transparent, because paths
-//! built from the deserialized types do not mention them. It never panics: on malformed input
-//! or a path that does not fully exist it reports the deepest prefix it could find.
+//! text with a small, forgiving tokenizer and walks the bracketed groups along the path. Enum
+//! variant names and `Some(..)` wrappers are transparent, because paths built from the
+//! deserialized types do not mention them. It never panics: on malformed input, or a path that
+//! does not fully exist, it reports the deepest prefix it could find.
 
 use std::collections::HashMap;
 
@@ -29,55 +29,49 @@ pub struct Position {
 /// defaulted). `None` only if not even the first segment matches. An empty path gives the root.
 pub fn locate(source: &str, path: &[PathSegment]) -> Option<Position> {
     let tokens = tokenize(source);
-    let mut parser = Parser {
+    let mut walker = Walker {
         tokens: &tokens,
-        i: 0,
+        memo: HashMap::new(),
     };
-    parser.skip_attributes();
-    let root = parser.value(0)?;
-    let offset = if path.is_empty() {
-        root.start()
-    } else {
-        Walker::default().walk(&root, path)?.1
+    let root = walker.skip_attributes();
+    let offset = match path {
+        [] => tokens.get(root)?.start,
+        _ => walker.walk(root, path, 0)?.1,
     };
     Some(position_of(source, offset))
 }
 
 /// Parses a display path such as `nodes[3].arrival.rate`, `edges[0].to` or `headers["x-format"]`
-/// into segments. Anything that is not a number inside `[...]` becomes a `Field`.
+/// into segments. Anything but a number inside `[...]` becomes a `Field`.
 pub fn parse_path(path: &str) -> Vec<PathSegment> {
     fn flush(field: &mut String, out: &mut Vec<PathSegment>) {
         if !field.is_empty() {
             out.push(PathSegment::Field(std::mem::take(field)));
         }
     }
-    let mut out = Vec::new();
-    let mut field = String::new();
+    let (mut out, mut field) = (Vec::new(), String::new());
     let mut chars = path.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '.' => flush(&mut field, &mut out),
+            '[' if chars.next_if_eq(&'"').is_some() => {
+                flush(&mut field, &mut out);
+                while let Some(k) = chars.next() {
+                    match k {
+                        '\\' => field.extend(chars.next()),
+                        '"' => break,
+                        k => field.push(k),
+                    }
+                }
+                chars.by_ref().find(|&k| k == ']');
+                out.push(PathSegment::Field(std::mem::take(&mut field)));
+            }
             '[' => {
                 flush(&mut field, &mut out);
-                if chars.next_if_eq(&'"').is_some() {
-                    let mut key = String::new();
-                    while let Some(k) = chars.next() {
-                        match k {
-                            '\\' => key.extend(chars.next()),
-                            '"' => break,
-                            k => key.push(k),
-                        }
-                    }
-                    chars.by_ref().find(|&k| k == ']');
-                    out.push(PathSegment::Field(key));
-                } else {
-                    let inner: String = chars.by_ref().take_while(|&k| k != ']').collect();
-                    let inner = inner.trim();
-                    match inner.parse::<usize>() {
-                        Ok(i) => out.push(PathSegment::Index(i)),
-                        Err(_) if !inner.is_empty() => out.push(PathSegment::Field(inner.into())),
-                        Err(_) => {}
-                    }
+                let inner: String = chars.by_ref().take_while(|&k| k != ']').collect();
+                match inner.trim().parse() {
+                    Ok(i) => out.push(PathSegment::Index(i)),
+                    Err(_) => flush(&mut inner.trim().to_owned(), &mut out),
                 }
             }
             c => field.push(c),
@@ -105,18 +99,16 @@ pub fn position_of(source: &str, byte_offset: usize) -> Position {
 // ---------------------------------------------------------------------------------------------
 // Tokenizer
 
-#[derive(Debug)]
 enum Kind<'a> {
-    /// An identifier, with any `r#` prefix removed.
+    /// An identifier, without any `r#` prefix.
     Ident(&'a str),
-    /// A string's decoded content.
+    /// A string's unescaped content.
     Str(String),
-    /// A number, char or anything else that is a single opaque value.
+    /// A number, char or other opaque value.
     Atom(&'a str),
     Punct(char),
 }
 
-#[derive(Debug)]
 struct Token<'a> {
     kind: Kind<'a>,
     start: usize,
@@ -149,12 +141,12 @@ impl<'a> Lexer<'a> {
 
     /// RON block comments nest.
     fn block_comment(&mut self) {
-        self.j += 2;
-        let mut depth = 1usize;
-        while depth > 0 {
+        let mut depth = 0usize;
+        loop {
             match (self.peek(0), self.peek(1)) {
                 (None, _) => break,
                 (Some('/'), Some('*')) => (depth, self.j) = (depth + 1, self.j + 2),
+                (Some('*'), Some('/')) if depth <= 1 => break self.j += 2,
                 (Some('*'), Some('/')) => (depth, self.j) = (depth - 1, self.j + 2),
                 _ => self.j += 1,
             }
@@ -167,60 +159,48 @@ impl<'a> Lexer<'a> {
         let mut out = String::new();
         while let Some(c) = self.peek(0) {
             self.j += 1;
-            match c {
-                '"' => break,
-                '\\' => {
-                    let Some(e) = self.peek(0) else { break };
-                    self.j += 1;
-                    let code = match e {
-                        'u' => {
-                            self.j += usize::from(self.peek(0) == Some('{'));
-                            let from = self.offset();
-                            self.eat_while(|c| c.is_ascii_hexdigit());
-                            let hex = self.slice(from);
-                            self.j += usize::from(self.peek(0) == Some('}'));
-                            u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
-                        }
-                        'n' => Some('\n'),
-                        't' => Some('\t'),
-                        'r' => Some('\r'),
-                        '0' => Some('\0'),
-                        other => Some(other),
-                    };
-                    out.extend(code);
+            match (c, self.peek(0)) {
+                ('"', _) => break,
+                ('\\', Some('u')) => {
+                    self.j += 1 + usize::from(self.peek(1) == Some('{'));
+                    let from = self.offset();
+                    self.eat_while(|c| c.is_ascii_hexdigit());
+                    let code = u32::from_str_radix(self.slice(from), 16).ok();
+                    out.extend(code.and_then(char::from_u32));
+                    self.j += usize::from(self.peek(0) == Some('}'));
                 }
-                c => out.push(c),
+                ('\\', Some(e)) => {
+                    self.j += 1;
+                    out.push(match e {
+                        'n' => '\n',
+                        't' => '\t',
+                        'r' => '\r',
+                        '0' => '\0',
+                        e => e,
+                    });
+                }
+                (c, _) => out.push(c),
             }
         }
         out
     }
 
-    /// If a raw string (`r"`, `r#"`, `br"` ...) starts here: chars up to the opening quote
-    /// inclusive, and the number of `#`.
-    fn raw_prefix(&self) -> Option<(usize, usize)> {
-        let mut k = usize::from(self.peek(0) == Some('b'));
-        if self.peek(k) != Some('r') {
+    /// The content of a raw string (`r"..."`, `r#"..."#`, `br"..."`) if one starts here.
+    fn raw_string(&mut self) -> Option<&'a str> {
+        let r = usize::from(self.peek(0) == Some('b'));
+        let hashes = (r + 1..).take_while(|&n| self.peek(n) == Some('#')).count();
+        if self.peek(r) != Some('r') || self.peek(r + 1 + hashes) != Some('"') {
             return None;
         }
-        k += 1;
-        let hashes = (k..).take_while(|&n| self.peek(n) == Some('#')).count();
-        (self.peek(k + hashes) == Some('"')).then_some((k + hashes + 1, hashes))
-    }
-
-    fn raw_string(&mut self, skip: usize, hashes: usize) -> String {
-        self.j += skip;
+        self.j += r + hashes + 2;
         let from = self.offset();
-        loop {
-            match self.peek(0) {
-                None => return self.slice(from).to_owned(),
-                Some('"') if (1..=hashes).all(|n| self.peek(n) == Some('#')) => {
-                    let content = self.slice(from).to_owned();
-                    self.j += hashes + 1;
-                    return content;
-                }
-                Some(_) => self.j += 1,
-            }
+        let closes = |lx: &Self| (1..=hashes).all(|n| lx.peek(n) == Some('#'));
+        while self.peek(0).is_some() && !(self.peek(0) == Some('"') && closes(self)) {
+            self.j += 1;
         }
+        let content = self.slice(from);
+        self.j += hashes + 1;
+        Some(content)
     }
 
     fn char_literal(&mut self) {
@@ -233,14 +213,16 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn number(&mut self) {
-        let from = self.offset();
+    /// Numbers, including signs, `_`, hex, suffixes and exponents such as `1e-3`.
+    fn number(&mut self, from: usize) {
         self.j += 1;
         while let Some(c) = self.peek(0) {
             let text = self.slice(from).trim_start_matches(['-', '+']);
-            let exponent_sign =
-                matches!(c, '-' | '+') && text.ends_with(['e', 'E']) && !text.starts_with("0x");
-            if !(c.is_alphanumeric() || matches!(c, '_' | '.') || exponent_sign) {
+            let exponent = text.ends_with(['e', 'E']) && !text.starts_with("0x");
+            if !(c.is_alphanumeric()
+                || matches!(c, '_' | '.')
+                || (exponent && matches!(c, '-' | '+')))
+            {
                 break;
             }
             self.j += 1;
@@ -248,15 +230,8 @@ impl<'a> Lexer<'a> {
     }
 }
 
-fn is_ident_start(c: char) -> bool {
-    c == '_' || c.is_alphabetic()
-}
-
-fn is_ident_char(c: char) -> bool {
-    c == '_' || c.is_alphanumeric()
-}
-
 fn tokenize(src: &str) -> Vec<Token<'_>> {
+    let is_ident = |c: char| c == '_' || c.is_alphanumeric();
     let mut lx = Lexer {
         src,
         chars: src.char_indices().collect(),
@@ -275,11 +250,11 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
         } else if c == '/' && next == Some('*') {
             lx.block_comment();
             continue;
-        } else if let Some((skip, hashes)) = lx.raw_prefix() {
-            Kind::Str(lx.raw_string(skip, hashes))
+        } else if let Some(content) = lx.raw_string() {
+            Kind::Str(content.to_owned())
         } else if c == 'r' && next == Some('#') {
             lx.j += 2;
-            lx.eat_while(|c| is_ident_char(c) || matches!(c, '.' | '+' | '-'));
+            lx.eat_while(|c| is_ident(c) || matches!(c, '.' | '+' | '-'));
             Kind::Ident(lx.src.get(start + 2..lx.offset()).unwrap_or(""))
         } else if c == '"' || (c == 'b' && next == Some('"')) {
             lx.j += usize::from(c == 'b');
@@ -288,13 +263,12 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
             lx.j += usize::from(c == 'b');
             lx.char_literal();
             Kind::Atom(lx.slice(start))
-        } else if is_ident_start(c) {
-            lx.eat_while(is_ident_char);
+        } else if c == '_' || c.is_alphabetic() {
+            lx.eat_while(is_ident);
             Kind::Ident(lx.slice(start))
-        } else if c.is_ascii_digit()
-            || (matches!(c, '-' | '+' | '.') && next.is_some_and(|n| n.is_alphanumeric()))
+        } else if c.is_ascii_digit() || (matches!(c, '-' | '+' | '.') && next.is_some_and(is_ident))
         {
-            lx.number();
+            lx.number(start);
             Kind::Atom(lx.slice(start))
         } else {
             lx.j += 1;
@@ -306,274 +280,181 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tree
+// Walk
 
-/// Nesting deeper than this is skipped over token by token, so hostile input cannot overflow
+/// Wrappers nested deeper than this are not looked through, so hostile input cannot overflow
 /// the stack.
 const MAX_DEPTH: usize = 128;
 
-enum Node<'a> {
-    Atom(usize),
-    /// `Name(...)`: a named struct, enum variant or `Some`.
-    Named {
-        start: usize,
-        name: &'a str,
-        inner: Box<Node<'a>>,
-    },
-    /// `(field: value, ...)` or `{key: value, ...}`.
-    Keyed {
-        start: usize,
-        entries: Vec<Entry<'a>>,
-    },
-    /// `[a, b]`, or `(a, b)` when `list` is false.
-    Seq {
-        start: usize,
-        list: bool,
-        items: Vec<Node<'a>>,
-    },
+/// A direct child of a bracketed group.
+struct Child<'t> {
+    /// The key of a `key: value` child.
+    key: Option<&'t str>,
+    /// Token index where the child starts (its key, if it has one).
+    at: usize,
+    /// Token index of its value, if there is one.
+    value: Option<usize>,
 }
 
-struct Entry<'a> {
-    key: String,
-    pos: usize,
-    value: Option<Node<'a>>,
-}
-
-impl Node<'_> {
-    fn start(&self) -> usize {
-        match *self {
-            Node::Atom(start)
-            | Node::Named { start, .. }
-            | Node::Keyed { start, .. }
-            | Node::Seq { start, .. } => start,
-        }
-    }
-}
-
-struct Parser<'t, 'a> {
+/// Walks the token stream along a path. Transparent wrappers make it try two readings at some
+/// groups, so results are memoized per (token, remaining path) to keep it linear.
+struct Walker<'t, 'a> {
     tokens: &'t [Token<'a>],
-    i: usize,
+    memo: HashMap<(usize, usize), Option<(usize, usize)>>,
 }
 
-impl<'a> Parser<'_, 'a> {
-    fn punct(&self, k: usize) -> Option<char> {
-        match self.tokens.get(self.i + k)?.kind {
+impl<'t> Walker<'t, '_> {
+    fn punct(&self, i: usize) -> Option<char> {
+        match self.tokens.get(i)?.kind {
             Kind::Punct(c) => Some(c),
             _ => None,
         }
     }
 
-    /// Skips `#![enable(...)]` style attributes.
-    fn skip_attributes(&mut self) {
-        while self.punct(0) == Some('#') {
-            self.i += 1;
-            self.i += usize::from(self.punct(0) == Some('!'));
-            if self.punct(0) != Some('[') {
-                return;
-            }
-            let mut depth = 0usize;
-            while let Some(token) = self.tokens.get(self.i) {
-                self.i += 1;
-                match token.kind {
-                    Kind::Punct('[') => depth += 1,
-                    Kind::Punct(']') if depth <= 1 => break,
-                    Kind::Punct(']') => depth -= 1,
-                    _ => {}
+    /// Token index after `#![enable(...)]` style attributes.
+    fn skip_attributes(&self) -> usize {
+        let mut i = 0;
+        while self.punct(i) == Some('#') {
+            i = self.skip_value(i + 1 + usize::from(self.punct(i + 1) == Some('!')));
+        }
+        i
+    }
+
+    /// Token index after the value starting at `i`; `i` itself if no value starts there.
+    fn skip_value(&self, mut i: usize) -> usize {
+        if matches!(
+            self.tokens.get(i),
+            Some(Token {
+                kind: Kind::Ident(_),
+                ..
+            })
+        ) && self.punct(i + 1) == Some('(')
+        {
+            i += 1;
+        }
+        match self.punct(i) {
+            Some('(' | '[' | '{') => {
+                let mut depth = 0usize;
+                while let Some(token) = self.tokens.get(i) {
+                    i += 1;
+                    match token.kind {
+                        Kind::Punct('(' | '[' | '{') => depth += 1,
+                        Kind::Punct(')' | ']' | '}') if depth <= 1 => break,
+                        Kind::Punct(')' | ']' | '}') => depth -= 1,
+                        _ => {}
+                    }
                 }
+                i
             }
+            Some(')' | ']' | '}' | ',' | ':') => i,
+            _ => (i + 1).min(self.tokens.len()),
         }
     }
 
-    /// Parses one value; returns `None` without consuming anything if no value starts here.
-    fn value(&mut self, depth: usize) -> Option<Node<'a>> {
-        let token = self.tokens.get(self.i)?;
-        if depth > MAX_DEPTH {
+    /// The direct children of the group opened at token `open`, up to its closing bracket.
+    fn children(&self, open: usize) -> Vec<Child<'t>> {
+        let mut out = Vec::new();
+        let mut i = open + 1;
+        while i < self.tokens.len() {
+            match self.punct(i) {
+                Some(',') => i += 1,
+                Some(')' | ']' | '}') => break,
+                _ => {
+                    let key = match self.tokens.get(i).map(|t| &t.kind) {
+                        _ if self.punct(i + 1) != Some(':') => None,
+                        Some(Kind::Ident(s) | Kind::Atom(s)) => Some(*s),
+                        Some(Kind::Str(s)) => Some(s.as_str()),
+                        _ => None,
+                    };
+                    let start = i + if key.is_some() { 2 } else { 0 };
+                    let end = self.skip_value(start);
+                    out.push(Child {
+                        key,
+                        at: i,
+                        value: (end > start).then_some(start),
+                    });
+                    i = if end > i { end } else { i + 1 };
+                }
+            }
+        }
+        out
+    }
+
+    /// The deepest match of `path` in the value at token `i`, as (segments matched, byte
+    /// offset); `None` if the first segment does not match.
+    fn walk(&mut self, i: usize, path: &[PathSegment], depth: usize) -> Option<(usize, usize)> {
+        if path.is_empty() || depth > MAX_DEPTH {
             return None;
         }
-        let start = token.start;
-        match token.kind {
-            Kind::Punct('(') => Some(self.paren(depth)),
-            Kind::Punct('[') => {
-                self.i += 1;
-                let items = self.items(']', depth);
-                Some(Node::Seq {
-                    start,
-                    list: true,
-                    items,
-                })
-            }
-            Kind::Punct('{') => {
-                self.i += 1;
-                Some(Node::Keyed {
-                    start,
-                    entries: self.entries('}', depth),
-                })
-            }
-            Kind::Ident(name) if self.punct(1) == Some('(') => {
-                self.i += 1;
-                let inner = Box::new(self.paren(depth));
-                Some(Node::Named { start, name, inner })
-            }
-            Kind::Punct(')' | ']' | '}' | ',' | ':') => None,
-            _ => {
-                self.i += 1;
-                Some(Node::Atom(start))
-            }
-        }
-    }
-
-    /// `(...)` at the current token: a struct if it starts with `ident :`, else a tuple.
-    fn paren(&mut self, depth: usize) -> Node<'a> {
-        let start = self.tokens.get(self.i).map_or(0, |t| t.start);
-        self.i += 1;
-        let is_struct = matches!(
-            self.tokens.get(self.i).map(|t| &t.kind),
-            Some(Kind::Ident(_))
-        ) && self.punct(1) == Some(':');
-        if is_struct {
-            Node::Keyed {
-                start,
-                entries: self.entries(')', depth),
-            }
-        } else {
-            Node::Seq {
-                start,
-                list: false,
-                items: self.items(')', depth),
-            }
-        }
-    }
-
-    /// Skips separating commas; on a closing bracket consumes it if it is `close` and returns
-    /// true. Returns true at the end of input.
-    fn at_end(&mut self, close: char) -> bool {
-        loop {
-            match self.punct(0) {
-                Some(',') => self.i += 1,
-                Some(c @ (')' | ']' | '}')) => {
-                    self.i += usize::from(c == close);
-                    return true;
-                }
-                _ => return self.i >= self.tokens.len(),
-            }
-        }
-    }
-
-    fn items(&mut self, close: char, depth: usize) -> Vec<Node<'a>> {
-        let mut items = Vec::new();
-        while !self.at_end(close) {
-            match self.value(depth + 1) {
-                Some(item) => items.push(item),
-                None => self.i += 1,
-            }
-        }
-        items
-    }
-
-    fn entries(&mut self, close: char, depth: usize) -> Vec<Entry<'a>> {
-        let mut entries = Vec::new();
-        while !self.at_end(close) {
-            let Some(token) = self.tokens.get(self.i) else {
-                break;
-            };
-            let key = match &token.kind {
-                Kind::Ident(s) | Kind::Atom(s) => Some((*s).to_owned()),
-                Kind::Str(s) => Some(s.clone()),
-                Kind::Punct(_) => None,
-            };
-            if self.value(depth + 1).is_none() {
-                self.i += 1;
-            }
-            let mut value = None;
-            if self.punct(0) == Some(':') {
-                self.i += 1;
-                value = self.value(depth + 1);
-            }
-            if let Some(key) = key {
-                entries.push(Entry {
-                    key,
-                    pos: token.start,
-                    value,
-                });
-            }
-        }
-        entries
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Walk
-
-/// Walks the tree along a path. Transparent wrappers make it try two readings at some nodes, so
-/// results are memoized per (node, remaining path) to keep nested wrappers from going exponential.
-#[derive(Default)]
-struct Walker {
-    memo: HashMap<(usize, usize), Option<(usize, usize)>>,
-}
-
-impl Walker {
-    /// The deepest match of `path` inside `node` as (segments matched, byte offset), or `None` if
-    /// the first segment does not match.
-    fn walk(&mut self, node: &Node<'_>, path: &[PathSegment]) -> Option<(usize, usize)> {
-        let key = (std::ptr::from_ref(node).addr(), path.len());
-        if let Some(&found) = self.memo.get(&key) {
+        if let Some(&found) = self.memo.get(&(i, path.len())) {
             return found;
         }
-        let found = self.walk_uncached(node, path);
-        self.memo.insert(key, found);
+        let found = self.walk_uncached(i, path, depth);
+        self.memo.insert((i, path.len()), found);
         found
     }
 
-    /// Matches the rest of the path in `child`, which itself matched the head at `at`.
-    fn descend(&mut self, child: &Node<'_>, rest: &[PathSegment], at: usize) -> (usize, usize) {
-        self.walk(child, rest).map_or((1, at), |(d, o)| (d + 1, o))
+    /// Matches the rest of the path in the value at `value`, whose first segment matched at
+    /// token `at`.
+    fn descend(
+        &mut self,
+        value: Option<usize>,
+        at: usize,
+        path: &[PathSegment],
+        depth: usize,
+    ) -> (usize, usize) {
+        let deeper = value.and_then(|v| self.walk(v, path.get(1..).unwrap_or(&[]), depth + 1));
+        deeper.map_or_else(
+            || (1, self.tokens.get(at).map_or(0, |t| t.start)),
+            |(d, o)| (d + 1, o),
+        )
     }
 
-    fn walk_uncached(&mut self, node: &Node<'_>, path: &[PathSegment]) -> Option<(usize, usize)> {
-        let (head, rest) = path.split_first()?;
-        match node {
-            Node::Atom(_) => None,
-            Node::Named { start, name, inner } => {
-                // Paths from serde_path_to_error may name the variant; ours do not.
-                let named = match head {
-                    PathSegment::Field(f) if f == name => Some(self.descend(inner, rest, *start)),
-                    _ => None,
-                };
-                let through = self.walk(inner, path);
-                deeper(named, through)
-            }
-            Node::Keyed { entries, .. } => {
-                let PathSegment::Field(field) = head else {
-                    return None;
-                };
-                let entry = entries.iter().find(|e| e.key == *field)?;
-                Some(match &entry.value {
-                    Some(value) => self.descend(value, rest, entry.pos),
-                    None => (1, entry.pos),
-                })
-            }
-            Node::Seq { list, items, .. } => {
-                let direct = match head {
-                    PathSegment::Index(i) => items
-                        .get(*i)
-                        .map(|item| self.descend(item, rest, item.start())),
-                    PathSegment::Field(_) => None,
-                };
-                // `Some(x)` and newtype variants `V((..))` hold a one-element tuple: see through.
-                let through = match items.as_slice() {
-                    [only] if !list => self.walk(only, path),
-                    _ => None,
-                };
-                deeper(direct, through)
-            }
+    fn walk_uncached(
+        &mut self,
+        i: usize,
+        path: &[PathSegment],
+        depth: usize,
+    ) -> Option<(usize, usize)> {
+        let head = path.first()?;
+        if let Some(Kind::Ident(name)) = self.tokens.get(i).map(|t| &t.kind)
+            && self.punct(i + 1) == Some('(')
+        {
+            // A variant, named struct or `Some`: see through it. Paths from serde_path_to_error
+            // may also name the variant.
+            let named = match head {
+                PathSegment::Field(f) if f == name => {
+                    Some(self.descend(Some(i + 1), i, path, depth))
+                }
+                _ => None,
+            };
+            let through = self.walk(i + 1, path, depth + 1);
+            return better(named, through);
         }
+        let open = self.punct(i).filter(|c| matches!(c, '(' | '[' | '{'))?;
+        let children = self.children(i);
+        let keyed = open == '{' || children.first().is_some_and(|c| c.key.is_some());
+        let direct = match head {
+            PathSegment::Field(f) if keyed => children.iter().find(|c| c.key == Some(f.as_str())),
+            PathSegment::Index(n) if !keyed => children.get(*n),
+            _ => None,
+        };
+        let direct = direct.map(|c| self.descend(c.value, c.at, path, depth));
+        // `Some(x)` and newtype variants `V((..))` hold a one-element tuple: see through it.
+        let through = match children.as_slice() {
+            [only] if open == '(' && !keyed => {
+                only.value.and_then(|v| self.walk(v, path, depth + 1))
+            }
+            _ => None,
+        };
+        better(direct, through)
     }
 }
 
 /// The match with more segments; `a` on a tie.
-fn deeper(a: Option<(usize, usize)>, b: Option<(usize, usize)>) -> Option<(usize, usize)> {
+fn better(a: Option<(usize, usize)>, b: Option<(usize, usize)>) -> Option<(usize, usize)> {
     match (a, b) {
-        (Some(x), Some(y)) => Some(if y.0 > x.0 { y } else { x }),
+        (Some(x), Some(y)) if y.0 > x.0 => Some(y),
         (x, y) => x.or(y),
     }
 }
