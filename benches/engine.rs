@@ -1,1 +1,48 @@
-fn main() {}
+//! Criterion benchmarks of the engine: the reference pipeline, a keyed topic
+//! with a consumer group, the bare binary-heap loop they are compared with,
+//! and the event queue holding a million pending events. `evlab bench`
+//! prints the same workloads as one table; these give criterion's statistics.
+
+#![allow(clippy::expect_used)] // a benchmark of built-in scenarios may stop loudly
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use evlab::cli::bench::{bare_mm1, hold, keyed_topic_scenario, pipeline_scenario};
+use evlab::run::Run;
+
+const MESSAGES: u64 = 200_000;
+
+fn pipelines(c: &mut Criterion) {
+    let mut group = c.benchmark_group("messages");
+    group.throughput(Throughput::Elements(MESSAGES));
+    group.sample_size(20);
+    let pipeline = pipeline_scenario(MESSAGES).expect("built-in scenario");
+    group.bench_function("pipeline_mm1_rho0.9", |b| {
+        b.iter(|| {
+            let mut run = Run::new(&pipeline).expect("builds");
+            run.run_to_end(|_| {}).expect("runs");
+            run.world().ledger.processed
+        })
+    });
+    group.bench_function("bare_binary_heap_mm1", |b| b.iter(|| bare_mm1(MESSAGES, 0.9)));
+    let topic = keyed_topic_scenario(MESSAGES).expect("built-in scenario");
+    group.bench_function("keyed_topic_12p_6c", |b| {
+        b.iter(|| {
+            let mut run = Run::new(&topic).expect("builds");
+            run.run_to_end(|_| {}).expect("runs");
+            run.world().ledger.processed
+        })
+    });
+    group.finish();
+}
+
+fn pending(c: &mut Criterion) {
+    let mut group = c.benchmark_group("events");
+    const EVENTS: u64 = 2_000_000;
+    group.throughput(Throughput::Elements(EVENTS));
+    group.sample_size(10);
+    group.bench_function("hold_1e6_pending", |b| b.iter(|| hold(1_000_000, EVENTS)));
+    group.finish();
+}
+
+criterion_group!(benches, pipelines, pending);
+criterion_main!(benches);

@@ -2,6 +2,8 @@
 //! error messages with file, line, column and path, and byte-identical
 //! reports for one scenario and seed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

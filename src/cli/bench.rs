@@ -154,9 +154,19 @@ pub fn time_scenario(scenario: &scenario::Scenario) -> Result<(f64, f64, f64), S
     Ok((run.events() as f64 / wall, run.world().ledger.processed as f64 / wall, wall))
 }
 
+/// The reference pipeline, stretched to about `messages` messages.
+pub fn pipeline_scenario(messages: u64) -> Result<scenario::Scenario, String> {
+    scenario_for(PIPELINE, messages, 900.0)
+}
+
+/// The keyed-topic workload, stretched to about `messages` messages.
+pub fn keyed_topic_scenario(messages: u64) -> Result<scenario::Scenario, String> {
+    scenario_for(KEYED_TOPIC, messages, 4800.0)
+}
+
 fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let repeat = args.repeat.max(1);
-    let pipeline = scenario_for(PIPELINE, args.messages, 900.0)?;
+    let pipeline = pipeline_scenario(args.messages)?;
     let mut evlab_events = Vec::new();
     let mut evlab_messages = Vec::new();
     let mut bare_messages = Vec::new();
@@ -169,7 +179,7 @@ fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         bare_messages.push(bare);
         ratios.push(messages / bare);
     }
-    let topic = scenario_for(KEYED_TOPIC, args.messages, 4800.0)?;
+    let topic = keyed_topic_scenario(args.messages)?;
     let mut topic_runs = Vec::new();
     for _ in 0..repeat {
         topic_runs.push(time_scenario(&topic)?);
