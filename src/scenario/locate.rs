@@ -33,7 +33,11 @@ pub fn locate(source: &str, path: &[PathSegment]) -> Option<Position> {
         tokens: &tokens,
         memo: HashMap::new(),
     };
-    let root = walker.skip_attributes();
+    let mut root = 0;
+    while walker.punct(root) == Some('#') {
+        // `#![enable(...)]` attributes
+        root = walker.skip_value(root + 1 + usize::from(walker.punct(root + 1) == Some('!')));
+    }
     let offset = match path {
         [] => tokens.get(root)?.start,
         _ => walker.walk(root, path, 0)?.1,
@@ -111,7 +115,10 @@ enum Kind<'a> {
 
 struct Token<'a> {
     kind: Kind<'a>,
+    /// Byte offset in the source.
     start: usize,
+    /// Token index just past this token, or past the group it opens.
+    end: usize,
 }
 
 struct Lexer<'a> {
@@ -133,8 +140,8 @@ impl<'a> Lexer<'a> {
         self.src.get(from..self.offset()).unwrap_or("")
     }
 
-    fn eat_while(&mut self, f: impl Fn(char) -> bool) {
-        while self.peek(0).is_some_and(&f) {
+    fn eat_while(&mut self, mut f: impl FnMut(char) -> bool) {
+        while self.peek(0).is_some_and(&mut f) {
             self.j += 1;
         }
     }
@@ -212,22 +219,6 @@ impl<'a> Lexer<'a> {
             }
         }
     }
-
-    /// Numbers, including signs, `_`, hex, suffixes and exponents such as `1e-3`.
-    fn number(&mut self, from: usize) {
-        self.j += 1;
-        while let Some(c) = self.peek(0) {
-            let text = self.slice(from).trim_start_matches(['-', '+']);
-            let exponent = text.ends_with(['e', 'E']) && !text.starts_with("0x");
-            if !(c.is_alphanumeric()
-                || matches!(c, '_' | '.')
-                || (exponent && matches!(c, '-' | '+')))
-            {
-                break;
-            }
-            self.j += 1;
-        }
-    }
 }
 
 fn tokenize(src: &str) -> Vec<Token<'_>> {
@@ -237,7 +228,7 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
         chars: src.char_indices().collect(),
         j: 0,
     };
-    let mut out = Vec::new();
+    let (mut out, mut open): (Vec<Token>, _) = (Vec::new(), Vec::new());
     while let Some(c) = lx.peek(0) {
         let start = lx.offset();
         let next = lx.peek(1);
@@ -268,13 +259,34 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
             Kind::Ident(lx.slice(start))
         } else if c.is_ascii_digit() || (matches!(c, '-' | '+' | '.') && next.is_some_and(is_ident))
         {
-            lx.number(start);
+            // Numbers: signs, `_`, `.`, hex, suffixes and exponents such as `1e-3`.
+            let mut prev = c;
+            lx.j += 1;
+            lx.eat_while(|c| {
+                let exponent_sign = matches!(c, '-' | '+') && matches!(prev, 'e' | 'E');
+                prev = c;
+                is_ident(c) || c == '.' || exponent_sign
+            });
             Kind::Atom(lx.slice(start))
         } else {
             lx.j += 1;
             Kind::Punct(c)
         };
-        out.push(Token { kind, start });
+        // Match brackets as we go, so that skipping a group is a single step.
+        let mut end = out.len() + 1;
+        match kind {
+            Kind::Punct('(' | '[' | '{') => {
+                open.push(out.len());
+                end = usize::MAX;
+            }
+            Kind::Punct(')' | ']' | '}') => {
+                if let Some(opener) = open.pop().and_then(|o| out.get_mut(o)) {
+                    opener.end = end;
+                }
+            }
+            _ => {}
+        }
+        out.push(Token { kind, start, end });
     }
     out
 }
@@ -286,24 +298,28 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
 /// the stack.
 const MAX_DEPTH: usize = 128;
 
+/// The deepest match found below some value: (segments matched, byte offset), or `None` if not
+/// even the first segment matched.
+type Found = Option<(usize, usize)>;
+
 /// A direct child of a bracketed group.
 struct Child<'t> {
     /// The key of a `key: value` child.
     key: Option<&'t str>,
-    /// Token index where the child starts (its key, if it has one).
+    /// Byte offset where the child starts (its key, if it has one).
     at: usize,
     /// Token index of its value, if there is one.
     value: Option<usize>,
 }
 
 /// Walks the token stream along a path. Transparent wrappers make it try two readings at some
-/// groups, so results are memoized per (token, remaining path) to keep it linear.
+/// groups, so results are memoized per (token, remaining path) to keep the walk linear.
 struct Walker<'t, 'a> {
     tokens: &'t [Token<'a>],
-    memo: HashMap<(usize, usize), Option<(usize, usize)>>,
+    memo: HashMap<(usize, usize), Found>,
 }
 
-impl<'t> Walker<'t, '_> {
+impl<'t, 'a> Walker<'t, 'a> {
     fn punct(&self, i: usize) -> Option<char> {
         match self.tokens.get(i)?.kind {
             Kind::Punct(c) => Some(c),
@@ -311,43 +327,20 @@ impl<'t> Walker<'t, '_> {
         }
     }
 
-    /// Token index after `#![enable(...)]` style attributes.
-    fn skip_attributes(&self) -> usize {
-        let mut i = 0;
-        while self.punct(i) == Some('#') {
-            i = self.skip_value(i + 1 + usize::from(self.punct(i + 1) == Some('!')));
+    /// The name of a `Name(...)` (variant, named struct or `Some`) starting at token `i`.
+    fn wrapper(&self, i: usize) -> Option<&'a str> {
+        match self.tokens.get(i)?.kind {
+            Kind::Ident(name) if self.punct(i + 1) == Some('(') => Some(name),
+            _ => None,
         }
-        i
     }
 
     /// Token index after the value starting at `i`; `i` itself if no value starts there.
-    fn skip_value(&self, mut i: usize) -> usize {
-        if matches!(
-            self.tokens.get(i),
-            Some(Token {
-                kind: Kind::Ident(_),
-                ..
-            })
-        ) && self.punct(i + 1) == Some('(')
-        {
-            i += 1;
-        }
-        match self.punct(i) {
-            Some('(' | '[' | '{') => {
-                let mut depth = 0usize;
-                while let Some(token) = self.tokens.get(i) {
-                    i += 1;
-                    match token.kind {
-                        Kind::Punct('(' | '[' | '{') => depth += 1,
-                        Kind::Punct(')' | ']' | '}') if depth <= 1 => break,
-                        Kind::Punct(')' | ']' | '}') => depth -= 1,
-                        _ => {}
-                    }
-                }
-                i
-            }
-            Some(')' | ']' | '}' | ',' | ':') => i,
-            _ => (i + 1).min(self.tokens.len()),
+    fn skip_value(&self, i: usize) -> usize {
+        let i = i + usize::from(self.wrapper(i).is_some());
+        match (self.punct(i), self.tokens.get(i)) {
+            (Some(')' | ']' | '}' | ',' | ':'), _) | (_, None) => i,
+            (_, Some(token)) => token.end.min(self.tokens.len()),
         }
     }
 
@@ -355,34 +348,30 @@ impl<'t> Walker<'t, '_> {
     fn children(&self, open: usize) -> Vec<Child<'t>> {
         let mut out = Vec::new();
         let mut i = open + 1;
-        while i < self.tokens.len() {
-            match self.punct(i) {
-                Some(',') => i += 1,
-                Some(')' | ']' | '}') => break,
+        while let Some(token) = self.tokens.get(i) {
+            match token.kind {
+                Kind::Punct(',') => i += 1,
+                Kind::Punct(')' | ']' | '}') => break,
                 _ => {
-                    let key = match self.tokens.get(i).map(|t| &t.kind) {
+                    let key = match &token.kind {
                         _ if self.punct(i + 1) != Some(':') => None,
-                        Some(Kind::Ident(s) | Kind::Atom(s)) => Some(*s),
-                        Some(Kind::Str(s)) => Some(s.as_str()),
-                        _ => None,
+                        Kind::Ident(s) | Kind::Atom(s) => Some(*s),
+                        Kind::Str(s) => Some(s.as_str()),
+                        Kind::Punct(_) => None,
                     };
                     let start = i + if key.is_some() { 2 } else { 0 };
                     let end = self.skip_value(start);
-                    out.push(Child {
-                        key,
-                        at: i,
-                        value: (end > start).then_some(start),
-                    });
-                    i = if end > i { end } else { i + 1 };
+                    let (at, value) = (token.start, (end > start).then_some(start));
+                    out.push(Child { key, at, value });
+                    i = end.max(i + 1);
                 }
             }
         }
         out
     }
 
-    /// The deepest match of `path` in the value at token `i`, as (segments matched, byte
-    /// offset); `None` if the first segment does not match.
-    fn walk(&mut self, i: usize, path: &[PathSegment], depth: usize) -> Option<(usize, usize)> {
+    /// The deepest match of `path` in the value at token `i`.
+    fn walk(&mut self, i: usize, path: &[PathSegment], depth: usize) -> Found {
         if path.is_empty() || depth > MAX_DEPTH {
             return None;
         }
@@ -394,42 +383,17 @@ impl<'t> Walker<'t, '_> {
         found
     }
 
-    /// Matches the rest of the path in the value at `value`, whose first segment matched at
-    /// token `at`.
-    fn descend(
-        &mut self,
-        value: Option<usize>,
-        at: usize,
-        path: &[PathSegment],
-        depth: usize,
-    ) -> (usize, usize) {
-        let deeper = value.and_then(|v| self.walk(v, path.get(1..).unwrap_or(&[]), depth + 1));
-        deeper.map_or_else(
-            || (1, self.tokens.get(at).map_or(0, |t| t.start)),
-            |(d, o)| (d + 1, o),
-        )
-    }
-
-    fn walk_uncached(
-        &mut self,
-        i: usize,
-        path: &[PathSegment],
-        depth: usize,
-    ) -> Option<(usize, usize)> {
-        let head = path.first()?;
-        if let Some(Kind::Ident(name)) = self.tokens.get(i).map(|t| &t.kind)
-            && self.punct(i + 1) == Some('(')
-        {
-            // A variant, named struct or `Some`: see through it. Paths from serde_path_to_error
-            // may also name the variant.
-            let named = match head {
-                PathSegment::Field(f) if f == name => {
-                    Some(self.descend(Some(i + 1), i, path, depth))
-                }
-                _ => None,
-            };
-            let through = self.walk(i + 1, path, depth + 1);
-            return better(named, through);
+    fn walk_uncached(&mut self, i: usize, path: &[PathSegment], depth: usize) -> Found {
+        let (head, rest) = path.split_first()?;
+        let below = |this: &mut Self, value: Option<usize>| {
+            value.and_then(|v| this.walk(v, rest, depth + 1))
+        };
+        if let Some(name) = self.wrapper(i) {
+            // See through it; paths from serde_path_to_error may also name the variant.
+            let at = self.tokens.get(i).map_or(0, |t| t.start);
+            let named = matches!(head, PathSegment::Field(f) if f == name);
+            let named = named.then(|| step(below(self, Some(i + 1)), at));
+            return better(named, self.walk(i + 1, path, depth + 1));
         }
         let open = self.punct(i).filter(|c| matches!(c, '(' | '[' | '{'))?;
         let children = self.children(i);
@@ -439,7 +403,7 @@ impl<'t> Walker<'t, '_> {
             PathSegment::Index(n) if !keyed => children.get(*n),
             _ => None,
         };
-        let direct = direct.map(|c| self.descend(c.value, c.at, path, depth));
+        let direct = direct.map(|c| step(below(self, c.value), c.at));
         // `Some(x)` and newtype variants `V((..))` hold a one-element tuple: see through it.
         let through = match children.as_slice() {
             [only] if open == '(' && !keyed => {
@@ -451,8 +415,13 @@ impl<'t> Walker<'t, '_> {
     }
 }
 
+/// Counts the segment matched at byte `at`, plus whatever matched below it.
+fn step(below: Found, at: usize) -> (usize, usize) {
+    below.map_or((1, at), |(d, o)| (d + 1, o))
+}
+
 /// The match with more segments; `a` on a tie.
-fn better(a: Option<(usize, usize)>, b: Option<(usize, usize)>) -> Option<(usize, usize)> {
+fn better(a: Found, b: Found) -> Found {
     match (a, b) {
         (Some(x), Some(y)) if y.0 > x.0 => Some(y),
         (x, y) => x.or(y),
@@ -551,6 +520,13 @@ mod tests {
         // Truncated input still finds what exists.
         ("(a: 1, b: (c: ", "b.c", Some((1, 12))),
         ("(a: 1, b: (c: ", "b.d", Some((1, 8))),
+        ("(a: [1, 2", "a[1]", Some((1, 9))),
+        (
+            "#![enable(implicit_some)] #![enable(unwrap_newtypes)]\n(a: 1)",
+            "a",
+            Some((2, 2)),
+        ),
+        ("#![enable(implicit_some)]", "a", None),
         ("", "a", None),
         (")", "a", None),
     ];
