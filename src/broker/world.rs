@@ -313,6 +313,11 @@ impl World {
         })
     }
 
+    /// The message copy in `slot` (queued or in a consumer's hands).
+    pub fn message(&self, slot: Slot) -> Option<&Message> {
+        self.messages.get(slot)
+    }
+
     /// Most message copies in the arena at once.
     pub fn messages_high_water(&self) -> usize {
         self.messages.high_water()
@@ -440,8 +445,8 @@ impl World {
         let Some(message) = self.messages.get_mut(slot) else { return };
         message.enqueued_at = now;
         let priority = message.priority;
-        queue.metrics.enqueued += 1;
         if let Some(c) = queue.waiting.pop_front() {
+            queue.metrics.enqueued += 1;
             // A consumer has credit, so nothing is ready: deliver at once.
             self.deliver(now, q, c as usize, slot, scheduler);
             return;
@@ -461,6 +466,7 @@ impl World {
                 }
             }
         }
+        queue.metrics.enqueued += 1;
         queue.push_ready(now, slot, priority);
         if let Some(ttl) = queue.ttl_nanos
             && !queue.expiry_scheduled
