@@ -23,7 +23,9 @@ fn pipelines(c: &mut Criterion) {
             run.world().ledger.processed
         })
     });
-    group.bench_function("bare_binary_heap_mm1", |b| b.iter(|| bare_mm1(MESSAGES, 0.9)));
+    group.bench_function("bare_binary_heap_mm1", |b| {
+        b.iter(|| bare_mm1(MESSAGES, 0.9))
+    });
     let topic = keyed_topic_scenario(MESSAGES).expect("built-in scenario");
     group.bench_function("keyed_topic_12p_6c", |b| {
         b.iter(|| {

@@ -30,7 +30,8 @@ pub struct Run {
 
 impl Run {
     pub fn new(scenario: &Scenario) -> Result<Run, RunError> {
-        let sim = Simulation::build(|scheduler| World::build(scenario, scheduler)).map_err(RunError::Build)?;
+        let sim = Simulation::build(|scheduler| World::build(scenario, scheduler))
+            .map_err(RunError::Build)?;
         Ok(Run {
             sim,
             name: scenario.name.clone(),
@@ -79,6 +80,17 @@ impl Run {
                 return Err(RunError::Stopped {
                     at_seconds: self.sim.now() as f64 / 1e9,
                     message: message.clone(),
+                });
+            }
+            if let Some(at) = self.sim.stalled_at() {
+                return Err(RunError::Stopped {
+                    at_seconds: at as f64 / 1e9,
+                    message: format!(
+                        "simulated time stopped advancing: more than {} events at one instant. \
+                         A message is probably circling with no delay, such as a consumer with zero \
+                         processing time publishing back into its own input; give it a processing time",
+                        crate::engine::MAX_EVENTS_PER_INSTANT
+                    ),
                 });
             }
         }

@@ -8,11 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn evlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evlab")).args(args).output().expect("evlab runs")
+    Command::new(env!("CARGO_BIN_EXE_evlab"))
+        .args(args)
+        .output()
+        .expect("evlab runs")
 }
 
 fn scenario(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn stdout(o: &Output) -> String {
@@ -62,7 +69,10 @@ fn every_example_validates_and_runs() {
         let r = evlab(&["run", file, "--format", "json"]);
         assert!(r.status.success(), "{file}: {}", stderr(&r));
         let json: serde_json::Value = serde_json::from_str(&stdout(&r)).unwrap();
-        assert!(json["totals"]["processed"].as_u64().unwrap() > 0, "{file} processed nothing");
+        assert!(
+            json["totals"]["processed"].as_u64().unwrap() > 0,
+            "{file} processed nothing"
+        );
         count += 1;
     }
     assert!(count >= 5, "expected at least 5 examples, found {count}");
@@ -71,7 +81,18 @@ fn every_example_validates_and_runs() {
 #[test]
 fn json_report_is_byte_identical_for_one_seed_and_differs_for_another() {
     let file = scenario("work-queue.ron");
-    let run = |seed: &str| stdout(&evlab(&["run", &file, "--format", "json", "--seed", seed, "--duration", "30s"]));
+    let run = |seed: &str| {
+        stdout(&evlab(&[
+            "run",
+            &file,
+            "--format",
+            "json",
+            "--seed",
+            seed,
+            "--duration",
+            "30s",
+        ]))
+    };
     let first = run("9");
     assert_eq!(first, run("9"));
     assert_ne!(first, run("10"));
@@ -79,17 +100,40 @@ fn json_report_is_byte_identical_for_one_seed_and_differs_for_another() {
 
 #[test]
 fn json_report_has_the_contract_keys() {
-    let out = evlab(&["run", &scenario("kafka-topic.ron"), "--format", "json", "--duration", "20s", "--warmup", "2s"]);
+    let out = evlab(&[
+        "run",
+        &scenario("kafka-topic.ron"),
+        "--format",
+        "json",
+        "--duration",
+        "20s",
+        "--warmup",
+        "2s",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    for key in ["evlab_version", "scenario", "seed", "sim_seconds", "events", "wall_seconds", "totals", "latency_ms", "throughput_per_s", "nodes"] {
+    for key in [
+        "evlab_version",
+        "scenario",
+        "seed",
+        "sim_seconds",
+        "events",
+        "wall_seconds",
+        "totals",
+        "latency_ms",
+        "throughput_per_s",
+        "nodes",
+    ] {
         assert!(json.get(key).is_some(), "missing {key}");
     }
     for key in ["produced", "processed", "in_flight_at_end", "dropped"] {
         assert!(json["totals"].get(key).is_some(), "missing totals.{key}");
     }
     for key in ["mean", "p50", "p95", "p99", "max"] {
-        assert!(json["latency_ms"][key].as_f64().is_some(), "missing latency_ms.{key}");
+        assert!(
+            json["latency_ms"][key].as_f64().is_some(),
+            "missing latency_ms.{key}"
+        );
     }
     assert_eq!(json["sim_seconds"].as_f64(), Some(20.0));
     let nodes = json["nodes"].as_array().unwrap();
@@ -99,9 +143,24 @@ fn json_report_has_the_contract_keys() {
     for key in ["processed", "utilization", "mean_service_ms"] {
         assert!(consumer.get(key).is_some(), "consumer lacks {key}");
     }
-    let queue_run = evlab(&["run", &scenario("hello.ron"), "--format", "json", "--duration", "20s", "--warmup", "1s"]);
+    let queue_run = evlab(&[
+        "run",
+        &scenario("hello.ron"),
+        "--format",
+        "json",
+        "--duration",
+        "20s",
+        "--warmup",
+        "1s",
+    ]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&queue_run)).unwrap();
-    let queue = json["nodes"].as_array().unwrap().iter().find(|n| n["kind"] == "queue").unwrap().clone();
+    let queue = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "queue")
+        .unwrap()
+        .clone();
     for key in ["mean_wait_ms", "mean_depth", "max_depth", "dropped"] {
         assert!(queue.get(key).is_some(), "queue lacks {key}");
     }
@@ -110,23 +169,53 @@ fn json_report_has_the_contract_keys() {
 #[test]
 fn timing_is_only_in_the_report_when_asked_for() {
     let file = scenario("hello.ron");
-    let plain: serde_json::Value = serde_json::from_str(&stdout(&evlab(&["run", &file, "--format", "json", "--duration", "5s"]))).unwrap();
+    let plain: serde_json::Value = serde_json::from_str(&stdout(&evlab(&[
+        "run",
+        &file,
+        "--format",
+        "json",
+        "--duration",
+        "5s",
+    ])))
+    .unwrap();
     assert!(plain["wall_seconds"].is_null());
-    let timed: serde_json::Value = serde_json::from_str(&stdout(&evlab(&["run", &file, "--format", "json", "--duration", "5s", "--timing"]))).unwrap();
+    let timed: serde_json::Value = serde_json::from_str(&stdout(&evlab(&[
+        "run",
+        &file,
+        "--format",
+        "json",
+        "--duration",
+        "5s",
+        "--timing",
+    ])))
+    .unwrap();
     assert!(timed["wall_seconds"].as_f64().unwrap() > 0.0);
 }
 
 #[test]
 fn csv_is_long_format_with_one_value_per_row() {
-    let out = evlab(&["run", &scenario("fanout.ron"), "--format", "csv", "--duration", "10s"]);
+    let out = evlab(&[
+        "run",
+        &scenario("fanout.ron"),
+        "--format",
+        "csv",
+        "--duration",
+        "10s",
+    ]);
     assert!(out.status.success());
     let text = stdout(&out);
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("scenario,seed,scope,id,kind,metric,value"));
+    assert_eq!(
+        lines.next(),
+        Some("scenario,seed,scope,id,kind,metric,value")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert!(rows.iter().all(|r| r.len() == 7), "every row has 7 fields");
     assert!(rows.iter().any(|r| r[2] == "run" && r[5] == "processed"));
-    assert!(rows.iter().any(|r| r[3] == "analytics" && r[5] == "dropped.overflow"));
+    assert!(
+        rows.iter()
+            .any(|r| r[3] == "analytics" && r[5] == "dropped.overflow")
+    );
 }
 
 #[test]
@@ -134,17 +223,29 @@ fn out_writes_the_file_and_leaves_stdout_empty() {
     let dir = std::env::temp_dir().join(format!("evlab-out-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let target = dir.join("report.json");
-    let out = evlab(&["run", &scenario("hello.ron"), "--format", "json", "--duration", "5s", "--out", target.to_str().unwrap()]);
+    let out = evlab(&[
+        "run",
+        &scenario("hello.ron"),
+        "--format",
+        "json",
+        "--duration",
+        "5s",
+        "--out",
+        target.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
-    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
     assert_eq!(written["scenario"], "hello");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_bad_value_gets_file_line_column_path_and_exit_2() {
-    let text = std::fs::read_to_string(scenario("hello.ron")).unwrap().replace("rate: \"80/s\"", "rate: \"0/s\"");
+    let text = std::fs::read_to_string(scenario("hello.ron"))
+        .unwrap()
+        .replace("rate: \"80/s\"", "rate: \"0/s\"");
     let file = TempFile::new("zero-rate.ron", &text);
     let out = evlab(&["validate", file.path()]);
     assert_eq!(out.status.code(), Some(2));
@@ -161,12 +262,32 @@ fn a_bad_value_gets_file_line_column_path_and_exit_2() {
 fn syntax_and_type_errors_are_placed_too() {
     let cases: &[(&str, &str, &str)] = &[
         // (what to break, replacement, expected fragment of the message)
-        ("rate: \"80/s\"", "rate: \"80/fortnight\"", "unknown time unit"),
+        (
+            "rate: \"80/s\"",
+            "rate: \"80/fortnight\"",
+            "unknown time unit",
+        ),
         ("mean: \"10ms\"", "mean: \"10\"", "has no unit"),
-        ("size: \"1KiB\",", "size: \"1KiB\", colour: \"red\",", "unknown field `colour`"),
-        ("Queue(id: \"work\"", "Qeueu(id: \"work\"", "unknown kind `Qeueu`"),
-        ("(from: \"work\", to: \"worker\"),", "(from: \"work\", to: \"wroker\"),", "no node has the id `wroker`"),
-        ("(from: \"work\", to: \"worker\"),", "(from: \"worker\", to: \"orders\"),", "nothing sends to a producer"),
+        (
+            "size: \"1KiB\",",
+            "size: \"1KiB\", colour: \"red\",",
+            "unknown field `colour`",
+        ),
+        (
+            "Queue(id: \"work\"",
+            "Qeueu(id: \"work\"",
+            "unknown kind `Qeueu`",
+        ),
+        (
+            "(from: \"work\", to: \"worker\"),",
+            "(from: \"work\", to: \"wroker\"),",
+            "no node has the id `wroker`",
+        ),
+        (
+            "(from: \"work\", to: \"worker\"),",
+            "(from: \"worker\", to: \"orders\"),",
+            "nothing sends to a producer",
+        ),
         ("version: 1,", "version: 7,", "scenario version 1"),
         ("edges: [", "edges: [[", ""),
     ];
@@ -180,11 +301,25 @@ fn syntax_and_type_errors_are_placed_too() {
         assert_eq!(out.status.code(), Some(2), "{to}: {err}");
         assert!(err.contains(expected), "{to}: {err}");
         // file:line:column: and a line that exists.
-        let rest = err.trim_start_matches("error: ").strip_prefix(file.path()).unwrap_or_else(|| panic!("{err}"));
+        let rest = err
+            .trim_start_matches("error: ")
+            .strip_prefix(file.path())
+            .unwrap_or_else(|| panic!("{err}"));
         let mut parts = rest.trim_start_matches(':').split(':');
-        let line: usize = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{err}"));
-        let column: usize = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{err}"));
-        assert!(line >= 1 && line <= text.lines().count() + 1 && column >= 1, "{err}");
+        let line: usize = parts
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("{err}"));
+        let column: usize = parts
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("{err}"));
+        assert!(
+            line >= 1 && line <= text.lines().count() + 1 && column >= 1,
+            "{err}"
+        );
     }
 }
 
@@ -193,18 +328,39 @@ fn every_problem_is_reported_at_once() {
     let text = std::fs::read_to_string(scenario("hello.ron"))
         .unwrap()
         .replace("rate: \"80/s\"", "rate: \"0/s\"")
-        .replace("(from: \"work\", to: \"worker\"),", "(from: \"work\", to: \"nobody\"),");
+        .replace(
+            "(from: \"work\", to: \"worker\"),",
+            "(from: \"work\", to: \"nobody\"),",
+        );
     let file = TempFile::new("two-problems.ron", &text);
     let err = stderr(&evlab(&["validate", file.path()]));
-    assert!(err.contains("must be > 0") && err.contains("`nobody`"), "{err}");
+    assert!(
+        err.contains("must be > 0") && err.contains("`nobody`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_file_and_bad_arguments_exit_2() {
     assert_eq!(evlab(&["run", "/nonexistent/x.ron"]).status.code(), Some(2));
-    assert_eq!(evlab(&["run", &scenario("hello.ron"), "--duration", "10"]).status.code(), Some(2));
-    assert_eq!(evlab(&["run", &scenario("hello.ron"), "--format", "xml"]).status.code(), Some(2));
-    assert_eq!(evlab(&["run", &scenario("hello.ron"), "--warmup", "20min"]).status.code(), Some(2));
+    assert_eq!(
+        evlab(&["run", &scenario("hello.ron"), "--duration", "10"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        evlab(&["run", &scenario("hello.ron"), "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        evlab(&["run", &scenario("hello.ron"), "--warmup", "20min"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(evlab(&["frobnicate"]).status.code(), Some(2));
 }
 
@@ -217,22 +373,48 @@ fn a_run_that_exceeds_the_memory_cap_fails_with_exit_1_and_says_why() {
     let file = TempFile::new("flood.ron", text);
     let out = evlab(&["run", file.path()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("limits.max_in_flight"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("limits.max_in_flight"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn bench_prints_the_ratio_as_json() {
-    let out = evlab(&["bench", "--format", "json", "--messages", "20000", "--repeat", "1"]);
+    let out = evlab(&[
+        "bench",
+        "--format",
+        "json",
+        "--messages",
+        "20000",
+        "--repeat",
+        "1",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    for key in ["events_per_sec", "messages_per_sec", "bare_messages_per_sec", "ratio"] {
+    for key in [
+        "events_per_sec",
+        "messages_per_sec",
+        "bare_messages_per_sec",
+        "ratio",
+    ] {
         assert!(json[key].as_f64().unwrap() > 0.0, "{key}");
     }
 }
 
 #[test]
 fn short_runs_use_the_override() {
-    let out = evlab(&["run", &scenario("hello.ron"), "--format", "json", SHORT[0], SHORT[1], "--warmup", "0s"]);
+    let out = evlab(&[
+        "run",
+        &scenario("hello.ron"),
+        "--format",
+        "json",
+        SHORT[0],
+        SHORT[1],
+        "--warmup",
+        "0s",
+    ]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["sim_seconds"].as_f64(), Some(20.0));
     assert_eq!(json["warmup_seconds"].as_f64(), Some(0.0));

@@ -1,34 +1,41 @@
 //! Property tests over whole scenarios: random topologies, random text, random additions.
 //!
-//! * `random_valid_scenarios_conserve_messages`: a generator builds random *valid*
-//!   [`RawScenario`]s directly as Rust values (1-3 producers of every arrival kind, 0-2
-//!   exchanges of every type with key / pattern / headers bindings and alternates, 1-3 queues
-//!   with max length, overflow, TTL and priorities, 0-2 topics with every partitioner and
-//!   retention by time and bytes, 1-5 consumers with groups, prefetch, every service
-//!   distribution, and outputs publishing onwards, loops included). Every generated scenario
-//!   must pass the checker. Each is run in ten slices; after every slice the ledger
+//! * `random_valid_scenarios_conserve_messages` (256 cases): a generator builds random *valid*
+//!   [`RawScenario`]s directly as Rust values: 1-3 producers of every arrival kind (on/off,
+//!   schedules of 1-3 steps, zero-rate steps), keys none / uniform / Zipf, 0-3 routing keys,
+//!   headers, priorities; 0-2 exchanges of every type with key, pattern and headers bindings
+//!   (every `x_match`), exchange-to-exchange bindings and alternates; 1-3 queues with max
+//!   length, both overflow policies, TTL and priorities; 0-2 topics with 1-8 partitions, every
+//!   partitioner, retention by time and by (small) byte sizes; 1-5 consumers with groups of
+//!   one or several members, concurrency, prefetch, every service distribution, and outputs
+//!   that publish onwards with or without a new routing key, loops included. Every generated
+//!   scenario must pass the checker. Each is run in ten slices; after every slice the ledger
 //!   (`produced + fanned_out = processed + dropped + in flight`, recounted from the world's
-//!   structures) must hold, and so must the per-consumer bookkeeping (unacked = busy +
-//!   buffered, unacked within prefetch, busy within concurrency, a queue's unacked = the sum of
-//!   its consumers'). At the end the report's totals must balance, and the JSON report (with
-//!   its time series) must be byte-identical when the scenario is run again, whether in the
-//!   same slices or by `run_to_end`. A run may stop early on its `max_in_flight` cap (some
-//!   cases set a small one on purpose); the ledger must hold then too.
-//! * `generator_makes_only_valid_scenarios`: the same generator, sampled deterministically
-//!   2000 times without running anything: every scenario passes `check`.
-//! * `random_text_never_panics`: the examples in `scenarios/*.ron` with random deletions,
-//!   duplications, insertions, replacements and truncations: `parse` returns `Ok` or `Err`
-//!   (a panic fails the test), and every problem it reports is placed at a line and column
-//!   that exist in the text and carries a message.
-//! * `saved_scenarios_reload_identically`: `to_ron` then `parse` gives back the same
-//!   `RawScenario` (including odd names, unicode, canvas positions and floats) and the same
-//!   checked `Scenario`.
-//! * `adding_a_node_does_not_change_other_draws`: adding a disconnected producer -> queue ->
-//!   consumer chain with fresh ids, at the end or at the start of the node list, leaves every
-//!   original node's report (producers' produced, consumers' processed, queues, topics,
-//!   exchanges) unchanged: one random stream per entity, keyed by id.
+//!   structures) must hold, and so must the consumers' bookkeeping (unacked = busy + buffered,
+//!   unacked within prefetch, busy within concurrency, a queue's unacked = the sum of its
+//!   consumers'). At the end the report's totals must balance, and the JSON report (with its
+//!   time series) must be byte-identical when the scenario is run again, in the same slices
+//!   or straight through with `run_to_end`. A run may stop early on its `max_in_flight` cap
+//!   (a tenth of the cases set a small one on purpose); the ledger must hold then too.
+//! * `generator_makes_only_valid_scenarios`: the same generator sampled deterministically 2000
+//!   times, nothing run: every scenario passes `check` (validity is by construction).
+//! * `random_text_never_panics` (2000 cases): the examples in `scenarios/*.ron`, and now and
+//!   then a generated scenario as saved, with 1-4 random deletions, duplications, insertions,
+//!   replacements (from `(){}[],:"0-9a-z.-/`, space, newline, `µ`, `é`, `#`, `*`) and
+//!   truncations: `parse` returns `Ok` or `Err` (a panic fails the test by itself), and every
+//!   problem it reports has a message and a line and column that exist in the text.
+//! * `saved_scenarios_reload_identically` (256 cases): `to_ron` then `parse` gives back an
+//!   equal `RawScenario` (odd names with quotes, escapes and unicode, canvas positions, float
+//!   rates and exponents included) and an equal checked `Scenario`; saving again gives the
+//!   same text.
+//! * `adding_a_node_does_not_change_other_draws` (96 cases): adding a disconnected producer ->
+//!   queue -> consumer chain with fresh ids, at the end or at the start of the node list,
+//!   leaves every original node's report unchanged (producers' produced, consumers'
+//!   processed, and queues', topics' and exchanges' figures): one random stream per entity,
+//!   keyed by its id.
 //!
-//! Regression tests for bugs these properties found sit at the end of the file.
+//! Set `EVLAB_PROPTEST_FACTOR=k` to run k times as many cases. Bugs the properties found are
+//! pinned at the end of the file as regression tests named after them.
 
 use std::collections::BTreeMap;
 
@@ -295,7 +302,7 @@ fn service() -> impl Strategy<Value = RawService> {
 struct ConsumerSpec {
     raw: RawConsumer,
     source: usize,
-    group: Option<u8>,
+    group: Option<&'static str>,
     outputs: Vec<(usize, Option<&'static str>)>,
 }
 
@@ -307,7 +314,8 @@ fn consumer() -> impl Strategy<Value = ConsumerSpec> {
         prop::option::of(1u32..=5),
         service(),
         any::<usize>(),
-        prop::option::of(0u8..2),
+        // Group names may equal another consumer's id (its default group).
+        prop::option::of(select(&["g0", "g1", "c0", "c1"][..])),
         prop_oneof![3 => Just(Vec::new()), 2 => prop::collection::vec(output, 1..=2)],
     )
         .prop_map(
@@ -513,7 +521,7 @@ fn assemble(parts: Parts) -> RawScenario {
         };
         // Groups are for topic readers; several readers of one topic may share one.
         if source.starts_with('t') {
-            c.group = spec.group.map(|g| format!("g{g}"));
+            c.group = spec.group.map(String::from);
         }
         push_edge(&mut edges, edge(&source, &c.id));
         for (target, key) in spec.outputs {
@@ -565,10 +573,7 @@ fn plain_names() -> BoxedStrategy<(String, String)> {
 fn odd_names() -> BoxedStrategy<(String, String)> {
     (
         "\\PC{0,20}",
-        prop_oneof![
-            Just(String::new()),
-            "[a-z \"\\\\\n\t{}()/*é日]{0,40}".prop_map(|s| s)
-        ],
+        prop_oneof![Just(String::new()), "[a-z \"\\\\\n\t{}()/*é日]{0,40}"],
     )
         .boxed()
 }
@@ -705,8 +710,21 @@ fn run_in_slices(scenario: &Scenario, slices: u64) -> Result<Outcome, TestCaseEr
 // ---------------------------------------------------------------------------------------------
 // Properties
 
+/// `cases` cases (times `EVLAB_PROPTEST_FACTOR` when set, for a longer hunt), and no
+/// regression file written next to this one.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("EVLAB_PROPTEST_FACTOR")
+            .ok()
+            .and_then(|m| m.parse::<u32>().ok())
+            .map_or(cases, |m| cases * m),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn random_valid_scenarios_conserve_messages(raw in scenario()) {
@@ -745,7 +763,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(config(96))]
 
     #[test]
     fn adding_a_node_does_not_change_other_draws(
@@ -780,7 +798,7 @@ proptest! {
                 let scenario = checked(raw)?;
                 let mut run = Run::new(&scenario).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 run.run_to_end(|_| {}).map_err(|e| TestCaseError::fail(format!("run: {e}")))?;
-                Ok(serde_json::to_value(run.report(None, false).nodes).map_err(|e| TestCaseError::fail(e.to_string()))?)
+                serde_json::to_value(run.report(None, false).nodes).map_err(|e| TestCaseError::fail(e.to_string()))
             })
             .collect::<Result<_, TestCaseError>>()?;
         let by_id = |nodes: &serde_json::Value, id: &str| {
@@ -886,19 +904,27 @@ fn examples() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Mostly the examples; sometimes a generated scenario as saved, for the fields the examples
+/// do not use (schedules, headers, priorities, retention, outputs, ...).
+fn text_source() -> impl Strategy<Value = (String, String)> {
+    let examples = examples();
+    assert!(!examples.is_empty(), "no scenarios/*.ron");
+    prop_oneof![
+        3 => select(examples),
+        1 => scenario().prop_map(|raw| ("generated.ron".to_string(), to_ron(&raw).unwrap_or_default())),
+    ]
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn random_text_never_panics(
-        example in any::<Index>(),
+        (file, original) in text_source(),
         mutations in prop::collection::vec(mutation(), 1..=4),
     ) {
-        let examples = examples();
-        prop_assert!(!examples.is_empty());
-        let (file, original) = &examples[example.index(examples.len())];
-        let text = mutate(original, &mutations);
-        match parse(&text, file) {
+        let text = mutate(&original, &mutations);
+        match parse(&text, &file) {
             Ok(_) => {}
             Err(LoadError::Invalid { problems, .. }) => {
                 prop_assert!(!problems.is_empty(), "an error without problems");
@@ -925,4 +951,196 @@ fn examples_load_unmutated() {
             panic!("{e}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bugs found by the properties above
+
+/// Runs `text` in steps of `step_nanos`, returning the first broken invariant.
+fn first_broken_invariant(text: &str, step_nanos: u64) -> Option<String> {
+    let (_, scenario) = parse(text, "regression.ron").unwrap_or_else(|e| panic!("{e}"));
+    let mut run = Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
+    while !run.is_finished() {
+        let until = run.now() + step_nanos;
+        if let Err(e) = run.advance_to(until) {
+            return Some(e.to_string());
+        }
+        if let Err(e) = run.check_ledger().and_then(|()| check_consumers(&run)) {
+            return Some(format!("at {} ns: {e}", run.now()));
+        }
+        if let Some(c) = run
+            .world()
+            .consumers
+            .iter()
+            .find(|c| c.busy > c.concurrency)
+        {
+            return Some(format!(
+                "at {} ns: consumer `{}` busy {} > concurrency {}",
+                run.now(),
+                run.world().ids[c.node],
+                c.busy,
+                c.concurrency
+            ));
+        }
+    }
+    None
+}
+
+/// A consumer with prefetch above its concurrency that publishes back into the queue it reads
+/// (a retry loop) processes two messages at once with concurrency 1.
+///
+/// In `World::done`, the consumer regains credit and rejoins the queue's waiting list *before*
+/// it publishes onwards; publishing into its own queue hands the copy straight back to it
+/// (`enqueue` -> `deliver` -> `start`, using the slot just freed), and then "take more work"
+/// pops the buffered message and `start`s it without checking `has_free_slot`: busy becomes 2.
+/// The buffered message is also overtaken by the newer one.
+#[test]
+fn consumer_publishing_into_its_own_queue_keeps_concurrency() {
+    let text = r#"(
+        version: 1,
+        duration: "20ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "1000/s")),
+            Queue(id: "q"),
+            Consumer(id: "c", concurrency: 1, prefetch: 2, service: Constant(time: "5ms")),
+        ],
+        edges: [
+            (from: "p", to: "q"),
+            (from: "q", to: "c"),
+            (from: "c", to: "q"),
+        ],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 100_000), None);
+}
+
+/// Runs `text` to the end and returns its report as JSON.
+fn report_of(text: &str) -> serde_json::Value {
+    let (_, scenario) = parse(text, "regression.ron").unwrap_or_else(|e| panic!("{e}"));
+    let mut run = Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
+    run.run_to_end(|_| {}).unwrap_or_else(|e| panic!("{e}"));
+    serde_json::to_value(run.report(None, false)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn processed_by(report: &serde_json::Value, id: &str) -> u64 {
+    report["nodes"]
+        .as_array()
+        .and_then(|nodes| nodes.iter().find(|n| n["id"] == id))
+        .and_then(|n| n["processed"].as_u64())
+        .unwrap_or_else(|| panic!("no consumer `{id}` in {report}"))
+}
+
+/// Two consumers in a row each publish with their own routing key: c1 sets "a.b", c2 sets
+/// "x.y" and publishes to a direct exchange bound with "x.y". Every message should reach q3.
+///
+/// A consumer's output rewrite table (`World::build`) is built only for the variants the
+/// *producers* interned (`for v in 0..producer_variants`), and `World::done` falls back to
+/// `table.get(variant).unwrap_or(variant)`: a message whose variant was made by an earlier
+/// rewrite (here "a.b", made by c1) is forwarded with its old key. c2's key is ignored, the
+/// exchange finds no binding for "a.b", and every message is dropped as unroutable.
+const CHAINED_REWRITES: &str = r#"(
+    version: 1,
+    duration: "1s",
+    nodes: [
+        Producer(id: "p", arrival: Constant(rate: "100/s")),
+        Queue(id: "q1"),
+        Consumer(id: "c1", service: Constant(time: "1ms")),
+        Queue(id: "q2"),
+        Consumer(id: "c2", service: Constant(time: "1ms")),
+        Exchange(id: "x", type: Direct),
+        Queue(id: "q3"),
+        Consumer(id: "c3", service: Constant(time: "1ms")),
+    ],
+    edges: [
+        (from: "p", to: "q1"),
+        (from: "q1", to: "c1"),
+        (from: "c1", to: "q2", key: "a.b"),
+        (from: "q2", to: "c2"),
+        (from: "c2", to: "x", key: "x.y"),
+        (from: "x", to: "q3", key: "x.y"),
+        (from: "q3", to: "c3"),
+    ],
+)"#;
+
+#[test]
+fn chained_routing_key_rewrites_apply_to_rewritten_messages() {
+    let report = report_of(CHAINED_REWRITES);
+    assert_eq!(
+        report["totals"]["dropped"]["unroutable"], 0,
+        "{:#}",
+        report["totals"]
+    );
+    assert!(processed_by(&report, "c3") > 90, "{:#}", report["nodes"]);
+}
+
+/// The same bug seen from the other side: adding a disconnected producer -> queue -> consumer
+/// chain whose producer happens to publish with routing key "a.b" makes "a.b" a producer
+/// variant, so c2's rewrite starts to apply and c3 goes from 0 messages to all of them.
+/// Found by `adding_a_node_does_not_change_other_draws`.
+#[test]
+fn unrelated_producer_does_not_change_routing_of_rewritten_messages() {
+    let with_extra = CHAINED_REWRITES
+        .replace(
+            "nodes: [",
+            r#"nodes: [
+        Producer(id: "extra-producer", arrival: Constant(rate: "1/s"), routing_key: "a.b"),
+        Queue(id: "extra-queue"),
+        Consumer(id: "extra-consumer", service: Constant(time: "1ms")),"#,
+        )
+        .replace(
+            "edges: [",
+            r#"edges: [
+        (from: "extra-producer", to: "extra-queue"),
+        (from: "extra-queue", to: "extra-consumer"),"#,
+        );
+    let (before, after) = (report_of(CHAINED_REWRITES), report_of(&with_extra));
+    assert_eq!(processed_by(&before, "c3"), processed_by(&after, "c3"));
+}
+
+/// A producer whose rate is tiny but positive (the checker accepts any rate > 0) should all
+/// but never publish. In `ArrivalProcess::next` (src/broker/sampling.rs) the gap
+/// `exponential_gap(rng, rate)` saturates to `u64::MAX` for rates below about 5e-11/s, and
+/// `t + gap` overflows once `t > 0`: a panic in debug builds, and in release a wrapped time
+/// just *before* `t`, taken as the next arrival. An on/off producer after its first off phase,
+/// or a schedule step that starts after 0, then publishes at one instant again and again; the
+/// in-flight cap sets `World::failure`, but `Simulation::run_until` does not look at it, so the
+/// run never returns. (`Poisson` has the same unchecked `now + gap`.) Each case runs on its
+/// own thread so that a hang fails the test after a few seconds instead of blocking the suite.
+#[test]
+fn producers_with_a_tiny_rate_stay_silent() {
+    let mut failures = Vec::new();
+    for arrival in [
+        r#"OnOff(rate: "1e-30/s", on: "1ms", off: "1ms")"#,
+        r#"Schedule(steps: [(at: "0s", rate: "0/s"), (at: "1ms", rate: "1e-30/s")])"#,
+    ] {
+        let text = format!(
+            r#"(
+                version: 1,
+                duration: "100ms",
+                limits: (max_in_flight: 1000),
+                nodes: [
+                    Producer(id: "p", arrival: {arrival}),
+                    Queue(id: "q"),
+                    Consumer(id: "c", service: Constant(time: "1ms")),
+                ],
+                edges: [(from: "p", to: "q"), (from: "q", to: "c")],
+            )"#
+        );
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (_, scenario) = parse(&text, "regression.ron").unwrap_or_else(|e| panic!("{e}"));
+            let mut run = Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
+            let result = run.run_to_end(|_| {});
+            let _ = sender.send((result, run.report(None, false).totals.produced));
+        });
+        match receiver.recv_timeout(std::time::Duration::from_secs(5)) {
+            Ok((Ok(()), produced)) if produced <= 1 => {}
+            Ok((result, produced)) => {
+                failures.push(format!("{arrival}: {result:?}, produced {produced}"))
+            }
+            Err(_) => failures.push(format!(
+                "{arrival}: still running after 5 s, spinning at one instant"
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }

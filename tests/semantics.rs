@@ -10,7 +10,9 @@ use evlab::run::Run;
 
 /// Parses `nodes` and `edges` (RON fragments) into a scenario and runs it.
 fn run(duration: &str, nodes: &str, edges: &str) -> Report {
-    let text = format!("(version: 1, name: \"t\", seed: 1, duration: \"{duration}\", nodes: [{nodes}], edges: [{edges}])");
+    let text = format!(
+        "(version: 1, name: \"t\", seed: 1, duration: \"{duration}\", nodes: [{nodes}], edges: [{edges}])"
+    );
     let (_, scenario) = evlab::scenario::parse(&text, "test").unwrap_or_else(|e| panic!("{e}"));
     let mut run = Run::new(&scenario).unwrap();
     run.run_to_end(|_| {}).unwrap();
@@ -19,7 +21,12 @@ fn run(duration: &str, nodes: &str, edges: &str) -> Report {
 }
 
 fn node<'a>(report: &'a Report, id: &str) -> &'a NodeDetail {
-    &report.nodes.iter().find(|n| n.id == id).unwrap_or_else(|| panic!("no node {id}")).detail
+    &report
+        .nodes
+        .iter()
+        .find(|n| n.id == id)
+        .unwrap_or_else(|| panic!("no node {id}"))
+        .detail
 }
 
 fn processed(report: &Report, id: &str) -> u64 {
@@ -31,7 +38,12 @@ fn processed(report: &Report, id: &str) -> u64 {
 
 fn queue(report: &Report, id: &str) -> (u64, u64, u64, u64) {
     match node(report, id) {
-        NodeDetail::Queue { enqueued, delivered, dropped, .. } => (*enqueued, *delivered, dropped.overflow, dropped.ttl),
+        NodeDetail::Queue {
+            enqueued,
+            delivered,
+            dropped,
+            ..
+        } => (*enqueued, *delivered, dropped.overflow, dropped.ttl),
         _ => panic!("{id} is not a queue"),
     }
 }
@@ -42,8 +54,14 @@ const TEN_PER_SEC: &str = r#"Producer(id: "p", arrival: Constant(rate: "10/s"))"
 #[test]
 fn rejected_publishes_are_not_counted_as_enqueued() {
     // Regression: `enqueued` used to count publishes that reject-publish refused.
-    let r = run("1s", &format!(r#"{TEN_PER_SEC}, Queue(id: "q", max_length: 3, overflow: RejectPublish),
-        Consumer(id: "c", service: Constant(time: "10s"))"#), r#"(from: "p", to: "q"), (from: "q", to: "c")"#);
+    let r = run(
+        "1s",
+        &format!(
+            r#"{TEN_PER_SEC}, Queue(id: "q", max_length: 3, overflow: RejectPublish),
+        Consumer(id: "c", service: Constant(time: "10s"))"#
+        ),
+        r#"(from: "p", to: "q"), (from: "q", to: "c")"#,
+    );
     let (enqueued, delivered, overflow, _) = queue(&r, "q");
     assert_eq!(r.totals.produced, 10);
     // One goes straight to the consumer, three wait, six are refused.
@@ -63,7 +81,10 @@ fn drop_head_keeps_the_newest_and_reject_publish_the_oldest() {
         // Ten messages by 1 s: message 0 is in the consumer's hands; look at what waits behind it.
         run.advance_to(1_000_000_000).unwrap();
         let world = run.world();
-        let waiting: Vec<u64> = world.queues[0].ready[0].iter().map(|&slot| world.message(slot).unwrap().id).collect();
+        let waiting: Vec<u64> = world.queues[0].ready[0]
+            .iter()
+            .map(|&slot| world.message(slot).unwrap().id)
+            .collect();
         assert_eq!(waiting, survivors, "{policy}");
         assert_eq!(world.ledger.dropped.overflow, 6, "{policy}");
         run.run_to_end(|_| {}).unwrap();
@@ -74,16 +95,48 @@ fn drop_head_keeps_the_newest_and_reject_publish_the_oldest() {
 #[test]
 fn ttl_expires_waiting_messages_but_not_delivered_ones() {
     // 10/s arrive, 1/s can be served, TTL 2.5 s: most expire while waiting, none is delivered late.
-    let nodes = |ttl: &str| format!(r#"{TEN_PER_SEC}, Queue(id: "q"{ttl}), Consumer(id: "c", service: Constant(time: "1s"))"#);
-    let r = run("30s", &nodes(r#", ttl: "2500ms""#), r#"(from: "p", to: "q"), (from: "q", to: "c")"#);
-    assert!((29..=31).contains(&processed(&r, "c")), "{}", processed(&r, "c"));
+    let nodes = |ttl: &str| {
+        format!(
+            r#"{TEN_PER_SEC}, Queue(id: "q"{ttl}), Consumer(id: "c", service: Constant(time: "1s"))"#
+        )
+    };
+    let r = run(
+        "30s",
+        &nodes(r#", ttl: "2500ms""#),
+        r#"(from: "p", to: "q"), (from: "q", to: "c")"#,
+    );
+    assert!(
+        (29..=31).contains(&processed(&r, "c")),
+        "{}",
+        processed(&r, "c")
+    );
     assert!(r.totals.dropped.ttl > 240, "{:?}", r.totals.dropped);
-    let NodeDetail::Queue { wait_ms, mean_depth, .. } = node(&r, "q") else { panic!() };
-    assert!(wait_ms.max <= 2500.0, "delivered after its TTL: {}", wait_ms.max);
-    assert!(*mean_depth < 26.0, "expired messages leave the queue: {mean_depth}");
-    let control = run("30s", &nodes(""), r#"(from: "p", to: "q"), (from: "q", to: "c")"#);
+    let NodeDetail::Queue {
+        wait_ms,
+        mean_depth,
+        ..
+    } = node(&r, "q")
+    else {
+        panic!()
+    };
+    assert!(
+        wait_ms.max <= 2500.0,
+        "delivered after its TTL: {}",
+        wait_ms.max
+    );
+    assert!(
+        *mean_depth < 26.0,
+        "expired messages leave the queue: {mean_depth}"
+    );
+    let control = run(
+        "30s",
+        &nodes(""),
+        r#"(from: "p", to: "q"), (from: "q", to: "c")"#,
+    );
     assert_eq!(control.totals.dropped.ttl, 0);
-    let NodeDetail::Queue { wait_ms, .. } = node(&control, "q") else { panic!() };
+    let NodeDetail::Queue { wait_ms, .. } = node(&control, "q") else {
+        panic!()
+    };
     assert!(wait_ms.max > 20_000.0);
 }
 
@@ -97,12 +150,22 @@ fn higher_priority_is_delivered_first() {
         Queue(id: "q", max_priority: 9),
         Consumer(id: "c", service: Constant(time: "1s"))"#;
     let edges = r#"(from: "low", to: "q"), (from: "high", to: "q"), (from: "q", to: "c")"#;
-    let (_, scenario) = evlab::scenario::parse(&format!("(version: 1, name: \"t\", duration: \"40s\", nodes: [{nodes}], edges: [{edges}])"), "t").unwrap();
+    let (_, scenario) = evlab::scenario::parse(
+        &format!(
+            "(version: 1, name: \"t\", duration: \"40s\", nodes: [{nodes}], edges: [{edges}])"
+        ),
+        "t",
+    )
+    .unwrap();
     let mut run = Run::new(&scenario).unwrap();
     for second in 1..40u64 {
         run.advance_to(second * 1_000_000_000).unwrap();
         let q = &run.world().queues[0];
-        assert!(q.ready[5].len() <= 1, "at {second} s, {} high-priority messages wait", q.ready[5].len());
+        assert!(
+            q.ready[5].len() <= 1,
+            "at {second} s, {} high-priority messages wait",
+            q.ready[5].len()
+        );
     }
     assert!(run.world().queues[0].ready[1].len() > 300);
     run.check_ledger().unwrap();
@@ -112,58 +175,131 @@ fn higher_priority_is_delivered_first() {
 fn exchanges_route_like_rabbitmq() {
     // (exchange type, binding key or headers, producer routing key, expected deliveries of 100)
     let cases: &[(&str, &str, &str, u64)] = &[
-        ("Direct", r#"key: "orders""#, r#"routing_key: "orders""#, 100),
-        ("Direct", r#"key: "orders""#, r#"routing_key: "orders.eu""#, 0),
-        ("Topic", r#"key: "orders.*""#, r#"routing_key: "orders.eu""#, 100),
-        ("Topic", r#"key: "orders.*""#, r#"routing_key: "orders.eu.paid""#, 0),
-        ("Topic", r#"key: "orders.#""#, r#"routing_key: "orders""#, 100),
-        ("Topic", r##"key: "#""##, r#"routing_key: "anything.at.all""#, 100),
+        (
+            "Direct",
+            r#"key: "orders""#,
+            r#"routing_key: "orders""#,
+            100,
+        ),
+        (
+            "Direct",
+            r#"key: "orders""#,
+            r#"routing_key: "orders.eu""#,
+            0,
+        ),
+        (
+            "Topic",
+            r#"key: "orders.*""#,
+            r#"routing_key: "orders.eu""#,
+            100,
+        ),
+        (
+            "Topic",
+            r#"key: "orders.*""#,
+            r#"routing_key: "orders.eu.paid""#,
+            0,
+        ),
+        (
+            "Topic",
+            r#"key: "orders.#""#,
+            r#"routing_key: "orders""#,
+            100,
+        ),
+        (
+            "Topic",
+            r##"key: "#""##,
+            r#"routing_key: "anything.at.all""#,
+            100,
+        ),
         ("Fanout", "", r#"routing_key: "ignored""#, 100),
-        ("Headers", r#"headers: {"format": "pdf", "type": "report"}, x_match: All"#, r#"headers: {"format": "pdf"}"#, 0),
-        ("Headers", r#"headers: {"format": "pdf", "type": "report"}, x_match: Any"#, r#"headers: {"format": "pdf"}"#, 100),
-        ("Headers", r#"headers: {"format": "pdf"}"#, r#"headers: {"format": "pdf", "extra": "1"}"#, 100),
+        (
+            "Headers",
+            r#"headers: {"format": "pdf", "type": "report"}, x_match: All"#,
+            r#"headers: {"format": "pdf"}"#,
+            0,
+        ),
+        (
+            "Headers",
+            r#"headers: {"format": "pdf", "type": "report"}, x_match: Any"#,
+            r#"headers: {"format": "pdf"}"#,
+            100,
+        ),
+        (
+            "Headers",
+            r#"headers: {"format": "pdf"}"#,
+            r#"headers: {"format": "pdf", "extra": "1"}"#,
+            100,
+        ),
     ];
     for (kind, binding, publish, expected) in cases {
         let comma = if binding.is_empty() { "" } else { "," };
-        let r = run("10s", &format!(r#"Producer(id: "p", arrival: Constant(rate: "10/s"), {publish}), Exchange(id: "x", type: {kind}),
-            Queue(id: "q"), Consumer(id: "c", service: Constant(time: "1ms"))"#),
-            &format!(r#"(from: "p", to: "x"), (from: "x", to: "q"{comma} {binding}), (from: "q", to: "c")"#));
+        let r = run(
+            "10s",
+            &format!(
+                r#"Producer(id: "p", arrival: Constant(rate: "10/s"), {publish}), Exchange(id: "x", type: {kind}),
+            Queue(id: "q"), Consumer(id: "c", service: Constant(time: "1ms"))"#
+            ),
+            &format!(
+                r#"(from: "p", to: "x"), (from: "x", to: "q"{comma} {binding}), (from: "q", to: "c")"#
+            ),
+        );
         assert_eq!(r.totals.produced, 100, "{kind} {binding}");
-        assert_eq!(processed(&r, "c"), *expected, "{kind} {binding} / {publish}");
-        assert_eq!(r.totals.dropped.unroutable, 100 - expected, "unroutable is counted: {kind} {binding} / {publish}");
+        assert_eq!(
+            processed(&r, "c"),
+            *expected,
+            "{kind} {binding} / {publish}"
+        );
+        assert_eq!(
+            r.totals.dropped.unroutable,
+            100 - expected,
+            "unroutable is counted: {kind} {binding} / {publish}"
+        );
     }
 }
 
 #[test]
 fn one_copy_per_queue_however_many_bindings_match() {
-    let r = run("10s", r#"Producer(id: "p", arrival: Constant(rate: "10/s"), routing_key: "a.b"), Exchange(id: "x", type: Topic),
+    let r = run(
+        "10s",
+        r#"Producer(id: "p", arrival: Constant(rate: "10/s"), routing_key: "a.b"), Exchange(id: "x", type: Topic),
         Queue(id: "q"), Queue(id: "q2"), Consumer(id: "c", service: Constant(time: "1ms")), Consumer(id: "c2", service: Constant(time: "1ms"))"#,
         r##"(from: "p", to: "x"), (from: "x", to: "q", key: "a.*"), (from: "x", to: "q", key: "#"), (from: "x", to: "q2", key: "*.b"),
-        (from: "q", to: "c"), (from: "q2", to: "c2")"##);
+        (from: "q", to: "c"), (from: "q2", to: "c2")"##,
+    );
     assert_eq!((processed(&r, "c"), processed(&r, "c2")), (100, 100));
     assert_eq!(r.totals.fanned_out, 100);
 }
 
 #[test]
 fn competing_consumers_share_round_robin() {
-    let r = run("100s", r#"Producer(id: "p", arrival: Constant(rate: "10/s")), Queue(id: "q"),
+    let r = run(
+        "100s",
+        r#"Producer(id: "p", arrival: Constant(rate: "10/s")), Queue(id: "q"),
         Consumer(id: "a", service: Constant(time: "200ms")), Consumer(id: "b", service: Constant(time: "200ms")),
         Consumer(id: "c", service: Constant(time: "200ms"))"#,
-        r#"(from: "p", to: "q"), (from: "q", to: "a"), (from: "q", to: "b"), (from: "q", to: "c")"#);
+        r#"(from: "p", to: "q"), (from: "q", to: "a"), (from: "q", to: "b"), (from: "q", to: "c")"#,
+    );
     let counts = [processed(&r, "a"), processed(&r, "b"), processed(&r, "c")];
     let total: u64 = counts.iter().sum();
     assert!(total >= 990, "{counts:?}");
-    assert!(counts.iter().all(|&n| n.abs_diff(total / 3) <= 2), "round-robin shares evenly: {counts:?}");
+    assert!(
+        counts.iter().all(|&n| n.abs_diff(total / 3) <= 2),
+        "round-robin shares evenly: {counts:?}"
+    );
 }
 
 #[test]
 fn prefetch_lets_a_consumer_hoard() {
     // Two equal consumers, one with prefetch 50: with a backlog it holds up to 50 unacknowledged.
-    let (_, scenario) = evlab::scenario::parse(r#"(version: 1, name: "t", duration: "10s",
+    let (_, scenario) = evlab::scenario::parse(
+        r#"(version: 1, name: "t", duration: "10s",
         nodes: [Producer(id: "p", arrival: Constant(rate: "1000/s")), Queue(id: "q"),
             Consumer(id: "greedy", prefetch: 50, service: Constant(time: "100ms")),
             Consumer(id: "modest", service: Constant(time: "100ms"))],
-        edges: [(from: "p", to: "q"), (from: "q", to: "greedy"), (from: "q", to: "modest")])"#, "t").unwrap();
+        edges: [(from: "p", to: "q"), (from: "q", to: "greedy"), (from: "q", to: "modest")])"#,
+        "t",
+    )
+    .unwrap();
     let mut run = Run::new(&scenario).unwrap();
     run.advance_to(2_000_000_000).unwrap();
     let world = run.world();
@@ -190,7 +326,10 @@ fn keyed_records_stay_in_their_murmur2_partition() {
     for (p, partition) in topic.partitions.iter().enumerate() {
         for record in &partition.records {
             let key = format!("key-{}", record.key);
-            assert_eq!(evlab::broker::murmur2::partition_for_key(key.as_bytes(), 6) as usize, p);
+            assert_eq!(
+                evlab::broker::murmur2::partition_for_key(key.as_bytes(), 6) as usize,
+                p
+            );
         }
     }
     // Range assignment: 6 partitions over 3 members, two each, in id order.
@@ -208,7 +347,11 @@ fn range_assignor_gives_the_first_members_the_extra_partitions() {
         (7, 3, &[&[0, 1, 2], &[3, 4], &[5, 6]]),
     ];
     for (partitions, members, expected) in cases {
-        let group = evlab::broker::topic::GroupState::new("g".into(), (0..*members as u32).collect(), *partitions);
+        let group = evlab::broker::topic::GroupState::new(
+            "g".into(),
+            (0..*members as u32).collect(),
+            *partitions,
+        );
         let got: Vec<Vec<u32>> = group.assigned.clone();
         let want: Vec<Vec<u32>> = expected.iter().map(|s| s.to_vec()).collect();
         assert_eq!(got, want, "{partitions} partitions over {members}");
@@ -217,10 +360,13 @@ fn range_assignor_gives_the_first_members_the_extra_partitions() {
 
 #[test]
 fn each_group_reads_every_record_once() {
-    let r = run("10s", r#"Producer(id: "p", arrival: Constant(rate: "100/s"), keys: Uniform(count: 10)), Topic(id: "t", partitions: 4),
+    let r = run(
+        "10s",
+        r#"Producer(id: "p", arrival: Constant(rate: "100/s"), keys: Uniform(count: 10)), Topic(id: "t", partitions: 4),
         Consumer(id: "a1", group: "a", service: Constant(time: "1ms")), Consumer(id: "a2", group: "a", service: Constant(time: "1ms")),
         Consumer(id: "b1", group: "b", service: Constant(time: "1ms"))"#,
-        r#"(from: "p", to: "t"), (from: "t", to: "a1"), (from: "t", to: "a2"), (from: "t", to: "b1")"#);
+        r#"(from: "p", to: "t"), (from: "t", to: "a1"), (from: "t", to: "a2"), (from: "t", to: "b1")"#,
+    );
     assert_eq!(r.totals.produced, 1000);
     assert_eq!(processed(&r, "a1") + processed(&r, "a2"), 1000);
     assert_eq!(processed(&r, "b1"), 1000);
@@ -230,12 +376,20 @@ fn each_group_reads_every_record_once() {
 #[test]
 fn retention_deletes_what_a_slow_group_has_not_read() {
     // 100/s into a topic, a consumer that manages 10/s, retention 1 s: most records are lost to it.
-    let r = run("20s", r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1s"),
-        Consumer(id: "slow", service: Constant(time: "100ms"))"#, r#"(from: "p", to: "t"), (from: "t", to: "slow")"#);
+    let r = run(
+        "20s",
+        r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1s"),
+        Consumer(id: "slow", service: Constant(time: "100ms"))"#,
+        r#"(from: "p", to: "t"), (from: "t", to: "slow")"#,
+    );
     assert!(r.totals.dropped.retention > 1500, "{:?}", r.totals.dropped);
     assert!(processed(&r, "slow") <= 200);
-    let control = run("20s", r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1h"),
-        Consumer(id: "slow", service: Constant(time: "100ms"))"#, r#"(from: "p", to: "t"), (from: "t", to: "slow")"#);
+    let control = run(
+        "20s",
+        r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1h"),
+        Consumer(id: "slow", service: Constant(time: "100ms"))"#,
+        r#"(from: "p", to: "t"), (from: "t", to: "slow")"#,
+    );
     assert_eq!(control.totals.dropped.retention, 0);
 }
 
@@ -247,18 +401,25 @@ fn round_robin_partitioner_spreads_evenly() {
         edges: [(from: "p", to: "t"), (from: "t", to: "c")])"#, "t").unwrap();
     let mut run = Run::new(&scenario).unwrap();
     run.run_to_end(|_| {}).unwrap();
-    let ends: Vec<u64> = run.world().topics[0].partitions.iter().map(|p| p.end_offset).collect();
+    let ends: Vec<u64> = run.world().topics[0]
+        .partitions
+        .iter()
+        .map(|p| p.end_offset)
+        .collect();
     assert_eq!(ends, vec![250, 250, 250, 250]);
 }
 
 #[test]
 fn a_consumer_publishes_onward_with_a_new_routing_key() {
     // Choreography: orders are processed, then published as "invoices.created" to a topic exchange.
-    let r = run("10s", r#"Producer(id: "p", arrival: Constant(rate: "10/s"), routing_key: "orders.new"), Exchange(id: "x", type: Topic),
+    let r = run(
+        "10s",
+        r#"Producer(id: "p", arrival: Constant(rate: "10/s"), routing_key: "orders.new"), Exchange(id: "x", type: Topic),
         Queue(id: "orders"), Queue(id: "invoices"), Consumer(id: "order-svc", service: Constant(time: "5ms")),
         Consumer(id: "invoice-svc", service: Constant(time: "5ms"))"#,
         r#"(from: "p", to: "x"), (from: "x", to: "orders", key: "orders.*"), (from: "x", to: "invoices", key: "invoices.*"),
-        (from: "orders", to: "order-svc"), (from: "order-svc", to: "x", key: "invoices.created"), (from: "invoices", to: "invoice-svc")"#);
+        (from: "orders", to: "order-svc"), (from: "order-svc", to: "x", key: "invoices.created"), (from: "invoices", to: "invoice-svc")"#,
+    );
     assert_eq!(processed(&r, "order-svc"), 100);
     assert_eq!(processed(&r, "invoice-svc"), 100);
     // The journey ends at the invoice service: one processed copy per order, latency covers both hops.

@@ -58,7 +58,13 @@ impl QueueMetrics {
 }
 
 impl QueueState {
-    pub fn new(node: usize, max_priority: u8, max_length: Option<u64>, overflow: Overflow, ttl_nanos: Option<u64>) -> Self {
+    pub fn new(
+        node: usize,
+        max_priority: u8,
+        max_length: Option<u64>,
+        overflow: Overflow,
+        ttl_nanos: Option<u64>,
+    ) -> Self {
         Self {
             node,
             ready: (0..=max_priority).map(|_| VecDeque::new()).collect(),

@@ -52,8 +52,9 @@ impl VariantInterner {
         if let Some(&id) = self.index.get(&variant) {
             return Ok(id);
         }
-        let id = VariantId::try_from(self.variants.len())
-            .map_err(|_| "more than 65535 distinct routing keys and header sets: use fewer".to_string())?;
+        let id = VariantId::try_from(self.variants.len()).map_err(|_| {
+            "more than 65535 distinct routing keys and header sets: use fewer".to_string()
+        })?;
         self.variants.push(variant.clone());
         self.index.insert(variant, id);
         Ok(id)
@@ -69,7 +70,10 @@ impl VariantInterner {
 
     /// Headers of variant `id`.
     pub fn headers(&self, id: usize) -> Vec<(String, String)> {
-        self.variants.get(id).map(|v| v.headers.clone()).unwrap_or_default()
+        self.variants
+            .get(id)
+            .map(|v| v.headers.clone())
+            .unwrap_or_default()
     }
 
     /// Resolves every (node, variant) pair of `scenario`.
@@ -83,13 +87,25 @@ impl VariantInterner {
                 let (dest_start, via_start) = (dests.len() as u32, via.len() as u32);
                 let mut found = Vec::new();
                 let mut passed = Vec::new();
-                resolve(scenario, node, variant, &mut found, &mut passed, &mut Vec::new());
+                resolve(
+                    scenario,
+                    node,
+                    variant,
+                    &mut found,
+                    &mut passed,
+                    &mut Vec::new(),
+                );
                 dests.extend(found);
                 via.extend(passed);
                 ranges.push([dest_start, dests.len() as u32, via_start, via.len() as u32]);
             }
         }
-        RouteTable { variants, ranges, dests, via }
+        RouteTable {
+            variants,
+            ranges,
+            dests,
+            via,
+        }
     }
 }
 
@@ -97,8 +113,13 @@ impl RouteTable {
     /// Destinations of `variant` published to `node`; empty when unroutable.
     #[inline]
     pub fn route(&self, node: NodeIndex, variant: VariantId) -> &[Dest] {
-        match self.ranges.get(node * self.variants.len() + variant as usize) {
-            Some(&[start, end, _, _]) => self.dests.get(start as usize..end as usize).unwrap_or(&[]),
+        match self
+            .ranges
+            .get(node * self.variants.len() + variant as usize)
+        {
+            Some(&[start, end, _, _]) => {
+                self.dests.get(start as usize..end as usize).unwrap_or(&[])
+            }
             None => &[],
         }
     }
@@ -106,7 +127,10 @@ impl RouteTable {
     /// Exchanges that `variant` published to `node` passes through, the first one being `node` itself.
     #[inline]
     pub fn via(&self, node: NodeIndex, variant: VariantId) -> &[NodeIndex] {
-        match self.ranges.get(node * self.variants.len() + variant as usize) {
+        match self
+            .ranges
+            .get(node * self.variants.len() + variant as usize)
+        {
             Some(&[_, _, start, end]) => self.via.get(start as usize..end as usize).unwrap_or(&[]),
             None => &[],
         }
@@ -115,8 +139,17 @@ impl RouteTable {
 
 /// Appends the destinations of `variant` published to `node`, without duplicates.
 /// `visiting` guards against exchange cycles.
-fn resolve(scenario: &Scenario, node: NodeIndex, variant: &Variant, out: &mut Vec<Dest>, via: &mut Vec<NodeIndex>, visiting: &mut Vec<NodeIndex>) {
-    let Some(target) = scenario.nodes.get(node) else { return };
+fn resolve(
+    scenario: &Scenario,
+    node: NodeIndex,
+    variant: &Variant,
+    out: &mut Vec<Dest>,
+    via: &mut Vec<NodeIndex>,
+    visiting: &mut Vec<NodeIndex>,
+) {
+    let Some(target) = scenario.nodes.get(node) else {
+        return;
+    };
     let push = |out: &mut Vec<Dest>, dest: Dest| {
         if !out.contains(&dest) {
             out.push(dest);
@@ -138,7 +171,9 @@ fn resolve(scenario: &Scenario, node: NodeIndex, variant: &Variant, out: &mut Ve
                     ExchangeType::Fanout => true,
                     ExchangeType::Direct => binding.key == key,
                     ExchangeType::Topic => topic_matches(&binding.key, key),
-                    ExchangeType::Headers => headers_match(binding.x_match, &binding.headers, &variant.headers),
+                    ExchangeType::Headers => {
+                        headers_match(binding.x_match, &binding.headers, &variant.headers)
+                    }
                 };
                 if hit {
                     // As in RabbitMQ, a matching binding counts as routed even when it leads to

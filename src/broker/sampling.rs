@@ -14,27 +14,34 @@ use crate::scenario::{Arrival, Keys, Service};
 /// Marks a message without a key.
 pub const NO_KEY: u32 = u32::MAX;
 
+/// Gaps are capped here (about 115 days), so adding one to a time never overflows.
+const MAX_GAP_NANOS: f64 = 1e16;
+
 /// One exponential gap with the given rate, in nanoseconds (at least 1).
 #[inline]
 fn exponential_gap(rng: &mut Stream, rate_per_sec: f64) -> u64 {
     let unit: f64 = Exp1.sample(rng);
     // `+ 0.5` then truncation rounds a non-negative value without a libm call.
-    ((unit * 1e9 / rate_per_sec + 0.5) as u64).max(1)
+    ((unit * 1e9 / rate_per_sec + 0.5).min(MAX_GAP_NANOS) as u64).max(1)
 }
 
-/// When a producer publishes next.
+/// When a producer publishes next, up to a horizon (the end of the run):
+/// past it the process is done, which also bounds the search through off
+/// phases and silent steps.
 #[derive(Debug, Clone)]
 pub struct ArrivalProcess {
     arrival: Arrival,
+    horizon: SimTime,
     /// Constant rate: the exact (fractional) time of the next arrival, so
     /// rounding to nanoseconds never drifts.
     next_exact: f64,
 }
 
 impl ArrivalProcess {
-    pub fn new(arrival: Arrival) -> Self {
+    pub fn new(arrival: Arrival, horizon: SimTime) -> Self {
         Self {
             arrival,
+            horizon,
             next_exact: 0.0,
         }
     }
@@ -45,57 +52,77 @@ impl ArrivalProcess {
             Arrival::Constant { rate_per_sec } => {
                 // A constant source starts at a random phase so that several of them do not tick in lockstep.
                 let period = 1e9 / rate_per_sec;
-                self.next_exact = rng.random::<f64>() * period;
-                Some(self.next_exact.round() as u64)
+                self.next_exact = rng.random::<f64>() * period.min(MAX_GAP_NANOS);
+                self.within_horizon(self.next_exact.round() as u64)
             }
             _ => self.next(0, rng),
         }
     }
 
+    fn within_horizon(&self, t: SimTime) -> Option<SimTime> {
+        (t <= self.horizon).then_some(t)
+    }
+
     /// Time of the arrival after one at `now`. `None`: this producer is done for good.
     pub fn next(&mut self, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
+        let t = self.next_unbounded(now, rng)?;
+        self.within_horizon(t)
+    }
+
+    fn next_unbounded(&mut self, now: SimTime, rng: &mut Stream) -> Option<SimTime> {
+        let horizon = self.horizon;
         match &self.arrival {
             Arrival::Constant { rate_per_sec } => {
-                self.next_exact += 1e9 / rate_per_sec;
+                self.next_exact += (1e9 / rate_per_sec).min(MAX_GAP_NANOS);
                 Some((self.next_exact.round() as u64).max(now))
             }
-            Arrival::Poisson { rate_per_sec } => Some(now + exponential_gap(rng, *rate_per_sec)),
-            Arrival::OnOff { rate_per_sec, on_nanos, off_nanos } => {
+            Arrival::Poisson { rate_per_sec } => {
+                Some(now.saturating_add(exponential_gap(rng, *rate_per_sec)))
+            }
+            Arrival::OnOff {
+                rate_per_sec,
+                on_nanos,
+                off_nanos,
+            } => {
                 let cycle = on_nanos + off_nanos;
                 let mut t = now;
                 // Memorylessness: a gap that runs past the end of an on phase
                 // restarts at the next on phase with a fresh draw.
-                loop {
+                while t <= horizon {
                     let phase = t % cycle;
                     if phase >= *on_nanos {
                         t += cycle - phase;
                         continue;
                     }
                     let on_end = t - phase + on_nanos;
-                    let candidate = t + exponential_gap(rng, *rate_per_sec);
+                    let candidate = t.saturating_add(exponential_gap(rng, *rate_per_sec));
                     if candidate < on_end {
                         return Some(candidate);
                     }
                     t = on_end;
                 }
+                None
             }
             Arrival::Schedule { steps } => {
                 let mut t = now;
-                loop {
+                while t <= horizon {
                     // The step in force at t, and when the next one starts.
-                    let index = steps.partition_point(|(from, _)| *from <= t).checked_sub(1)?;
+                    let index = steps
+                        .partition_point(|(from, _)| *from <= t)
+                        .checked_sub(1)?;
                     let rate = steps.get(index)?.1;
                     let step_end = steps.get(index + 1).map(|s| s.0);
                     if rate <= 0.0 {
                         t = step_end?;
                         continue;
                     }
-                    let candidate = t + exponential_gap(rng, rate);
+                    let candidate = t.saturating_add(exponential_gap(rng, rate));
                     match step_end {
                         Some(end) if candidate >= end => t = end,
                         _ => return Some(candidate),
                     }
                 }
+                None
             }
         }
     }
@@ -120,7 +147,10 @@ impl ServiceSampler {
                 let unit: f64 = Exp1.sample(rng);
                 unit * mean_nanos
             }
-            Service::Uniform { min_nanos, max_nanos } => {
+            Service::Uniform {
+                min_nanos,
+                max_nanos,
+            } => {
                 if max_nanos <= min_nanos {
                     return min_nanos;
                 }
@@ -153,10 +183,14 @@ impl KeySampler {
     pub fn new(keys: Keys) -> Self {
         match keys {
             Keys::None => KeySampler::None,
-            Keys::Uniform { count } => KeySampler::Uniform { count: count.max(1) },
+            Keys::Uniform { count } => KeySampler::Uniform {
+                count: count.max(1),
+            },
             Keys::Zipf { count, exponent } => match Zipf::new(f64::from(count.max(1)), exponent) {
                 Ok(zipf) => KeySampler::Zipf(zipf),
-                Err(_) => KeySampler::Uniform { count: count.max(1) },
+                Err(_) => KeySampler::Uniform {
+                    count: count.max(1),
+                },
             },
         }
     }
@@ -180,7 +214,11 @@ pub fn key_text(index: u32) -> String {
 /// Draws a uniform index below `n` (n >= 1).
 #[inline]
 pub fn pick(rng: &mut Stream, n: usize) -> usize {
-    if n <= 1 { 0 } else { (rng.next_u64() % n as u64) as usize }
+    if n <= 1 {
+        0
+    } else {
+        (rng.next_u64() % n as u64) as usize
+    }
 }
 
 #[cfg(test)]
@@ -190,7 +228,7 @@ mod tests {
 
     fn mean_gap(arrival: Arrival, n: usize) -> f64 {
         let mut rng = stream(1, "p");
-        let mut process = ArrivalProcess::new(arrival);
+        let mut process = ArrivalProcess::new(arrival, u64::MAX / 2);
         let mut t = process.first(&mut rng).unwrap();
         let start = t;
         for _ in 0..n {
@@ -203,7 +241,12 @@ mod tests {
     fn constant_and_poisson_have_the_right_mean_gap() {
         let constant = mean_gap(Arrival::Constant { rate_per_sec: 3.0 }, 3_000);
         assert!((constant - 1e9 / 3.0).abs() < 1.0, "{constant}");
-        let poisson = mean_gap(Arrival::Poisson { rate_per_sec: 1000.0 }, 200_000);
+        let poisson = mean_gap(
+            Arrival::Poisson {
+                rate_per_sec: 1000.0,
+            },
+            200_000,
+        );
         // Standard error of the mean is 1e6/sqrt(2e5) ~ 2236 ns; allow 5 of them.
         assert!((poisson - 1e6).abs() < 5.0 * 2236.0, "{poisson}");
     }
@@ -211,15 +254,21 @@ mod tests {
     #[test]
     fn on_off_is_silent_when_off() {
         let mut rng = stream(3, "p");
-        let mut process = ArrivalProcess::new(Arrival::OnOff {
-            rate_per_sec: 10_000.0,
-            on_nanos: 1_000_000_000,
-            off_nanos: 3_000_000_000,
-        });
+        let mut process = ArrivalProcess::new(
+            Arrival::OnOff {
+                rate_per_sec: 10_000.0,
+                on_nanos: 1_000_000_000,
+                off_nanos: 3_000_000_000,
+            },
+            u64::MAX / 2,
+        );
         let mut t = process.first(&mut rng).unwrap();
         let mut count = 0;
         while t < 40_000_000_000 {
-            assert!(t % 4_000_000_000 < 1_000_000_000, "arrival at {t} during an off phase");
+            assert!(
+                t % 4_000_000_000 < 1_000_000_000,
+                "arrival at {t} during an off phase"
+            );
             t = process.next(t, &mut rng).unwrap();
             count += 1;
         }
@@ -230,17 +279,57 @@ mod tests {
     #[test]
     fn schedule_follows_its_steps() {
         let mut rng = stream(4, "p");
-        let mut process = ArrivalProcess::new(Arrival::Schedule {
-            steps: vec![(0, 0.0), (1_000_000_000, 1000.0), (2_000_000_000, 0.0)],
-        });
+        let mut process = ArrivalProcess::new(
+            Arrival::Schedule {
+                steps: vec![(0, 0.0), (1_000_000_000, 1000.0), (2_000_000_000, 0.0)],
+            },
+            u64::MAX / 2,
+        );
         let mut times = vec![];
         let mut t = process.first(&mut rng);
         while let Some(now) = t {
             times.push(now);
             t = process.next(now, &mut rng);
         }
-        assert!(times.iter().all(|t| (1_000_000_000..2_000_000_000).contains(t)));
-        assert!((times.len() as f64 - 1000.0).abs() < 5.0 * 31.7, "{}", times.len());
+        assert!(
+            times
+                .iter()
+                .all(|t| (1_000_000_000..2_000_000_000).contains(t))
+        );
+        assert!(
+            (times.len() as f64 - 1000.0).abs() < 5.0 * 31.7,
+            "{}",
+            times.len()
+        );
+    }
+
+    #[test]
+    fn tiny_rates_stay_silent_until_the_horizon() {
+        // Regression: a gap that saturated u64 made `t + gap` wrap and the producer publish forever.
+        for arrival in [
+            Arrival::Poisson {
+                rate_per_sec: 1e-30,
+            },
+            Arrival::Constant {
+                rate_per_sec: 1e-30,
+            },
+            Arrival::OnOff {
+                rate_per_sec: 1e-30,
+                on_nanos: 1_000_000,
+                off_nanos: 1_000_000,
+            },
+            Arrival::Schedule {
+                steps: vec![(0, 0.0), (1_000_000, 1e-30)],
+            },
+        ] {
+            let mut rng = stream(1, "p");
+            let mut process = ArrivalProcess::new(arrival.clone(), 10_000_000_000);
+            let first = process.first(&mut rng);
+            assert!(first.is_none_or(|t| t <= 10_000_000_000), "{arrival:?}");
+            if let Some(t) = first {
+                assert_eq!(process.next(t, &mut rng), None, "{arrival:?}");
+            }
+        }
     }
 
     #[test]
@@ -248,9 +337,18 @@ mod tests {
         let services = [
             Service::Constant { nanos: 5_000 },
             Service::Exponential { mean_nanos: 1e6 },
-            Service::Uniform { min_nanos: 1_000, max_nanos: 3_000 },
-            Service::LogNormal { mu: (1e6f64).ln() - 0.125, sigma: 0.5 },
-            Service::Pareto { scale_nanos: 1e6, shape: 3.0 },
+            Service::Uniform {
+                min_nanos: 1_000,
+                max_nanos: 3_000,
+            },
+            Service::LogNormal {
+                mu: (1e6f64).ln() - 0.125,
+                sigma: 0.5,
+            },
+            Service::Pareto {
+                scale_nanos: 1e6,
+                shape: 3.0,
+            },
         ];
         for service in services {
             let sampler = ServiceSampler::new(service);
@@ -258,13 +356,19 @@ mod tests {
             let n = 400_000;
             let mean = (0..n).map(|_| sampler.sample(&mut rng) as f64).sum::<f64>() / n as f64;
             let expected = service.mean_nanos();
-            assert!((mean / expected - 1.0).abs() < 0.01, "{service:?}: {mean} vs {expected}");
+            assert!(
+                (mean / expected - 1.0).abs() < 0.01,
+                "{service:?}: {mean} vs {expected}"
+            );
         }
     }
 
     #[test]
     fn zipf_key_zero_is_hottest() {
-        let keys = KeySampler::new(Keys::Zipf { count: 100, exponent: 1.0 });
+        let keys = KeySampler::new(Keys::Zipf {
+            count: 100,
+            exponent: 1.0,
+        });
         let mut rng = stream(5, "p");
         let mut counts = [0u32; 100];
         for _ in 0..100_000 {

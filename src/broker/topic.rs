@@ -45,7 +45,8 @@ pub struct Partition {
 impl Partition {
     #[inline]
     pub fn record(&self, offset: u64) -> Option<&Record> {
-        self.records.get(offset.checked_sub(self.base_offset)? as usize)
+        self.records
+            .get(offset.checked_sub(self.base_offset)? as usize)
     }
 }
 
@@ -63,7 +64,10 @@ pub struct GroupCursor {
 impl GroupCursor {
     /// Marks `offset` processed and advances the committed offset over the processed prefix.
     pub fn complete(&mut self, offset: u64) {
-        if let Some(flag) = offset.checked_sub(self.committed).and_then(|i| self.done.get_mut(i as usize)) {
+        if let Some(flag) = offset
+            .checked_sub(self.committed)
+            .and_then(|i| self.done.get_mut(i as usize))
+        {
             *flag = true;
         }
         while self.done.front() == Some(&true) {
@@ -138,7 +142,11 @@ impl GroupState {
 
     /// Messages appended but not yet committed, summed over partitions.
     pub fn lag(&self, partitions: &[Partition]) -> u64 {
-        partitions.iter().zip(&self.cursors).map(|(p, c)| p.end_offset - c.committed).sum()
+        partitions
+            .iter()
+            .zip(&self.cursors)
+            .map(|(p, c)| p.end_offset - c.committed)
+            .sum()
     }
 }
 
@@ -165,7 +173,9 @@ const KEY_TABLE_MAX: u32 = 1 << 20;
 impl TopicState {
     pub fn new(node: usize, spec: &crate::scenario::Topic, key_count: u32, rng: Stream) -> Self {
         let partitions = spec.partitions;
-        let key_partition = (0..key_count.min(KEY_TABLE_MAX)).map(|k| partition_for_key(key_text(k).as_bytes(), partitions)).collect();
+        let key_partition = (0..key_count.min(KEY_TABLE_MAX))
+            .map(|k| partition_for_key(key_text(k).as_bytes(), partitions))
+            .collect();
         Self {
             node,
             partitioner: spec.partitioner,
@@ -200,7 +210,11 @@ impl TopicState {
             Partitioner::Sticky { batch } => {
                 if self.sticky_left == 0 {
                     // Kafka's sticky partitioner moves to a different, random partition when a batch is full.
-                    let step = if n > 1 { 1 + (self.rng.next_u64() % u64::from(n - 1)) as u32 } else { 0 };
+                    let step = if n > 1 {
+                        1 + (self.rng.next_u64() % u64::from(n - 1)) as u32
+                    } else {
+                        0
+                    };
                     self.rr_next = (self.rr_next + step) % n;
                     self.sticky_left = batch.max(1);
                 }
@@ -212,6 +226,11 @@ impl TopicState {
 
     /// Lowest committed offset of any group on `partition`.
     pub fn min_committed(&self, partition: usize) -> u64 {
-        self.groups.iter().filter_map(|g| g.cursors.get(partition)).map(|c| c.committed).min().unwrap_or(0)
+        self.groups
+            .iter()
+            .filter_map(|g| g.cursors.get(partition))
+            .map(|c| c.committed)
+            .min()
+            .unwrap_or(0)
     }
 }

@@ -181,15 +181,24 @@ impl World {
         for (index, node) in scenario.nodes.iter().enumerate() {
             match &node.kind {
                 NodeKind::Producer(p) => {
-                    let keys: Vec<Option<String>> = if p.routing_keys.is_empty() { vec![None] } else { p.routing_keys.iter().cloned().map(Some).collect() };
+                    let keys: Vec<Option<String>> = if p.routing_keys.is_empty() {
+                        vec![None]
+                    } else {
+                        p.routing_keys.iter().cloned().map(Some).collect()
+                    };
                     let variants = keys
                         .into_iter()
-                        .map(|routing_key| interner.intern(Variant { routing_key, headers: p.headers.clone() }))
+                        .map(|routing_key| {
+                            interner.intern(Variant {
+                                routing_key,
+                                headers: p.headers.clone(),
+                            })
+                        })
                         .collect::<Result<Vec<_>, _>>()?;
                     producers.push(ProducerState {
                         node: index,
                         target: p.target,
-                        arrival: ArrivalProcess::new(p.arrival.clone()),
+                        arrival: ArrivalProcess::new(p.arrival.clone(), scenario.duration_nanos),
                         keys: KeySampler::new(p.keys),
                         variants,
                         size: p.size_bytes,
@@ -198,41 +207,105 @@ impl World {
                         produced: 0,
                     });
                 }
-                NodeKind::Exchange(_) => exchanges.push(ExchangeState { node: index, ..Default::default() }),
-                NodeKind::Queue(q) => queues.push(QueueState::new(index, q.max_priority, q.max_length, q.overflow, q.ttl_nanos)),
-                NodeKind::Topic(t) => topics.push(TopicState::new(index, t, key_count, stream(scenario.seed, &node.id))),
+                NodeKind::Exchange(_) => exchanges.push(ExchangeState {
+                    node: index,
+                    ..Default::default()
+                }),
+                NodeKind::Queue(q) => queues.push(QueueState::new(
+                    index,
+                    q.max_priority,
+                    q.max_length,
+                    q.overflow,
+                    q.ttl_nanos,
+                )),
+                NodeKind::Topic(t) => topics.push(TopicState::new(
+                    index,
+                    t,
+                    key_count,
+                    stream(scenario.seed, &node.id),
+                )),
                 NodeKind::Consumer(_) => {}
             }
         }
-        // Consumers last: their outputs rewrite variants, and topics must exist to place group members.
-        let producer_variants = interner.len();
+        // Consumer outputs that set a routing key rewrite variants. Close the
+        // variant set under every rewrite first (a rewritten message may be
+        // rewritten again downstream), so each rewrite table covers every variant.
+        let rewrite_keys: Vec<&String> = scenario
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Consumer(c) => {
+                    Some(c.outputs.iter().filter_map(|o| o.routing_key.as_ref()))
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let mut next = 0;
+        while next < interner.len() {
+            let headers = interner.headers(next);
+            for key in &rewrite_keys {
+                interner.intern(Variant {
+                    routing_key: Some((*key).clone()),
+                    headers: headers.clone(),
+                })?;
+            }
+            next += 1;
+        }
+        let all_variants = interner.len();
         for (index, node) in scenario.nodes.iter().enumerate() {
-            let NodeKind::Consumer(c) = &node.kind else { continue };
+            let NodeKind::Consumer(c) = &node.kind else {
+                continue;
+            };
             let source = match node_refs.get(c.source) {
                 Some(NodeRef::Queue(q)) => Source::Queue(*q),
                 Some(NodeRef::Topic(t)) => {
-                    let NodeKind::Topic(spec) = &scenario.nodes[c.source].kind else { return Err("consumer source is not a topic".into()) };
-                    let group_index = spec.groups.iter().position(|(name, _)| *name == c.group).ok_or("consumer's group is not on its topic")?;
+                    let NodeKind::Topic(spec) = &scenario.nodes[c.source].kind else {
+                        return Err("consumer source is not a topic".into());
+                    };
+                    let group_index = spec
+                        .groups
+                        .iter()
+                        .position(|(name, _)| *name == c.group)
+                        .ok_or("consumer's group is not on its topic")?;
                     let members = &spec.groups[group_index].1;
-                    let member = members.iter().position(|&m| m == index).ok_or("consumer is not a member of its group")?;
-                    Source::Topic { topic: *t, group: group_index as u32, member: member as u32 }
+                    let member = members
+                        .iter()
+                        .position(|&m| m == index)
+                        .ok_or("consumer is not a member of its group")?;
+                    Source::Topic {
+                        topic: *t,
+                        group: group_index as u32,
+                        member: member as u32,
+                    }
                 }
-                _ => return Err(format!("consumer `{}` reads from something that is not a queue or topic", node.id)),
+                _ => {
+                    return Err(format!(
+                        "consumer `{}` reads from something that is not a queue or topic",
+                        node.id
+                    ));
+                }
             };
             let mut outputs = Vec::new();
             for output in &c.outputs {
                 let rewrite = match &output.routing_key {
                     None => None,
                     Some(key) => {
-                        let mut table = Vec::with_capacity(producer_variants);
-                        for v in 0..producer_variants {
+                        let mut table = Vec::with_capacity(all_variants);
+                        for v in 0..all_variants {
                             let headers = interner.headers(v);
-                            table.push(interner.intern(Variant { routing_key: Some(key.clone()), headers })?);
+                            table.push(interner.intern(Variant {
+                                routing_key: Some(key.clone()),
+                                headers,
+                            })?);
                         }
                         Some(table)
                     }
                 };
-                outputs.push(Output { target: output.target, rewrite });
+                outputs.push(Output {
+                    target: output.target,
+                    rewrite,
+                });
             }
             consumers.push(ConsumerState {
                 node: index,
@@ -256,7 +329,9 @@ impl World {
             _ => None,
         };
         for queue in &mut queues {
-            let NodeKind::Queue(spec) = &scenario.nodes[queue.node].kind else { continue };
+            let NodeKind::Queue(spec) = &scenario.nodes[queue.node].kind else {
+                continue;
+            };
             for &member in &spec.consumers {
                 if let Some(c) = consumer_of(member) {
                     queue.waiting.push_back(c);
@@ -267,10 +342,14 @@ impl World {
             }
         }
         for topic in &mut topics {
-            let NodeKind::Topic(spec) = &scenario.nodes[topic.node].kind else { continue };
+            let NodeKind::Topic(spec) = &scenario.nodes[topic.node].kind else {
+                continue;
+            };
             for (name, members) in &spec.groups {
                 let members = members.iter().filter_map(|&m| consumer_of(m)).collect();
-                topic.groups.push(GroupState::new(name.clone(), members, spec.partitions));
+                topic
+                    .groups
+                    .push(GroupState::new(name.clone(), members, spec.partitions));
             }
         }
         let routes = interner.into_table(scenario);
@@ -332,7 +411,9 @@ impl World {
     // ----- producing and routing -------------------------------------------------
 
     fn produce(&mut self, now: SimTime, p: usize, scheduler: &mut Scheduler<Event>) {
-        let Some(producer) = self.producers.get_mut(p) else { return };
+        let Some(producer) = self.producers.get_mut(p) else {
+            return;
+        };
         let key = producer.keys.sample(&mut producer.rng);
         let variant = match producer.variants.len() {
             1 => producer.variants[0],
@@ -371,7 +452,14 @@ impl World {
     /// Routes one copy published to `target`. `slot` is the copy's arena slot
     /// when it is already there (a consumer publishing onwards); it is reused
     /// or freed.
-    fn publish(&mut self, now: SimTime, target: usize, message: Message, slot: Option<Slot>, scheduler: &mut Scheduler<Event>) {
+    fn publish(
+        &mut self,
+        now: SimTime,
+        target: usize,
+        message: Message,
+        slot: Option<Slot>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         for &exchange in self.routes.via(target, message.variant) {
             if let Some(NodeRef::Exchange(e)) = self.node_refs.get(exchange)
                 && let Some(state) = self.exchanges.get_mut(*e as usize)
@@ -395,7 +483,9 @@ impl World {
         self.ledger.fanned_out += count as u64 - 1;
         let mut reusable = slot;
         for i in 0..count {
-            let Some(&dest) = self.routes.route(target, message.variant).get(i) else { break };
+            let Some(&dest) = self.routes.route(target, message.variant).get(i) else {
+                break;
+            };
             match dest {
                 Dest::Queue(node) => {
                     let slot = match reusable.take() {
@@ -441,8 +531,12 @@ impl World {
     // ----- queues ------------------------------------------------------------------
 
     fn enqueue(&mut self, now: SimTime, q: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
-        let Some(queue) = self.queues.get_mut(q) else { return };
-        let Some(message) = self.messages.get_mut(slot) else { return };
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
+        let Some(message) = self.messages.get_mut(slot) else {
+            return;
+        };
         message.enqueued_at = now;
         let priority = message.priority;
         if let Some(c) = queue.waiting.pop_front() {
@@ -477,8 +571,18 @@ impl World {
     }
 
     /// Hands `slot` from queue `q` to consumer `c`, which has credit and is not in the waiting list.
-    fn deliver(&mut self, now: SimTime, q: usize, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
-        let (Some(queue), Some(consumer)) = (self.queues.get_mut(q), self.consumers.get_mut(c)) else { return };
+    fn deliver(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        c: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let (Some(queue), Some(consumer)) = (self.queues.get_mut(q), self.consumers.get_mut(c))
+        else {
+            return;
+        };
         let enqueued_at = self.messages.get(slot).map_or(now, |m| m.enqueued_at);
         queue.metrics.wait.record(now - enqueued_at);
         queue.metrics.delivered += 1;
@@ -498,18 +602,26 @@ impl World {
     /// Gives ready messages to waiting consumers.
     fn dispatch(&mut self, now: SimTime, q: usize, scheduler: &mut Scheduler<Event>) {
         loop {
-            let Some(queue) = self.queues.get_mut(q) else { return };
+            let Some(queue) = self.queues.get_mut(q) else {
+                return;
+            };
             if queue.ready_len == 0 {
                 return;
             }
-            let Some(c) = queue.waiting.pop_front() else { return };
-            let Some(slot) = queue.pop_head(now) else { return };
+            let Some(c) = queue.waiting.pop_front() else {
+                return;
+            };
+            let Some(slot) = queue.pop_head(now) else {
+                return;
+            };
             self.deliver(now, q, c as usize, slot, scheduler);
         }
     }
 
     fn expire(&mut self, now: SimTime, q: usize, scheduler: &mut Scheduler<Event>) {
-        let Some(queue) = self.queues.get_mut(q) else { return };
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
         queue.expiry_scheduled = false;
         let Some(ttl) = queue.ttl_nanos else { return };
         let mut next: Option<SimTime> = None;
@@ -534,7 +646,13 @@ impl World {
 
     // ----- topics ------------------------------------------------------------------
 
-    fn append(&mut self, now: SimTime, t: usize, message: &Message, scheduler: &mut Scheduler<Event>) {
+    fn append(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        message: &Message,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         if self.stored_records >= self.max_records {
             self.fail(format!(
                 "topics hold more than {} records: shorten retention, add consumers, or raise limits.max_in_flight",
@@ -543,9 +661,13 @@ impl World {
             self.ledger.dropped.overflow += 1;
             return;
         }
-        let Some(topic) = self.topics.get_mut(t) else { return };
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
         let p = topic.choose_partition(message.key) as usize;
-        let Some(partition) = topic.partitions.get_mut(p) else { return };
+        let Some(partition) = topic.partitions.get_mut(p) else {
+            return;
+        };
         partition.records.push_back(Record {
             id: message.id,
             produced_at: message.produced_at,
@@ -565,10 +687,14 @@ impl World {
         self.trim(now, t, p);
         // Wake the member that owns this partition in each group.
         for g in 0..groups as usize {
-            let owner = self.topics.get(t).and_then(|topic| topic.groups.get(g)).and_then(|group| {
-                let member = group.owner.get(p).copied().flatten()?;
-                group.members.get(member as usize).copied()
-            });
+            let owner = self
+                .topics
+                .get(t)
+                .and_then(|topic| topic.groups.get(g))
+                .and_then(|group| {
+                    let member = group.owner.get(p).copied().flatten()?;
+                    group.members.get(member as usize).copied()
+                });
             if let Some(c) = owner {
                 self.fetch(now, c as usize, scheduler);
             }
@@ -577,15 +703,25 @@ impl World {
 
     /// Deletes records retention no longer keeps, and records every group has committed when no retention is set.
     fn trim(&mut self, now: SimTime, t: usize, p: usize) {
-        let Some(topic) = self.topics.get_mut(t) else { return };
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
         let has_retention = topic.retention_nanos.is_some() || topic.retention_bytes.is_some();
         let min_committed = topic.min_committed(p);
         loop {
-            let Some(partition) = topic.partitions.get_mut(p) else { return };
-            let Some(front) = partition.records.front().copied() else { return };
+            let Some(partition) = topic.partitions.get_mut(p) else {
+                return;
+            };
+            let Some(front) = partition.records.front().copied() else {
+                return;
+            };
             let offset = partition.base_offset;
-            let expired_by_time = topic.retention_nanos.is_some_and(|r| front.appended_at + r <= now);
-            let over_size = topic.retention_bytes.is_some_and(|max| partition.bytes > max);
+            let expired_by_time = topic
+                .retention_nanos
+                .is_some_and(|r| front.appended_at + r <= now);
+            let over_size = topic
+                .retention_bytes
+                .is_some_and(|max| partition.bytes > max);
             let consumed = !has_retention && offset < min_committed;
             if !(expired_by_time || over_size || consumed) {
                 return;
@@ -608,17 +744,39 @@ impl World {
 
     /// Fills consumer `c`'s free slots from its assigned partitions, round-robin.
     fn fetch(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
-        let Some(consumer) = self.consumers.get_mut(c) else { return };
-        let Source::Topic { topic, group, member } = consumer.source else { return };
-        let Some(topic) = self.topics.get_mut(topic as usize) else { return };
-        let Some(group) = topic.groups.get_mut(group as usize) else { return };
-        let Some(assigned) = group.assigned.get(member as usize) else { return };
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        let Source::Topic {
+            topic,
+            group,
+            member,
+        } = consumer.source
+        else {
+            return;
+        };
+        let Some(topic) = self.topics.get_mut(topic as usize) else {
+            return;
+        };
+        let Some(group) = topic.groups.get_mut(group as usize) else {
+            return;
+        };
+        let Some(assigned) = group.assigned.get(member as usize) else {
+            return;
+        };
         let count = assigned.len();
         let mut idle_partitions = 0;
         while consumer.has_free_slot() && idle_partitions < count {
-            let Some(&p) = assigned.get(consumer.next_partition % count) else { return };
+            let Some(&p) = assigned.get(consumer.next_partition % count) else {
+                return;
+            };
             consumer.next_partition = (consumer.next_partition + 1) % count;
-            let (Some(partition), Some(cursor)) = (topic.partitions.get(p as usize), group.cursors.get_mut(p as usize)) else { return };
+            let (Some(partition), Some(cursor)) = (
+                topic.partitions.get(p as usize),
+                group.cursors.get_mut(p as usize),
+            ) else {
+                return;
+            };
             let Some(record) = partition.record(cursor.position) else {
                 idle_partitions += 1;
                 continue;
@@ -649,7 +807,13 @@ impl World {
     // ----- consumers ---------------------------------------------------------------
 
     #[inline]
-    fn start(now: SimTime, c: u32, consumer: &mut ConsumerState, slot: Slot, scheduler: &mut Scheduler<Event>) {
+    fn start(
+        now: SimTime,
+        c: u32,
+        consumer: &mut ConsumerState,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         consumer.busy += 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
         let service = consumer.service.sample(&mut consumer.rng);
@@ -659,16 +823,24 @@ impl World {
     }
 
     fn done(&mut self, now: SimTime, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
-        let Some(message) = self.messages.get(slot).copied() else { return };
-        let Some(consumer) = self.consumers.get_mut(c) else { return };
+        let Some(message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
         consumer.busy -= 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
         consumer.metrics.processed += 1;
         let source = consumer.source;
-        // Acknowledge (queues) or commit (topics).
+        // Acknowledge (queues) or commit (topics), and take the next buffered
+        // message into the freed slot before anything new can arrive.
         match source {
             Source::Queue(q) => {
                 consumer.unacked -= 1;
+                if let Some(next) = consumer.buffer.pop_front() {
+                    Self::start(now, c as u32, consumer, next, scheduler);
+                }
                 let regained_credit = !consumer.waiting && consumer.has_credit();
                 if let Some(queue) = self.queues.get_mut(q as usize) {
                     queue.set_unacked(now, queue.unacked - 1);
@@ -690,42 +862,37 @@ impl World {
             }
         }
         // Publish onwards, or end the copy's journey.
-        match consumer.outputs.len() {
-            0 => {
-                self.messages.remove(slot);
-                self.ledger.processed += 1;
-                self.window.processed += 1;
-                self.window.latency.record(now - message.produced_at);
-                self.series.record_latency(now - message.produced_at);
-            }
-            outputs => {
-                self.ledger.fanned_out += outputs as u64 - 1;
-                for o in 0..outputs {
-                    let Some(output) = self.consumers.get(c).and_then(|cs| cs.outputs.get(o)) else { break };
-                    let mut forwarded = message;
-                    if let Some(table) = &output.rewrite {
-                        forwarded.variant = table.get(message.variant as usize).copied().unwrap_or(message.variant);
-                    }
-                    let target = output.target;
-                    // The first output takes the copy's slot; the others get new ones.
-                    self.publish(now, target, forwarded, (o == 0).then_some(slot), scheduler);
+        let outputs = self.consumers.get(c).map_or(0, |cs| cs.outputs.len());
+        if outputs == 0 {
+            self.messages.remove(slot);
+            self.ledger.processed += 1;
+            self.window.processed += 1;
+            self.window.latency.record(now - message.produced_at);
+            self.series.record_latency(now - message.produced_at);
+        } else {
+            self.ledger.fanned_out += outputs as u64 - 1;
+            for o in 0..outputs {
+                let Some(output) = self.consumers.get(c).and_then(|cs| cs.outputs.get(o)) else {
+                    break;
+                };
+                let mut forwarded = message;
+                if let Some(table) = &output.rewrite {
+                    forwarded.variant = table
+                        .get(message.variant as usize)
+                        .copied()
+                        .unwrap_or(message.variant);
                 }
+                let target = output.target;
+                // The first output takes the copy's slot; the others get new ones.
+                self.publish(now, target, forwarded, (o == 0).then_some(slot), scheduler);
             }
         }
         // Take more work.
-        let Some(consumer) = self.consumers.get_mut(c) else { return };
         match source {
-            Source::Queue(q) => {
-                if let Some(next) = consumer.buffer.pop_front() {
-                    Self::start(now, c as u32, consumer, next, scheduler);
-                }
-                self.dispatch(now, q as usize, scheduler);
-            }
+            Source::Queue(q) => self.dispatch(now, q as usize, scheduler),
             Source::Topic { topic, .. } => {
                 self.fetch(now, c, scheduler);
-                let t = topic as usize;
-                let p = message.partition as usize;
-                self.trim(now, t, p);
+                self.trim(now, topic as usize, message.partition as usize);
             }
         }
     }
@@ -769,11 +936,23 @@ impl World {
     /// Recounts the copies in flight from the structures and compares with the ledger.
     pub fn check_ledger(&self) -> Result<(), String> {
         let queued: u64 = self.queues.iter().map(|q| q.ready_len).sum();
-        let in_hands: u64 = self.consumers.iter().map(|c| u64::from(c.busy) + c.buffer.len() as u64).sum();
+        let in_hands: u64 = self
+            .consumers
+            .iter()
+            .map(|c| u64::from(c.busy) + c.buffer.len() as u64)
+            .sum();
         let in_logs: u64 = self
             .topics
             .iter()
-            .flat_map(|t| t.groups.iter().map(move |g| t.partitions.iter().zip(&g.cursors).map(|(p, c)| p.end_offset - c.position).sum::<u64>()))
+            .flat_map(|t| {
+                t.groups.iter().map(move |g| {
+                    t.partitions
+                        .iter()
+                        .zip(&g.cursors)
+                        .map(|(p, c)| p.end_offset - c.position)
+                        .sum::<u64>()
+                })
+            })
             .sum();
         let counted = queued + in_hands + in_logs;
         let ledger = self.ledger.in_flight();
@@ -800,5 +979,9 @@ impl Model for World {
             Event::Sample => self.sample(now, scheduler),
             Event::WarmupEnd => self.warmup_end(now),
         }
+    }
+
+    fn halted(&self) -> bool {
+        self.failure.is_some()
     }
 }

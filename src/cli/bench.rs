@@ -120,7 +120,10 @@ pub fn main(args: BenchArgs) -> ExitCode {
     match bench(&args) {
         Ok(report) => {
             match args.format {
-                BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+                BenchFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                ),
                 BenchFormat::Table => print_table(&report),
             }
             ExitCode::SUCCESS
@@ -138,7 +141,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// A scenario from built-in text, stretched to produce about `messages` messages.
-fn scenario_for(text: &str, messages: u64, rate_per_sec: f64) -> Result<scenario::Scenario, String> {
+fn scenario_for(
+    text: &str,
+    messages: u64,
+    rate_per_sec: f64,
+) -> Result<scenario::Scenario, String> {
     let (_, mut scenario) = scenario::parse(text, "built-in").map_err(|e| e.to_string())?;
     scenario.duration_nanos = (messages as f64 / rate_per_sec * 1e9) as u64;
     scenario.sample_every_nanos = scenario.duration_nanos / 200;
@@ -151,7 +158,11 @@ pub fn time_scenario(scenario: &scenario::Scenario) -> Result<(f64, f64, f64), S
     let started = Instant::now();
     run.run_to_end(|_| {}).map_err(|e| e.to_string())?;
     let wall = started.elapsed().as_secs_f64().max(1e-9);
-    Ok((run.events() as f64 / wall, run.world().ledger.processed as f64 / wall, wall))
+    Ok((
+        run.events() as f64 / wall,
+        run.world().ledger.processed as f64 / wall,
+        wall,
+    ))
 }
 
 /// The reference pipeline, stretched to about `messages` messages.
@@ -208,17 +219,46 @@ fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
 }
 
 fn print_table(r: &BenchReport) {
-    println!("evlab {} bench: {} messages per run, median of {}", r.evlab_version, r.messages, r.repeat);
+    println!(
+        "evlab {} bench: {} messages per run, median of {}",
+        r.evlab_version, r.messages, r.repeat
+    );
     println!();
-    println!("{:<34} {:>14} {:>16}", "workload", "M events/s", "M messages/s");
-    println!("{:<34} {:>14.2} {:>16.2}", "pipeline (M/M/1, rho 0.9)", r.events_per_sec / 1e6, r.messages_per_sec / 1e6);
-    println!("{:<34} {:>14} {:>16.2}", "bare BinaryHeap M/M/1 loop", "", r.bare_messages_per_sec / 1e6);
-    println!("{:<34} {:>14.2} {:>16.2}", "keyed topic (12 partitions, 6)", r.keyed_topic.events_per_sec / 1e6, r.keyed_topic.messages_per_sec / 1e6);
-    println!("{:<34} {:>14.2} {:>16}", "event queue, 1e6 pending", r.pending_1e6.events_per_sec / 1e6, "");
+    println!(
+        "{:<34} {:>14} {:>16}",
+        "workload", "M events/s", "M messages/s"
+    );
+    println!(
+        "{:<34} {:>14.2} {:>16.2}",
+        "pipeline (M/M/1, rho 0.9)",
+        r.events_per_sec / 1e6,
+        r.messages_per_sec / 1e6
+    );
+    println!(
+        "{:<34} {:>14} {:>16.2}",
+        "bare BinaryHeap M/M/1 loop",
+        "",
+        r.bare_messages_per_sec / 1e6
+    );
+    println!(
+        "{:<34} {:>14.2} {:>16.2}",
+        "keyed topic (12 partitions, 6)",
+        r.keyed_topic.events_per_sec / 1e6,
+        r.keyed_topic.messages_per_sec / 1e6
+    );
+    println!(
+        "{:<34} {:>14.2} {:>16}",
+        "event queue, 1e6 pending",
+        r.pending_1e6.events_per_sec / 1e6,
+        ""
+    );
     println!();
     println!("ratio evlab / bare (messages/s): {:.3}", r.ratio);
     match r.memory.bytes_per_in_flight_message {
-        Some(bytes) => println!("memory: {bytes:.1} bytes per in-flight message ({} held)", r.memory.messages_held),
+        Some(bytes) => println!(
+            "memory: {bytes:.1} bytes per in-flight message ({} held)",
+            r.memory.messages_held
+        ),
         None => println!("memory: not measured (no /proc/self/statm)"),
     }
 }
@@ -241,7 +281,9 @@ pub fn bare_mm1(messages: u64, rho: f64) -> f64 {
     heap.push(Reverse((draw(&mut rng, arrival_mean), seq, ARRIVAL)));
     let (mut waiting, mut busy, mut done) = (0u64, false, 0u64);
     while done < messages {
-        let Some(Reverse((now, _, kind))) = heap.pop() else { break };
+        let Some(Reverse((now, _, kind))) = heap.pop() else {
+            break;
+        };
         seq += 1;
         if kind == ARRIVAL {
             heap.push(Reverse((now + draw(&mut rng, arrival_mean), seq, ARRIVAL)));
@@ -250,14 +292,22 @@ pub fn bare_mm1(messages: u64, rho: f64) -> f64 {
             } else {
                 busy = true;
                 seq += 1;
-                heap.push(Reverse((now + draw(&mut rng, service_mean), seq, DEPARTURE)));
+                heap.push(Reverse((
+                    now + draw(&mut rng, service_mean),
+                    seq,
+                    DEPARTURE,
+                )));
             }
         } else {
             done += 1;
             if waiting > 0 {
                 waiting -= 1;
                 seq += 1;
-                heap.push(Reverse((now + draw(&mut rng, service_mean), seq, DEPARTURE)));
+                heap.push(Reverse((
+                    now + draw(&mut rng, service_mean),
+                    seq,
+                    DEPARTURE,
+                )));
             } else {
                 busy = false;
             }

@@ -22,7 +22,11 @@ pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_FAILED: u8 = 1;
 
 #[derive(Parser)]
-#[command(name = "evlab", version, about = "Simulate event-driven architectures: queues, topics, consumers, faults.")]
+#[command(
+    name = "evlab",
+    version,
+    about = "Simulate event-driven architectures: queues, topics, consumers, faults."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -79,7 +83,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(EXIT_INVALID) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_INVALID)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -141,7 +149,11 @@ fn run(args: RunArgs) -> ExitCode {
         scenario.warmup_nanos = warmup.nanos;
     }
     if scenario.warmup_nanos >= scenario.duration_nanos {
-        eprintln!("error: the warm-up ({}) must be shorter than the duration ({})", Duration::from_nanos(scenario.warmup_nanos), Duration::from_nanos(scenario.duration_nanos));
+        eprintln!(
+            "error: the warm-up ({}) must be shorter than the duration ({})",
+            Duration::from_nanos(scenario.warmup_nanos),
+            Duration::from_nanos(scenario.duration_nanos)
+        );
         return ExitCode::from(EXIT_INVALID);
     }
     let mut run = match Run::new(&scenario) {
@@ -154,9 +166,11 @@ fn run(args: RunArgs) -> ExitCode {
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(1000);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {percent}% ({eta} left)")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:40}] {percent}% ({eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_message(format!("simulating {}", args.file.display()));
         bar
@@ -203,7 +217,10 @@ fn write_output(out: Option<&Path>, text: &str) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: cannot write {}: {e}", out.map_or("stdout".into(), |p| p.display().to_string()));
+            eprintln!(
+                "error: cannot write {}: {e}",
+                out.map_or("stdout".into(), |p| p.display().to_string())
+            );
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -211,8 +228,14 @@ fn write_output(out: Option<&Path>, text: &str) -> ExitCode {
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {

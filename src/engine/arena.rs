@@ -48,7 +48,10 @@ impl<T: Copy> Arena<T> {
     #[inline]
     pub fn remove(&mut self, slot: Slot) {
         debug_assert!((slot as usize) < self.slots.len());
-        debug_assert!(!self.free.contains(&slot) || self.free.len() > 4096, "double free of slot {slot}");
+        debug_assert!(
+            !self.free.contains(&slot) || self.free.len() > 4096,
+            "double free of slot {slot}"
+        );
         self.free.push(slot);
     }
 

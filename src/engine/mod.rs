@@ -25,7 +25,16 @@ pub trait Model {
 
     /// Handles one event at time `now`; may schedule more through `scheduler`.
     fn handle(&mut self, now: SimTime, event: Self::Event, scheduler: &mut Scheduler<Self::Event>);
+
+    /// True when the model cannot go on (a capacity exceeded): the run stops after the current event.
+    fn halted(&self) -> bool {
+        false
+    }
 }
+
+/// Events at one instant beyond which simulated time is taken to have stopped
+/// (a zero-delay loop in the model): the run stops rather than hang.
+pub const MAX_EVENTS_PER_INSTANT: u64 = 50_000_000;
 
 /// The pending-event set and the clock, as a model sees them.
 pub struct Scheduler<E> {
@@ -75,6 +84,10 @@ pub struct Simulation<M: Model> {
     scheduler: Scheduler<M::Event>,
     model: M,
     events: u64,
+    /// Consecutive events at the current instant.
+    same_instant: u64,
+    /// Set when time stopped advancing; see [`MAX_EVENTS_PER_INSTANT`].
+    stalled_at: Option<SimTime>,
 }
 
 impl<M: Model> Simulation<M> {
@@ -84,17 +97,23 @@ impl<M: Model> Simulation<M> {
             scheduler: Scheduler::new(),
             model,
             events: 0,
+            same_instant: 0,
+            stalled_at: None,
         }
     }
 
     /// Builds the model with the scheduler at hand, so it can schedule its first events.
-    pub fn build<E>(build: impl FnOnce(&mut Scheduler<M::Event>) -> Result<M, E>) -> Result<Self, E> {
+    pub fn build<E>(
+        build: impl FnOnce(&mut Scheduler<M::Event>) -> Result<M, E>,
+    ) -> Result<Self, E> {
         let mut scheduler = Scheduler::new();
         let model = build(&mut scheduler)?;
         Ok(Self {
             scheduler,
             model,
             events: 0,
+            same_instant: 0,
+            stalled_at: None,
         })
     }
 
@@ -121,30 +140,55 @@ impl<M: Model> Simulation<M> {
         &self.scheduler
     }
 
+    /// The instant at which simulated time stopped advancing, if it did.
+    pub fn stalled_at(&self) -> Option<SimTime> {
+        self.stalled_at
+    }
+
+    /// Handles one popped event. Returns false when the run must stop.
+    #[inline]
+    fn dispatch(&mut self, time: SimTime, event: M::Event) -> bool {
+        if time == self.scheduler.now {
+            self.same_instant += 1;
+        } else {
+            self.same_instant = 0;
+        }
+        self.scheduler.now = time;
+        self.model.handle(time, event, &mut self.scheduler);
+        self.events += 1;
+        if self.same_instant >= MAX_EVENTS_PER_INSTANT {
+            self.stalled_at = Some(time);
+            return false;
+        }
+        !self.model.halted()
+    }
+
     /// Runs every event with time <= `until`, then sets the clock to `until`.
-    /// Returns the number of events executed.
+    /// Stops early when the model halts or time stalls. Returns the number of events executed.
     pub fn run_until(&mut self, until: SimTime) -> u64 {
         let start = self.events;
+        if self.stalled_at.is_some() || self.model.halted() {
+            return 0;
+        }
         while let Some((time, event)) = self.scheduler.queue.pop_if_at_or_before(until) {
-            self.scheduler.now = time;
-            self.model.handle(time, event, &mut self.scheduler);
-            self.events += 1;
+            if !self.dispatch(time, event) {
+                return self.events - start;
+            }
         }
         self.scheduler.now = self.scheduler.now.max(until);
         self.events - start
     }
 
-    /// Runs at most `n` events. Returns how many ran (fewer when none are pending).
+    /// Runs at most `n` events. Returns how many ran (fewer when none are pending or the run stops).
     pub fn step(&mut self, n: u64) -> u64 {
-        let mut done = 0;
-        while done < n {
-            let Some((time, event)) = self.scheduler.queue.pop() else { break };
-            self.scheduler.now = time;
-            self.model.handle(time, event, &mut self.scheduler);
-            done += 1;
+        let start = self.events;
+        while self.events - start < n && self.stalled_at.is_none() && !self.model.halted() {
+            let Some((time, event)) = self.scheduler.queue.pop() else {
+                break;
+            };
+            self.dispatch(time, event);
         }
-        self.events += done;
-        done
+        self.events - start
     }
 }
 
@@ -159,7 +203,12 @@ mod tests {
 
     impl Model for Recorder {
         type Event = (u32, u64);
-        fn handle(&mut self, now: SimTime, (tag, follow_up): (u32, u64), s: &mut Scheduler<(u32, u64)>) {
+        fn handle(
+            &mut self,
+            now: SimTime,
+            (tag, follow_up): (u32, u64),
+            s: &mut Scheduler<(u32, u64)>,
+        ) {
             self.seen.push((now, tag));
             if follow_up > 0 {
                 s.after(follow_up, (tag + 100, 0));
@@ -181,9 +230,32 @@ mod tests {
         assert_eq!(sim.now(), 9);
         sim.run_until(100);
         // (2) at 5 schedules (102) at 10, after (1) and (3) were scheduled: it runs last among the ties.
-        assert_eq!(sim.model().seen, vec![(0, 4), (5, 2), (10, 1), (10, 3), (10, 102)]);
+        assert_eq!(
+            sim.model().seen,
+            vec![(0, 4), (5, 2), (10, 1), (10, 3), (10, 102)]
+        );
         assert_eq!(sim.events(), 5);
         assert_eq!(sim.now(), 100);
+    }
+
+    /// Schedules itself again at the same instant, forever.
+    struct Spinner;
+
+    impl Model for Spinner {
+        type Event = ();
+        fn handle(&mut self, _now: SimTime, _event: (), s: &mut Scheduler<()>) {
+            s.after(0, ());
+        }
+    }
+
+    #[test]
+    fn a_zero_delay_loop_stops_instead_of_hanging() {
+        let mut sim = Simulation::new(Spinner);
+        sim.parts_mut().1.at(7, ());
+        let ran = sim.run_until(1_000);
+        assert_eq!(ran, MAX_EVENTS_PER_INSTANT + 1);
+        assert_eq!(sim.stalled_at(), Some(7));
+        assert_eq!(sim.run_until(2_000), 0);
     }
 
     #[test]

@@ -118,7 +118,9 @@ impl<E: Copy> EventQueue<E> {
     #[cold]
     #[inline(never)]
     fn redistribute(&mut self, b: usize) {
-        let Some(slot) = self.buckets.get_mut(b) else { return };
+        let Some(slot) = self.buckets.get_mut(b) else {
+            return;
+        };
         let mut bucket = std::mem::take(slot);
         self.occupied &= !(1 << b);
         let min = bucket.iter().map(|e| e.time).min().unwrap_or(self.last);

@@ -70,11 +70,19 @@ impl LatencyHistogram {
     }
 
     pub fn mean_nanos(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { self.sum_nanos as f64 / self.count as f64 }
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum_nanos as f64 / self.count as f64
+        }
     }
 
     pub fn quantile_nanos(&self, q: f64) -> u64 {
-        if self.count == 0 { 0 } else { self.hdr.value_at_quantile(q).min(self.max_nanos) }
+        if self.count == 0 {
+            0
+        } else {
+            self.hdr.value_at_quantile(q).min(self.max_nanos)
+        }
     }
 
     pub fn max_nanos(&self) -> u64 {
@@ -130,7 +138,11 @@ impl TimeAverage {
     pub fn mean(&self, now: SimTime) -> f64 {
         let area = self.area + u128::from(self.value) * u128::from(now.saturating_sub(self.since));
         let span = now.saturating_sub(self.start);
-        if span == 0 { self.value as f64 } else { area as f64 / span as f64 }
+        if span == 0 {
+            self.value as f64
+        } else {
+            area as f64 / span as f64
+        }
     }
 
     /// Largest value since the last reset.

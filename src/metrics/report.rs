@@ -136,7 +136,13 @@ impl Report {
     pub fn new(world: &World, info: RunInfo<'_>) -> Report {
         let now = info.now;
         let window_s = now.saturating_sub(world.window.start) as f64 / 1e9;
-        let per_s = |count: u64| if window_s > 0.0 { count as f64 / window_s } else { 0.0 };
+        let per_s = |count: u64| {
+            if window_s > 0.0 {
+                count as f64 / window_s
+            } else {
+                0.0
+            }
+        };
         let ledger = &world.ledger;
         let nodes = world
             .node_refs
@@ -192,12 +198,18 @@ impl Report {
         for (metric, value) in &flat {
             rows.push(("run".into(), String::new(), metric.clone(), value.clone()));
         }
-        for (name, value) in [("events", json.get("events")), ("sim_seconds", json.get("sim_seconds"))] {
+        for (name, value) in [
+            ("events", json.get("events")),
+            ("sim_seconds", json.get("sim_seconds")),
+        ] {
             if let Some(v) = value {
                 rows.push(("run".into(), String::new(), name.into(), v.to_string()));
             }
         }
-        for (group, value) in [("latency_ms", json.get("latency_ms")), ("throughput_per_s", json.get("throughput_per_s"))] {
+        for (group, value) in [
+            ("latency_ms", json.get("latency_ms")),
+            ("throughput_per_s", json.get("throughput_per_s")),
+        ] {
             let mut flat = BTreeMap::new();
             if let Some(v) = value {
                 flatten(group, v, &mut flat);
@@ -208,19 +220,33 @@ impl Report {
         }
         let mut out = String::from("scenario,seed,scope,id,kind,metric,value\n");
         for (scope, id, metric, value) in rows {
-            let _ = writeln!(out, "{},{},{scope},{id},,{metric},{value}", csv_field(&self.scenario), self.seed);
+            let _ = writeln!(
+                out,
+                "{},{},{scope},{id},,{metric},{value}",
+                csv_field(&self.scenario),
+                self.seed
+            );
         }
         if let Some(nodes) = json.get("nodes").and_then(|n| n.as_array()) {
             for node in nodes {
                 let id = node.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-                let kind = node.get("kind").and_then(|v| v.as_str()).unwrap_or_default();
+                let kind = node
+                    .get("kind")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
                 let mut flat = BTreeMap::new();
                 flatten("", node, &mut flat);
                 for (metric, value) in flat {
                     if metric == "id" || metric == "kind" {
                         continue;
                     }
-                    let _ = writeln!(out, "{},{},node,{},{kind},{metric},{value}", csv_field(&self.scenario), self.seed, csv_field(id));
+                    let _ = writeln!(
+                        out,
+                        "{},{},node,{},{kind},{metric},{value}",
+                        csv_field(&self.scenario),
+                        self.seed,
+                        csv_field(id)
+                    );
                 }
             }
         }
@@ -231,38 +257,114 @@ impl Report {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let t = &self.totals;
-        let _ = writeln!(out, "evlab {} | scenario: {} | seed {} | {:.1} s simulated (warm-up {:.1} s) | {} events",
-            self.evlab_version, self.scenario, self.seed, self.sim_seconds, self.warmup_seconds, self.events);
+        let _ = writeln!(
+            out,
+            "evlab {} | scenario: {} | seed {} | {:.1} s simulated (warm-up {:.1} s) | {} events",
+            self.evlab_version,
+            self.scenario,
+            self.seed,
+            self.sim_seconds,
+            self.warmup_seconds,
+            self.events
+        );
         if let Some(wall) = self.wall_seconds {
-            let _ = writeln!(out, "wall clock {wall:.3} s ({:.2} M events/s)", self.events as f64 / wall.max(1e-9) / 1e6);
+            let _ = writeln!(
+                out,
+                "wall clock {wall:.3} s ({:.2} M events/s)",
+                self.events as f64 / wall.max(1e-9) / 1e6
+            );
         }
         let _ = writeln!(out);
-        let _ = writeln!(out, "messages   produced {}  processed {}  in flight {}  dropped {}  (fan-out copies {})",
-            t.produced, t.processed, t.in_flight_at_end, t.dropped_total, t.fanned_out);
+        let _ = writeln!(
+            out,
+            "messages   produced {}  processed {}  in flight {}  dropped {}  (fan-out copies {})",
+            t.produced, t.processed, t.in_flight_at_end, t.dropped_total, t.fanned_out
+        );
         if t.dropped_total > 0 {
             let d = &t.dropped;
-            let _ = writeln!(out, "dropped    unroutable {}  overflow {}  ttl {}  retention {}", d.unroutable, d.overflow, d.ttl, d.retention);
+            let _ = writeln!(
+                out,
+                "dropped    unroutable {}  overflow {}  ttl {}  retention {}",
+                d.unroutable, d.overflow, d.ttl, d.retention
+            );
         }
-        let _ = writeln!(out, "throughput produced {:.1}/s  processed {:.1}/s", self.throughput_per_s.produced, self.throughput_per_s.processed);
+        let _ = writeln!(
+            out,
+            "throughput produced {:.1}/s  processed {:.1}/s",
+            self.throughput_per_s.produced, self.throughput_per_s.processed
+        );
         let l = &self.latency_ms;
-        let _ = writeln!(out, "latency    mean {}  p50 {}  p95 {}  p99 {}  max {}  (ms, produced -> processed)",
-            ms(l.mean), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max));
+        let _ = writeln!(
+            out,
+            "latency    mean {}  p50 {}  p95 {}  p99 {}  max {}  (ms, produced -> processed)",
+            ms(l.mean),
+            ms(l.p50),
+            ms(l.p95),
+            ms(l.p99),
+            ms(l.max)
+        );
         let _ = writeln!(out);
-        let width = self.nodes.iter().map(|n| n.id.len()).max().unwrap_or(4).max(4);
+        let width = self
+            .nodes
+            .iter()
+            .map(|n| n.id.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let _ = writeln!(out, "{:<width$}  {:<9} details", "node", "kind");
         for node in &self.nodes {
             let details = match &node.detail {
-                NodeDetail::Producer { produced, rate_per_s } => format!("produced {produced} ({rate_per_s:.1}/s)"),
-                NodeDetail::Exchange { received, unroutable } => format!("received {received}, unroutable {unroutable}"),
-                NodeDetail::Queue { enqueued, delivered, mean_wait_ms, wait_ms, mean_depth, max_depth, depth_at_end, unacked_at_end, dropped, .. } => format!(
+                NodeDetail::Producer {
+                    produced,
+                    rate_per_s,
+                } => format!("produced {produced} ({rate_per_s:.1}/s)"),
+                NodeDetail::Exchange {
+                    received,
+                    unroutable,
+                } => format!("received {received}, unroutable {unroutable}"),
+                NodeDetail::Queue {
+                    enqueued,
+                    delivered,
+                    mean_wait_ms,
+                    wait_ms,
+                    mean_depth,
+                    max_depth,
+                    depth_at_end,
+                    unacked_at_end,
+                    dropped,
+                    ..
+                } => format!(
                     "enqueued {enqueued}, delivered {delivered}, wait mean {} p99 {} ms, depth mean {mean_depth:.2} max {max_depth} end {depth_at_end} (+{unacked_at_end} unacked), dropped overflow {} ttl {}",
-                    ms(*mean_wait_ms), ms(wait_ms.p99), dropped.overflow, dropped.ttl),
-                NodeDetail::Topic { appended, partitions, groups } => {
-                    let groups: Vec<String> = groups.iter().map(|g| format!("{} lag {}", g.group, g.lag)).collect();
-                    format!("appended {appended} over {} partitions; {}", partitions.len(), groups.join(", "))
+                    ms(*mean_wait_ms),
+                    ms(wait_ms.p99),
+                    dropped.overflow,
+                    dropped.ttl
+                ),
+                NodeDetail::Topic {
+                    appended,
+                    partitions,
+                    groups,
+                } => {
+                    let groups: Vec<String> = groups
+                        .iter()
+                        .map(|g| format!("{} lag {}", g.group, g.lag))
+                        .collect();
+                    format!(
+                        "appended {appended} over {} partitions; {}",
+                        partitions.len(),
+                        groups.join(", ")
+                    )
                 }
-                NodeDetail::Consumer { processed, throughput_per_s, utilization, mean_service_ms } => format!(
-                    "processed {processed} ({throughput_per_s:.1}/s), utilization {:.1}%, service mean {} ms", utilization * 100.0, ms(*mean_service_ms)),
+                NodeDetail::Consumer {
+                    processed,
+                    throughput_per_s,
+                    utilization,
+                    mean_service_ms,
+                } => format!(
+                    "processed {processed} ({throughput_per_s:.1}/s), utilization {:.1}%, service mean {} ms",
+                    utilization * 100.0,
+                    ms(*mean_service_ms)
+                ),
             };
             let _ = writeln!(out, "{:<width$}  {:<9} {details}", node.id, node.kind);
         }
@@ -271,16 +373,32 @@ impl Report {
 }
 
 fn ms(value: f64) -> String {
-    if value >= 100.0 { format!("{value:.0}") } else if value >= 1.0 { format!("{value:.2}") } else { format!("{value:.3}") }
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.3}")
+    }
 }
 
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// Flattens JSON objects and arrays into `a.b[2].c -> value` pairs.
 fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
-    let join = |key: &str| if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+    let join = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map {
@@ -301,19 +419,47 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, S
     }
 }
 
-fn node_detail(world: &World, r: NodeRef, now: SimTime, per_s: &dyn Fn(u64) -> f64) -> (&'static str, NodeDetail) {
+fn node_detail(
+    world: &World,
+    r: NodeRef,
+    now: SimTime,
+    per_s: &dyn Fn(u64) -> f64,
+) -> (&'static str, NodeDetail) {
     let window = now.saturating_sub(world.window.start);
     match r {
         NodeRef::Producer(i) => {
             let produced = world.producers.get(i as usize).map_or(0, |p| p.produced);
-            ("producer", NodeDetail::Producer { produced, rate_per_s: per_s(produced) })
+            (
+                "producer",
+                NodeDetail::Producer {
+                    produced,
+                    rate_per_s: per_s(produced),
+                },
+            )
         }
         NodeRef::Exchange(i) => {
-            let (received, unroutable) = world.exchanges.get(i as usize).map_or((0, 0), |e| (e.received, e.unroutable));
-            ("exchange", NodeDetail::Exchange { received, unroutable })
+            let (received, unroutable) = world
+                .exchanges
+                .get(i as usize)
+                .map_or((0, 0), |e| (e.received, e.unroutable));
+            (
+                "exchange",
+                NodeDetail::Exchange {
+                    received,
+                    unroutable,
+                },
+            )
         }
         NodeRef::Queue(i) => {
-            let Some(q) = world.queues.get(i as usize) else { return ("queue", NodeDetail::Exchange { received: 0, unroutable: 0 }) };
+            let Some(q) = world.queues.get(i as usize) else {
+                return (
+                    "queue",
+                    NodeDetail::Exchange {
+                        received: 0,
+                        unroutable: 0,
+                    },
+                );
+            };
             let m = &q.metrics;
             let wait = m.wait.summary_ms();
             (
@@ -328,12 +474,23 @@ fn node_detail(world: &World, r: NodeRef, now: SimTime, per_s: &dyn Fn(u64) -> f
                     mean_unacked: m.unacked.mean(now),
                     depth_at_end: q.ready_len,
                     unacked_at_end: q.unacked,
-                    dropped: QueueDrops { overflow: m.dropped_overflow, ttl: m.dropped_ttl },
+                    dropped: QueueDrops {
+                        overflow: m.dropped_overflow,
+                        ttl: m.dropped_ttl,
+                    },
                 },
             )
         }
         NodeRef::Topic(i) => {
-            let Some(t) = world.topics.get(i as usize) else { return ("topic", NodeDetail::Exchange { received: 0, unroutable: 0 }) };
+            let Some(t) = world.topics.get(i as usize) else {
+                return (
+                    "topic",
+                    NodeDetail::Exchange {
+                        received: 0,
+                        unroutable: 0,
+                    },
+                );
+            };
             let partitions = t
                 .partitions
                 .iter()
@@ -349,23 +506,64 @@ fn node_detail(world: &World, r: NodeRef, now: SimTime, per_s: &dyn Fn(u64) -> f
                 .groups
                 .iter()
                 .map(|g| {
-                    let lag_per_partition: Vec<u64> = t.partitions.iter().zip(&g.cursors).map(|(p, c)| p.end_offset - c.committed).collect();
+                    let lag_per_partition: Vec<u64> = t
+                        .partitions
+                        .iter()
+                        .zip(&g.cursors)
+                        .map(|(p, c)| p.end_offset - c.committed)
+                        .collect();
                     GroupReport {
                         group: g.name.clone(),
-                        members: g.members.iter().filter_map(|&c| world.consumers.get(c as usize)).filter_map(|c| world.ids.get(c.node).cloned()).collect(),
+                        members: g
+                            .members
+                            .iter()
+                            .filter_map(|&c| world.consumers.get(c as usize))
+                            .filter_map(|c| world.ids.get(c.node).cloned())
+                            .collect(),
                         lag: lag_per_partition.iter().sum(),
                         lag_per_partition,
                     }
                 })
                 .collect();
-            ("topic", NodeDetail::Topic { appended: t.appended, partitions, groups })
+            (
+                "topic",
+                NodeDetail::Topic {
+                    appended: t.appended,
+                    partitions,
+                    groups,
+                },
+            )
         }
         NodeRef::Consumer(i) => {
-            let Some(c) = world.consumers.get(i as usize) else { return ("consumer", NodeDetail::Exchange { received: 0, unroutable: 0 }) };
+            let Some(c) = world.consumers.get(i as usize) else {
+                return (
+                    "consumer",
+                    NodeDetail::Exchange {
+                        received: 0,
+                        unroutable: 0,
+                    },
+                );
+            };
             let m = &c.metrics;
-            let utilization = if window > 0 { m.busy.mean(now) / f64::from(c.concurrency) } else { 0.0 };
-            let mean_service_ms = if m.started > 0 { m.service_nanos as f64 / m.started as f64 / 1e6 } else { 0.0 };
-            ("consumer", NodeDetail::Consumer { processed: m.processed, throughput_per_s: per_s(m.processed), utilization, mean_service_ms })
+            let utilization = if window > 0 {
+                m.busy.mean(now) / f64::from(c.concurrency)
+            } else {
+                0.0
+            };
+            let mean_service_ms = if m.started > 0 {
+                m.service_nanos as f64 / m.started as f64 / 1e6
+            } else {
+                0.0
+            };
+            (
+                "consumer",
+                NodeDetail::Consumer {
+                    processed: m.processed,
+                    throughput_per_s: per_s(m.processed),
+                    utilization,
+                    mean_service_ms,
+                },
+            )
         }
     }
 }

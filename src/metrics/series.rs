@@ -87,13 +87,23 @@ impl Series {
     pub fn sample(&mut self, now: SimTime, world: &World) {
         let (last_t, last_produced, last_processed) = self.last;
         let span_s = (now.saturating_sub(last_t)) as f64 / 1e9;
-        let rate = |count: u64| if span_s > 0.0 { count as f64 / span_s } else { 0.0 };
+        let rate = |count: u64| {
+            if span_s > 0.0 {
+                count as f64 / span_s
+            } else {
+                0.0
+            }
+        };
         self.time_s.push(now as f64 / 1e9);
-        self.produced_per_s.push(rate(world.ledger.produced - last_produced));
-        self.processed_per_s.push(rate(world.ledger.processed - last_processed));
+        self.produced_per_s
+            .push(rate(world.ledger.produced - last_produced));
+        self.processed_per_s
+            .push(rate(world.ledger.processed - last_processed));
         self.in_flight.push(world.ledger.in_flight());
         self.last = (now, world.ledger.produced, world.ledger.processed);
-        let quantile = |h: &Option<LatencyHistogram>, q| h.as_ref().map_or(0.0, |h| h.quantile_nanos(q) as f64 / 1e6);
+        let quantile = |h: &Option<LatencyHistogram>, q| {
+            h.as_ref().map_or(0.0, |h| h.quantile_nanos(q) as f64 / 1e6)
+        };
         self.latency_p50_ms.push(quantile(&self.interval, 0.5));
         self.latency_p95_ms.push(quantile(&self.interval, 0.95));
         self.latency_p99_ms.push(quantile(&self.interval, 0.99));
@@ -110,7 +120,8 @@ impl Series {
                 }
                 NodeRef::Topic(t) => {
                     if let Some(topic) = world.topics.get(t as usize) {
-                        node.depth.push(topic.groups.iter().map(|g| g.lag(&topic.partitions)).sum());
+                        node.depth
+                            .push(topic.groups.iter().map(|g| g.lag(&topic.partitions)).sum());
                     }
                 }
                 NodeRef::Consumer(c) => {

@@ -50,7 +50,10 @@ impl Checker<'_> {
         if !(rate_per_sec > 0.0 && rate_per_sec.is_finite()) {
             self.problem(path, "must be > 0: write a rate such as \"100/s\"");
         } else if rate_per_sec > 1e9 {
-            self.problem(path, "is above 1e9/s, faster than evlab can simulate meaningfully");
+            self.problem(
+                path,
+                "is above 1e9/s, faster than evlab can simulate meaningfully",
+            );
         }
     }
 
@@ -81,13 +84,21 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     c.positive_duration("duration".into(), duration);
     let warmup = raw.warmup.map_or(0, |w| w.nanos);
     if duration > 0 && warmup >= duration {
-        c.problem("warmup", format!("must be shorter than the duration ({})", raw.duration));
+        c.problem(
+            "warmup",
+            format!("must be shorter than the duration ({})", raw.duration),
+        );
     }
-    let sample_every = raw.sample_every.map_or((duration / DEFAULT_SAMPLES).max(1), |s| s.nanos);
+    let sample_every = raw
+        .sample_every
+        .map_or((duration / DEFAULT_SAMPLES).max(1), |s| s.nanos);
     if raw.sample_every.is_some() {
         c.positive_duration("sample_every".into(), sample_every);
         if duration > 0 && sample_every > 0 && duration / sample_every > 1_000_000 {
-            c.problem("sample_every", "gives more than 1e6 samples: choose a longer interval");
+            c.problem(
+                "sample_every",
+                "gives more than 1e6 samples: choose a longer interval",
+            );
         }
     }
     let max_in_flight = raw
@@ -99,18 +110,33 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         c.problem("limits.max_in_flight", "must be between 1 and 2^31");
     }
     if raw.nodes.is_empty() {
-        c.problem("nodes", "the scenario has no nodes: add at least a producer, a queue and a consumer");
+        c.problem(
+            "nodes",
+            "the scenario has no nodes: add at least a producer, a queue and a consumer",
+        );
     }
 
     for (i, node) in raw.nodes.iter().enumerate() {
         let id = node.id();
         let path = format!("nodes[{i}].id");
         if id.is_empty() {
-            c.problem(path, "is empty: give every node a short unique id such as \"orders\"");
-        } else if !id.chars().all(|ch| ch.is_alphanumeric() || "-_.:/".contains(ch)) {
-            c.problem(path, format!("`{id}` may use only letters, digits and - _ . : /"));
+            c.problem(
+                path,
+                "is empty: give every node a short unique id such as \"orders\"",
+            );
+        } else if !id
+            .chars()
+            .all(|ch| ch.is_alphanumeric() || "-_.:/".contains(ch))
+        {
+            c.problem(
+                path,
+                format!("`{id}` may use only letters, digits and - _ . : /"),
+            );
         } else if let Some(first) = c.index.get(id) {
-            c.problem(path, format!("`{id}` is already the id of nodes[{first}]: ids must be unique"));
+            c.problem(
+                path,
+                format!("`{id}` is already the id of nodes[{first}]: ids must be unique"),
+            );
         } else {
             c.index.insert(id, i);
         }
@@ -128,18 +154,39 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         if to.is_none() {
             c.problem(format!("edges[{e}].to"), unknown_node(&edge.to, raw));
         }
-        let (Some(from), Some(to)) = (from, to) else { continue };
+        let (Some(from), Some(to)) = (from, to) else {
+            continue;
+        };
         let (from_kind, to_kind) = (c.node_kind(from), c.node_kind(to));
         if let Err(why) = edge_allowed(from_kind, to_kind) {
-            c.problem(format!("edges[{e}]"), format!("{from_kind} `{}` -> {to_kind} `{}`: {why}", edge.from, edge.to));
+            c.problem(
+                format!("edges[{e}]"),
+                format!(
+                    "{from_kind} `{}` -> {to_kind} `{}`: {why}",
+                    edge.from, edge.to
+                ),
+            );
             continue;
         }
         if from == to {
-            c.problem(format!("edges[{e}]"), "an edge cannot connect a node to itself");
+            c.problem(
+                format!("edges[{e}]"),
+                "an edge cannot connect a node to itself",
+            );
             continue;
         }
-        if outgoing[from].iter().any(|&other| raw.edges.get(other).is_some_and(|o| o.to == edge.to && o.key == edge.key && o.headers == edge.headers)) {
-            c.problem(format!("edges[{e}]"), format!("duplicates an earlier edge from `{}` to `{}`", edge.from, edge.to));
+        if outgoing[from].iter().any(|&other| {
+            raw.edges
+                .get(other)
+                .is_some_and(|o| o.to == edge.to && o.key == edge.key && o.headers == edge.headers)
+        }) {
+            c.problem(
+                format!("edges[{e}]"),
+                format!(
+                    "duplicates an earlier edge from `{}` to `{}`",
+                    edge.from, edge.to
+                ),
+            );
             continue;
         }
         check_edge_fields(&mut c, e, edge, from_kind, to_kind);
@@ -151,11 +198,17 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     for (i, node) in raw.nodes.iter().enumerate() {
         let p = format!("nodes[{i}]");
         let kind = match node {
-            RawNode::Producer(n) => check_producer(&mut c, &p, n, &outgoing[i]).map(NodeKind::Producer),
-            RawNode::Exchange(n) => check_exchange(&mut c, &p, n, &outgoing[i], &incoming[i]).map(NodeKind::Exchange),
+            RawNode::Producer(n) => {
+                check_producer(&mut c, &p, n, &outgoing[i]).map(NodeKind::Producer)
+            }
+            RawNode::Exchange(n) => {
+                check_exchange(&mut c, &p, n, &outgoing[i], &incoming[i]).map(NodeKind::Exchange)
+            }
             RawNode::Queue(n) => Some(NodeKind::Queue(check_queue(&mut c, &p, n, &outgoing[i]))),
             RawNode::Topic(n) => check_topic(&mut c, &p, n, &outgoing[i]).map(NodeKind::Topic),
-            RawNode::Consumer(n) => check_consumer(&mut c, &p, n, &outgoing[i], &incoming[i]).map(NodeKind::Consumer),
+            RawNode::Consumer(n) => {
+                check_consumer(&mut c, &p, n, &outgoing[i], &incoming[i]).map(NodeKind::Consumer)
+            }
         };
         if let Some(kind) = kind {
             nodes.push(Node {
@@ -183,7 +236,10 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
 
 fn unknown_node(id: &str, raw: &RawScenario) -> String {
     let ids: Vec<&str> = raw.nodes.iter().map(RawNode::id).collect();
-    let near = ids.iter().find(|known| known.eq_ignore_ascii_case(id) || (known.len() > 2 && (known.contains(id) || id.contains(*known))));
+    let near = ids.iter().find(|known| {
+        known.eq_ignore_ascii_case(id)
+            || (known.len() > 2 && (known.contains(id) || id.contains(*known)))
+    });
     match near {
         Some(near) => format!("no node has the id `{id}`; did you mean `{near}`?"),
         None => format!("no node has the id `{id}`; known ids: {}", ids.join(", ")),
@@ -199,7 +255,9 @@ pub fn edge_allowed(from_kind: &str, to_kind: &str) -> Result<(), &'static str> 
         ("consumer", "exchange" | "queue" | "topic") => Ok(()),
         (_, "producer") => Err("nothing sends to a producer: producers only publish"),
         ("producer", _) => Err("a producer publishes to an exchange, a queue or a topic"),
-        ("exchange", "topic") => Err("exchanges route to queues or other exchanges; publish to a topic directly"),
+        ("exchange", "topic") => {
+            Err("exchanges route to queues or other exchanges; publish to a topic directly")
+        }
         ("exchange", _) => Err("an exchange binds to queues or other exchanges"),
         ("queue" | "topic", _) => Err("queues and topics deliver to consumers"),
         ("consumer", _) => Err("a consumer publishes to an exchange, a queue or a topic"),
@@ -207,14 +265,23 @@ pub fn edge_allowed(from_kind: &str, to_kind: &str) -> Result<(), &'static str> 
     }
 }
 
-fn check_edge_fields(c: &mut Checker<'_>, e: usize, edge: &RawEdge, from_kind: &str, to_kind: &str) {
+fn check_edge_fields(
+    c: &mut Checker<'_>,
+    e: usize,
+    edge: &RawEdge,
+    from_kind: &str,
+    to_kind: &str,
+) {
     let binding = from_kind == "exchange";
     let publishing = from_kind == "consumer";
     if edge.key.is_some() && !binding && !publishing {
         c.problem(format!("edges[{e}].key"), format!("only exchange bindings and consumer outputs take a key, not {from_kind} -> {to_kind}"));
     }
     if (!edge.headers.is_empty() || edge.x_match.is_some()) && !binding {
-        c.problem(format!("edges[{e}].headers"), "only bindings of a headers exchange take headers and x_match");
+        c.problem(
+            format!("edges[{e}].headers"),
+            "only bindings of a headers exchange take headers and x_match",
+        );
     }
     if let Some(key) = &edge.key
         && let Err(why) = matching::check_binding_key(key)
@@ -223,15 +290,24 @@ fn check_edge_fields(c: &mut Checker<'_>, e: usize, edge: &RawEdge, from_kind: &
     }
 }
 
-fn check_producer(c: &mut Checker<'_>, p: &str, n: &RawProducer, outgoing: &[usize]) -> Option<Producer> {
+fn check_producer(
+    c: &mut Checker<'_>,
+    p: &str,
+    n: &RawProducer,
+    outgoing: &[usize],
+) -> Option<Producer> {
     let arrival = match &n.arrival {
         RawArrival::Constant { rate } => {
             c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
-            Arrival::Constant { rate_per_sec: rate.per_sec }
+            Arrival::Constant {
+                rate_per_sec: rate.per_sec,
+            }
         }
         RawArrival::Poisson { rate } => {
             c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
-            Arrival::Poisson { rate_per_sec: rate.per_sec }
+            Arrival::Poisson {
+                rate_per_sec: rate.per_sec,
+            }
         }
         RawArrival::OnOff { rate, on, off } => {
             c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
@@ -244,7 +320,10 @@ fn check_producer(c: &mut Checker<'_>, p: &str, n: &RawProducer, outgoing: &[usi
         }
         RawArrival::Schedule { steps } => {
             if steps.is_empty() {
-                c.problem(format!("{p}.arrival.steps"), "needs at least one step such as (at: \"0s\", rate: \"100/s\")");
+                c.problem(
+                    format!("{p}.arrival.steps"),
+                    "needs at least one step such as (at: \"0s\", rate: \"100/s\")",
+                );
             }
             let mut out = Vec::with_capacity(steps.len() + 1);
             if steps.first().is_some_and(|s| s.at.nanos > 0) {
@@ -253,10 +332,16 @@ fn check_producer(c: &mut Checker<'_>, p: &str, n: &RawProducer, outgoing: &[usi
             let mut last = None;
             for (k, step) in steps.iter().enumerate() {
                 if !(step.rate.per_sec.is_finite() && step.rate.per_sec <= 1e9) {
-                    c.problem(format!("{p}.arrival.steps[{k}].rate"), "must be a finite rate <= 1e9/s");
+                    c.problem(
+                        format!("{p}.arrival.steps[{k}].rate"),
+                        "must be a finite rate <= 1e9/s",
+                    );
                 }
                 if last.is_some_and(|l| step.at.nanos <= l) {
-                    c.problem(format!("{p}.arrival.steps[{k}].at"), "steps must be in increasing time order");
+                    c.problem(
+                        format!("{p}.arrival.steps[{k}].at"),
+                        "steps must be in increasing time order",
+                    );
                 }
                 last = Some(step.at.nanos);
                 out.push((step.at.nanos, step.rate.per_sec));
@@ -271,29 +356,45 @@ fn check_producer(c: &mut Checker<'_>, p: &str, n: &RawProducer, outgoing: &[usi
         RawKeys::None => Keys::None,
         RawKeys::Uniform { count } => {
             if count == 0 || count > MAX_KEYS {
-                c.problem(format!("{p}.keys.count"), format!("must be between 1 and {MAX_KEYS}"));
+                c.problem(
+                    format!("{p}.keys.count"),
+                    format!("must be between 1 and {MAX_KEYS}"),
+                );
             }
             Keys::Uniform { count }
         }
         RawKeys::Zipf { count, exponent } => {
             if count == 0 || count > MAX_KEYS {
-                c.problem(format!("{p}.keys.count"), format!("must be between 1 and {MAX_KEYS}"));
+                c.problem(
+                    format!("{p}.keys.count"),
+                    format!("must be between 1 and {MAX_KEYS}"),
+                );
             }
             if !(exponent.is_finite() && exponent >= 0.0) {
-                c.problem(format!("{p}.keys.exponent"), "must be >= 0 (0 is uniform; 1 is classic Zipf)");
+                c.problem(
+                    format!("{p}.keys.exponent"),
+                    "must be >= 0 (0 is uniform; 1 is classic Zipf)",
+                );
             }
             Keys::Zipf { count, exponent }
         }
     };
     if n.routing_key.is_some() && !n.routing_keys.is_empty() {
-        c.problem(format!("{p}.routing_keys"), "give either routing_key or routing_keys, not both");
+        c.problem(
+            format!("{p}.routing_keys"),
+            "give either routing_key or routing_keys, not both",
+        );
     }
     let routing_keys = match &n.routing_key {
         Some(key) => vec![key.clone()],
         None => n.routing_keys.clone(),
     };
     let target = match outgoing {
-        [edge] => c.raw.edges.get(*edge).and_then(|e| c.index.get(e.to.as_str()).copied()),
+        [edge] => c
+            .raw
+            .edges
+            .get(*edge)
+            .and_then(|e| c.index.get(e.to.as_str()).copied()),
         [] => {
             c.problem(p, format!("producer `{}` publishes nowhere: add an edge from it to an exchange, a queue or a topic", n.id));
             None
@@ -318,13 +419,22 @@ fn sorted(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn check_exchange(c: &mut Checker<'_>, p: &str, n: &RawExchange, outgoing: &[usize], incoming: &[usize]) -> Option<Exchange> {
+fn check_exchange(
+    c: &mut Checker<'_>,
+    p: &str,
+    n: &RawExchange,
+    outgoing: &[usize],
+    incoming: &[usize],
+) -> Option<Exchange> {
     let alternate = match &n.alternate {
         None => None,
         Some(id) => match c.index.get(id.as_str()).copied() {
             Some(index) if c.node_kind(index) == "exchange" && id != &n.id => Some(index),
             Some(_) => {
-                c.problem(format!("{p}.alternate"), format!("`{id}` is not another exchange: an alternate must be an exchange"));
+                c.problem(
+                    format!("{p}.alternate"),
+                    format!("`{id}` is not another exchange: an alternate must be an exchange"),
+                );
                 None
             }
             None => {
@@ -339,11 +449,22 @@ fn check_exchange(c: &mut Checker<'_>, p: &str, n: &RawExchange, outgoing: &[usi
     }
     let mut bindings = Vec::with_capacity(outgoing.len());
     for &e in outgoing {
-        let Some(edge) = c.raw.edges.get(e) else { continue };
-        let Some(target) = c.index.get(edge.to.as_str()).copied() else { continue };
+        let Some(edge) = c.raw.edges.get(e) else {
+            continue;
+        };
+        let Some(target) = c.index.get(edge.to.as_str()).copied() else {
+            continue;
+        };
         match n.exchange_type {
             ExchangeType::Direct | ExchangeType::Topic if edge.key.is_none() => {
-                c.problem(format!("edges[{e}].key"), format!("a binding of {} exchange `{}` needs a key, such as key: \"orders.*\"", type_name(n.exchange_type), n.id));
+                c.problem(
+                    format!("edges[{e}].key"),
+                    format!(
+                        "a binding of {} exchange `{}` needs a key, such as key: \"orders.*\"",
+                        type_name(n.exchange_type),
+                        n.id
+                    ),
+                );
             }
             ExchangeType::Headers if edge.headers.is_empty() => {
                 c.problem(format!("edges[{e}].headers"), format!("a binding of headers exchange `{}` needs headers to match, such as headers: {{\"format\": \"pdf\"}}", n.id));
@@ -375,14 +496,22 @@ fn type_name(t: ExchangeType) -> &'static str {
 
 fn check_queue(c: &mut Checker<'_>, p: &str, n: &RawQueue, outgoing: &[usize]) -> Queue {
     if n.max_length == Some(0) && n.overflow == Overflow::DropHead {
-        c.problem(format!("{p}.max_length"), "0 with drop-head discards every message; use at least 1");
+        c.problem(
+            format!("{p}.max_length"),
+            "0 with drop-head discards every message; use at least 1",
+        );
     }
     if let Some(ttl) = n.ttl {
         c.positive_duration(format!("{p}.ttl"), ttl.nanos);
     }
     let consumers = outgoing
         .iter()
-        .filter_map(|&e| c.raw.edges.get(e).and_then(|edge| c.index.get(edge.to.as_str()).copied()))
+        .filter_map(|&e| {
+            c.raw
+                .edges
+                .get(e)
+                .and_then(|edge| c.index.get(edge.to.as_str()).copied())
+        })
         .collect();
     Queue {
         max_length: n.max_length,
@@ -395,7 +524,10 @@ fn check_queue(c: &mut Checker<'_>, p: &str, n: &RawQueue, outgoing: &[usize]) -
 
 fn check_topic(c: &mut Checker<'_>, p: &str, n: &RawTopic, outgoing: &[usize]) -> Option<Topic> {
     if n.partitions == 0 || n.partitions > MAX_PARTITIONS {
-        c.problem(format!("{p}.partitions"), format!("must be between 1 and {MAX_PARTITIONS}"));
+        c.problem(
+            format!("{p}.partitions"),
+            format!("must be between 1 and {MAX_PARTITIONS}"),
+        );
     }
     if let Partitioner::Sticky { batch } = n.partitioner
         && batch == 0
@@ -410,10 +542,19 @@ fn check_topic(c: &mut Checker<'_>, p: &str, n: &RawTopic, outgoing: &[usize]) -
     }
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &e in outgoing {
-        let Some(edge) = c.raw.edges.get(e) else { continue };
-        let Some(&consumer) = c.index.get(edge.to.as_str()) else { continue };
-        let Some(RawNode::Consumer(raw)) = c.raw.nodes.get(consumer) else { continue };
-        groups.entry(raw.group.clone().unwrap_or_else(|| raw.id.clone())).or_default().push(consumer);
+        let Some(edge) = c.raw.edges.get(e) else {
+            continue;
+        };
+        let Some(&consumer) = c.index.get(edge.to.as_str()) else {
+            continue;
+        };
+        let Some(RawNode::Consumer(raw)) = c.raw.nodes.get(consumer) else {
+            continue;
+        };
+        groups
+            .entry(raw.group.clone().unwrap_or_else(|| raw.id.clone()))
+            .or_default()
+            .push(consumer);
     }
     if groups.is_empty() {
         c.problem(p, format!("topic `{}` has no consumer: connect it to at least one consumer (a consumer group reads it)", n.id));
@@ -430,19 +571,41 @@ fn check_topic(c: &mut Checker<'_>, p: &str, n: &RawTopic, outgoing: &[usize]) -
     })
 }
 
-fn check_consumer(c: &mut Checker<'_>, p: &str, n: &RawConsumer, outgoing: &[usize], incoming: &[usize]) -> Option<Consumer> {
+fn check_consumer(
+    c: &mut Checker<'_>,
+    p: &str,
+    n: &RawConsumer,
+    outgoing: &[usize],
+    incoming: &[usize],
+) -> Option<Consumer> {
     if n.concurrency == 0 || n.concurrency > MAX_CONCURRENCY {
-        c.problem(format!("{p}.concurrency"), format!("must be between 1 and {MAX_CONCURRENCY}"));
+        c.problem(
+            format!("{p}.concurrency"),
+            format!("must be between 1 and {MAX_CONCURRENCY}"),
+        );
     }
     let prefetch = n.prefetch.unwrap_or(n.concurrency);
     if prefetch == 0 {
-        c.problem(format!("{p}.prefetch"), "must be >= 1 (a consumer with no credit never receives)");
+        c.problem(
+            format!("{p}.prefetch"),
+            "must be >= 1 (a consumer with no credit never receives)",
+        );
     }
     let service = check_service(c, &format!("{p}.service"), &n.service);
     let source = match incoming {
-        [edge] => c.raw.edges.get(*edge).and_then(|e| c.index.get(e.from.as_str()).copied()),
+        [edge] => c
+            .raw
+            .edges
+            .get(*edge)
+            .and_then(|e| c.index.get(e.from.as_str()).copied()),
         [] => {
-            c.problem(p, format!("consumer `{}` reads nothing: add an edge from a queue or a topic to it", n.id));
+            c.problem(
+                p,
+                format!(
+                    "consumer `{}` reads nothing: add an edge from a queue or a topic to it",
+                    n.id
+                ),
+            );
             None
         }
         _ => {
@@ -482,7 +645,9 @@ fn check_service(c: &mut Checker<'_>, p: &str, service: &RawService) -> Option<S
         RawService::Constant { time } => Service::Constant { nanos: time.nanos },
         RawService::Exponential { mean } => {
             c.positive_duration(format!("{p}.mean"), mean.nanos);
-            Service::Exponential { mean_nanos: mean.nanos as f64 }
+            Service::Exponential {
+                mean_nanos: mean.nanos as f64,
+            }
         }
         RawService::Uniform { min, max } => {
             if min > max {
@@ -506,7 +671,10 @@ fn check_service(c: &mut Checker<'_>, p: &str, service: &RawService) -> Option<S
         RawService::Pareto { scale, shape } => {
             c.positive_duration(format!("{p}.scale"), scale.nanos);
             if !(shape.is_finite() && shape > 0.0) {
-                c.problem(format!("{p}.shape"), "must be > 0 (above 1 for a finite mean; 2.5 is a common heavy tail)");
+                c.problem(
+                    format!("{p}.shape"),
+                    "must be > 0 (above 1 for a finite mean; 2.5 is a common heavy tail)",
+                );
                 return None;
             }
             Service::Pareto {

@@ -40,9 +40,15 @@ pub struct LocatedProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{file}: cannot read the file: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{}", render_problems(.file, .problems))]
-    Invalid { file: String, problems: Vec<LocatedProblem> },
+    Invalid {
+        file: String,
+        problems: Vec<LocatedProblem>,
+    },
 }
 
 fn render_problems(file: &str, problems: &[LocatedProblem]) -> String {
@@ -97,7 +103,8 @@ pub fn parse(source: &str, file: &str) -> Result<(RawScenario, Scenario), LoadEr
 /// Puts a checker's problem at its place in the text.
 pub fn place(source: &str, problem: Problem) -> LocatedProblem {
     let segments = locate::parse_path(&problem.path);
-    let position = locate::locate(source, &segments).unwrap_or(locate::Position { line: 1, column: 1 });
+    let position =
+        locate::locate(source, &segments).unwrap_or(locate::Position { line: 1, column: 1 });
     LocatedProblem {
         line: position.line,
         column: position.column,
@@ -115,12 +122,18 @@ pub fn parse_raw(source: &str) -> Result<RawScenario, LocatedProblem> {
         path: String::new(),
         message: describe_ron_error(&e.code),
     };
-    let mut deserializer = ron::Deserializer::from_str_with_options(source, &options).map_err(syntax_error)?;
+    let mut deserializer =
+        ron::Deserializer::from_str_with_options(source, &options).map_err(syntax_error)?;
     let mut track = serde_path_to_error::Track::new();
-    let result = serde::Deserialize::deserialize(serde_path_to_error::Deserializer::new(&mut deserializer, &mut track));
+    let result = serde::Deserialize::deserialize(serde_path_to_error::Deserializer::new(
+        &mut deserializer,
+        &mut track,
+    ));
     match result {
         Ok(raw) => {
-            deserializer.end().map_err(|code| syntax_error(deserializer.span_error(code)))?;
+            deserializer
+                .end()
+                .map_err(|code| syntax_error(deserializer.span_error(code)))?;
             Ok(raw)
         }
         Err(code) => {
@@ -160,13 +173,22 @@ fn display_path(path: &serde_path_to_error::Path) -> String {
 /// ron's messages, with a hint on what to write where one helps.
 fn describe_ron_error(code: &ron::Error) -> String {
     match code {
-        ron::Error::NoSuchStructField { expected, found, .. } => format!(
+        ron::Error::NoSuchStructField {
+            expected, found, ..
+        } => format!(
             "unknown field `{found}`; this place takes: {}",
             expected.join(", ")
         ),
-        ron::Error::MissingStructField { field, .. } => format!("missing field `{field}`: add `{field}: ...`"),
-        ron::Error::NoSuchEnumVariant { expected, found, .. } => {
-            format!("unknown kind `{found}`; expected one of: {}", expected.join(", "))
+        ron::Error::MissingStructField { field, .. } => {
+            format!("missing field `{field}`: add `{field}: ...`")
+        }
+        ron::Error::NoSuchEnumVariant {
+            expected, found, ..
+        } => {
+            format!(
+                "unknown kind `{found}`; expected one of: {}",
+                expected.join(", ")
+            )
         }
         other => other.to_string(),
     }

@@ -73,11 +73,21 @@ pub struct Producer {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arrival {
-    Constant { rate_per_sec: f64 },
-    Poisson { rate_per_sec: f64 },
-    OnOff { rate_per_sec: f64, on_nanos: u64, off_nanos: u64 },
+    Constant {
+        rate_per_sec: f64,
+    },
+    Poisson {
+        rate_per_sec: f64,
+    },
+    OnOff {
+        rate_per_sec: f64,
+        on_nanos: u64,
+        off_nanos: u64,
+    },
     /// Piecewise-constant Poisson rate: `(from_nanos, rate_per_sec)`, sorted, the first at 0.
-    Schedule { steps: Vec<(u64, f64)> },
+    Schedule {
+        steps: Vec<(u64, f64)>,
+    },
 }
 
 impl Arrival {
@@ -85,13 +95,18 @@ impl Arrival {
     pub fn mean_rate_per_sec(&self, duration_nanos: u64) -> f64 {
         match self {
             Arrival::Constant { rate_per_sec } | Arrival::Poisson { rate_per_sec } => *rate_per_sec,
-            Arrival::OnOff { rate_per_sec, on_nanos, off_nanos } => {
-                rate_per_sec * *on_nanos as f64 / (on_nanos + off_nanos) as f64
-            }
+            Arrival::OnOff {
+                rate_per_sec,
+                on_nanos,
+                off_nanos,
+            } => rate_per_sec * *on_nanos as f64 / (on_nanos + off_nanos) as f64,
             Arrival::Schedule { steps } => {
                 let mut total = 0.0;
                 for (i, (from, rate)) in steps.iter().enumerate() {
-                    let until = steps.get(i + 1).map_or(duration_nanos, |s| s.0).min(duration_nanos);
+                    let until = steps
+                        .get(i + 1)
+                        .map_or(duration_nanos, |s| s.0)
+                        .min(duration_nanos);
                     total += rate * until.saturating_sub(*from) as f64;
                 }
                 total / duration_nanos.max(1) as f64
@@ -175,12 +190,25 @@ pub struct Output {
 /// Processing-time distributions, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Service {
-    Constant { nanos: u64 },
-    Exponential { mean_nanos: f64 },
-    Uniform { min_nanos: u64, max_nanos: u64 },
+    Constant {
+        nanos: u64,
+    },
+    Exponential {
+        mean_nanos: f64,
+    },
+    Uniform {
+        min_nanos: u64,
+        max_nanos: u64,
+    },
     /// Parameters of the underlying normal, for nanoseconds.
-    LogNormal { mu: f64, sigma: f64 },
-    Pareto { scale_nanos: f64, shape: f64 },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
+    Pareto {
+        scale_nanos: f64,
+        shape: f64,
+    },
 }
 
 impl Service {
@@ -189,7 +217,10 @@ impl Service {
         match *self {
             Service::Constant { nanos } => nanos as f64,
             Service::Exponential { mean_nanos } => mean_nanos,
-            Service::Uniform { min_nanos, max_nanos } => (min_nanos + max_nanos) as f64 / 2.0,
+            Service::Uniform {
+                min_nanos,
+                max_nanos,
+            } => (min_nanos + max_nanos) as f64 / 2.0,
             Service::LogNormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
             Service::Pareto { scale_nanos, shape } => {
                 if shape <= 1.0 {

@@ -133,7 +133,11 @@ pub enum RawArrival {
     /// A Poisson process: exponential gaps with mean `1 / rate`.
     Poisson { rate: Rate },
     /// Poisson at `rate` during `on`, silent during `off`, repeating.
-    OnOff { rate: Rate, on: Duration, off: Duration },
+    OnOff {
+        rate: Rate,
+        on: Duration,
+        off: Duration,
+    },
     /// A Poisson process whose rate changes at the given times (piecewise constant).
     Schedule { steps: Vec<RawRateStep> },
 }
@@ -275,13 +279,26 @@ fn default_concurrency() -> u32 {
 /// A processing-time distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RawService {
-    Constant { time: Duration },
-    Exponential { mean: Duration },
-    Uniform { min: Duration, max: Duration },
+    Constant {
+        time: Duration,
+    },
+    Exponential {
+        mean: Duration,
+    },
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
     /// Log-normal with the given mean and standard deviation.
-    LogNormal { mean: Duration, stddev: Duration },
+    LogNormal {
+        mean: Duration,
+        stddev: Duration,
+    },
     /// Pareto with minimum `scale` and tail index `shape` (heavier tail for smaller shape).
-    Pareto { scale: Duration, shape: f64 },
+    Pareto {
+        scale: Duration,
+        shape: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -83,8 +83,9 @@ impl std::str::FromStr for Duration {
                 "`{text}` has no unit: write a duration such as \"250ms\", \"2s\" or \"5min\" (units: ns, us, ms, s, min, h, d)"
             ));
         };
-        let value = parse_number(number.trim())
-            .ok_or_else(|| format!("`{text}` is not a duration: write a number then a unit, such as \"250ms\""))?;
+        let value = parse_number(number.trim()).ok_or_else(|| {
+            format!("`{text}` is not a duration: write a number then a unit, such as \"250ms\"")
+        })?;
         if value < 0.0 {
             return Err(format!("`{text}`: a duration cannot be negative"));
         }
@@ -149,8 +150,9 @@ impl std::str::FromStr for Rate {
             }
             None => (trimmed, 1.0),
         };
-        let value = parse_number(number)
-            .ok_or_else(|| format!("`{text}` is not a rate: write it such as \"90/s\", \"1.5k/s\" or \"300/min\""))?;
+        let value = parse_number(number).ok_or_else(|| {
+            format!("`{text}` is not a rate: write it such as \"90/s\", \"1.5k/s\" or \"300/min\"")
+        })?;
         let per_sec = value / per;
         if !per_sec.is_finite() || per_sec < 0.0 {
             return Err(format!("`{text}`: a rate must be a finite number >= 0"));
@@ -193,11 +195,14 @@ impl std::str::FromStr for Size {
             .iter()
             .find_map(|(suffix, bytes)| trimmed.strip_suffix(suffix).map(|n| (n, *bytes)))
             .unwrap_or((trimmed, 1));
-        let value = parse_number(number.trim())
-            .ok_or_else(|| format!("`{text}` is not a size: write it such as \"512B\", \"1KiB\" or \"10MB\""))?;
+        let value = parse_number(number.trim()).ok_or_else(|| {
+            format!("`{text}` is not a size: write it such as \"512B\", \"1KiB\" or \"10MB\"")
+        })?;
         let bytes = value * unit as f64;
         if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 / 2.0 {
-            return Err(format!("`{text}`: a size must be a finite number of bytes >= 0"));
+            return Err(format!(
+                "`{text}`: a size must be a finite number of bytes >= 0"
+            ));
         }
         Ok(Size {
             bytes: bytes.round() as u64,
@@ -281,15 +286,21 @@ string_serde!(Rate, "a rate such as \"90/s\"", |value| {
         Err(format!("`{value}`: a rate must be a finite number >= 0"))
     }
 });
-string_serde!(Size, "a size such as \"1KiB\" or a number of bytes", |value| {
-    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
-        Ok(Size {
-            bytes: value as u64,
-        })
-    } else {
-        Err(format!("`{value}`: a size must be a whole number of bytes >= 0"))
+string_serde!(
+    Size,
+    "a size such as \"1KiB\" or a number of bytes",
+    |value| {
+        if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
+            Ok(Size {
+                bytes: value as u64,
+            })
+        } else {
+            Err(format!(
+                "`{value}`: a size must be a whole number of bytes >= 0"
+            ))
+        }
     }
-});
+);
 
 #[cfg(test)]
 mod tests {
@@ -310,14 +321,21 @@ mod tests {
             ("1_000ms", 1_000_000_000),
         ];
         for (text, nanos) in cases {
-            assert_eq!(text.parse::<Duration>().map(|d| d.nanos), Ok(*nanos), "{text}");
+            assert_eq!(
+                text.parse::<Duration>().map(|d| d.nanos),
+                Ok(*nanos),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn durations_reject_missing_or_bad_units() {
         for text in ["250", "2 parsecs", "-1s", "s", "", "1e400s"] {
-            assert!(text.parse::<Duration>().is_err(), "{text} should be rejected");
+            assert!(
+                text.parse::<Duration>().is_err(),
+                "{text} should be rejected"
+            );
         }
     }
 
@@ -352,7 +370,13 @@ mod tests {
 
     #[test]
     fn sizes_parse() {
-        let cases: &[(&str, u64)] = &[("512B", 512), ("1KiB", 1024), ("1KB", 1000), ("2MiB", 2 << 20), ("100", 100)];
+        let cases: &[(&str, u64)] = &[
+            ("512B", 512),
+            ("1KiB", 1024),
+            ("1KB", 1000),
+            ("2MiB", 2 << 20),
+            ("100", 100),
+        ];
         for (text, bytes) in cases {
             assert_eq!(text.parse::<Size>().map(|s| s.bytes), Ok(*bytes), "{text}");
         }
