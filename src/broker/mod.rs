@@ -4,6 +4,7 @@
 //! state and handles the events. The other modules hold one concept each.
 
 pub mod consumer;
+mod flow;
 pub mod matching;
 pub mod murmur2;
 pub mod queue;
