@@ -148,13 +148,13 @@ impl Report {
             .node_refs
             .iter()
             .zip(&world.ids)
-            .map(|(r, id)| {
-                let (kind, detail) = node_detail(world, *r, now, &per_s);
-                NodeReport {
+            .filter_map(|(r, id)| {
+                let (kind, detail) = node_detail(world, *r, now, &per_s)?;
+                Some(NodeReport {
                     id: id.clone(),
                     kind,
                     detail,
-                }
+                })
             })
             .collect();
         Report {
@@ -424,9 +424,9 @@ fn node_detail(
     r: NodeRef,
     now: SimTime,
     per_s: &dyn Fn(u64) -> f64,
-) -> (&'static str, NodeDetail) {
+) -> Option<(&'static str, NodeDetail)> {
     let window = now.saturating_sub(world.window.start);
-    match r {
+    Some(match r {
         NodeRef::Producer(i) => {
             let produced = world.producers.get(i as usize).map_or(0, |p| p.produced);
             (
@@ -451,15 +451,7 @@ fn node_detail(
             )
         }
         NodeRef::Queue(i) => {
-            let Some(q) = world.queues.get(i as usize) else {
-                return (
-                    "queue",
-                    NodeDetail::Exchange {
-                        received: 0,
-                        unroutable: 0,
-                    },
-                );
-            };
+            let q = world.queues.get(i as usize)?;
             let m = &q.metrics;
             let wait = m.wait.summary_ms();
             (
@@ -482,15 +474,7 @@ fn node_detail(
             )
         }
         NodeRef::Topic(i) => {
-            let Some(t) = world.topics.get(i as usize) else {
-                return (
-                    "topic",
-                    NodeDetail::Exchange {
-                        received: 0,
-                        unroutable: 0,
-                    },
-                );
-            };
+            let t = world.topics.get(i as usize)?;
             let partitions = t
                 .partitions
                 .iter()
@@ -535,15 +519,7 @@ fn node_detail(
             )
         }
         NodeRef::Consumer(i) => {
-            let Some(c) = world.consumers.get(i as usize) else {
-                return (
-                    "consumer",
-                    NodeDetail::Exchange {
-                        received: 0,
-                        unroutable: 0,
-                    },
-                );
-            };
+            let c = world.consumers.get(i as usize)?;
             let m = &c.metrics;
             let utilization = if window > 0 {
                 m.busy.mean(now) / f64::from(c.concurrency)
@@ -565,5 +541,5 @@ fn node_detail(
                 },
             )
         }
-    }
+    })
 }
