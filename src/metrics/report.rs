@@ -277,26 +277,26 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "messages   produced {}  processed {}  in flight {}  dropped {}  (fan-out copies {})",
+            "whole run   produced {}  processed {}  in flight {}  dropped {}  (fan-out copies {})",
             t.produced, t.processed, t.in_flight_at_end, t.dropped_total, t.fanned_out
         );
         if t.dropped_total > 0 {
             let d = &t.dropped;
             let _ = writeln!(
                 out,
-                "dropped    unroutable {}  overflow {}  ttl {}  retention {}",
+                "dropped by  unroutable {}  overflow {}  ttl {}  retention {}",
                 d.unroutable, d.overflow, d.ttl, d.retention
             );
         }
         let _ = writeln!(
             out,
-            "throughput produced {:.1}/s  processed {:.1}/s",
+            "after warm-up: throughput produced {:.1}/s  processed {:.1}/s",
             self.throughput_per_s.produced, self.throughput_per_s.processed
         );
         let l = &self.latency_ms;
         let _ = writeln!(
             out,
-            "latency    mean {}  p50 {}  p95 {}  p99 {}  max {}  (ms, produced -> processed)",
+            "after warm-up: latency mean {}  p50 {}  p95 {}  p99 {}  max {}  (ms, produced -> processed)",
             ms(l.mean),
             ms(l.p50),
             ms(l.p95),
@@ -311,7 +311,11 @@ impl Report {
             .max()
             .unwrap_or(4)
             .max(4);
-        let _ = writeln!(out, "{:<width$}  {:<9} details", "node", "kind");
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<9} details (after the warm-up)",
+            "node", "kind"
+        );
         for node in &self.nodes {
             let details = match &node.detail {
                 NodeDetail::Producer {
