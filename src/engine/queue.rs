@@ -1,17 +1,21 @@
 //! The pending-event set: a monotone priority queue over `(time, sequence)`.
 //!
-//! A discrete-event simulation never schedules into the past, so the queue
-//! can be a radix heap: buckets by the highest bit in which an event's time
-//! differs from the last time popped. Push is O(1); each event moves down
-//! at most 64 buckets over its life, so pop is amortised O(log of the time
-//! span) and, unlike a binary heap, touches memory mostly sequentially, which
-//! is what keeps a million pending events fast (see `evlab bench`).
+//! Two layouts behind one type, chosen by size. With few events pending (the
+//! usual case: a pipeline keeps a handful) a binary heap is the fastest
+//! structure there is. With many, a binary heap's pops wander over memory, so
+//! the queue becomes a radix heap: since a simulation never schedules into the
+//! past, events can be bucketed by the highest bit in which their time differs
+//! from the last time popped. Push is O(1); each event moves down at most 64
+//! buckets over its life; memory is touched mostly sequentially, which keeps
+//! a million pending events fast (see `evlab bench`). The queue switches
+//! layout with hysteresis, so a size near the threshold does not thrash.
 //!
-//! Ties: events at the same time leave in the order they were pushed. The
-//! sequence number records that order; bucket 0 (events at exactly the last
-//! popped time) is kept sorted by it.
+//! Ties: events at the same time leave in the order they were pushed. Both
+//! layouts order by `(time, sequence)`, where the sequence number records
+//! push order, so the switch never changes the order of events.
 
-use std::collections::VecDeque;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::SimTime;
 
@@ -22,19 +26,51 @@ struct Entry<E> {
     event: E,
 }
 
-/// Number of buckets: one for "equal to last", one per differing bit.
-const BUCKETS: usize = 65;
+impl<E> Entry<E> {
+    #[inline]
+    fn key(&self) -> (SimTime, u64) {
+        (self.time, self.seq)
+    }
+}
+
+/// Reversed order on `(time, seq)`, so `BinaryHeap` (a max-heap) pops the earliest.
+impl<E> Ord for Entry<E> {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.key().cmp(&self.key())
+    }
+}
+
+impl<E> PartialOrd for Entry<E> {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl<E> Eq for Entry<E> {}
+
+/// Above this many pending events the queue turns into a radix heap...
+const TO_RADIX: usize = 4096;
+/// ...and below this many back into a binary heap.
+const TO_HEAP: usize = 1024;
+
+enum Layout<E> {
+    Heap(BinaryHeap<Entry<E>>),
+    Radix(RadixHeap<E>),
+}
 
 pub struct EventQueue<E> {
-    /// Bucket 0: events at time == `last`, in sequence order.
-    now: VecDeque<Entry<E>>,
-    /// Bucket b (1..=64): events whose time differs from `last` first at bit b-1.
-    buckets: Vec<Vec<Entry<E>>>,
-    /// Bit b set when `buckets[b]` is not empty.
-    occupied: u128,
+    layout: Layout<E>,
+    /// Time of the last event popped: nothing may be pushed before it.
     last: SimTime,
     next_seq: u64,
-    len: usize,
 }
 
 impl<E: Copy> Default for EventQueue<E> {
@@ -46,21 +82,128 @@ impl<E: Copy> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         Self {
-            now: VecDeque::new(),
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            occupied: 0,
+            layout: Layout::Heap(BinaryHeap::new()),
             last: 0,
             next_seq: 0,
-            len: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        match &self.layout {
+            Layout::Heap(heap) => heap.len(),
+            Layout::Radix(radix) => radix.len,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    /// Adds an event. `time` must not be before the last popped time; an
+    /// earlier time is treated as the last popped time.
+    #[inline]
+    pub fn push(&mut self, time: SimTime, event: E) {
+        let entry = Entry {
+            time: time.max(self.last),
+            seq: self.next_seq,
+            event,
+        };
+        self.next_seq += 1;
+        match &mut self.layout {
+            Layout::Heap(heap) => {
+                heap.push(entry);
+                if heap.len() > TO_RADIX {
+                    self.switch_to_radix();
+                }
+            }
+            Layout::Radix(radix) => radix.push(entry),
+        }
+    }
+
+    /// Removes and returns the earliest event.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        let entry = match &mut self.layout {
+            Layout::Heap(heap) => heap.pop()?,
+            Layout::Radix(radix) => {
+                let entry = radix.pop()?;
+                if radix.len < TO_HEAP {
+                    self.switch_to_heap();
+                }
+                entry
+            }
+        };
+        self.last = entry.time;
+        Some((entry.time, entry.event))
+    }
+
+    /// Removes and returns the earliest event if its time is <= `until`.
+    #[inline]
+    pub fn pop_if_at_or_before(&mut self, until: SimTime) -> Option<(SimTime, E)> {
+        let next = match &mut self.layout {
+            Layout::Heap(heap) => heap.peek()?.time,
+            Layout::Radix(radix) => radix.front_time()?,
+        };
+        if next > until {
+            return None;
+        }
+        self.pop()
+    }
+
+    /// Time of the earliest event.
+    pub fn peek_time(&self) -> Option<SimTime> {
+        match &self.layout {
+            Layout::Heap(heap) => heap.peek().map(|e| e.time),
+            Layout::Radix(radix) => radix.peek_time(),
+        }
+    }
+
+    #[cold]
+    fn switch_to_radix(&mut self) {
+        let Layout::Heap(heap) = &mut self.layout else {
+            return;
+        };
+        let mut radix = RadixHeap::new(self.last);
+        // In key order, so that bucket 0 (ties at `last`) receives its entries in sequence order.
+        for entry in std::mem::take(heap).into_sorted_vec().into_iter().rev() {
+            radix.push(entry);
+        }
+        self.layout = Layout::Radix(radix);
+    }
+
+    #[cold]
+    fn switch_to_heap(&mut self) {
+        let Layout::Radix(radix) = &mut self.layout else {
+            return;
+        };
+        let entries: Vec<Entry<E>> = radix.drain().collect();
+        self.layout = Layout::Heap(BinaryHeap::from(entries));
+    }
+}
+
+/// Number of radix buckets: one for "equal to last", one per differing bit.
+const BUCKETS: usize = 65;
+
+struct RadixHeap<E> {
+    /// Bucket 0: entries at time == `last`, in sequence order.
+    now: VecDeque<Entry<E>>,
+    /// Bucket b (1..=64): entries whose time differs from `last` first at bit b-1.
+    buckets: Vec<Vec<Entry<E>>>,
+    /// Bit b set when `buckets[b]` is not empty.
+    occupied: u128,
+    last: SimTime,
+    len: usize,
+}
+
+impl<E: Copy> RadixHeap<E> {
+    fn new(last: SimTime) -> Self {
+        Self {
+            now: VecDeque::new(),
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: 0,
+            last,
+            len: 0,
+        }
     }
 
     #[inline]
@@ -68,19 +211,12 @@ impl<E: Copy> EventQueue<E> {
         (64 - (time ^ self.last).leading_zeros()) as usize
     }
 
-    /// Adds an event. `time` must not be before the last popped time; an
-    /// earlier time is treated as the last popped time.
+    /// Adds an entry at or after `last`. Entries in bucket 0 arrive in sequence order
+    /// (a newer push has a larger sequence number), so it stays sorted.
     #[inline]
-    pub fn push(&mut self, time: SimTime, event: E) {
-        let time = time.max(self.last);
-        let entry = Entry {
-            time,
-            seq: self.next_seq,
-            event,
-        };
-        self.next_seq += 1;
+    fn push(&mut self, entry: Entry<E>) {
         self.len += 1;
-        let b = self.bucket_of(time);
+        let b = self.bucket_of(entry.time);
         if b == 0 {
             self.now.push_back(entry);
         } else if let Some(bucket) = self.buckets.get_mut(b) {
@@ -99,32 +235,13 @@ impl<E: Copy> EventQueue<E> {
             return false;
         }
         let b = self.occupied.trailing_zeros() as usize;
-        // Fast path, common when few events are pending: a lone entry is the minimum.
-        if let Some(bucket) = self.buckets.get_mut(b)
-            && bucket.len() == 1
-            && let Some(entry) = bucket.pop()
-        {
-            self.occupied &= !(1 << b);
-            self.last = entry.time;
-            self.now.push_back(entry);
-            return true;
-        }
-        self.redistribute(b);
-        true
-    }
-
-    /// Empties bucket `b` (the lowest non-empty one): its minimum becomes the
-    /// new `last`, and every entry moves to a lower bucket relative to it.
-    #[cold]
-    #[inline(never)]
-    fn redistribute(&mut self, b: usize) {
         let Some(slot) = self.buckets.get_mut(b) else {
-            return;
+            return false;
         };
         let mut bucket = std::mem::take(slot);
         self.occupied &= !(1 << b);
-        let min = bucket.iter().map(|e| e.time).min().unwrap_or(self.last);
-        self.last = min;
+        // The bucket's minimum becomes `last`; every entry moves to a lower bucket relative to it.
+        self.last = bucket.iter().map(|e| e.time).min().unwrap_or(self.last);
         for entry in bucket.drain(..) {
             let nb = self.bucket_of(entry.time);
             if nb == 0 {
@@ -141,41 +258,41 @@ impl<E: Copy> EventQueue<E> {
         if self.now.len() > 1 {
             self.now.make_contiguous().sort_unstable_by_key(|e| e.seq);
         }
+        true
     }
 
-    /// Removes and returns the earliest event.
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+    fn pop(&mut self) -> Option<Entry<E>> {
         if !self.refill() {
             return None;
         }
         let entry = self.now.pop_front()?;
         self.len -= 1;
-        Some((entry.time, entry.event))
+        Some(entry)
     }
 
-    /// Removes and returns the earliest event if its time is <= `until`.
     #[inline]
-    pub fn pop_if_at_or_before(&mut self, until: SimTime) -> Option<(SimTime, E)> {
+    fn front_time(&mut self) -> Option<SimTime> {
         if !self.refill() {
             return None;
         }
-        if self.now.front()?.time > until {
-            return None;
-        }
-        self.pop()
+        self.now.front().map(|e| e.time)
     }
 
-    /// Time of the earliest event.
-    pub fn peek_time(&self) -> Option<SimTime> {
+    fn peek_time(&self) -> Option<SimTime> {
         if let Some(e) = self.now.front() {
             return Some(e.time);
         }
-        if self.occupied == 0 {
-            return None;
-        }
         let b = self.occupied.trailing_zeros() as usize;
         self.buckets.get(b)?.iter().map(|e| e.time).min()
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = Entry<E>> + '_ {
+        self.len = 0;
+        self.occupied = 0;
+        self.now
+            .drain(..)
+            .chain(self.buckets.iter_mut().flat_map(|b| b.drain(..)))
     }
 }
 
@@ -213,6 +330,17 @@ mod tests {
             assert_eq!(queue.pop(), Some((expected.0.0, expected.1)));
         }
         assert_eq!(queue.pop(), None);
+    }
+
+    #[test]
+    fn switching_layouts_keeps_the_order() {
+        // Grow far past the radix threshold and shrink back, twice, with many ties.
+        let mut ops = Vec::new();
+        for round in 0..2u64 {
+            ops.extend((0..3 * TO_RADIX as u64).map(|i| (true, (i * 7 + round) % 5)));
+            ops.extend((0..3 * TO_RADIX).map(|_| (false, 0)));
+        }
+        check_against_model(&ops);
     }
 
     proptest! {
