@@ -108,6 +108,12 @@ impl Run {
         Ok(())
     }
 
+    /// Whether the time series records latency quantiles per interval (on by
+    /// default; a headless run that does not report the series turns it off).
+    pub fn set_latency_series(&mut self, on: bool) {
+        self.sim.parts_mut().0.series.set_latency(on);
+    }
+
     /// Checks the ledger's conservation law against the model's structures.
     pub fn check_ledger(&self) -> Result<(), String> {
         self.sim.model().check_ledger()
@@ -132,6 +138,7 @@ impl Run {
 /// Runs a scenario to the end and returns its report (no timing, no series).
 pub fn run(scenario: &Scenario) -> Result<Report, RunError> {
     let mut run = Run::new(scenario)?;
+    run.set_latency_series(false);
     run.run_to_end(|_| {})?;
     Ok(run.report(None, false))
 }

@@ -404,6 +404,64 @@ fn bench_prints_the_ratio_as_json() {
 }
 
 #[test]
+fn series_adds_the_time_series_with_one_row_per_interval() {
+    let file = scenario("hello.ron");
+    let out = evlab(&[
+        "run",
+        &file,
+        "--format",
+        "json",
+        "--series",
+        "--duration",
+        "20s",
+        "--warmup",
+        "0s",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let series = &json["series"];
+    // 200 samples by default, every 100 ms of the 20 s. Regression: the interval used to
+    // follow the file's duration (10 min), not the --duration override, leaving 6 samples.
+    let times = series["time_s"].as_array().unwrap();
+    assert_eq!(times.len(), 200);
+    for column in [
+        "produced_per_s",
+        "processed_per_s",
+        "in_flight",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ] {
+        assert_eq!(series[column].as_array().unwrap().len(), 200, "{column}");
+    }
+    let queue = series["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "work")
+        .unwrap();
+    assert_eq!(queue["depth"].as_array().unwrap().len(), 200);
+    let p99: Vec<f64> = series["latency_p99_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        p99.iter().filter(|v| **v > 0.0).count() > 150,
+        "intervals have latency quantiles"
+    );
+    let plain: serde_json::Value = serde_json::from_str(&stdout(&evlab(&[
+        "run",
+        &file,
+        "--format",
+        "json",
+        "--duration",
+        "20s",
+    ])))
+    .unwrap();
+    assert!(plain.get("series").is_none());
+}
+
+#[test]
 fn short_runs_use_the_override() {
     let out = evlab(&[
         "run",

@@ -147,14 +147,15 @@ fn scenario_for(
     rate_per_sec: f64,
 ) -> Result<scenario::Scenario, String> {
     let (_, mut scenario) = scenario::parse(text, "built-in").map_err(|e| e.to_string())?;
-    scenario.duration_nanos = (messages as f64 / rate_per_sec * 1e9) as u64;
-    scenario.sample_every_nanos = scenario.duration_nanos / 200;
+    scenario.set_duration((messages as f64 / rate_per_sec * 1e9) as u64);
     Ok(scenario)
 }
 
 /// Runs a scenario to the end; returns (events/s, processed messages/s, wall seconds).
 pub fn time_scenario(scenario: &scenario::Scenario) -> Result<(f64, f64, f64), String> {
     let mut run = Run::new(scenario).map_err(|e| e.to_string())?;
+    // As `evlab run` does without --series.
+    run.set_latency_series(false);
     let started = Instant::now();
     run.run_to_end(|_| {}).map_err(|e| e.to_string())?;
     let wall = started.elapsed().as_secs_f64().max(1e-9);

@@ -140,7 +140,7 @@ fn run(args: RunArgs) -> ExitCode {
             eprintln!("error: --duration must be > 0");
             return ExitCode::from(EXIT_INVALID);
         }
-        scenario.duration_nanos = duration.nanos;
+        scenario.set_duration(duration.nanos);
         if args.warmup.is_none() && scenario.warmup_nanos >= duration.nanos {
             scenario.warmup_nanos = 0;
         }
@@ -163,6 +163,7 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    run.set_latency_series(args.series);
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(1000);
         bar.set_style(

@@ -17,10 +17,13 @@ pub struct Series {
     pub produced_per_s: Vec<f64>,
     pub processed_per_s: Vec<f64>,
     pub in_flight: Vec<u64>,
+    /// Empty when latency series are off.
     pub latency_p50_ms: Vec<f64>,
     pub latency_p95_ms: Vec<f64>,
     pub latency_p99_ms: Vec<f64>,
     pub nodes: Vec<NodeSeries>,
+    /// Latencies of the current interval; `None` when latency series are off
+    /// (headless runs that do not report the series skip the cost).
     #[serde(skip)]
     interval: Option<LatencyHistogram>,
     #[serde(skip)]
@@ -67,6 +70,15 @@ impl Series {
         }
     }
 
+    /// Turns the per-interval latency quantiles on or off (they are on by default).
+    pub fn set_latency(&mut self, on: bool) {
+        match (on, self.interval.is_some()) {
+            (true, false) => self.interval = Some(LatencyHistogram::with_precision(2)),
+            (false, true) => self.interval = None,
+            _ => {}
+        }
+    }
+
     /// Records one end-to-end latency in the current interval.
     #[inline]
     pub fn record_latency(&mut self, nanos: u64) {
@@ -104,9 +116,11 @@ impl Series {
         let quantile = |h: &Option<LatencyHistogram>, q| {
             h.as_ref().map_or(0.0, |h| h.quantile_nanos(q) as f64 / 1e6)
         };
-        self.latency_p50_ms.push(quantile(&self.interval, 0.5));
-        self.latency_p95_ms.push(quantile(&self.interval, 0.95));
-        self.latency_p99_ms.push(quantile(&self.interval, 0.99));
+        if self.interval.is_some() {
+            self.latency_p50_ms.push(quantile(&self.interval, 0.5));
+            self.latency_p95_ms.push(quantile(&self.interval, 0.95));
+            self.latency_p99_ms.push(quantile(&self.interval, 0.99));
+        }
         if let Some(h) = &mut self.interval {
             h.reset();
         }

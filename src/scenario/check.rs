@@ -21,8 +21,6 @@ pub struct Problem {
 
 /// Default cap on message copies in flight at once.
 pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
-/// Number of samples in the time series when `sample_every` is not given.
-const DEFAULT_SAMPLES: u64 = 200;
 /// Largest key space a producer may draw from (keys are precomputed).
 const MAX_KEYS: u32 = 10_000_000;
 const MAX_PARTITIONS: u32 = 100_000;
@@ -226,6 +224,7 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
             duration_nanos: duration,
             warmup_nanos: warmup,
             sample_every_nanos: sample_every,
+            sample_every_is_default: raw.sample_every.is_none(),
             max_in_flight,
             nodes,
         })

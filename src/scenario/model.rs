@@ -18,11 +18,24 @@ pub struct Scenario {
     pub duration_nanos: u64,
     pub warmup_nanos: u64,
     pub sample_every_nanos: u64,
+    /// The file gave no `sample_every`: the interval follows the duration.
+    pub sample_every_is_default: bool,
     pub max_in_flight: u64,
     pub nodes: Vec<Node>,
 }
 
+/// Samples in the time series when the file does not set `sample_every`.
+pub const DEFAULT_SAMPLES: u64 = 200;
+
 impl Scenario {
+    /// Changes the run's length; a default sample interval follows it.
+    pub fn set_duration(&mut self, nanos: u64) {
+        self.duration_nanos = nanos;
+        if self.sample_every_is_default {
+            self.sample_every_nanos = (nanos / DEFAULT_SAMPLES).max(1);
+        }
+    }
+
     pub fn node_index(&self, id: &str) -> Option<NodeIndex> {
         self.nodes.iter().position(|n| n.id == id)
     }
