@@ -173,6 +173,7 @@ fn producer() -> impl Strategy<Value = (RawProducer, usize)> {
                         routing_keys,
                         headers,
                         priority,
+                        ..Default::default()
                     },
                     target,
                 )
@@ -251,6 +252,7 @@ fn queue() -> impl Strategy<Value = RawQueue> {
             overflow,
             ttl,
             max_priority,
+            ..Default::default()
         })
 }
 
@@ -274,6 +276,7 @@ fn topic() -> impl Strategy<Value = RawTopic> {
                 partitioner,
                 retention,
                 retention_bytes,
+                ..Default::default()
             },
         )
 }
@@ -327,6 +330,7 @@ fn consumer() -> impl Strategy<Value = ConsumerSpec> {
                     concurrency,
                     prefetch,
                     service,
+                    ..Default::default()
                 },
                 source,
                 group,
@@ -412,6 +416,7 @@ fn edge(from: &str, to: &str) -> RawEdge {
         key: None,
         headers: BTreeMap::new(),
         x_match: None,
+        ..Default::default()
     }
 }
 
@@ -519,9 +524,19 @@ fn assemble(parts: Parts) -> RawScenario {
             let sel = spec.source % (nq + nt);
             if sel < nq { qid(sel) } else { tid(sel - nq) }
         };
-        // Groups are for topic readers; several readers of one topic may share one.
+        // Groups and offset commits are for topic readers; several readers of one topic may
+        // share a group. Commit modes vary with the consumer's index.
         if source.starts_with('t') {
             c.group = spec.group.map(String::from);
+            c.commit = match i % 3 {
+                0 => Commit::AfterEach,
+                1 => Commit::Interval {
+                    every: ms(1 + spec.source as u64 % 50),
+                },
+                _ => Commit::Batch {
+                    size: 1 + spec.source as u32 % 7,
+                },
+            };
         }
         push_edge(&mut edges, edge(&source, &c.id));
         for (target, key) in spec.outputs {
@@ -560,6 +575,7 @@ fn assemble(parts: Parts) -> RawScenario {
         limits,
         nodes,
         edges,
+        faults: Vec::new(),
     }
 }
 

@@ -437,3 +437,35 @@ impl MinLatency for evlab::metrics::LatencySummary {
         self.p50 >= ms * 0.999 && self.mean >= ms * 0.999
     }
 }
+
+#[test]
+fn offsets_are_committed_as_the_commit_mode_says() {
+    // 100/s into one partition, processed at once; look at the committed offset at 4.95 s.
+    let committed_at = |commit: &str| {
+        let text = format!(
+            r#"(version: 1, name: "t", duration: "20s",
+            nodes: [Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t"),
+                Consumer(id: "c", service: Constant(time: "1ms"){commit})],
+            edges: [(from: "p", to: "t"), (from: "t", to: "c")])"#
+        );
+        let (_, scenario) = evlab::scenario::parse(&text, "t").unwrap();
+        let mut run = Run::new(&scenario).unwrap();
+        run.advance_to(4_950_000_000).unwrap();
+        let cursor = &run.world().topics[0].groups[0].cursors[0];
+        (cursor.committed, cursor.position)
+    };
+    let (each, position) = committed_at(", commit: AfterEach");
+    assert!(each + 1 >= position && position >= 494, "{each} {position}");
+    // Kafka's default: auto-commit every 5 s, so nothing is committed yet.
+    let (interval, _) = committed_at(r#", commit: Interval(every: "5s")"#);
+    assert_eq!(interval, 0);
+    let (default, _) = committed_at("");
+    assert_eq!(default, 0, "the default is Kafka's: auto-commit every 5 s");
+    let (two_seconds, _) = committed_at(r#", commit: Interval(every: "2s")"#);
+    assert!(
+        (390..=400).contains(&two_seconds),
+        "committed at 4 s: {two_seconds}"
+    );
+    let (batch, _) = committed_at(", commit: Batch(size: 100)");
+    assert_eq!(batch, 400);
+}

@@ -11,6 +11,7 @@ use crate::engine::SimTime;
 use crate::engine::arena::Slot;
 use crate::engine::rng::Stream;
 use crate::metrics::TimeAverage;
+use crate::scenario::raw::Commit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -45,6 +46,9 @@ pub struct ConsumerState {
     pub service: ServiceSampler,
     pub rng: Stream,
     pub outputs: Vec<Output>,
+    /// Topics: how offsets are committed, and completions since the last commit.
+    pub commit: Commit,
+    pub since_commit: u32,
     pub metrics: ConsumerMetrics,
 }
 

@@ -12,7 +12,7 @@ use super::topic::Record;
 use super::world::{Event, Message, NodeRef, World};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
-use crate::scenario::raw::Overflow;
+use crate::scenario::raw::{Commit, Overflow};
 
 impl World {
     // ----- producing and routing -------------------------------------------------
@@ -471,6 +471,17 @@ impl World {
                     .and_then(|g| g.cursors.get_mut(message.partition as usize))
                 {
                     cursor.complete(message.offset);
+                    match consumer.commit {
+                        Commit::AfterEach => cursor.commit(),
+                        Commit::Batch { size } => {
+                            consumer.since_commit += 1;
+                            if consumer.since_commit >= size {
+                                consumer.since_commit = 0;
+                                self.commit_member(c);
+                            }
+                        }
+                        Commit::Interval { .. } | Commit::Transactional { .. } => {}
+                    }
                 }
             }
         }
@@ -507,6 +518,46 @@ impl World {
                 self.fetch(now, c, scheduler);
                 self.trim(now, topic as usize, message.partition as usize);
             }
+        }
+    }
+
+    /// Commits the processed prefix of every partition assigned to consumer `c`.
+    fn commit_member(&mut self, c: usize) {
+        let Some(consumer) = self.consumers.get(c) else {
+            return;
+        };
+        let Source::Topic {
+            topic,
+            group,
+            member,
+        } = consumer.source
+        else {
+            return;
+        };
+        let Some(group) = self
+            .topics
+            .get_mut(topic as usize)
+            .and_then(|t| t.groups.get_mut(group as usize))
+        else {
+            return;
+        };
+        let Some(assigned) = group.assigned.get(member as usize) else {
+            return;
+        };
+        for &p in assigned {
+            if let Some(cursor) = group.cursors.get_mut(p as usize) {
+                cursor.commit();
+            }
+        }
+    }
+
+    /// The periodic commit of a consumer with an auto-commit interval.
+    pub(super) fn commit_interval(&mut self, c: usize, scheduler: &mut Scheduler<Event>) {
+        self.commit_member(c);
+        if let Some(Commit::Interval { every } | Commit::Transactional { every }) =
+            self.consumers.get(c).map(|c| c.commit)
+        {
+            scheduler.after(every.nanos.max(1), Event::Commit { consumer: c as u32 });
         }
     }
 }

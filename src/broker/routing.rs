@@ -187,6 +187,6 @@ fn resolve(
             }
             visiting.pop();
         }
-        NodeKind::Producer(_) | NodeKind::Consumer(_) => {}
+        NodeKind::Producer(_) | NodeKind::Consumer(_) | NodeKind::Service(_) => {}
     }
 }

@@ -53,16 +53,16 @@ impl Partition {
 /// A group's progress on one partition.
 #[derive(Default)]
 pub struct GroupCursor {
-    /// All offsets below this are processed.
+    /// The committed offset: everything below it is done as far as Kafka knows.
     pub committed: u64,
-    /// Next offset to fetch; `committed..position` are in consumers' hands.
+    /// Next offset to fetch; `committed..position` were handed out since the last commit.
     pub position: u64,
     /// `done[i]`: offset `committed + i` is processed (completions can come out of order).
     pub done: VecDeque<bool>,
 }
 
 impl GroupCursor {
-    /// Marks `offset` processed and advances the committed offset over the processed prefix.
+    /// Marks `offset` processed. It is committed at the next [`GroupCursor::commit`].
     pub fn complete(&mut self, offset: u64) {
         if let Some(flag) = offset
             .checked_sub(self.committed)
@@ -70,6 +70,10 @@ impl GroupCursor {
         {
             *flag = true;
         }
+    }
+
+    /// Commits the processed prefix: the committed offset moves to the first unprocessed one.
+    pub fn commit(&mut self) {
         while self.done.front() == Some(&true) {
             self.done.pop_front();
             self.committed += 1;

@@ -17,6 +17,7 @@ use crate::engine::rng::{Stream, stream};
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::metrics::LatencyHistogram;
 use crate::metrics::series::Series;
+use crate::scenario::raw::Commit;
 use crate::scenario::{NodeKind, Scenario};
 
 /// A message copy in a queue or in a consumer's hands.
@@ -40,9 +41,20 @@ pub struct Message {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Event {
-    Produce { producer: u32 },
-    Done { consumer: u32, slot: Slot },
-    Expire { queue: u32 },
+    Produce {
+        producer: u32,
+    },
+    Done {
+        consumer: u32,
+        slot: Slot,
+    },
+    Expire {
+        queue: u32,
+    },
+    /// A topic consumer's periodic offset commit.
+    Commit {
+        consumer: u32,
+    },
     Sample,
     WarmupEnd,
 }
@@ -159,6 +171,12 @@ impl World {
                 NodeKind::Queue(_) => (&mut nq, NodeRef::Queue),
                 NodeKind::Topic(_) => (&mut nt, NodeRef::Topic),
                 NodeKind::Consumer(_) => (&mut nc, NodeRef::Consumer),
+                NodeKind::Service(_) => {
+                    return Err(format!(
+                        "service `{}`: services are not simulated yet",
+                        node.id
+                    ));
+                }
             };
             node_refs.push(make(*counter));
             *counter += 1;
@@ -224,7 +242,7 @@ impl World {
                     key_count,
                     stream(scenario.seed, &node.id),
                 )),
-                NodeKind::Consumer(_) => {}
+                NodeKind::Consumer(_) | NodeKind::Service(_) => {}
             }
         }
         // Consumer outputs that set a routing key rewrite variants. Close the
@@ -320,8 +338,22 @@ impl World {
                 service: ServiceSampler::new(c.service),
                 rng: stream(scenario.seed, &node.id),
                 outputs,
+                commit: c.commit,
+                since_commit: 0,
                 metrics: ConsumerMetrics::default(),
             });
+            if let (
+                Source::Topic { .. },
+                Commit::Interval { every } | Commit::Transactional { every },
+            ) = (source, c.commit)
+            {
+                scheduler.at(
+                    every.nanos,
+                    Event::Commit {
+                        consumer: consumers.len() as u32 - 1,
+                    },
+                );
+            }
         }
         // Consumer index of each node, to fill queue and group member lists.
         let consumer_of = |node: usize| match node_refs.get(node) {
@@ -487,6 +519,7 @@ impl Model for World {
             Event::Produce { producer } => self.produce(now, producer as usize, scheduler),
             Event::Done { consumer, slot } => self.done(now, consumer as usize, slot, scheduler),
             Event::Expire { queue } => self.expire(now, queue as usize, scheduler),
+            Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
             Event::Sample => self.sample(now, scheduler),
             Event::WarmupEnd => self.warmup_end(now),
         }

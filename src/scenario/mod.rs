@@ -5,6 +5,7 @@
 //! the document such as `nodes[3].arrival.rate`, and what to do about it.
 
 pub mod check;
+pub mod guarantees;
 pub mod locate;
 pub mod model;
 pub mod raw;

@@ -4,6 +4,10 @@
 //! every quantity is in base units (nanoseconds, per second, bytes), every
 //! parameter is in range, and every edge makes sense for its two ends.
 
+use super::guarantees::{
+    AckMode, Acks, CallPolicy, Commit, Delivery, EdgeKind, FaultKind, Idempotency, OffsetReset,
+    PublishRetry, RetryPolicy,
+};
 use super::raw::{CanvasPos, ExchangeType, Overflow, Partitioner};
 use crate::broker::matching::XMatch;
 
@@ -22,6 +26,36 @@ pub struct Scenario {
     pub sample_every_is_default: bool,
     pub max_in_flight: u64,
     pub nodes: Vec<Node>,
+    /// Every edge, in file order; nodes refer to their edges by index (links can fail).
+    pub edges: Vec<Edge>,
+    /// Scheduled faults, sorted by time.
+    pub faults: Vec<Fault>,
+}
+
+/// Index of an edge in [`Scenario::edges`].
+pub type EdgeIndex = usize;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub from: NodeIndex,
+    pub to: NodeIndex,
+    pub kind: EdgeKind,
+    pub latency_nanos: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub at_nanos: u64,
+    pub target: FaultTarget,
+    pub kind: FaultKind,
+    /// `None`: until the end of the run.
+    pub duration_nanos: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultTarget {
+    Node(NodeIndex),
+    Edge(EdgeIndex),
 }
 
 /// Samples in the time series when the file does not set `sample_every`.
@@ -56,6 +90,7 @@ pub enum NodeKind {
     Queue(Queue),
     Topic(Topic),
     Consumer(Consumer),
+    Service(ServiceNode),
 }
 
 impl NodeKind {
@@ -66,6 +101,7 @@ impl NodeKind {
             NodeKind::Queue(_) => "queue",
             NodeKind::Topic(_) => "topic",
             NodeKind::Consumer(_) => "consumer",
+            NodeKind::Service(_) => "service",
         }
     }
 }
@@ -80,8 +116,13 @@ pub struct Producer {
     /// Sorted by name.
     pub headers: Vec<(String, String)>,
     pub priority: u8,
-    /// Exchange, queue or topic this producer publishes to.
+    /// Exchange, queue, topic or service this producer publishes (or sends requests) to.
     pub target: NodeIndex,
+    /// The edge to `target`.
+    pub edge: EdgeIndex,
+    pub acks: Acks,
+    pub retry: Option<PublishRetry>,
+    pub idempotent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +210,11 @@ pub struct Queue {
     pub max_priority: u8,
     /// Consumers reading this queue, in edge order.
     pub consumers: Vec<NodeIndex>,
+    pub durable: bool,
+    pub delivery: Delivery,
+    pub max_deliveries: Option<u32>,
+    /// Where rejected, expired and over-limit messages go (RabbitMQ's dead-letter exchange).
+    pub dead_letter: Option<EdgeIndex>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -179,6 +225,10 @@ pub struct Topic {
     pub retention_bytes: Option<u64>,
     /// Consumer groups reading this topic, sorted by name, each with its members sorted by id.
     pub groups: Vec<(String, Vec<NodeIndex>)>,
+    pub replication_factor: u32,
+    pub min_insync_replicas: u32,
+    pub replication_delay_nanos: u64,
+    pub failover_nanos: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,15 +239,51 @@ pub struct Consumer {
     pub service: Service,
     /// The queue or topic this consumer reads.
     pub source: NodeIndex,
+    /// The edge from `source`.
+    pub source_edge: EdgeIndex,
     /// Where the consumer publishes each processed message (choreography); empty for a sink.
     pub outputs: Vec<Output>,
+    pub ack: AckMode,
+    pub ack_delay_nanos: u64,
+    pub commit: Commit,
+    pub idempotency: Idempotency,
+    pub retry: RetryPolicy,
+    pub failure_probability: f64,
+    pub poison_fraction: f64,
+    pub auto_offset_reset: OffsetReset,
+    pub session_timeout_nanos: u64,
+    pub rebalance_nanos: u64,
+    /// Where messages go after their last failed attempt.
+    pub dead_letter: Option<EdgeIndex>,
+    /// Where failed messages go to be tried again later (a retry queue or topic).
+    pub retry_to: Option<EdgeIndex>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
     pub target: NodeIndex,
+    pub edge: EdgeIndex,
     /// Routing key of the published message; `None` keeps the incoming one.
     pub routing_key: Option<String>,
+}
+
+/// A request/response service: the synchronous baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceNode {
+    pub concurrency: u32,
+    pub queue_limit: Option<u32>,
+    pub service: Service,
+    /// Downstream services called in turn for every request.
+    pub calls: Vec<Call>,
+    /// Where each handled request is published as an event (the asynchronous design).
+    pub outputs: Vec<Output>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub target: NodeIndex,
+    pub edge: EdgeIndex,
+    pub policy: CallPolicy,
 }
 
 /// Processing-time distributions, in nanoseconds.

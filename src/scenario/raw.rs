@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::guarantees::*;
 use super::units::{Duration, Rate, Size};
 use crate::broker::matching::XMatch;
 
@@ -39,6 +40,9 @@ pub struct RawScenario {
     pub nodes: Vec<RawNode>,
     #[serde(default)]
     pub edges: Vec<RawEdge>,
+    /// Faults injected at given times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<RawFault>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -61,6 +65,7 @@ pub enum RawNode {
     Queue(RawQueue),
     Topic(RawTopic),
     Consumer(RawConsumer),
+    Service(RawServiceNode),
 }
 
 impl RawNode {
@@ -71,6 +76,7 @@ impl RawNode {
             RawNode::Queue(n) => &n.id,
             RawNode::Topic(n) => &n.id,
             RawNode::Consumer(n) => &n.id,
+            RawNode::Service(n) => &n.id,
         }
     }
 
@@ -81,6 +87,7 @@ impl RawNode {
             RawNode::Queue(n) => n.pos,
             RawNode::Topic(n) => n.pos,
             RawNode::Consumer(n) => n.pos,
+            RawNode::Service(n) => n.pos,
         }
     }
 
@@ -91,6 +98,7 @@ impl RawNode {
             RawNode::Queue(_) => "queue",
             RawNode::Topic(_) => "topic",
             RawNode::Consumer(_) => "consumer",
+            RawNode::Service(_) => "service",
         }
     }
 }
@@ -119,6 +127,15 @@ pub struct RawProducer {
     /// Message priority, for queues with `max_priority`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u8>,
+    /// What a publish waits for: nothing (acks=0), the leader (acks=1, confirms), or all in-sync replicas.
+    #[serde(default)]
+    pub acks: Acks,
+    /// Retries of a publish that failed or got no answer in time (needs `acks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<PublishRetry>,
+    /// Kafka's idempotent producer: the broker drops a retried publish it already has.
+    #[serde(default)]
+    pub idempotent: bool,
 }
 
 fn default_message_size() -> Size {
@@ -205,6 +222,19 @@ pub struct RawQueue {
     /// Enables priorities 0..=max_priority (RabbitMQ's x-max-priority); higher first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_priority: Option<u8>,
+    /// A durable queue keeps its messages through a broker failure; a transient one loses them.
+    #[serde(default = "default_true")]
+    pub durable: bool,
+    /// Push to consumers (RabbitMQ) or pull with a visibility timeout (SQS).
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// Deliveries after which a message is dead-lettered (RabbitMQ quorum queues' delivery-limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deliveries: Option<u32>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// RabbitMQ's x-overflow.
@@ -233,6 +263,30 @@ pub struct RawTopic {
     /// Oldest records are deleted while a partition holds more than this (Kafka's retention.bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_bytes: Option<Size>,
+    /// Copies of each partition (Kafka's replication.factor).
+    #[serde(default = "default_one")]
+    pub replication_factor: u32,
+    /// In-sync replicas an acks=all write needs (Kafka's min.insync.replicas).
+    #[serde(default = "default_one")]
+    pub min_insync_replicas: u32,
+    /// How long followers take to copy a record from the leader.
+    #[serde(default = "default_replication_delay")]
+    pub replication_delay: Duration,
+    /// How long electing a new leader takes after the leader fails.
+    #[serde(default = "default_failover")]
+    pub failover: Duration,
+}
+
+fn default_one() -> u32 {
+    1
+}
+
+fn default_replication_delay() -> Duration {
+    Duration::from_millis(5)
+}
+
+fn default_failover() -> Duration {
+    Duration::from_secs(2)
 }
 
 fn default_partitions() -> u32 {
@@ -269,6 +323,72 @@ pub struct RawConsumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefetch: Option<u32>,
     /// Processing time of one message.
+    pub service: RawService,
+    /// Acknowledge before processing (at-most-once) or after (at-least-once).
+    #[serde(default)]
+    pub ack: AckMode,
+    /// Time from finishing a message to the broker holding its acknowledgement; a crash
+    /// in this window redelivers a message that was already processed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ack_delay: Duration,
+    /// Topics: how offsets are committed.
+    #[serde(default)]
+    pub commit: Commit,
+    /// Deduplication of redelivered messages by id.
+    #[serde(default)]
+    pub idempotency: Idempotency,
+    /// What happens when processing fails.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// Probability that processing one message fails (a transient error).
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub failure_probability: f64,
+    /// Fraction of messages that always fail (poison messages).
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub poison_fraction: f64,
+    /// Topics: where a group starts without a valid committed offset.
+    #[serde(default)]
+    pub auto_offset_reset: OffsetReset,
+    /// Topics: how long a crashed member stays in the group before it is removed (Kafka's session.timeout.ms).
+    #[serde(default = "default_session_timeout")]
+    pub session_timeout: Duration,
+    /// Topics: how long a rebalance pauses the whole group.
+    #[serde(default = "default_rebalance_time")]
+    pub rebalance_time: Duration,
+}
+
+fn is_zero(d: &Duration) -> bool {
+    d.nanos == 0
+}
+
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn default_session_timeout() -> Duration {
+    Duration::from_secs(45)
+}
+
+fn default_rebalance_time() -> Duration {
+    Duration::from_secs(3)
+}
+
+/// A service that answers requests (the synchronous baseline): requests wait
+/// for one of `concurrency` workers; each is processed, then the service calls
+/// its downstream services in turn and answers when all have answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceNode {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<CanvasPos>,
+    /// Requests handled at once (worker threads).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Most requests waiting for a worker; more are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_limit: Option<u32>,
+    /// Processing time of one request, before its calls.
     pub service: RawService,
 }
 
@@ -316,4 +436,113 @@ pub struct RawEdge {
     /// Headers-exchange bindings: all or any of `headers` must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_match: Option<XMatch>,
+    #[serde(default, skip_serializing_if = "is_normal")]
+    pub kind: EdgeKind,
+    /// Network latency on this edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Duration>,
+    /// Synchronous calls between services: timeout, retries, circuit breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallPolicy>,
+}
+
+fn is_normal(kind: &EdgeKind) -> bool {
+    *kind == EdgeKind::Normal
+}
+
+// Defaults: the node a user gets from the palette, with every optional field
+// as the file format defaults it. Kept next to the serde defaults they mirror.
+
+impl Default for RawProducer {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            pos: None,
+            arrival: RawArrival::Poisson {
+                rate: Rate::per_sec(10.0),
+            },
+            size: default_message_size(),
+            keys: RawKeys::None,
+            routing_key: None,
+            routing_keys: Vec::new(),
+            headers: BTreeMap::new(),
+            priority: None,
+            acks: Acks::default(),
+            retries: None,
+            idempotent: false,
+        }
+    }
+}
+
+impl Default for RawQueue {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            pos: None,
+            max_length: None,
+            overflow: Overflow::default(),
+            ttl: None,
+            max_priority: None,
+            durable: true,
+            delivery: Delivery::default(),
+            max_deliveries: None,
+        }
+    }
+}
+
+impl Default for RawTopic {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            pos: None,
+            partitions: default_partitions(),
+            partitioner: Partitioner::default(),
+            retention: None,
+            retention_bytes: None,
+            replication_factor: default_one(),
+            min_insync_replicas: default_one(),
+            replication_delay: default_replication_delay(),
+            failover: default_failover(),
+        }
+    }
+}
+
+impl Default for RawConsumer {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            pos: None,
+            group: None,
+            concurrency: default_concurrency(),
+            prefetch: None,
+            service: RawService::Exponential {
+                mean: Duration::from_millis(10),
+            },
+            ack: AckMode::default(),
+            ack_delay: Duration::ZERO,
+            commit: Commit::default(),
+            idempotency: Idempotency::default(),
+            retry: RetryPolicy::default(),
+            failure_probability: 0.0,
+            poison_fraction: 0.0,
+            auto_offset_reset: OffsetReset::default(),
+            session_timeout: default_session_timeout(),
+            rebalance_time: default_rebalance_time(),
+        }
+    }
+}
+
+impl Default for RawEdge {
+    fn default() -> Self {
+        Self {
+            from: String::new(),
+            to: String::new(),
+            key: None,
+            headers: BTreeMap::new(),
+            x_match: None,
+            kind: EdgeKind::Normal,
+            latency: None,
+            call: None,
+        }
+    }
 }

@@ -1,0 +1,592 @@
+//! Raw scenario -> checked [`Scenario`], or every problem found, each with a
+//! path into the file (`nodes[3].arrival.rate`) and a sentence saying what to do.
+//!
+//! All problems are collected, not just the first, so a user fixes a file in
+//! one pass. Nothing here panics on any input.
+
+mod clients;
+mod nodes;
+
+use std::collections::HashMap;
+
+use super::model::*;
+use super::raw::*;
+use crate::broker::matching;
+
+/// One thing wrong with a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where in the file, such as `nodes[3].arrival.rate`; empty for the whole file.
+    pub path: String,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+/// Default cap on message copies in flight at once.
+pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
+/// Largest key space a producer may draw from (keys are precomputed).
+pub(super) const MAX_KEYS: u32 = 10_000_000;
+pub(super) const MAX_PARTITIONS: u32 = 100_000;
+pub(super) const MAX_CONCURRENCY: u32 = 100_000;
+
+struct Checker<'a> {
+    raw: &'a RawScenario,
+    index: HashMap<&'a str, usize>,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn node_kind(&self, index: usize) -> &'static str {
+        self.raw.nodes.get(index).map_or("?", RawNode::kind_name)
+    }
+
+    fn positive_rate(&mut self, path: String, rate_per_sec: f64) {
+        if !(rate_per_sec > 0.0 && rate_per_sec.is_finite()) {
+            self.problem(path, "must be > 0: write a rate such as \"100/s\"");
+        } else if rate_per_sec > 1e9 {
+            self.problem(
+                path,
+                "is above 1e9/s, faster than evlab can simulate meaningfully",
+            );
+        }
+    }
+
+    fn positive_duration(&mut self, path: String, nanos: u64) {
+        if nanos == 0 {
+            self.problem(path, "must be > 0: write a duration such as \"10ms\"");
+        }
+    }
+
+    /// The node an edge leads to.
+    fn target_of(&self, edge: usize) -> Option<usize> {
+        self.index
+            .get(self.raw.edges.get(edge)?.to.as_str())
+            .copied()
+    }
+
+    /// The node an edge comes from.
+    fn source_of(&self, edge: usize) -> Option<usize> {
+        self.index
+            .get(self.raw.edges.get(edge)?.from.as_str())
+            .copied()
+    }
+
+    /// The one edge of a kind a node may have, with a problem when there are more.
+    fn at_most_one(&mut self, p: &str, id: &str, edges: &[usize], what: &str) -> Option<usize> {
+        if edges.len() > 1 {
+            self.problem(
+                p,
+                format!(
+                    "`{id}` has {} {what} edges: give it at most one",
+                    edges.len()
+                ),
+            );
+        }
+        edges.first().copied()
+    }
+}
+
+/// A node's edges, sorted by meaning.
+#[derive(Default)]
+struct NodeEdges {
+    incoming: Vec<usize>,
+    /// Outgoing edges of kind Normal.
+    normal: Vec<usize>,
+    dead_letter: Vec<usize>,
+    retry: Vec<usize>,
+}
+
+/// Checks a raw scenario. On success every reference is resolved.
+pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
+    let mut c = Checker {
+        raw,
+        index: HashMap::new(),
+        problems: Vec::new(),
+    };
+    if raw.version != FORMAT_VERSION {
+        c.problem(
+            "version",
+            format!(
+                "this evlab reads scenario version {FORMAT_VERSION}, the file says {}: write `version: {FORMAT_VERSION}` or use the evlab that wrote it",
+                raw.version
+            ),
+        );
+    }
+    let duration = raw.duration.nanos;
+    c.positive_duration("duration".into(), duration);
+    let warmup = raw.warmup.map_or(0, |w| w.nanos);
+    if duration > 0 && warmup >= duration {
+        c.problem(
+            "warmup",
+            format!("must be shorter than the duration ({})", raw.duration),
+        );
+    }
+    let sample_every = raw
+        .sample_every
+        .map_or((duration / DEFAULT_SAMPLES).max(1), |s| s.nanos);
+    if raw.sample_every.is_some() {
+        c.positive_duration("sample_every".into(), sample_every);
+        if duration > 0 && sample_every > 0 && duration / sample_every > 1_000_000 {
+            c.problem(
+                "sample_every",
+                "gives more than 1e6 samples: choose a longer interval",
+            );
+        }
+    }
+    let max_in_flight = raw
+        .limits
+        .as_ref()
+        .and_then(|l| l.max_in_flight)
+        .unwrap_or(DEFAULT_MAX_IN_FLIGHT);
+    if max_in_flight == 0 || max_in_flight > u32::MAX as u64 / 2 {
+        c.problem("limits.max_in_flight", "must be between 1 and 2^31");
+    }
+    if raw.nodes.is_empty() {
+        c.problem(
+            "nodes",
+            "the scenario has no nodes: add at least a producer, a queue and a consumer",
+        );
+    }
+
+    for (i, node) in raw.nodes.iter().enumerate() {
+        let id = node.id();
+        let path = format!("nodes[{i}].id");
+        if id.is_empty() {
+            c.problem(
+                path,
+                "is empty: give every node a short unique id such as \"orders\"",
+            );
+        } else if !id
+            .chars()
+            .all(|ch| ch.is_alphanumeric() || "-_.:/".contains(ch))
+        {
+            c.problem(
+                path,
+                format!("`{id}` may use only letters, digits and - _ . : /"),
+            );
+        } else if let Some(first) = c.index.get(id) {
+            c.problem(
+                path,
+                format!("`{id}` is already the id of nodes[{first}]: ids must be unique"),
+            );
+        } else {
+            c.index.insert(id, i);
+        }
+    }
+
+    // Resolve edges and check that each makes sense for its two ends.
+    let mut node_edges: Vec<NodeEdges> =
+        (0..raw.nodes.len()).map(|_| NodeEdges::default()).collect();
+    let mut edges = Vec::with_capacity(raw.edges.len());
+    for (e, edge) in raw.edges.iter().enumerate() {
+        let from = c.index.get(edge.from.as_str()).copied();
+        let to = c.index.get(edge.to.as_str()).copied();
+        if from.is_none() {
+            c.problem(format!("edges[{e}].from"), unknown_node(&edge.from, raw));
+        }
+        if to.is_none() {
+            c.problem(format!("edges[{e}].to"), unknown_node(&edge.to, raw));
+        }
+        let (Some(from), Some(to)) = (from, to) else {
+            continue;
+        };
+        let (from_kind, to_kind) = (c.node_kind(from), c.node_kind(to));
+        if let Err(why) = edge_allowed(from_kind, to_kind, edge.kind) {
+            c.problem(
+                format!("edges[{e}]"),
+                format!(
+                    "{from_kind} `{}` -> {to_kind} `{}`: {why}",
+                    edge.from, edge.to
+                ),
+            );
+            continue;
+        }
+        if from == to {
+            c.problem(
+                format!("edges[{e}]"),
+                "an edge cannot connect a node to itself",
+            );
+            continue;
+        }
+        let earlier = |list: &[usize]| {
+            list.iter().any(|&other| {
+                raw.edges.get(other).is_some_and(|o| {
+                    o.to == edge.to
+                        && o.key == edge.key
+                        && o.headers == edge.headers
+                        && o.kind == edge.kind
+                })
+            })
+        };
+        let out = &node_edges[from];
+        if earlier(&out.normal) || earlier(&out.dead_letter) || earlier(&out.retry) {
+            c.problem(
+                format!("edges[{e}]"),
+                format!(
+                    "duplicates an earlier edge from `{}` to `{}`",
+                    edge.from, edge.to
+                ),
+            );
+            continue;
+        }
+        check_edge_fields(&mut c, e, edge, from_kind, to_kind);
+        let out = &mut node_edges[from];
+        match edge.kind {
+            EdgeKind::Normal => out.normal.push(e),
+            EdgeKind::DeadLetter => out.dead_letter.push(e),
+            EdgeKind::Retry => out.retry.push(e),
+        }
+        node_edges[to].incoming.push(e);
+        edges.push((
+            e,
+            Edge {
+                from,
+                to,
+                kind: edge.kind,
+                latency_nanos: edge.latency.map_or(0, |l| l.nanos),
+            },
+        ));
+    }
+
+    let mut nodes = Vec::with_capacity(raw.nodes.len());
+    for (i, node) in raw.nodes.iter().enumerate() {
+        let p = format!("nodes[{i}]");
+        let e = &node_edges[i];
+        let kind = match node {
+            RawNode::Producer(n) => {
+                nodes::check_producer(&mut c, &p, n, &e.normal).map(NodeKind::Producer)
+            }
+            RawNode::Exchange(n) => {
+                nodes::check_exchange(&mut c, &p, n, &e.normal, &e.incoming).map(NodeKind::Exchange)
+            }
+            RawNode::Queue(n) => {
+                let failed: Vec<usize> = e.dead_letter.iter().chain(&e.retry).copied().collect();
+                Some(NodeKind::Queue(nodes::check_queue(
+                    &mut c, &p, n, &e.normal, &failed,
+                )))
+            }
+            RawNode::Topic(n) => nodes::check_topic(&mut c, &p, n, &e.normal).map(NodeKind::Topic),
+            RawNode::Consumer(n) => {
+                clients::check_consumer(&mut c, &p, n, e).map(NodeKind::Consumer)
+            }
+            RawNode::Service(n) => {
+                clients::check_service_node(&mut c, &p, n, e).map(NodeKind::Service)
+            }
+        };
+        if let Some(kind) = kind {
+            nodes.push(Node {
+                id: node.id().to_string(),
+                pos: node.pos().unwrap_or((0.0, 0.0)),
+                kind,
+            });
+        }
+    }
+    // Edges keep their file order; the checked list holds only the valid ones, so
+    // references are renumbered.
+    let renumber: HashMap<usize, usize> = edges
+        .iter()
+        .enumerate()
+        .map(|(new, (old, _))| (*old, new))
+        .collect();
+    let faults = check_faults(&mut c, &nodes, &edges);
+    not_yet_simulated(&mut c);
+    let edges: Vec<Edge> = edges.into_iter().map(|(_, edge)| edge).collect();
+    renumber_edges(&mut nodes, &renumber);
+    if c.problems.is_empty() && nodes.len() == raw.nodes.len() {
+        Ok(Scenario {
+            name: raw.name.clone(),
+            description: raw.description.clone(),
+            seed: raw.seed,
+            duration_nanos: duration,
+            warmup_nanos: warmup,
+            sample_every_nanos: sample_every,
+            sample_every_is_default: raw.sample_every.is_none(),
+            max_in_flight,
+            nodes,
+            edges,
+            faults,
+        })
+    } else {
+        Err(c.problems)
+    }
+}
+
+pub(super) fn unknown_node(id: &str, raw: &RawScenario) -> String {
+    let ids: Vec<&str> = raw.nodes.iter().map(RawNode::id).collect();
+    let near = ids.iter().find(|known| {
+        known.eq_ignore_ascii_case(id)
+            || (known.len() > 2 && (known.contains(id) || id.contains(*known)))
+    });
+    match near {
+        Some(near) => format!("no node has the id `{id}`; did you mean `{near}`?"),
+        None => format!("no node has the id `{id}`; known ids: {}", ids.join(", ")),
+    }
+}
+
+/// Which edges make sense, and why the others do not.
+pub fn edge_allowed(from_kind: &str, to_kind: &str, kind: EdgeKind) -> Result<(), &'static str> {
+    if kind != EdgeKind::Normal {
+        return match (from_kind, to_kind) {
+            ("queue" | "consumer", "exchange" | "queue" | "topic") => Ok(()),
+            ("queue" | "consumer", _) => {
+                Err("dead-letter and retry edges lead to an exchange, a queue or a topic")
+            }
+            _ => Err("only queues and consumers have dead-letter or retry edges"),
+        };
+    }
+    match (from_kind, to_kind) {
+        ("producer", "exchange" | "queue" | "topic" | "service") => Ok(()),
+        ("exchange", "queue" | "exchange") => Ok(()),
+        ("queue" | "topic", "consumer") => Ok(()),
+        ("consumer", "exchange" | "queue" | "topic") => Ok(()),
+        ("service", "service" | "exchange" | "queue" | "topic") => Ok(()),
+        (_, "producer") => Err("nothing sends to a producer: producers only publish"),
+        ("producer", _) => {
+            Err("a producer publishes to an exchange, a queue, a topic or a service")
+        }
+        ("exchange", "topic") => {
+            Err("exchanges route to queues or other exchanges; publish to a topic directly")
+        }
+        ("exchange", _) => Err("an exchange binds to queues or other exchanges"),
+        ("queue" | "topic", _) => Err("queues and topics deliver to consumers"),
+        ("consumer", _) => Err("a consumer publishes to an exchange, a queue or a topic"),
+        ("service", _) => {
+            Err("a service calls other services or publishes to an exchange, a queue or a topic")
+        }
+        _ => Err("this connection has no meaning"),
+    }
+}
+
+fn check_edge_fields(
+    c: &mut Checker<'_>,
+    e: usize,
+    edge: &RawEdge,
+    from_kind: &str,
+    to_kind: &str,
+) {
+    let binding = from_kind == "exchange";
+    let publishing = matches!(from_kind, "consumer" | "service" | "queue")
+        && to_kind != "consumer"
+        && to_kind != "service";
+    if edge.key.is_some() && !binding && !publishing {
+        c.problem(format!("edges[{e}].key"), format!("only exchange bindings and publishing edges take a key, not {from_kind} -> {to_kind}"));
+    }
+    if (!edge.headers.is_empty() || edge.x_match.is_some()) && !binding {
+        c.problem(
+            format!("edges[{e}].headers"),
+            "only bindings of a headers exchange take headers and x_match",
+        );
+    }
+    if edge.call.is_some() && !(from_kind == "service" && to_kind == "service") {
+        c.problem(
+            format!("edges[{e}].call"),
+            "only calls from a service to a service take a call policy",
+        );
+    }
+    if let Some(key) = &edge.key
+        && let Err(why) = matching::check_binding_key(key)
+    {
+        c.problem(format!("edges[{e}].key"), why);
+    }
+}
+
+/// Resolves fault targets (a node id, or `from->to` for an edge) and checks each kind fits its target.
+fn check_faults(c: &mut Checker<'_>, nodes: &[Node], edges: &[(usize, Edge)]) -> Vec<Fault> {
+    let mut faults = Vec::new();
+    for (i, fault) in c.raw.faults.iter().enumerate() {
+        let p = format!("faults[{i}]");
+        let target = match fault.target.split_once("->") {
+            Some((from, to)) => {
+                let (from, to) = (from.trim(), to.trim());
+                match edges.iter().position(|(_, e)| {
+                    c.raw.nodes.get(e.from).is_some_and(|n| n.id() == from)
+                        && c.raw.nodes.get(e.to).is_some_and(|n| n.id() == to)
+                }) {
+                    Some(index) => FaultTarget::Edge(index),
+                    None => {
+                        c.problem(
+                            format!("{p}.target"),
+                            format!("no edge goes from `{from}` to `{to}`"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            None => match c.index.get(fault.target.as_str()) {
+                Some(&node) => FaultTarget::Node(node),
+                None => {
+                    c.problem(format!("{p}.target"), unknown_node(&fault.target, c.raw));
+                    continue;
+                }
+            },
+        };
+        let target_kind = match target {
+            FaultTarget::Node(n) => c.node_kind(n),
+            FaultTarget::Edge(_) => "edge",
+        };
+        let fits = match fault.kind {
+            FaultKind::Crash | FaultKind::Slow { .. } | FaultKind::Fail { .. } => {
+                matches!(target_kind, "consumer" | "service")
+            }
+            FaultKind::BrokerFailure { .. } => matches!(target_kind, "queue" | "topic"),
+            FaultKind::Cut | FaultKind::Delay { .. } | FaultKind::Loss { .. } => {
+                target_kind == "edge"
+            }
+        };
+        if !fits {
+            let wants = match fault.kind {
+                FaultKind::Crash | FaultKind::Slow { .. } | FaultKind::Fail { .. } => {
+                    "a consumer or a service"
+                }
+                FaultKind::BrokerFailure { .. } => "a queue or a topic",
+                _ => "an edge, written \"from->to\"",
+            };
+            c.problem(
+                format!("{p}.kind"),
+                format!("this fault applies to {wants}, not a {target_kind}"),
+            );
+            continue;
+        }
+        match fault.kind {
+            FaultKind::Slow { factor } if !(factor.is_finite() && factor > 0.0) => c.problem(
+                format!("{p}.kind.factor"),
+                "must be > 0 (2 is twice as slow)",
+            ),
+            FaultKind::Fail { probability } | FaultKind::Loss { probability }
+                if !(0.0..=1.0).contains(&probability) =>
+            {
+                c.problem(format!("{p}.kind.probability"), "must be between 0 and 1")
+            }
+            FaultKind::BrokerFailure {
+                partition: Some(partition),
+            } => {
+                let partitions = match target {
+                    FaultTarget::Node(n) => match nodes.get(n).map(|n| &n.kind) {
+                        Some(NodeKind::Topic(t)) => t.partitions,
+                        _ => 0,
+                    },
+                    FaultTarget::Edge(_) => 0,
+                };
+                if partition >= partitions {
+                    c.problem(
+                        format!("{p}.kind.partition"),
+                        format!("must name a partition of the topic (0..{partitions})"),
+                    );
+                }
+            }
+            _ => {}
+        }
+        faults.push(Fault {
+            at_nanos: fault.at.nanos,
+            target,
+            kind: fault.kind,
+            duration_nanos: fault.duration.map(|d| d.nanos),
+        });
+    }
+    faults.sort_by_key(|f| f.at_nanos);
+    faults
+}
+
+/// Rewrites edge references from file positions to positions in the checked edge list.
+fn renumber_edges(nodes: &mut [Node], map: &HashMap<usize, usize>) {
+    let fix = |e: &mut usize| {
+        if let Some(new) = map.get(e) {
+            *e = *new;
+        }
+    };
+    for node in nodes {
+        match &mut node.kind {
+            NodeKind::Producer(p) => fix(&mut p.edge),
+            NodeKind::Queue(q) => {
+                if let Some(e) = &mut q.dead_letter {
+                    fix(e);
+                }
+            }
+            NodeKind::Consumer(c) => {
+                fix(&mut c.source_edge);
+                c.outputs.iter_mut().for_each(|o| fix(&mut o.edge));
+                if let Some(e) = &mut c.dead_letter {
+                    fix(e);
+                }
+                if let Some(e) = &mut c.retry_to {
+                    fix(e);
+                }
+            }
+            NodeKind::Service(s) => {
+                s.calls.iter_mut().for_each(|call| fix(&mut call.edge));
+                s.outputs.iter_mut().for_each(|o| fix(&mut o.edge));
+            }
+            NodeKind::Exchange(_) | NodeKind::Topic(_) => {}
+        }
+    }
+}
+
+/// Parts of the format whose simulation has not landed yet: refused with a
+/// clear message rather than silently ignored. Each line goes when its model lands.
+fn not_yet_simulated(c: &mut Checker<'_>) {
+    const LATER: &str = "is part of the scenario format but not simulated by this evlab yet; remove it to run the scenario";
+    let raw = c.raw;
+    for (i, node) in raw.nodes.iter().enumerate() {
+        let p = format!("nodes[{i}]");
+        match node {
+            RawNode::Producer(n) => {
+                if n.acks != Acks::None || n.retries.is_some() || n.idempotent {
+                    c.problem(
+                        format!("{p}.acks"),
+                        format!("publish acknowledgements and retries {LATER}"),
+                    );
+                }
+            }
+            RawNode::Queue(n) => {
+                if !n.durable || n.delivery != Delivery::Push || n.max_deliveries.is_some() {
+                    c.problem(
+                        p.clone(),
+                        format!("durability, pull delivery and delivery limits {LATER}"),
+                    );
+                }
+            }
+            RawNode::Topic(n) => {
+                if n.replication_factor != 1 || n.min_insync_replicas != 1 {
+                    c.problem(
+                        format!("{p}.replication_factor"),
+                        format!("replication {LATER}"),
+                    );
+                }
+            }
+            RawNode::Consumer(n) => {
+                let defaults = n.ack == AckMode::default()
+                    && n.ack_delay.nanos == 0
+                    && n.idempotency == Idempotency::None
+                    && n.retry == RetryPolicy::default()
+                    && n.failure_probability == 0.0
+                    && n.poison_fraction == 0.0;
+                if !defaults {
+                    c.problem(
+                        p.clone(),
+                        format!("acknowledgement modes, idempotency, retries and failures {LATER}"),
+                    );
+                }
+            }
+            RawNode::Service(_) => c.problem(p.clone(), format!("the service node {LATER}")),
+            RawNode::Exchange(_) => {}
+        }
+    }
+    for (e, edge) in raw.edges.iter().enumerate() {
+        if edge.kind != EdgeKind::Normal || edge.latency.is_some() || edge.call.is_some() {
+            c.problem(
+                format!("edges[{e}]"),
+                format!("dead-letter and retry edges, latency and calls {LATER}"),
+            );
+        }
+    }
+    if !raw.faults.is_empty() {
+        c.problem("faults", format!("fault injection {LATER}"));
+    }
+}
