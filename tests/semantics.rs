@@ -86,7 +86,7 @@ fn drop_head_keeps_the_newest_and_reject_publish_the_oldest() {
             .map(|&slot| world.message(slot).unwrap().id)
             .collect();
         assert_eq!(waiting, survivors, "{policy}");
-        assert_eq!(world.ledger.dropped.overflow, 6, "{policy}");
+        assert_eq!(world.ledger.lost.overflow, 6, "{policy}");
         run.run_to_end(|_| {}).unwrap();
         run.check_ledger().unwrap();
     }

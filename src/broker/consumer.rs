@@ -11,7 +11,7 @@ use crate::engine::SimTime;
 use crate::engine::arena::Slot;
 use crate::engine::rng::Stream;
 use crate::metrics::TimeAverage;
-use crate::scenario::raw::Commit;
+use crate::scenario::raw::{AckMode, Commit, OffsetReset, RetryPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -49,12 +49,42 @@ pub struct ConsumerState {
     /// Topics: how offsets are committed, and completions since the last commit.
     pub commit: Commit,
     pub since_commit: u32,
+    /// False while crashed.
+    pub alive: bool,
+    /// Bumped by every crash: events scheduled before it are stale.
+    pub epoch: u32,
+    /// Copies being processed or awaiting their acknowledgement (each message's `hand` indexes this).
+    pub in_hand: Vec<Slot>,
+    /// Topics: stopped while the group rebalances.
+    pub paused: bool,
+    pub ack: AckMode,
+    pub ack_delay_nanos: u64,
+    pub retry: RetryPolicy,
+    pub failure_probability: f64,
+    pub poison_fraction: f64,
+    /// Extra failure probability from an injected fault (a failing dependency).
+    pub fault_failure: f64,
+    /// Processing-time multiplier from an injected slow-down.
+    pub slow_factor: f64,
+    /// Edges for messages that failed for good, and for messages to try again later.
+    pub dead_letter: Option<usize>,
+    pub retry_to: Option<usize>,
+    pub session_timeout_nanos: u64,
+    pub rebalance_nanos: u64,
+    pub auto_offset_reset: OffsetReset,
+    /// Index of this consumer's subscription in the world.
+    pub subscription: u32,
     pub metrics: ConsumerMetrics,
 }
 
 #[derive(Default)]
 pub struct ConsumerMetrics {
     pub processed: u64,
+    /// Processing attempts that failed.
+    pub failed: u64,
+    pub crashes: u64,
+    /// Processing attempts over the whole run (not reset by the warm-up).
+    pub lifetime_attempts: u64,
     pub service_nanos: u128,
     pub started: u64,
     /// Busy slots over time.
@@ -64,6 +94,7 @@ pub struct ConsumerMetrics {
 impl ConsumerMetrics {
     pub fn reset(&mut self, now: SimTime) {
         self.processed = 0;
+        self.failed = 0;
         self.service_nanos = 0;
         self.started = 0;
         self.busy.reset(now);
@@ -78,6 +109,25 @@ impl ConsumerState {
 
     #[inline]
     pub fn has_free_slot(&self) -> bool {
-        self.busy < self.concurrency
+        self.busy < self.concurrency && self.alive && !self.paused
+    }
+
+    /// Adds a copy to the in-hand list; returns its index for the message's `hand`.
+    #[inline]
+    pub fn hold(&mut self, slot: Slot) -> u32 {
+        self.in_hand.push(slot);
+        (self.in_hand.len() - 1) as u32
+    }
+
+    /// Removes the copy at `hand` from the in-hand list; returns the slot whose
+    /// index changed (it moved into `hand`), so its message can be updated.
+    #[inline]
+    pub fn release(&mut self, hand: u32) -> Option<Slot> {
+        let hand = hand as usize;
+        if hand >= self.in_hand.len() {
+            return None;
+        }
+        self.in_hand.swap_remove(hand);
+        self.in_hand.get(hand).copied()
     }
 }

@@ -6,13 +6,14 @@
 //! ledger: a copy that leaves the system is counted as processed or as
 //! dropped with a reason at the moment it leaves.
 
-use super::consumer::{ConsumerState, Source};
+use super::consumer::Source;
+use super::message::flag;
 use super::routing::Dest;
 use super::topic::Record;
 use super::world::{Event, Message, NodeRef, World};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
-use crate::scenario::raw::{Commit, Overflow};
+use crate::scenario::raw::{AckMode, OffsetReset, Overflow};
 
 impl World {
     // ----- producing and routing -------------------------------------------------
@@ -44,6 +45,10 @@ impl World {
             priority: producer.priority,
             partition: 0,
             offset: 0,
+            hand: 0,
+            attempts: 0,
+            deliveries: 0,
+            flags: 0,
         };
         producer.produced += 1;
         let target = producer.target;
@@ -59,7 +64,7 @@ impl World {
     /// Routes one copy published to `target`. `slot` is the copy's arena slot
     /// when it is already there (a consumer publishing onwards); it is reused
     /// or freed.
-    fn publish(
+    pub(super) fn publish(
         &mut self,
         now: SimTime,
         target: usize,
@@ -75,19 +80,25 @@ impl World {
             }
         }
         let count = self.routes.route(target, message.variant).len();
+        // Dead letters are no longer in the ledger: what happens to them is not counted.
+        let counted = !message.has(flag::DEAD);
         if count == 0 {
             if let Some(NodeRef::Exchange(e)) = self.node_refs.get(target)
                 && let Some(exchange) = self.exchanges.get_mut(*e as usize)
             {
                 exchange.unroutable += 1;
             }
-            self.ledger.dropped.unroutable += 1;
+            if counted {
+                self.ledger.lost.unroutable += 1;
+            }
             if let Some(slot) = slot {
                 self.messages.remove(slot);
             }
             return;
         }
-        self.ledger.fanned_out += count as u64 - 1;
+        if counted {
+            self.ledger.fanned_out += count as u64 - 1;
+        }
         let mut reusable = slot;
         for i in 0..count {
             let Some(&dest) = self.routes.route(target, message.variant).get(i) else {
@@ -106,7 +117,9 @@ impl World {
                             Ok(slot) => slot,
                             Err(_) => {
                                 self.at_capacity();
-                                self.ledger.dropped.overflow += 1;
+                                if counted {
+                                    self.ledger.lost.overflow += 1;
+                                }
                                 continue;
                             }
                         },
@@ -137,7 +150,13 @@ impl World {
 
     // ----- queues ------------------------------------------------------------------
 
-    fn enqueue(&mut self, now: SimTime, q: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn enqueue(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
@@ -154,19 +173,25 @@ impl World {
         }
         if queue.is_full() {
             queue.metrics.dropped_overflow += 1;
-            self.ledger.dropped.overflow += 1;
             match queue.overflow {
                 Overflow::RejectPublish => {
-                    self.messages.remove(slot);
+                    self.discard(slot, Discard::Overflow);
                     return;
                 }
                 Overflow::DropHead => {
+                    // RabbitMQ dead-letters the dropped head when the queue has a dead-letter exchange.
                     if let Some(head) = queue.pop_head(now) {
-                        self.messages.remove(head);
+                        match queue.dead_letter {
+                            Some(edge) => self.send_along(now, edge, head, scheduler),
+                            None => self.discard(head, Discard::Overflow),
+                        }
                     }
                 }
             }
         }
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
         queue.metrics.enqueued += 1;
         queue.push_ready(now, slot, priority);
         if let Some(ttl) = queue.ttl_nanos
@@ -174,6 +199,20 @@ impl World {
         {
             queue.expiry_scheduled = true;
             scheduler.at(now + ttl, Event::Expire { queue: q as u32 });
+        }
+    }
+
+    /// Frees a copy that leaves the system without being processed, counting the loss
+    /// unless it was a dead letter already.
+    fn discard(&mut self, slot: Slot, why: Discard) {
+        let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
+        self.messages.remove(slot);
+        if !dead {
+            match why {
+                Discard::Overflow => self.ledger.lost.overflow += 1,
+                Discard::Ttl => self.ledger.lost.ttl += 1,
+                Discard::Rejected => self.ledger.lost.rejected += 1,
+            }
         }
     }
 
@@ -190,24 +229,46 @@ impl World {
         else {
             return;
         };
-        let enqueued_at = self.messages.get(slot).map_or(now, |m| m.enqueued_at);
-        queue.metrics.wait.record(now - enqueued_at);
+        let Some(message) = self.messages.get_mut(slot) else {
+            return;
+        };
+        message.deliveries = message.deliveries.saturating_add(1);
+        if message.deliveries > 1 {
+            self.ledger.redeliveries += 1;
+        }
+        // Over the delivery limit (RabbitMQ quorum queues): dead-lettered instead of delivered.
+        if queue
+            .max_deliveries
+            .is_some_and(|max| u32::from(message.deliveries) > max)
+        {
+            consumer.waiting = true;
+            queue.waiting.push_front(c as u32);
+            match queue.dead_letter {
+                Some(edge) => self.send_along(now, edge, slot, scheduler),
+                None => self.discard(slot, Discard::Rejected),
+            }
+            return;
+        }
+        queue.metrics.wait.record(now - message.enqueued_at);
         queue.metrics.delivered += 1;
-        queue.set_unacked(now, queue.unacked + 1);
+        // At-most-once copies are acknowledged on delivery: the queue forgets them now.
+        if consumer.ack == AckMode::AfterProcessing {
+            queue.set_unacked(now, queue.unacked + 1);
+        }
         consumer.unacked += 1;
         consumer.waiting = consumer.has_credit();
         if consumer.waiting {
             queue.waiting.push_back(c as u32);
         }
         if consumer.has_free_slot() {
-            Self::start(now, c as u32, consumer, slot, scheduler);
+            Self::start(now, c as u32, consumer, message, slot, scheduler);
         } else {
             consumer.buffer.push_back(slot);
         }
     }
 
     /// Gives ready messages to waiting consumers.
-    fn dispatch(&mut self, now: SimTime, q: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn dispatch(&mut self, now: SimTime, q: usize, scheduler: &mut Scheduler<Event>) {
         loop {
             let Some(queue) = self.queues.get_mut(q) else {
                 return;
@@ -232,6 +293,7 @@ impl World {
         queue.expiry_scheduled = false;
         let Some(ttl) = queue.ttl_nanos else { return };
         let mut next: Option<SimTime> = None;
+        let mut expired = Vec::new();
         for level in 0..queue.ready.len() {
             while let Some(&head) = queue.ready.get(level).and_then(|fifo| fifo.front()) {
                 let expires = self.messages.get(head).map_or(now, |m| m.enqueued_at + ttl);
@@ -240,11 +302,20 @@ impl World {
                     break;
                 }
                 queue.pop_level(now, level);
-                self.messages.remove(head);
                 queue.metrics.dropped_ttl += 1;
-                self.ledger.dropped.ttl += 1;
+                expired.push(head);
             }
         }
+        let dead_letter = queue.dead_letter;
+        for head in expired {
+            match dead_letter {
+                Some(edge) => self.send_along(now, edge, head, scheduler),
+                None => self.discard(head, Discard::Ttl),
+            }
+        }
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
         if let Some(at) = next {
             queue.expiry_scheduled = true;
             scheduler.at(at, Event::Expire { queue: q as u32 });
@@ -260,12 +331,15 @@ impl World {
         message: &Message,
         scheduler: &mut Scheduler<Event>,
     ) {
+        let counted = !message.has(flag::DEAD);
         if self.stored_records >= self.max_records {
             self.fail(format!(
                 "topics hold more than {} records: shorten retention, add consumers, or raise limits.max_in_flight",
                 self.max_records
             ));
-            self.ledger.dropped.overflow += 1;
+            if counted {
+                self.ledger.lost.overflow += 1;
+            }
             return;
         }
         let Some(topic) = self.topics.get_mut(t) else {
@@ -284,13 +358,16 @@ impl World {
             size: message.size,
             variant: message.variant,
             priority: message.priority,
+            flags: message.flags & flag::DEAD,
         });
         partition.end_offset += 1;
         partition.bytes += u64::from(message.size);
         topic.appended += 1;
         self.stored_records += 1;
         let groups = topic.groups.len() as u64;
-        self.ledger.fanned_out += groups.saturating_sub(1);
+        if counted {
+            self.ledger.fanned_out += groups.saturating_sub(1);
+        }
         self.trim(now, t, p);
         // Wake the member that owns this partition in each group.
         for g in 0..groups as usize {
@@ -315,6 +392,12 @@ impl World {
         };
         let has_retention = topic.retention_nanos.is_some() || topic.retention_bytes.is_some();
         let min_committed = topic.min_committed(p);
+        let resets: Vec<OffsetReset> = (0..topic.groups.len())
+            .map(|g| self.offset_reset_of(t, g))
+            .collect();
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
         loop {
             let Some(partition) = topic.partitions.get_mut(p) else {
                 return;
@@ -337,20 +420,37 @@ impl World {
             partition.base_offset += 1;
             partition.bytes -= u64::from(front.size);
             self.stored_records -= 1;
-            // A group that had not fetched this record has lost it (Kafka resets the group to the log start).
-            for group in &mut topic.groups {
-                if let Some(cursor) = group.cursors.get_mut(p)
-                    && cursor.position <= offset
-                {
+            // A group that had not fetched this record has lost it. Kafka then resets the
+            // group's position: to the log start (earliest) or to the log end (latest).
+            let end = partition.end_offset;
+            for (g, group) in topic.groups.iter_mut().enumerate() {
+                let Some(cursor) = group.cursors.get_mut(p) else {
+                    continue;
+                };
+                if cursor.position > offset {
+                    continue;
+                }
+                let reset = resets.get(g).copied().unwrap_or_default();
+                let upto = if reset == OffsetReset::Latest {
+                    end
+                } else {
+                    offset + 1
+                };
+                while cursor.position < upto {
+                    let skipped = cursor.position;
+                    let lost = !cursor.is_complete(skipped)
+                        && !skipped_dead(&partition.records, partition.base_offset, skipped, front);
                     cursor.skip();
-                    self.ledger.dropped.retention += 1;
+                    if lost {
+                        self.ledger.lost.retention += 1;
+                    }
                 }
             }
         }
     }
 
     /// Fills consumer `c`'s free slots from its assigned partitions, round-robin.
-    fn fetch(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn fetch(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -389,7 +489,8 @@ impl World {
                 continue;
             };
             idle_partitions = 0;
-            let message = Message {
+            let again = cursor.fetched_before(cursor.position);
+            let mut message = Message {
                 id: record.id,
                 produced_at: record.produced_at,
                 enqueued_at: record.appended_at,
@@ -400,164 +501,56 @@ impl World {
                 priority: record.priority,
                 partition: p,
                 offset: cursor.position,
+                hand: 0,
+                attempts: 0,
+                deliveries: 1,
+                flags: record.flags
+                    | if again {
+                        flag::REBALANCED | flag::REDELIVERED
+                    } else {
+                        0
+                    },
             };
+            if again {
+                self.ledger.redeliveries += 1;
+            }
             let Ok(slot) = self.messages.insert(message) else {
                 let cap = self.messages.cap();
                 self.failure.get_or_insert_with(|| format!("more than {cap} message copies in flight at once: raise limits.max_in_flight or reduce the load"));
                 return;
             };
             cursor.take();
-            Self::start(now, c as u32, consumer, slot, scheduler);
-        }
-    }
-
-    // ----- consumers ---------------------------------------------------------------
-
-    #[inline]
-    fn start(
-        now: SimTime,
-        c: u32,
-        consumer: &mut ConsumerState,
-        slot: Slot,
-        scheduler: &mut Scheduler<Event>,
-    ) {
-        consumer.busy += 1;
-        consumer.metrics.busy.set(now, u64::from(consumer.busy));
-        let service = consumer.service.sample(&mut consumer.rng);
-        consumer.metrics.started += 1;
-        consumer.metrics.service_nanos += u128::from(service);
-        scheduler.after(service, Event::Done { consumer: c, slot });
-    }
-
-    pub(super) fn done(
-        &mut self,
-        now: SimTime,
-        c: usize,
-        slot: Slot,
-        scheduler: &mut Scheduler<Event>,
-    ) {
-        let Some(message) = self.messages.get(slot).copied() else {
-            return;
-        };
-        let Some(consumer) = self.consumers.get_mut(c) else {
-            return;
-        };
-        consumer.busy -= 1;
-        consumer.metrics.busy.set(now, u64::from(consumer.busy));
-        consumer.metrics.processed += 1;
-        let source = consumer.source;
-        // Acknowledge (queues) or commit (topics), and take the next buffered
-        // message into the freed slot before anything new can arrive.
-        match source {
-            Source::Queue(q) => {
-                consumer.unacked -= 1;
-                if let Some(next) = consumer.buffer.pop_front() {
-                    Self::start(now, c as u32, consumer, next, scheduler);
-                }
-                let regained_credit = !consumer.waiting && consumer.has_credit();
-                if let Some(queue) = self.queues.get_mut(q as usize) {
-                    queue.set_unacked(now, queue.unacked - 1);
-                    if regained_credit {
-                        consumer.waiting = true;
-                        queue.waiting.push_back(c as u32);
-                    }
-                }
+            if consumer.ack == AckMode::BeforeProcessing {
+                // At-most-once: commit past the record before processing it.
+                cursor.commit_to(cursor.position);
             }
-            Source::Topic { topic, group, .. } => {
-                if let Some(cursor) = self
-                    .topics
-                    .get_mut(topic as usize)
-                    .and_then(|t| t.groups.get_mut(group as usize))
-                    .and_then(|g| g.cursors.get_mut(message.partition as usize))
-                {
-                    cursor.complete(message.offset);
-                    match consumer.commit {
-                        Commit::AfterEach => cursor.commit(),
-                        Commit::Batch { size } => {
-                            consumer.since_commit += 1;
-                            if consumer.since_commit >= size {
-                                consumer.since_commit = 0;
-                                self.commit_member(c);
-                            }
-                        }
-                        Commit::Interval { .. } | Commit::Transactional { .. } => {}
-                    }
-                }
-            }
-        }
-        // Publish onwards, or end the copy's journey.
-        let outputs = self.consumers.get(c).map_or(0, |cs| cs.outputs.len());
-        if outputs == 0 {
-            self.messages.remove(slot);
-            self.ledger.processed += 1;
-            self.window.processed += 1;
-            self.window.latency.record(now - message.produced_at);
-            self.series.record_latency(now - message.produced_at);
-        } else {
-            self.ledger.fanned_out += outputs as u64 - 1;
-            for o in 0..outputs {
-                let Some(output) = self.consumers.get(c).and_then(|cs| cs.outputs.get(o)) else {
-                    break;
-                };
-                let mut forwarded = message;
-                if let Some(table) = &output.rewrite {
-                    forwarded.variant = table
-                        .get(message.variant as usize)
-                        .copied()
-                        .unwrap_or(message.variant);
-                }
-                let target = output.target;
-                // The first output takes the copy's slot; the others get new ones.
-                self.publish(now, target, forwarded, (o == 0).then_some(slot), scheduler);
-            }
-        }
-        // Take more work.
-        match source {
-            Source::Queue(q) => self.dispatch(now, q as usize, scheduler),
-            Source::Topic { topic, .. } => {
-                self.fetch(now, c, scheduler);
-                self.trim(now, topic as usize, message.partition as usize);
+            Self::start(now, c as u32, consumer, &mut message, slot, scheduler);
+            if let Some(stored) = self.messages.get_mut(slot) {
+                stored.hand = message.hand;
             }
         }
     }
+}
 
-    /// Commits the processed prefix of every partition assigned to consumer `c`.
-    fn commit_member(&mut self, c: usize) {
-        let Some(consumer) = self.consumers.get(c) else {
-            return;
-        };
-        let Source::Topic {
-            topic,
-            group,
-            member,
-        } = consumer.source
-        else {
-            return;
-        };
-        let Some(group) = self
-            .topics
-            .get_mut(topic as usize)
-            .and_then(|t| t.groups.get_mut(group as usize))
-        else {
-            return;
-        };
-        let Some(assigned) = group.assigned.get(member as usize) else {
-            return;
-        };
-        for &p in assigned {
-            if let Some(cursor) = group.cursors.get_mut(p as usize) {
-                cursor.commit();
-            }
-        }
-    }
+/// Why a copy was discarded.
+#[derive(Clone, Copy)]
+enum Discard {
+    Overflow,
+    Ttl,
+    Rejected,
+}
 
-    /// The periodic commit of a consumer with an auto-commit interval.
-    pub(super) fn commit_interval(&mut self, c: usize, scheduler: &mut Scheduler<Event>) {
-        self.commit_member(c);
-        if let Some(Commit::Interval { every } | Commit::Transactional { every }) =
-            self.consumers.get(c).map(|c| c.commit)
-        {
-            scheduler.after(every.nanos.max(1), Event::Commit { consumer: c as u32 });
-        }
-    }
+/// Whether the record at `offset` (about to be deleted, `front` being the partition's first) is a dead letter.
+fn skipped_dead(
+    records: &std::collections::VecDeque<Record>,
+    base: u64,
+    offset: u64,
+    front: Record,
+) -> bool {
+    let record = if offset < base {
+        Some(&front)
+    } else {
+        records.get((offset - base) as usize)
+    };
+    record.is_some_and(|r| r.flags & flag::DEAD != 0)
 }

@@ -3,12 +3,16 @@
 //! [`world::World`] is the [`crate::engine::Model`]: it owns every node's
 //! state and handles the events. The other modules hold one concept each.
 
+mod consume;
 pub mod consumer;
 mod flow;
+pub mod ledger;
 pub mod matching;
+pub mod message;
 pub mod murmur2;
 pub mod queue;
 pub mod routing;
 pub mod sampling;
+pub mod subscription;
 pub mod topic;
 pub mod world;

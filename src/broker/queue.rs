@@ -27,6 +27,13 @@ pub struct QueueState {
     /// Consumers (indices into the world's consumers) with prefetch credit, in
     /// round-robin order; each at most once.
     pub waiting: VecDeque<u32>,
+    /// Edge rejected, expired and over-limit messages take (the dead-letter exchange).
+    pub dead_letter: Option<usize>,
+    pub max_deliveries: Option<u32>,
+    /// Index of this queue's subscription in the world.
+    pub subscription: u32,
+    /// Dead-lettered copies held here (a dead-letter queue): no longer in the ledger's flight.
+    pub dead_held: u64,
     pub metrics: QueueMetrics,
 }
 
@@ -75,6 +82,10 @@ impl QueueState {
             ttl_nanos,
             expiry_scheduled: false,
             waiting: VecDeque::new(),
+            dead_letter: None,
+            max_deliveries: None,
+            subscription: 0,
+            dead_held: 0,
             metrics: QueueMetrics::default(),
         }
     }
@@ -91,6 +102,17 @@ impl QueueState {
         let level = (priority as usize).min(self.ready.len().saturating_sub(1));
         if let Some(fifo) = self.ready.get_mut(level) {
             fifo.push_back(slot);
+            self.ready_len += 1;
+            self.metrics.depth.set(now, self.ready_len);
+        }
+    }
+
+    /// Puts a message back at the head of its priority level (a redelivery).
+    #[inline]
+    pub fn push_front_ready(&mut self, now: SimTime, slot: Slot, priority: u8) {
+        let level = (priority as usize).min(self.ready.len().saturating_sub(1));
+        if let Some(fifo) = self.ready.get_mut(level) {
+            fifo.push_front(slot);
             self.ready_len += 1;
             self.metrics.depth.set(now, self.ready_len);
         }

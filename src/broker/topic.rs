@@ -29,6 +29,8 @@ pub struct Record {
     pub size: u32,
     pub variant: VariantId,
     pub priority: u8,
+    /// Message flags carried through the log (a dead letter stays one).
+    pub flags: u8,
 }
 
 #[derive(Default)]
@@ -59,9 +61,40 @@ pub struct GroupCursor {
     pub position: u64,
     /// `done[i]`: offset `committed + i` is processed (completions can come out of order).
     pub done: VecDeque<bool>,
+    /// Highest position reached before a rewind.
+    pub fetched_upto: u64,
 }
 
 impl GroupCursor {
+    /// Whether `offset` is committed or processed since the last commit.
+    pub fn is_complete(&self, offset: u64) -> bool {
+        match offset.checked_sub(self.committed) {
+            None => true,
+            Some(i) => self.done.get(i as usize).copied().unwrap_or(false),
+        }
+    }
+
+    /// After a rebalance: fetching starts again from the committed offset.
+    /// What was processed since is remembered, so a record fetched again
+    /// counts as a duplicate, not as a new copy.
+    pub fn rewind(&mut self) {
+        self.fetched_upto = self.fetched_upto.max(self.position);
+        self.position = self.committed;
+    }
+
+    /// Whether the record at `offset` was handed out before (a redelivery).
+    pub fn fetched_before(&self, offset: u64) -> bool {
+        offset < self.fetched_upto
+    }
+
+    /// Commits everything below `offset`, processed or not (at-most-once commits on fetch).
+    pub fn commit_to(&mut self, offset: u64) {
+        while self.committed < offset {
+            self.done.pop_front();
+            self.committed += 1;
+        }
+    }
+
     /// Marks `offset` processed. It is committed at the next [`GroupCursor::commit`].
     pub fn complete(&mut self, offset: u64) {
         if let Some(flag) = offset
@@ -84,7 +117,9 @@ impl GroupCursor {
     pub fn take(&mut self) -> u64 {
         let offset = self.position;
         self.position += 1;
-        self.done.push_back(false);
+        if (self.position - self.committed) as usize > self.done.len() {
+            self.done.push_back(false);
+        }
         offset
     }
 
@@ -104,6 +139,8 @@ pub struct GroupState {
     /// Member -> its partitions.
     pub assigned: Vec<Vec<u32>>,
     pub cursors: Vec<GroupCursor>,
+    /// Rebalances so far.
+    pub rebalances: u64,
 }
 
 impl GroupState {
@@ -114,24 +151,37 @@ impl GroupState {
             owner: vec![None; partitions as usize],
             assigned: Vec::new(),
             cursors: (0..partitions).map(|_| GroupCursor::default()).collect(),
+            rebalances: 0,
         };
         group.assign_range();
         group
     }
 
-    /// Kafka's range assignor over the current members.
+    /// Kafka's range assignor over all members.
     pub fn assign_range(&mut self) {
+        let all = vec![true; self.members.len()];
+        self.assign_range_among(&all);
+    }
+
+    /// Kafka's range assignor over the members marked live; the others get nothing.
+    pub fn assign_range_among(&mut self, live: &[bool]) {
         let partitions = self.owner.len();
         let members = self.members.len();
         self.assigned = vec![Vec::new(); members];
         self.owner.iter_mut().for_each(|o| *o = None);
-        if members == 0 {
+        let live_members: Vec<usize> = (0..members)
+            .filter(|&m| live.get(m).copied().unwrap_or(false))
+            .collect();
+        if live_members.is_empty() {
             return;
         }
-        let (per, extra) = (partitions / members, partitions % members);
+        let (per, extra) = (
+            partitions / live_members.len(),
+            partitions % live_members.len(),
+        );
         let mut next = 0;
-        for m in 0..members {
-            let count = per + usize::from(m < extra);
+        for (rank, &m) in live_members.iter().enumerate() {
+            let count = per + usize::from(rank < extra);
             for p in next..next + count {
                 if let Some(owner) = self.owner.get_mut(p) {
                     *owner = Some(m as u32);

@@ -11,90 +11,18 @@ use super::consumer::{ConsumerMetrics, ConsumerState, Output, Source};
 use super::queue::QueueState;
 use super::routing::{RouteTable, Variant, VariantId, VariantInterner};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
+use super::subscription::Subscription;
 use super::topic::{GroupState, TopicState};
 use crate::engine::arena::{Arena, Slot};
 use crate::engine::rng::{Stream, stream};
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::metrics::LatencyHistogram;
 use crate::metrics::series::Series;
-use crate::scenario::raw::Commit;
-use crate::scenario::{NodeKind, Scenario};
+use crate::scenario::raw::{Commit, EdgeKind};
+use crate::scenario::{Fault, NodeKind, Scenario};
 
-/// A message copy in a queue or in a consumer's hands.
-#[derive(Debug, Clone, Copy)]
-pub struct Message {
-    /// Unique per produced message; copies share it.
-    pub id: u64,
-    pub produced_at: SimTime,
-    /// When it entered its current queue.
-    pub enqueued_at: SimTime,
-    pub key: u32,
-    /// Per-key sequence number, in production order.
-    pub key_seq: u32,
-    pub size: u32,
-    pub variant: VariantId,
-    pub priority: u8,
-    /// For records read from a topic: partition and offset, to commit.
-    pub partition: u32,
-    pub offset: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum Event {
-    Produce {
-        producer: u32,
-    },
-    Done {
-        consumer: u32,
-        slot: Slot,
-    },
-    Expire {
-        queue: u32,
-    },
-    /// A topic consumer's periodic offset commit.
-    Commit {
-        consumer: u32,
-    },
-    Sample,
-    WarmupEnd,
-}
-
-/// Why a copy was dropped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Dropped {
-    /// Published to an exchange that routed it nowhere.
-    pub unroutable: u64,
-    /// Refused or pushed out by a full queue.
-    pub overflow: u64,
-    /// Expired in a queue (message TTL).
-    pub ttl: u64,
-    /// Deleted by topic retention before its group read it.
-    pub retention: u64,
-}
-
-impl Dropped {
-    pub fn total(&self) -> u64 {
-        self.unroutable + self.overflow + self.ttl + self.retention
-    }
-}
-
-/// Whole-run counts of every message copy. Never reset by the warm-up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Ledger {
-    pub produced: u64,
-    /// Extra copies made by routing one message to several queues, or by several groups reading one topic.
-    pub fanned_out: u64,
-    /// Copies processed by a consumer that publishes nothing further (the end of their journey).
-    pub processed: u64,
-    pub dropped: Dropped,
-}
-
-impl Ledger {
-    /// Copies neither processed nor dropped.
-    pub fn in_flight(&self) -> u64 {
-        (self.produced + self.fanned_out).saturating_sub(self.processed + self.dropped.total())
-    }
-}
+pub use super::ledger::{Ledger, Lost};
+pub use super::message::{Event, Message, flag};
 
 pub struct ProducerState {
     pub node: usize,
@@ -154,6 +82,14 @@ pub struct World {
     /// Most log records all topics may hold at once.
     pub(super) max_records: u64,
     pub(super) stored_records: u64,
+    /// One per queue and per topic consumer group.
+    pub subscriptions: Vec<Subscription>,
+    /// Where each edge leads and what it means, for dead-letter and retry targets.
+    pub(super) edges: Vec<(usize, EdgeKind)>,
+    /// Faults scheduled in the scenario, then those injected while running, with their times.
+    pub faults: Vec<Fault>,
+    /// Copies waiting out a retry delay before going back to their queue.
+    pub(super) parked: u64,
     /// Set when the run cannot go on (a memory cap was hit); the runner stops and reports it.
     pub failure: Option<String>,
 }
@@ -196,6 +132,7 @@ impl World {
         let mut queues = Vec::new();
         let mut topics = Vec::new();
         let mut consumers = Vec::new();
+        let mut subscriptions = Vec::new();
         for (index, node) in scenario.nodes.iter().enumerate() {
             match &node.kind {
                 NodeKind::Producer(p) => {
@@ -229,13 +166,28 @@ impl World {
                     node: index,
                     ..Default::default()
                 }),
-                NodeKind::Queue(q) => queues.push(QueueState::new(
-                    index,
-                    q.max_priority,
-                    q.max_length,
-                    q.overflow,
-                    q.ttl_nanos,
-                )),
+                NodeKind::Queue(q) => {
+                    let mut queue = QueueState::new(
+                        index,
+                        q.max_priority,
+                        q.max_length,
+                        q.overflow,
+                        q.ttl_nanos,
+                    );
+                    queue.dead_letter = q.dead_letter;
+                    queue.max_deliveries = q.max_deliveries;
+                    queue.subscription = subscriptions.len() as u32;
+                    let idempotency = q
+                        .consumers
+                        .iter()
+                        .find_map(|&c| match &scenario.nodes.get(c)?.kind {
+                            NodeKind::Consumer(spec) => Some(spec.idempotency),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    subscriptions.push(Subscription::new(node.id.clone(), idempotency, key_count));
+                    queues.push(queue);
+                }
                 NodeKind::Topic(t) => topics.push(TopicState::new(
                     index,
                     t,
@@ -271,12 +223,18 @@ impl World {
             next += 1;
         }
         let all_variants = interner.len();
+        let mut group_subscriptions: Vec<((u32, usize), u32)> = Vec::new();
         for (index, node) in scenario.nodes.iter().enumerate() {
             let NodeKind::Consumer(c) = &node.kind else {
                 continue;
             };
-            let source = match node_refs.get(c.source) {
-                Some(NodeRef::Queue(q)) => Source::Queue(*q),
+            let (source, subscription) = match node_refs.get(c.source) {
+                Some(NodeRef::Queue(q)) => (
+                    Source::Queue(*q),
+                    queues
+                        .get(*q as usize)
+                        .map_or(0, |queue: &QueueState| queue.subscription),
+                ),
                 Some(NodeRef::Topic(t)) => {
                     let NodeKind::Topic(spec) = &scenario.nodes[c.source].kind else {
                         return Err("consumer source is not a topic".into());
@@ -291,11 +249,25 @@ impl World {
                         .iter()
                         .position(|&m| m == index)
                         .ok_or("consumer is not a member of its group")?;
-                    Source::Topic {
+                    let subscription = group_subscription(
+                        &mut subscriptions,
+                        &mut group_subscriptions,
+                        *t,
+                        group_index,
+                        || {
+                            Subscription::new(
+                                format!("{}/{}", scenario.nodes[c.source].id, c.group),
+                                c.idempotency,
+                                key_count,
+                            )
+                        },
+                    );
+                    let source = Source::Topic {
                         topic: *t,
                         group: group_index as u32,
                         member: member as u32,
-                    }
+                    };
+                    (source, subscription)
                 }
                 _ => {
                     return Err(format!(
@@ -340,6 +312,23 @@ impl World {
                 outputs,
                 commit: c.commit,
                 since_commit: 0,
+                alive: true,
+                epoch: 0,
+                in_hand: Vec::new(),
+                paused: false,
+                ack: c.ack,
+                ack_delay_nanos: c.ack_delay_nanos,
+                retry: c.retry,
+                failure_probability: c.failure_probability,
+                poison_fraction: c.poison_fraction,
+                fault_failure: 0.0,
+                slow_factor: 1.0,
+                dead_letter: c.dead_letter,
+                retry_to: c.retry_to,
+                session_timeout_nanos: c.session_timeout_nanos,
+                rebalance_nanos: c.rebalance_nanos,
+                auto_offset_reset: c.auto_offset_reset,
+                subscription,
                 metrics: ConsumerMetrics::default(),
             });
             if let (
@@ -386,6 +375,14 @@ impl World {
         }
         let routes = interner.into_table(scenario);
 
+        for (index, fault) in scenario.faults.iter().enumerate() {
+            scheduler.at(
+                fault.at_nanos,
+                Event::FaultStart {
+                    index: index as u32,
+                },
+            );
+        }
         for (p, producer) in producers.iter_mut().enumerate() {
             if let Some(first) = producer.arrival.first(&mut producer.rng) {
                 scheduler.at(first, Event::Produce { producer: p as u32 });
@@ -420,6 +417,10 @@ impl World {
             sample_every: scenario.sample_every_nanos,
             max_records: scenario.max_in_flight,
             stored_records: 0,
+            subscriptions,
+            edges: scenario.edges.iter().map(|e| (e.to, e.kind)).collect(),
+            faults: scenario.faults.clone(),
+            parked: 0,
             failure: None,
         })
     }
@@ -477,37 +478,91 @@ impl World {
     }
 
     /// Recounts the copies in flight from the structures and compares with the ledger.
+    /// Dead letters (out of the ledger) and ghosts (forwarded, awaiting their ack) do not count.
     pub fn check_ledger(&self) -> Result<(), String> {
-        let queued: u64 = self.queues.iter().map(|q| q.ready_len).sum();
-        let in_hands: u64 = self
-            .consumers
+        let live = |slot: &Slot| {
+            self.messages
+                .get(*slot)
+                .is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::GHOST))
+        };
+        let queued: u64 = self
+            .queues
             .iter()
-            .map(|c| u64::from(c.busy) + c.buffer.len() as u64)
-            .sum();
-        let in_logs: u64 = self
-            .topics
-            .iter()
-            .flat_map(|t| {
-                t.groups.iter().map(move |g| {
-                    t.partitions
-                        .iter()
-                        .zip(&g.cursors)
-                        .map(|(p, c)| p.end_offset - c.position)
-                        .sum::<u64>()
-                })
-            })
-            .sum();
-        let counted = queued + in_hands + in_logs;
+            .flat_map(|q| q.ready.iter().flatten())
+            .filter(|s| live(s))
+            .count() as u64;
+        let mut in_hands = 0u64;
+        for consumer in &self.consumers {
+            for &slot in consumer.in_hand.iter().chain(consumer.buffer.iter()) {
+                if !live(&slot) {
+                    continue;
+                }
+                // A topic record processed before (fetched again after a rebalance) already ended.
+                let counted = match (consumer.source, self.messages.get(slot)) {
+                    (Source::Topic { topic, group, .. }, Some(m)) => {
+                        consumer.ack == crate::scenario::raw::AckMode::BeforeProcessing
+                            || !self
+                                .topics
+                                .get(topic as usize)
+                                .and_then(|t| t.groups.get(group as usize))
+                                .and_then(|g| g.cursors.get(m.partition as usize))
+                                .is_some_and(|c| c.is_complete(m.offset))
+                    }
+                    _ => true,
+                };
+                in_hands += u64::from(counted);
+            }
+        }
+        let mut in_logs = 0u64;
+        for topic in &self.topics {
+            for group in &topic.groups {
+                for (partition, cursor) in topic.partitions.iter().zip(&group.cursors) {
+                    for offset in cursor.position..partition.end_offset {
+                        let dead = partition
+                            .record(offset)
+                            .is_some_and(|r| r.flags & flag::DEAD != 0);
+                        if !dead && !cursor.is_complete(offset) {
+                            in_logs += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let counted = queued + in_hands + in_logs + self.parked;
         let ledger = self.ledger.in_flight();
-        let arena = self.messages.len() as u64;
-        if counted != ledger || arena != queued + in_hands {
+        if counted != ledger {
             return Err(format!(
-                "ledger broken: {ledger} in flight by the counts, {counted} found ({queued} queued, {in_hands} in consumers, {in_logs} in logs), {arena} in the arena; {:?}",
+                "ledger broken: {ledger} in flight by the counts, {counted} found ({queued} queued, {in_hands} in consumers, {in_logs} in logs, {} parked); {:?}",
+                self.parked, self.ledger
+            ));
+        }
+        let created = self.ledger.produced + self.ledger.fanned_out + self.ledger.duplicate_copies;
+        let ended = self.ledger.processed + self.ledger.dead_lettered + self.ledger.lost.total();
+        if ended > created {
+            return Err(format!(
+                "more copies ended ({ended}) than were created ({created}): {:?}",
                 self.ledger
             ));
         }
         Ok(())
     }
+}
+
+/// The subscription of consumer group `group` of topic `topic`, created on first use.
+fn group_subscription(
+    subscriptions: &mut Vec<Subscription>,
+    known: &mut Vec<((u32, usize), u32)>,
+    topic: u32,
+    group: usize,
+    make: impl FnOnce() -> Subscription,
+) -> u32 {
+    if let Some((_, index)) = known.iter().find(|(k, _)| *k == (topic, group)) {
+        return *index;
+    }
+    let index = subscriptions.len() as u32;
+    subscriptions.push(make());
+    known.push(((topic, group), index));
+    index
 }
 
 impl Model for World {
@@ -517,9 +572,34 @@ impl Model for World {
     fn handle(&mut self, now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {
         match event {
             Event::Produce { producer } => self.produce(now, producer as usize, scheduler),
-            Event::Done { consumer, slot } => self.done(now, consumer as usize, slot, scheduler),
+            Event::Done {
+                consumer,
+                slot,
+                epoch,
+            } => self.done(now, consumer as usize, slot, epoch, scheduler),
+            Event::AckArrive {
+                consumer,
+                slot,
+                epoch,
+            } => self.ack_arrive(now, consumer as usize, slot, epoch, scheduler),
+            Event::Requeue { queue, slot } => {
+                self.requeue_after_delay(now, queue as usize, slot, scheduler)
+            }
+            Event::Retry {
+                consumer,
+                slot,
+                epoch,
+            } => self.retry_in_place(now, consumer as usize, slot, epoch, scheduler),
             Event::Expire { queue } => self.expire(now, queue as usize, scheduler),
             Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
+            Event::MemberExpired { consumer, epoch } => {
+                self.member_expired(now, consumer as usize, epoch, scheduler)
+            }
+            Event::RebalanceDone { topic, group } => {
+                self.rebalance_done(now, topic as usize, group as usize, scheduler)
+            }
+            Event::FaultStart { index } => self.fault_start(now, index as usize, scheduler),
+            Event::FaultEnd { index } => self.fault_end(now, index as usize, scheduler),
             Event::Sample => self.sample(now, scheduler),
             Event::WarmupEnd => self.warmup_end(now),
         }

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::LatencySummary;
 use super::series::Series;
-use crate::broker::world::{Dropped, NodeRef, World};
+use crate::broker::subscription::Reordered;
+use crate::broker::world::{Lost, NodeRef, World};
 use crate::engine::SimTime;
 
 #[derive(Serialize)]
@@ -36,15 +37,32 @@ pub struct Report {
     pub series: Option<Series>,
 }
 
-/// Whole-run counts: the ledger. `produced + fanned_out = processed + dropped + in_flight_at_end`.
+/// Whole-run counts: the ledger and what happened to messages on the way.
+/// `produced + fanned_out + duplicate_copies = processed + dead_lettered + lost + in_flight_at_end`.
 #[derive(Serialize)]
 pub struct Totals {
     pub produced: u64,
     pub fanned_out: u64,
+    pub duplicate_copies: u64,
     pub processed: u64,
     pub in_flight_at_end: u64,
-    pub dropped: Dropped,
+    pub dead_lettered: u64,
+    pub lost: u64,
+    pub lost_by_reason: Lost,
+    /// The same as `lost_by_reason`, under the name the first report format used.
+    pub dropped: Lost,
     pub dropped_total: u64,
+    /// Processing effects applied again to a message already processed (per subscription).
+    pub duplicates: u64,
+    /// Redeliveries an idempotent consumer recognised and skipped.
+    pub deduplicated: u64,
+    /// Messages processed after a later message of the same key (per subscription).
+    pub reordered: u64,
+    pub reordered_by_cause: Reordered,
+    pub retries: u64,
+    pub redeliveries: u64,
+    /// Deliveries and retries per produced message.
+    pub retry_amplification: f64,
 }
 
 /// Rates after the warm-up.
@@ -132,6 +150,48 @@ pub struct RunInfo<'a> {
     pub include_series: bool,
 }
 
+fn totals(world: &World) -> Totals {
+    let ledger = &world.ledger;
+    let mut reordered = Reordered::default();
+    let (mut duplicates, mut deduplicated) = (0, 0);
+    for sub in &world.subscriptions {
+        duplicates += sub.duplicates;
+        deduplicated += sub.deduplicated;
+        reordered.requeue += sub.reordered.requeue;
+        reordered.retry += sub.reordered.retry;
+        reordered.rebalance += sub.reordered.rebalance;
+        reordered.concurrency += sub.reordered.concurrency;
+    }
+    let attempts = world
+        .consumers
+        .iter()
+        .map(|c| c.metrics.lifetime_attempts)
+        .sum::<u64>();
+    Totals {
+        produced: ledger.produced,
+        fanned_out: ledger.fanned_out,
+        duplicate_copies: ledger.duplicate_copies,
+        processed: ledger.processed,
+        in_flight_at_end: ledger.in_flight(),
+        dead_lettered: ledger.dead_lettered,
+        lost: ledger.lost.total(),
+        lost_by_reason: ledger.lost,
+        dropped: ledger.lost,
+        dropped_total: ledger.lost.total(),
+        duplicates,
+        deduplicated,
+        reordered: reordered.total(),
+        reordered_by_cause: reordered,
+        retries: ledger.retries,
+        redeliveries: ledger.redeliveries,
+        retry_amplification: if ledger.produced == 0 {
+            0.0
+        } else {
+            attempts as f64 / ledger.produced as f64
+        },
+    }
+}
+
 impl Report {
     pub fn new(world: &World, info: RunInfo<'_>) -> Report {
         let now = info.now;
@@ -143,7 +203,6 @@ impl Report {
                 0.0
             }
         };
-        let ledger = &world.ledger;
         let nodes = world
             .node_refs
             .iter()
@@ -165,14 +224,7 @@ impl Report {
             warmup_seconds: info.warmup_nanos as f64 / 1e9,
             events: info.events,
             wall_seconds: info.wall_seconds,
-            totals: Totals {
-                produced: ledger.produced,
-                fanned_out: ledger.fanned_out,
-                processed: ledger.processed,
-                in_flight_at_end: ledger.in_flight(),
-                dropped: ledger.dropped,
-                dropped_total: ledger.dropped.total(),
-            },
+            totals: totals(world),
             latency_ms: world.window.latency.summary_ms(),
             throughput_per_s: Throughput {
                 produced: per_s(world.window.produced),
@@ -277,15 +329,34 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "whole run   produced {}  processed {}  in flight {}  dropped {}  (fan-out copies {})",
-            t.produced, t.processed, t.in_flight_at_end, t.dropped_total, t.fanned_out
+            "whole run   produced {}  processed {}  in flight {}  lost {}  (fan-out copies {})",
+            t.produced, t.processed, t.in_flight_at_end, t.lost, t.fanned_out
         );
-        if t.dropped_total > 0 {
-            let d = &t.dropped;
+        if t.lost > 0 {
+            let d = &t.lost_by_reason;
             let _ = writeln!(
                 out,
-                "dropped by  unroutable {}  overflow {}  ttl {}  retention {}",
-                d.unroutable, d.overflow, d.ttl, d.retention
+                "lost by     unroutable {}  overflow {}  ttl {}  retention {}  crash {}  rejected {}",
+                d.unroutable, d.overflow, d.ttl, d.retention, d.crash, d.rejected
+            );
+        }
+        if t.dead_lettered
+            + t.duplicates
+            + t.deduplicated
+            + t.reordered
+            + t.retries
+            + t.redeliveries
+            > 0
+        {
+            let _ = writeln!(
+                out,
+                "guarantees  dead-lettered {}  duplicates {}  deduplicated {}  reordered {}  retries {}  redeliveries {}",
+                t.dead_lettered,
+                t.duplicates,
+                t.deduplicated,
+                t.reordered,
+                t.retries,
+                t.redeliveries
             );
         }
         let _ = writeln!(

@@ -545,10 +545,10 @@ fn not_yet_simulated(c: &mut Checker<'_>) {
                 }
             }
             RawNode::Queue(n) => {
-                if !n.durable || n.delivery != Delivery::Push || n.max_deliveries.is_some() {
+                if !n.durable || n.delivery != Delivery::Push {
                     c.problem(
                         p.clone(),
-                        format!("durability, pull delivery and delivery limits {LATER}"),
+                        format!("transient queues and pull delivery {LATER}"),
                     );
                 }
             }
@@ -561,16 +561,10 @@ fn not_yet_simulated(c: &mut Checker<'_>) {
                 }
             }
             RawNode::Consumer(n) => {
-                let defaults = n.ack == AckMode::default()
-                    && n.ack_delay.nanos == 0
-                    && n.idempotency == Idempotency::None
-                    && n.retry == RetryPolicy::default()
-                    && n.failure_probability == 0.0
-                    && n.poison_fraction == 0.0;
-                if !defaults {
+                if matches!(n.commit, Commit::Transactional { .. }) {
                     c.problem(
-                        p.clone(),
-                        format!("acknowledgement modes, idempotency, retries and failures {LATER}"),
+                        format!("{p}.commit"),
+                        format!("transactional commits {LATER}"),
                     );
                 }
             }

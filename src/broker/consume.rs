@@ -1,0 +1,977 @@
+//! What happens in a consumer's hands: processing, success or failure,
+//! acknowledgement or commit, retries and dead letters, crashes, restarts and
+//! consumer-group rebalances, and the faults that cause them.
+//!
+//! The rules, and the brokers they follow:
+//! - at-most-once (`ack: BeforeProcessing`): acknowledged (or committed) on
+//!   delivery, so a crash loses what was in hand and nothing is redelivered;
+//! - at-least-once (`AfterProcessing`): acknowledged after processing, after
+//!   `ack_delay`; a crash requeues everything unacknowledged (RabbitMQ puts it
+//!   back at the head of the queue), so work finished but not yet
+//!   acknowledged is done twice;
+//! - Kafka groups: a crashed member is removed after its session timeout;
+//!   the group then pauses to rebalance and every partition restarts from its
+//!   committed offset, so processed-but-uncommitted records are redelivered;
+//! - failures: tried again per the retry policy (immediately: back to the head
+//!   of the queue; with a delay: parked, then back to the tail; topics retry
+//!   in place and hold the partition), up to `max_attempts`, then dead-lettered.
+
+use rand::RngExt;
+
+use super::consumer::{ConsumerState, Source};
+use super::message::flag;
+use super::subscription::{Effect, ReorderCause};
+use super::world::{Event, Message, World};
+use crate::engine::arena::Slot;
+use crate::engine::{Scheduler, SimTime};
+use crate::scenario::FaultTarget;
+use crate::scenario::raw::{AckMode, Backoff, Commit, EdgeKind, FaultKind, Jitter, OffsetReset};
+
+impl World {
+    /// Starts processing `slot` in consumer `c` (which has a free slot).
+    #[inline]
+    pub(super) fn start(
+        now: SimTime,
+        c: u32,
+        consumer: &mut ConsumerState,
+        message: &mut Message,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        consumer.busy += 1;
+        consumer.metrics.busy.set(now, u64::from(consumer.busy));
+        message.hand = consumer.hold(slot);
+        let mut service = consumer.service.sample(&mut consumer.rng);
+        if consumer.slow_factor != 1.0 {
+            service = (service as f64 * consumer.slow_factor) as u64;
+        }
+        consumer.metrics.started += 1;
+        consumer.metrics.lifetime_attempts += 1;
+        consumer.metrics.service_nanos += u128::from(service);
+        scheduler.after(
+            service,
+            Event::Done {
+                consumer: c,
+                slot,
+                epoch: consumer.epoch,
+            },
+        );
+    }
+
+    /// Takes `slot` out of consumer `c`'s hands.
+    fn drop_from_hand(&mut self, c: usize, slot: Slot) {
+        let Some(hand) = self.messages.get(slot).map(|m| m.hand) else {
+            return;
+        };
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        if let Some(moved) = consumer.release(hand)
+            && let Some(m) = self.messages.get_mut(moved)
+        {
+            m.hand = hand;
+        }
+    }
+
+    /// Whether processing this copy fails.
+    fn fails(consumer: &mut ConsumerState, message: &Message) -> bool {
+        if consumer.poison_fraction > 0.0 && poison_draw(message.id) < consumer.poison_fraction {
+            return true;
+        }
+        let p = consumer.failure_probability.max(consumer.fault_failure);
+        p > 0.0 && consumer.rng.random::<f64>() < p
+    }
+
+    pub(super) fn done(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        slot: Slot,
+        epoch: u32,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        if consumer.epoch != epoch {
+            return; // The consumer crashed since; the copy was dealt with then.
+        }
+        let Some(message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        consumer.busy -= 1;
+        consumer.metrics.busy.set(now, u64::from(consumer.busy));
+        let failed = Self::fails(consumer, &message);
+        if failed {
+            consumer.metrics.failed += 1;
+            self.drop_from_hand(c, slot);
+            self.failed(now, c, slot, scheduler);
+        } else {
+            consumer.metrics.processed += 1;
+            self.succeeded(now, c, slot, scheduler);
+        }
+        self.take_more_work(now, c, scheduler);
+    }
+
+    /// Processing succeeded: apply the effect, then acknowledge or commit and publish onwards.
+    fn succeeded(&mut self, now: SimTime, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
+        let Some(message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        let Some(consumer) = self.consumers.get(c) else {
+            return;
+        };
+        let (source, ack, ack_delay, outputs) = (
+            consumer.source,
+            consumer.ack,
+            consumer.ack_delay_nanos,
+            consumer.outputs.len(),
+        );
+        let dead = message.has(flag::DEAD);
+        let effect = match self.subscriptions.get_mut(consumer.subscription as usize) {
+            Some(sub) if !dead => sub.process(
+                now,
+                message.id,
+                message.key,
+                message.key_seq,
+                reorder_cause(&message),
+            ),
+            _ => Effect::First,
+        };
+        if effect == Effect::First && outputs == 0 && !dead {
+            self.window.latency.record(now - message.produced_at);
+            self.series.record_latency(now - message.produced_at);
+            self.window.processed += 1;
+        }
+        match source {
+            Source::Queue(q) => {
+                let waits_for_ack = ack == AckMode::AfterProcessing && ack_delay > 0;
+                if waits_for_ack {
+                    // The copy stays in hand, unacknowledged, until the ack arrives.
+                    scheduler.after(
+                        ack_delay,
+                        Event::AckArrive {
+                            consumer: c as u32,
+                            slot,
+                            epoch: self.consumers.get(c).map_or(0, |c| c.epoch),
+                        },
+                    );
+                    if outputs > 0 && effect != Effect::Deduplicated {
+                        // The journey goes on in fresh copies; this one only awaits its ack.
+                        if let Some(m) = self.messages.get_mut(slot) {
+                            m.flags |= flag::GHOST;
+                        }
+                        self.forward(now, c, message, None, scheduler);
+                    }
+                    return;
+                }
+                self.drop_from_hand(c, slot);
+                self.acknowledge(now, c, q as usize);
+                self.finish(now, c, slot, message, effect, scheduler);
+            }
+            Source::Topic { .. } if message.has(flag::GHOST) => {
+                // Overtaken by a rebalance: the record was fetched again; only the effect counted.
+                self.drop_from_hand(c, slot);
+                self.messages.remove(slot);
+            }
+            Source::Topic { topic, group, .. } => {
+                self.drop_from_hand(c, slot);
+                // A record's copy ends the first time its offset is processed; a
+                // record fetched again after a rebalance was already counted.
+                // At-most-once records were committed on fetch and are never fetched again.
+                let mut first_for_offset = true;
+                if let Some(cursor) = self
+                    .topics
+                    .get_mut(topic as usize)
+                    .and_then(|t| t.groups.get_mut(group as usize))
+                    .and_then(|g| g.cursors.get_mut(message.partition as usize))
+                {
+                    first_for_offset =
+                        ack == AckMode::BeforeProcessing || !cursor.is_complete(message.offset);
+                    cursor.complete(message.offset);
+                }
+                self.after_commit_point(c);
+                if first_for_offset {
+                    self.finish(now, c, slot, message, effect, scheduler);
+                } else {
+                    // Processed again after a rebalance: a duplicate whose copy already ended.
+                    if outputs > 0 && effect != Effect::Deduplicated && !dead {
+                        self.ledger.duplicate_copies += outputs as u64;
+                        self.forward(now, c, message, None, scheduler);
+                    }
+                    self.messages.remove(slot);
+                }
+            }
+        }
+    }
+
+    /// Ends (or forwards) a processed copy whose acknowledgement is done.
+    fn finish(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        slot: Slot,
+        message: Message,
+        effect: Effect,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let outputs = self.consumers.get(c).map_or(0, |cs| cs.outputs.len());
+        let dead = message.has(flag::DEAD);
+        if message.has(flag::GHOST) {
+            // Forwarded already: this copy is not in the ledger.
+            self.messages.remove(slot);
+        } else if outputs == 0 || effect == Effect::Deduplicated || dead {
+            self.messages.remove(slot);
+            if !dead {
+                self.ledger.processed += 1;
+            }
+        } else {
+            self.forward(now, c, message, Some(slot), scheduler);
+        }
+    }
+
+    /// Publishes a processed message to each of consumer `c`'s outputs. With
+    /// `slot`, the copy continues in the first output; otherwise every output
+    /// gets a fresh copy (counted as fanned out from one continuing copy).
+    fn forward(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        message: Message,
+        slot: Option<Slot>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let outputs = self.consumers.get(c).map_or(0, |cs| cs.outputs.len());
+        self.ledger.fanned_out += outputs.saturating_sub(1) as u64;
+        for o in 0..outputs {
+            let Some(output) = self.consumers.get(c).and_then(|cs| cs.outputs.get(o)) else {
+                break;
+            };
+            let mut forwarded = message;
+            forwarded.flags = 0;
+            forwarded.attempts = 0;
+            forwarded.deliveries = 0;
+            if let Some(table) = &output.rewrite {
+                forwarded.variant = table
+                    .get(message.variant as usize)
+                    .copied()
+                    .unwrap_or(message.variant);
+            }
+            let target = output.target;
+            self.publish(
+                now,
+                target,
+                forwarded,
+                if o == 0 { slot } else { None },
+                scheduler,
+            );
+        }
+    }
+
+    /// Consumer `c` is done with one copy from queue `q`: its credit comes back,
+    /// and the queue's unacknowledged count drops (at-most-once copies were
+    /// acknowledged on delivery and never counted there).
+    fn acknowledge(&mut self, now: SimTime, c: usize, q: usize) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        consumer.unacked = consumer.unacked.saturating_sub(1);
+        let regained_credit = !consumer.waiting && consumer.has_credit() && consumer.alive;
+        let counted = consumer.ack == AckMode::AfterProcessing;
+        if let Some(queue) = self.queues.get_mut(q) {
+            if counted {
+                queue.set_unacked(now, queue.unacked.saturating_sub(1));
+            }
+            if regained_credit {
+                consumer.waiting = true;
+                queue.waiting.push_back(c as u32);
+            }
+        }
+    }
+
+    pub(super) fn ack_arrive(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        slot: Slot,
+        epoch: u32,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(consumer) = self.consumers.get(c) else {
+            return;
+        };
+        if consumer.epoch != epoch {
+            return; // Crashed before the ack arrived: the copy was requeued.
+        }
+        let Source::Queue(q) = consumer.source else {
+            return;
+        };
+        let Some(message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        self.drop_from_hand(c, slot);
+        self.acknowledge(now, c, q as usize);
+        // The effect was applied when processing finished; ending the copy is all that is left.
+        let outputs = self.consumers.get(c).map_or(0, |cs| cs.outputs.len());
+        if message.has(flag::GHOST) || outputs > 0 {
+            self.messages.remove(slot);
+        } else {
+            self.finish(now, c, slot, message, Effect::First, scheduler);
+        }
+        self.take_more_work(now, c, scheduler);
+    }
+
+    /// Commits after a completion, as the consumer's commit mode says.
+    fn after_commit_point(&mut self, c: usize) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        match consumer.commit {
+            Commit::AfterEach => self.commit_member(c),
+            Commit::Batch { size } => {
+                consumer.since_commit += 1;
+                if consumer.since_commit >= size {
+                    consumer.since_commit = 0;
+                    self.commit_member(c);
+                }
+            }
+            Commit::Interval { .. } | Commit::Transactional { .. } => {}
+        }
+    }
+
+    /// Processing failed: try again, dead-letter, or lose the copy.
+    fn failed(&mut self, now: SimTime, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        let Some(message) = self.messages.get_mut(slot) else {
+            return;
+        };
+        message.attempts = message.attempts.saturating_add(1);
+        let attempts = u32::from(message.attempts);
+        let (source, ack, retry) = (consumer.source, consumer.ack, consumer.retry);
+        if let Source::Queue(q) = source {
+            // The failed copy leaves the consumer (nack); what follows decides where it goes.
+            self.acknowledge(now, c, q as usize);
+        }
+        let _ = ack;
+        let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
+        if dead {
+            // A dead letter that fails again is only dropped.
+            self.release_record(c, slot);
+            self.messages.remove(slot);
+            return;
+        }
+        if attempts < retry.max_attempts {
+            self.ledger.retries += 1;
+            if let Some(m) = self.messages.get_mut(slot) {
+                m.flags |= flag::RETRIED;
+            }
+            let delay = self.backoff_delay(c, attempts);
+            let retry_to = self.consumers.get(c).and_then(|cs| cs.retry_to);
+            if let Some(edge) = retry_to {
+                self.release_record(c, slot);
+                self.send_along(now, edge, slot, scheduler);
+                return;
+            }
+            match source {
+                Source::Queue(q) => {
+                    if delay == 0 {
+                        // RabbitMQ's nack with requeue: back where it was, at the head.
+                        self.requeue_at_head(now, q as usize, slot, scheduler);
+                    } else {
+                        self.parked += 1;
+                        scheduler.after(delay, Event::Requeue { queue: q, slot });
+                    }
+                }
+                Source::Topic { .. } => {
+                    // A topic retries in place: the record keeps its slot and its partition waits.
+                    let Some(consumer) = self.consumers.get_mut(c) else {
+                        return;
+                    };
+                    consumer.busy += 1;
+                    consumer.metrics.busy.set(now, u64::from(consumer.busy));
+                    let epoch = consumer.epoch;
+                    if let Some(m) = self.messages.get_mut(slot) {
+                        m.hand = consumer.hold(slot);
+                    }
+                    scheduler.after(
+                        delay,
+                        Event::Retry {
+                            consumer: c as u32,
+                            slot,
+                            epoch,
+                        },
+                    );
+                }
+            }
+            return;
+        }
+        // Out of attempts.
+        self.release_record(c, slot);
+        let consumer_dlq = self.consumers.get(c).and_then(|cs| cs.dead_letter);
+        let queue_dlq = match source {
+            Source::Queue(q) => self
+                .queues
+                .get(q as usize)
+                .and_then(|queue| queue.dead_letter),
+            Source::Topic { .. } => None,
+        };
+        match consumer_dlq.or(queue_dlq) {
+            Some(edge) => self.send_along(now, edge, slot, scheduler),
+            None => {
+                self.messages.remove(slot);
+                self.ledger.lost.rejected += 1;
+            }
+        }
+    }
+
+    /// A topic record that leaves the consumer without being processed still
+    /// counts as done for its partition, so the group moves on.
+    fn release_record(&mut self, c: usize, slot: Slot) {
+        let Some(consumer) = self.consumers.get(c) else {
+            return;
+        };
+        let Source::Topic { topic, group, .. } = consumer.source else {
+            return;
+        };
+        let Some(message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        if let Some(cursor) = self
+            .topics
+            .get_mut(topic as usize)
+            .and_then(|t| t.groups.get_mut(group as usize))
+            .and_then(|g| g.cursors.get_mut(message.partition as usize))
+        {
+            cursor.complete(message.offset);
+        }
+        self.after_commit_point(c);
+    }
+
+    /// Sends a copy along a dead-letter or retry edge. Along a dead-letter edge
+    /// its journey ends (dead-lettered); along a retry edge it goes on.
+    pub(super) fn send_along(
+        &mut self,
+        now: SimTime,
+        edge: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(&(target, kind)) = self.edges.get(edge) else {
+            self.messages.remove(slot);
+            return;
+        };
+        let Some(mut message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        if kind == EdgeKind::DeadLetter && !message.has(flag::DEAD) {
+            self.ledger.dead_lettered += 1;
+            message.flags |= flag::DEAD;
+        }
+        self.publish(now, target, message, Some(slot), scheduler);
+    }
+
+    /// How long to wait before attempt `attempts + 1`.
+    fn backoff_delay(&mut self, c: usize, attempts: u32) -> u64 {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return 0;
+        };
+        match consumer.retry.backoff {
+            Backoff::Immediate => 0,
+            Backoff::Fixed { delay } => delay.nanos,
+            Backoff::Exponential { base, cap, jitter } => {
+                let exponential = base
+                    .nanos
+                    .saturating_mul(1u64 << (attempts - 1).min(40))
+                    .min(cap.nanos);
+                let rng = &mut consumer.rng;
+                match jitter {
+                    Jitter::None => exponential,
+                    Jitter::Full => rng.random_range(0..=exponential),
+                    Jitter::Equal => {
+                        exponential / 2 + rng.random_range(0..=exponential - exponential / 2)
+                    }
+                    Jitter::Decorrelated => {
+                        // sleep = min(cap, uniform(base, previous * 3)); the previous delay is
+                        // taken as the exponential one for this attempt's predecessor.
+                        let previous = base
+                            .nanos
+                            .saturating_mul(1u64 << (attempts.saturating_sub(2)).min(40));
+                        let high = previous.saturating_mul(3).max(base.nanos);
+                        rng.random_range(base.nanos..=high).min(cap.nanos)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A delayed retry's wait is over: back to the tail of its queue.
+    pub(super) fn requeue_after_delay(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        self.parked = self.parked.saturating_sub(1);
+        self.enqueue(now, q, slot, scheduler);
+    }
+
+    /// A topic consumer's blocking retry starts again on the same record.
+    pub(super) fn retry_in_place(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        slot: Slot,
+        epoch: u32,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        if consumer.epoch != epoch {
+            return;
+        }
+        self.drop_from_hand(c, slot);
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        consumer.busy -= 1;
+        let Some(message) = self.messages.get_mut(slot) else {
+            return;
+        };
+        Self::start(now, c as u32, consumer, message, slot, scheduler);
+    }
+
+    /// Gives consumer `c` more work after a slot or credit freed up.
+    pub(super) fn take_more_work(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        match consumer.source {
+            Source::Queue(q) => {
+                if consumer.has_free_slot()
+                    && let Some(next) = consumer.buffer.pop_front()
+                    && let Some(message) = self.messages.get_mut(next)
+                {
+                    Self::start(now, c as u32, consumer, message, next, scheduler);
+                }
+                self.dispatch(now, q as usize, scheduler);
+            }
+            Source::Topic { topic, .. } => {
+                self.fetch(now, c, scheduler);
+                for p in 0..self
+                    .topics
+                    .get(topic as usize)
+                    .map_or(0, |t| t.partitions.len())
+                {
+                    self.trim(now, topic as usize, p);
+                }
+            }
+        }
+    }
+
+    // ----- crashes, restarts, rebalances ------------------------------------------------
+
+    /// Consumer `c` crashes: what it held is redelivered or lost per its ack mode.
+    pub(super) fn crash(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        if !consumer.alive {
+            return;
+        }
+        consumer.alive = false;
+        consumer.epoch += 1;
+        consumer.busy = 0;
+        consumer.metrics.busy.set(now, 0);
+        consumer.metrics.crashes += 1;
+        let held: Vec<Slot> = consumer
+            .in_hand
+            .drain(..)
+            .chain(consumer.buffer.drain(..))
+            .collect();
+        let (source, ack, epoch, session) = (
+            consumer.source,
+            consumer.ack,
+            consumer.epoch,
+            consumer.session_timeout_nanos,
+        );
+        match source {
+            Source::Queue(q) => {
+                if let Some(queue) = self.queues.get_mut(q as usize) {
+                    queue.waiting.retain(|&w| w != c as u32);
+                }
+                if let Some(consumer) = self.consumers.get_mut(c) {
+                    consumer.waiting = false;
+                }
+                let unacked = self.consumers.get(c).map_or(0, |cs| cs.unacked);
+                if ack == AckMode::AfterProcessing
+                    && let Some(queue) = self.queues.get_mut(q as usize)
+                {
+                    queue.set_unacked(now, queue.unacked.saturating_sub(u64::from(unacked)));
+                }
+                if let Some(consumer) = self.consumers.get_mut(c) {
+                    consumer.unacked = 0;
+                }
+                // Requeued in reverse so that the oldest ends up first at the head.
+                for &slot in held.iter().rev() {
+                    match ack {
+                        AckMode::AfterProcessing => {
+                            self.requeue_at_head(now, q as usize, slot, scheduler)
+                        }
+                        AckMode::BeforeProcessing => {
+                            let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
+                            self.messages.remove(slot);
+                            if !dead {
+                                self.ledger.lost.crash += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            Source::Topic { .. } => {
+                for slot in held {
+                    let message = self.messages.get(slot).copied();
+                    self.messages.remove(slot);
+                    // At-most-once: committed on fetch, so never fetched again.
+                    if ack == AckMode::BeforeProcessing
+                        && message.is_some_and(|m| !m.has(flag::DEAD))
+                    {
+                        self.ledger.lost.crash += 1;
+                    }
+                }
+                scheduler.after(
+                    session,
+                    Event::MemberExpired {
+                        consumer: c as u32,
+                        epoch,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Puts a copy back at the head of queue `q` as a redelivery (crash, nack with requeue).
+    fn requeue_at_head(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(message) = self.messages.get_mut(slot) else {
+            return;
+        };
+        if message.has(flag::GHOST) {
+            // It had been forwarded; back in the queue it is a real copy again, a duplicate one.
+            message.flags &= !flag::GHOST;
+            self.ledger.duplicate_copies += 1;
+        }
+        message.flags |= flag::REDELIVERED;
+        message.enqueued_at = now;
+        let priority = message.priority;
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
+        queue.push_front_ready(now, slot, priority);
+        self.dispatch(now, q, scheduler);
+    }
+
+    /// Consumer `c` comes back after a crash.
+    pub(super) fn restart(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        if consumer.alive {
+            return;
+        }
+        consumer.alive = true;
+        // A new session: the old one's expiry no longer applies.
+        consumer.epoch += 1;
+        match consumer.source {
+            Source::Queue(q) => {
+                consumer.waiting = true;
+                if let Some(queue) = self.queues.get_mut(q as usize) {
+                    queue.waiting.push_back(c as u32);
+                }
+                self.dispatch(now, q as usize, scheduler);
+            }
+            Source::Topic { topic, group, .. } => {
+                self.begin_rebalance(now, topic as usize, group as usize, scheduler)
+            }
+        }
+    }
+
+    /// A crashed member's session timed out: the group rebalances without it.
+    pub(super) fn member_expired(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        epoch: u32,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(consumer) = self.consumers.get(c) else {
+            return;
+        };
+        if consumer.epoch != epoch || consumer.alive {
+            return;
+        }
+        let Source::Topic { topic, group, .. } = consumer.source else {
+            return;
+        };
+        self.begin_rebalance(now, topic as usize, group as usize, scheduler);
+    }
+
+    /// Pauses every member of a group and commits what live members processed
+    /// (Kafka commits on partition revocation); the rebalance completes later.
+    fn begin_rebalance(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        g: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(group) = self.topics.get(t).and_then(|topic| topic.groups.get(g)) else {
+            return;
+        };
+        let members = group.members.clone();
+        let mut pause = 0;
+        for &m in &members {
+            if let Some(consumer) = self.consumers.get_mut(m as usize) {
+                consumer.paused = true;
+                pause = pause.max(consumer.rebalance_nanos);
+            }
+        }
+        for &m in &members {
+            if self
+                .consumers
+                .get(m as usize)
+                .is_some_and(|cs| cs.alive && !matches!(cs.commit, Commit::Transactional { .. }))
+            {
+                self.commit_member(m as usize);
+            }
+        }
+        if let Some(group) = self
+            .topics
+            .get_mut(t)
+            .and_then(|topic| topic.groups.get_mut(g))
+        {
+            group.rebalances += 1;
+        }
+        let _ = now;
+        scheduler.after(
+            pause,
+            Event::RebalanceDone {
+                topic: t as u32,
+                group: g as u32,
+            },
+        );
+    }
+
+    /// The rebalance completes: partitions are reassigned among live members
+    /// and every partition restarts from its committed offset.
+    pub(super) fn rebalance_done(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        g: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        // Records still in members' hands will be fetched again from the committed offset:
+        // the fetched copy carries the ledger from now on, the one in hand is a ghost.
+        let members: Vec<u32> = self
+            .topics
+            .get(t)
+            .and_then(|topic| topic.groups.get(g))
+            .map(|group| group.members.clone())
+            .unwrap_or_default();
+        for &m in &members {
+            let Some(consumer) = self.consumers.get(m as usize) else {
+                continue;
+            };
+            for &slot in &consumer.in_hand {
+                if let Some(message) = self.messages.get_mut(slot) {
+                    message.flags |= flag::GHOST;
+                }
+            }
+        }
+        let Some(group) = self
+            .topics
+            .get_mut(t)
+            .and_then(|topic| topic.groups.get_mut(g))
+        else {
+            return;
+        };
+        let consumers = &self.consumers;
+        let live: Vec<bool> = group
+            .members
+            .iter()
+            .map(|&m| consumers.get(m as usize).is_some_and(|c| c.alive))
+            .collect();
+        group.assign_range_among(&live);
+        for cursor in &mut group.cursors {
+            cursor.rewind();
+        }
+        let members = group.members.clone();
+        for (index, &m) in members.iter().enumerate() {
+            if let Some(consumer) = self.consumers.get_mut(m as usize) {
+                consumer.paused = false;
+                consumer.next_partition = 0;
+                if let Source::Topic { member, .. } = &mut consumer.source {
+                    *member = index as u32;
+                }
+            }
+        }
+        for &m in &members {
+            self.fetch(now, m as usize, scheduler);
+        }
+    }
+
+    // ----- faults -------------------------------------------------------------------------
+
+    /// Fault `index` starts: apply it, and schedule its end.
+    pub(super) fn fault_start(
+        &mut self,
+        now: SimTime,
+        index: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(fault) = self.faults.get(index).cloned() else {
+            return;
+        };
+        if let Some(duration) = fault.duration_nanos {
+            scheduler.after(
+                duration,
+                Event::FaultEnd {
+                    index: index as u32,
+                },
+            );
+        }
+        self.apply_fault(now, fault.target, fault.kind, true, scheduler);
+    }
+
+    pub(super) fn fault_end(
+        &mut self,
+        now: SimTime,
+        index: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(fault) = self.faults.get(index).cloned() else {
+            return;
+        };
+        self.apply_fault(now, fault.target, fault.kind, false, scheduler);
+    }
+
+    fn apply_fault(
+        &mut self,
+        now: SimTime,
+        target: FaultTarget,
+        kind: FaultKind,
+        begins: bool,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let FaultTarget::Node(node) = target else {
+            return;
+        };
+        let Some(super::world::NodeRef::Consumer(c)) = self.node_refs.get(node).copied() else {
+            return;
+        };
+        let c = c as usize;
+        match (kind, begins) {
+            (FaultKind::Crash, true) => self.crash(now, c, scheduler),
+            (FaultKind::Crash, false) => self.restart(now, c, scheduler),
+            (FaultKind::Slow { factor }, _) => {
+                if let Some(consumer) = self.consumers.get_mut(c) {
+                    consumer.slow_factor = if begins { factor } else { 1.0 };
+                }
+            }
+            (FaultKind::Fail { probability }, _) => {
+                if let Some(consumer) = self.consumers.get_mut(c) {
+                    consumer.fault_failure = if begins { probability } else { 0.0 };
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Commits the processed prefix of every partition assigned to consumer `c`.
+    pub(super) fn commit_member(&mut self, c: usize) {
+        let Some(consumer) = self.consumers.get(c) else {
+            return;
+        };
+        let Source::Topic {
+            topic,
+            group,
+            member,
+        } = consumer.source
+        else {
+            return;
+        };
+        let Some(group) = self
+            .topics
+            .get_mut(topic as usize)
+            .and_then(|t| t.groups.get_mut(group as usize))
+        else {
+            return;
+        };
+        let Some(assigned) = group.assigned.get(member as usize) else {
+            return;
+        };
+        for &p in assigned {
+            if let Some(cursor) = group.cursors.get_mut(p as usize) {
+                cursor.commit();
+            }
+        }
+    }
+
+    /// The periodic commit of a consumer with an auto-commit interval.
+    pub(super) fn commit_interval(&mut self, c: usize, scheduler: &mut Scheduler<Event>) {
+        if self.consumers.get(c).is_some_and(|cs| cs.alive) {
+            self.commit_member(c);
+        }
+        if let Some(Commit::Interval { every } | Commit::Transactional { every }) =
+            self.consumers.get(c).map(|c| c.commit)
+        {
+            scheduler.after(every.nanos.max(1), Event::Commit { consumer: c as u32 });
+        }
+    }
+
+    /// Where a group member whose offset was deleted starts again (Kafka's auto.offset.reset).
+    pub(super) fn offset_reset_of(&self, t: usize, g: usize) -> OffsetReset {
+        self.topics
+            .get(t)
+            .and_then(|topic| topic.groups.get(g))
+            .and_then(|group| group.members.first())
+            .and_then(|&m| self.consumers.get(m as usize))
+            .map_or(OffsetReset::Earliest, |c| c.auto_offset_reset)
+    }
+}
+
+/// Why a copy would be out of order, from its history.
+fn reorder_cause(message: &Message) -> ReorderCause {
+    if message.has(flag::REBALANCED) {
+        ReorderCause::Rebalance
+    } else if message.has(flag::RETRIED) {
+        ReorderCause::Retry
+    } else if message.has(flag::REDELIVERED) {
+        ReorderCause::Requeue
+    } else {
+        ReorderCause::Concurrency
+    }
+}
+
+/// A fixed draw in [0, 1) per message id: whether a message is poison does not
+/// depend on who processes it or when.
+fn poison_draw(id: u64) -> f64 {
+    let mut z = id.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}

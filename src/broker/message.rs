@@ -1,0 +1,110 @@
+//! A message copy as it travels, and the engine events of the broker model.
+
+use super::routing::VariantId;
+use crate::engine::SimTime;
+use crate::engine::arena::Slot;
+
+/// Flags: what happened to a copy, for ordering blame and the ledger.
+pub mod flag {
+    /// Delivered again after a crash, a nack or an expired visibility timeout.
+    pub const REDELIVERED: u8 = 1;
+    /// Tried again after failing.
+    pub const RETRIED: u8 = 2;
+    /// Fetched again after a consumer-group rebalance.
+    pub const REBALANCED: u8 = 4;
+    /// Dead-lettered: its journey has ended; the ledger no longer tracks it.
+    pub const DEAD: u8 = 8;
+    /// Processed and forwarded, waiting only for its acknowledgement: the
+    /// journey continues in the forwarded copy, so the ledger does not count this one.
+    pub const GHOST: u8 = 16;
+}
+
+/// A message copy in a queue or in a consumer's hands.
+#[derive(Debug, Clone, Copy)]
+pub struct Message {
+    /// Unique per produced message; copies share it.
+    pub id: u64,
+    pub produced_at: SimTime,
+    /// When it entered its current queue.
+    pub enqueued_at: SimTime,
+    /// For records read from a topic: the offset, to commit.
+    pub offset: u64,
+    pub key: u32,
+    /// Per-key sequence number, in production order.
+    pub key_seq: u32,
+    pub size: u32,
+    /// For records read from a topic: the partition.
+    pub partition: u32,
+    /// Index in its consumer's in-hand list while a consumer holds it.
+    pub hand: u32,
+    pub variant: VariantId,
+    /// Failed processing attempts so far.
+    pub attempts: u16,
+    /// Deliveries to a consumer so far.
+    pub deliveries: u16,
+    pub priority: u8,
+    pub flags: u8,
+}
+
+impl Message {
+    #[inline]
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Event {
+    Produce {
+        producer: u32,
+    },
+    /// A consumer finished processing; stale when the consumer crashed since (`epoch`).
+    Done {
+        consumer: u32,
+        slot: Slot,
+        epoch: u32,
+    },
+    /// A consumer's acknowledgement reaches the queue.
+    AckArrive {
+        consumer: u32,
+        slot: Slot,
+        epoch: u32,
+    },
+    /// A delayed retry goes back into its queue.
+    Requeue {
+        queue: u32,
+        slot: Slot,
+    },
+    /// A topic consumer tries a failed record again (blocking retry).
+    Retry {
+        consumer: u32,
+        slot: Slot,
+        epoch: u32,
+    },
+    Expire {
+        queue: u32,
+    },
+    /// A topic consumer's periodic offset commit.
+    Commit {
+        consumer: u32,
+    },
+    /// A crashed group member's session times out.
+    MemberExpired {
+        consumer: u32,
+        epoch: u32,
+    },
+    /// A consumer group's rebalance completes.
+    RebalanceDone {
+        topic: u32,
+        group: u32,
+    },
+    /// Fault `index` starts or ends.
+    FaultStart {
+        index: u32,
+    },
+    FaultEnd {
+        index: u32,
+    },
+    Sample,
+    WarmupEnd,
+}
