@@ -59,6 +59,7 @@ impl World {
     }
 
     /// Takes `slot` out of consumer `c`'s hands.
+    #[inline]
     fn drop_from_hand(&mut self, c: usize, slot: Slot) {
         let Some(hand) = self.messages.get(slot).map(|m| m.hand) else {
             return;
@@ -74,7 +75,11 @@ impl World {
     }
 
     /// Whether processing this copy fails.
+    #[inline]
     fn fails(consumer: &mut ConsumerState, message: &Message) -> bool {
+        if !consumer.may_fail {
+            return false;
+        }
         if consumer.poison_fraction > 0.0 && poison_draw(message.id) < consumer.poison_fraction {
             return true;
         }
@@ -82,6 +87,7 @@ impl World {
         p > 0.0 && consumer.rng.random::<f64>() < p
     }
 
+    #[inline]
     pub(super) fn done(
         &mut self,
         now: SimTime,
@@ -96,12 +102,12 @@ impl World {
         if consumer.epoch != epoch {
             return; // The consumer crashed since; the copy was dealt with then.
         }
-        let Some(message) = self.messages.get(slot).copied() else {
+        let Some(message) = self.messages.get(slot) else {
             return;
         };
         consumer.busy -= 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
-        let failed = Self::fails(consumer, &message);
+        let failed = Self::fails(consumer, message);
         if failed {
             consumer.metrics.failed += 1;
             self.drop_from_hand(c, slot);
@@ -114,6 +120,7 @@ impl World {
     }
 
     /// Processing succeeded: apply the effect, then acknowledge or commit and publish onwards.
+    #[inline]
     fn succeeded(&mut self, now: SimTime, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
         let Some(message) = self.messages.get(slot).copied() else {
             return;
@@ -206,6 +213,7 @@ impl World {
     }
 
     /// Ends (or forwards) a processed copy whose acknowledgement is done.
+    #[inline]
     fn finish(
         &mut self,
         now: SimTime,
@@ -271,6 +279,7 @@ impl World {
     /// Consumer `c` is done with one copy from queue `q`: its credit comes back,
     /// and the queue's unacknowledged count drops (at-most-once copies were
     /// acknowledged on delivery and never counted there).
+    #[inline]
     fn acknowledge(&mut self, now: SimTime, c: usize, q: usize) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
@@ -545,6 +554,7 @@ impl World {
     }
 
     /// Gives consumer `c` more work after a slot or credit freed up.
+    #[inline]
     pub(super) fn take_more_work(
         &mut self,
         now: SimTime,
@@ -895,6 +905,9 @@ impl World {
             (FaultKind::Fail { probability }, _) => {
                 if let Some(consumer) = self.consumers.get_mut(c) {
                     consumer.fault_failure = if begins { probability } else { 0.0 };
+                    consumer.may_fail = consumer.fault_failure > 0.0
+                        || consumer.failure_probability > 0.0
+                        || consumer.poison_fraction > 0.0;
                 }
             }
             _ => {}

@@ -64,6 +64,8 @@ pub struct ConsumerState {
     pub poison_fraction: f64,
     /// Extra failure probability from an injected fault (a failing dependency).
     pub fault_failure: f64,
+    /// Any failure is possible (a shortcut for the common case of none).
+    pub may_fail: bool,
     /// Processing-time multiplier from an injected slow-down.
     pub slow_factor: f64,
     /// Edges for messages that failed for good, and for messages to try again later.

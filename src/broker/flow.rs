@@ -18,6 +18,7 @@ use crate::scenario::raw::{AckMode, OffsetReset, Overflow};
 impl World {
     // ----- producing and routing -------------------------------------------------
 
+    #[inline]
     pub(super) fn produce(&mut self, now: SimTime, p: usize, scheduler: &mut Scheduler<Event>) {
         let Some(producer) = self.producers.get_mut(p) else {
             return;
@@ -64,6 +65,7 @@ impl World {
     /// Routes one copy published to `target`. `slot` is the copy's arena slot
     /// when it is already there (a consumer publishing onwards); it is reused
     /// or freed.
+    #[inline]
     pub(super) fn publish(
         &mut self,
         now: SimTime,
@@ -150,6 +152,7 @@ impl World {
 
     // ----- queues ------------------------------------------------------------------
 
+    #[inline]
     pub(super) fn enqueue(
         &mut self,
         now: SimTime,
@@ -217,6 +220,7 @@ impl World {
     }
 
     /// Hands `slot` from queue `q` to consumer `c`, which has credit and is not in the waiting list.
+    #[inline]
     fn deliver(
         &mut self,
         now: SimTime,
@@ -268,6 +272,7 @@ impl World {
     }
 
     /// Gives ready messages to waiting consumers.
+    #[inline]
     pub(super) fn dispatch(&mut self, now: SimTime, q: usize, scheduler: &mut Scheduler<Event>) {
         loop {
             let Some(queue) = self.queues.get_mut(q) else {

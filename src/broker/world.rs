@@ -322,6 +322,7 @@ impl World {
                 failure_probability: c.failure_probability,
                 poison_fraction: c.poison_fraction,
                 fault_failure: 0.0,
+                may_fail: c.failure_probability > 0.0 || c.poison_fraction > 0.0,
                 slow_factor: 1.0,
                 dead_letter: c.dead_letter,
                 retry_to: c.retry_to,

@@ -14,8 +14,7 @@
 //! layouts order by `(time, sequence)`, where the sequence number records
 //! push order, so the switch never changes the order of events.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use super::SimTime;
 
@@ -33,28 +32,95 @@ impl<E> Entry<E> {
     }
 }
 
-/// Reversed order on `(time, seq)`, so `BinaryHeap` (a max-heap) pops the earliest.
-impl<E> Ord for Entry<E> {
+/// A binary min-heap on `(time, seq)`, written out so that push and pop
+/// inline into the event loop (with a handful of pending events, a call and
+/// the moves around it cost as much as the heap work).
+struct MinHeap<E> {
+    entries: Vec<Entry<E>>,
+}
+
+impl<E: Copy> MinHeap<E> {
+    fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+
+    fn from_vec(mut entries: Vec<Entry<E>>) -> Self {
+        entries.sort_unstable_by_key(Entry::key);
+        // A sorted array is a valid heap.
+        Self { entries }
+    }
+
     #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key().cmp(&self.key())
+    fn len(&self) -> usize {
+        self.entries.len()
     }
-}
 
-impl<E> PartialOrd for Entry<E> {
     #[inline]
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+    fn peek(&self) -> Option<&Entry<E>> {
+        self.entries.first()
+    }
+
+    #[inline]
+    fn push(&mut self, entry: Entry<E>) {
+        let key = entry.key();
+        let mut hole = self.entries.len();
+        self.entries.push(entry);
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
+            let Some(&above) = self.entries.get(parent) else {
+                break;
+            };
+            if above.key() <= key {
+                break;
+            }
+            self.entries.swap(parent, hole);
+            hole = parent;
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Entry<E>> {
+        let last = self.entries.pop()?;
+        let Some(&top) = self.entries.first() else {
+            return Some(last);
+        };
+        // Sift `last` down from the root.
+        let len = self.entries.len();
+        let key = last.key();
+        let mut hole = 0;
+        loop {
+            let left = 2 * hole + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = match (self.entries.get(left), self.entries.get(right)) {
+                (Some(l), Some(r)) if r.key() < l.key() => right,
+                _ => left,
+            };
+            let Some(&smaller) = self.entries.get(child) else {
+                break;
+            };
+            if key <= smaller.key() {
+                break;
+            }
+            if let Some(place) = self.entries.get_mut(hole) {
+                *place = smaller;
+            }
+            hole = child;
+        }
+        if let Some(place) = self.entries.get_mut(hole) {
+            *place = last;
+        }
+        Some(top)
+    }
+
+    fn into_vec(self) -> Vec<Entry<E>> {
+        self.entries
     }
 }
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl<E> Eq for Entry<E> {}
 
 /// Above this many pending events the queue turns into a radix heap...
 const TO_RADIX: usize = 4096;
@@ -62,7 +128,7 @@ const TO_RADIX: usize = 4096;
 const TO_HEAP: usize = 1024;
 
 enum Layout<E> {
-    Heap(BinaryHeap<Entry<E>>),
+    Heap(MinHeap<E>),
     Radix(RadixHeap<E>),
 }
 
@@ -82,7 +148,7 @@ impl<E: Copy> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         Self {
-            layout: Layout::Heap(BinaryHeap::new()),
+            layout: Layout::Heap(MinHeap::new()),
             last: 0,
             next_seq: 0,
         }
@@ -165,7 +231,9 @@ impl<E: Copy> EventQueue<E> {
         };
         let mut radix = RadixHeap::new(self.last);
         // In key order, so that bucket 0 (ties at `last`) receives its entries in sequence order.
-        for entry in std::mem::take(heap).into_sorted_vec().into_iter().rev() {
+        let mut entries = std::mem::replace(heap, MinHeap::new()).into_vec();
+        entries.sort_unstable_by_key(Entry::key);
+        for entry in entries {
             radix.push(entry);
         }
         self.layout = Layout::Radix(radix);
@@ -177,7 +245,7 @@ impl<E: Copy> EventQueue<E> {
             return;
         };
         let entries: Vec<Entry<E>> = radix.drain().collect();
-        self.layout = Layout::Heap(BinaryHeap::from(entries));
+        self.layout = Layout::Heap(MinHeap::from_vec(entries));
     }
 }
 
