@@ -8,7 +8,8 @@
 use crate::broker::world::World;
 use crate::engine::{SimTime, Simulation};
 use crate::metrics::report::{Report, RunInfo};
-use crate::scenario::Scenario;
+use crate::scenario::raw::FaultKind;
+use crate::scenario::{Fault, FaultTarget, Scenario};
 
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -112,6 +113,34 @@ impl Run {
     /// default; a headless run that does not report the series turns it off).
     pub fn set_latency_series(&mut self, on: bool) {
         self.sim.parts_mut().0.series.set_latency(on);
+    }
+
+    /// Injects a fault now, as if it had been scheduled for this instant. It is
+    /// recorded with its time in [`Run::faults`], so a live session can be saved
+    /// as a scenario and replayed identically.
+    pub fn inject(
+        &mut self,
+        target: FaultTarget,
+        kind: FaultKind,
+        duration_nanos: Option<u64>,
+    ) -> Result<(), String> {
+        let now = self.sim.now();
+        let (world, scheduler) = self.sim.parts_mut();
+        world.inject(
+            now,
+            Fault {
+                at_nanos: now,
+                target,
+                kind,
+                duration_nanos,
+            },
+            scheduler,
+        )
+    }
+
+    /// Every fault of the run so far: the scenario's, then those injected, in order of time.
+    pub fn faults(&self) -> &[Fault] {
+        &self.sim.model().faults
     }
 
     /// Checks the ledger's conservation law against the model's structures.

@@ -846,6 +846,36 @@ impl World {
 
     // ----- faults -------------------------------------------------------------------------
 
+    /// Adds a fault at `now` (from the running session, not the scenario) and starts it.
+    pub fn inject(
+        &mut self,
+        now: SimTime,
+        fault: crate::scenario::Fault,
+        scheduler: &mut Scheduler<Event>,
+    ) -> Result<(), String> {
+        let fits = match (fault.target, fault.kind) {
+            (
+                FaultTarget::Node(n),
+                FaultKind::Crash | FaultKind::Slow { .. } | FaultKind::Fail { .. },
+            ) => {
+                matches!(
+                    self.node_refs.get(n),
+                    Some(super::world::NodeRef::Consumer(_))
+                )
+            }
+            _ => false,
+        };
+        if !fits {
+            return Err(
+                "this fault cannot be injected there: crash, slow down or fail a consumer".into(),
+            );
+        }
+        let index = self.faults.len();
+        self.faults.push(fault);
+        self.fault_start(now, index, scheduler);
+        Ok(())
+    }
+
     /// Fault `index` starts: apply it, and schedule its end.
     pub(super) fn fault_start(
         &mut self,

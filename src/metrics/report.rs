@@ -102,6 +102,11 @@ pub enum NodeDetail {
         depth_at_end: u64,
         unacked_at_end: u64,
         dropped: QueueDrops,
+        /// Per message, for this queue's consumers: effects applied twice, redeliveries
+        /// skipped by idempotency, out-of-order processing.
+        duplicates: u64,
+        deduplicated: u64,
+        reordered: u64,
     },
     Topic {
         appended: u64,
@@ -113,6 +118,9 @@ pub enum NodeDetail {
         throughput_per_s: f64,
         utilization: f64,
         mean_service_ms: f64,
+        /// Processing attempts that failed, and crashes.
+        failed: u64,
+        crashes: u64,
     },
 }
 
@@ -137,6 +145,14 @@ pub struct GroupReport {
     /// Log-end minus committed offset, summed over partitions, at the end.
     pub lag: u64,
     pub lag_per_partition: Vec<u64>,
+    /// Age of the oldest uncommitted record, per partition, at the end: lag as time.
+    pub lag_ms_per_partition: Vec<f64>,
+    pub max_lag_ms: f64,
+    pub rebalances: u64,
+    /// Per message, for this group: effects applied twice, redeliveries skipped by idempotency, out-of-order processing.
+    pub duplicates: u64,
+    pub deduplicated: u64,
+    pub reordered: u64,
 }
 
 /// What the report says about the run besides the world's state.
@@ -435,11 +451,19 @@ impl Report {
                     throughput_per_s,
                     utilization,
                     mean_service_ms,
-                } => format!(
-                    "processed {processed} ({throughput_per_s:.1}/s), utilization {:.1}%, service mean {} ms",
-                    utilization * 100.0,
-                    ms(*mean_service_ms)
-                ),
+                    failed,
+                    crashes,
+                } => {
+                    let mut text = format!(
+                        "processed {processed} ({throughput_per_s:.1}/s), utilization {:.1}%, service mean {} ms",
+                        utilization * 100.0,
+                        ms(*mean_service_ms)
+                    );
+                    if *failed + *crashes > 0 {
+                        text.push_str(&format!(", failed {failed}, crashes {crashes}"));
+                    }
+                    text
+                }
             };
             let _ = writeln!(out, "{:<width$}  {:<9} {details}", node.id, node.kind);
         }
@@ -527,6 +551,7 @@ fn node_detail(
         }
         NodeRef::Queue(i) => {
             let q = world.queues.get(i as usize)?;
+            let sub = world.subscriptions.get(q.subscription as usize);
             let m = &q.metrics;
             let wait = m.wait.summary_ms();
             (
@@ -545,6 +570,9 @@ fn node_detail(
                         overflow: m.dropped_overflow,
                         ttl: m.dropped_ttl,
                     },
+                    duplicates: sub.map_or(0, |s| s.duplicates),
+                    deduplicated: sub.map_or(0, |s| s.deduplicated),
+                    reordered: sub.map_or(0, |s| s.reordered.total()),
                 },
             )
         }
@@ -571,6 +599,21 @@ fn node_detail(
                         .zip(&g.cursors)
                         .map(|(p, c)| p.end_offset - c.committed)
                         .collect();
+                    let lag_ms_per_partition: Vec<f64> = t
+                        .partitions
+                        .iter()
+                        .zip(&g.cursors)
+                        .map(|(p, c)| {
+                            p.record(c.committed)
+                                .map_or(0.0, |r| now.saturating_sub(r.appended_at) as f64 / 1e6)
+                        })
+                        .collect();
+                    let name = format!(
+                        "{}/{}",
+                        world.ids.get(t.node).map_or("", String::as_str),
+                        g.name
+                    );
+                    let sub = world.subscriptions.iter().find(|s| s.name == name);
                     GroupReport {
                         group: g.name.clone(),
                         members: g
@@ -581,6 +624,12 @@ fn node_detail(
                             .collect(),
                         lag: lag_per_partition.iter().sum(),
                         lag_per_partition,
+                        max_lag_ms: lag_ms_per_partition.iter().copied().fold(0.0, f64::max),
+                        lag_ms_per_partition,
+                        rebalances: g.rebalances,
+                        duplicates: sub.map_or(0, |s| s.duplicates),
+                        deduplicated: sub.map_or(0, |s| s.deduplicated),
+                        reordered: sub.map_or(0, |s| s.reordered.total()),
                     }
                 })
                 .collect();
@@ -613,6 +662,8 @@ fn node_detail(
                     throughput_per_s: per_s(m.processed),
                     utilization,
                     mean_service_ms,
+                    failed: m.failed,
+                    crashes: m.crashes,
                 },
             )
         }
