@@ -469,3 +469,43 @@ fn offsets_are_committed_as_the_commit_mode_says() {
     let (batch, _) = committed_at(", commit: Batch(size: 100)");
     assert_eq!(batch, 400);
 }
+
+#[test]
+fn a_visibility_timeout_shorter_than_processing_duplicates() {
+    // SQS: a message not deleted within the visibility timeout is received again.
+    let run_with = |visibility: &str| {
+        run(
+            "20s",
+            &format!(
+                r#"Producer(id: "p", arrival: Poisson(rate: "20/s")),
+                Queue(id: "q", delivery: Pull(visibility_timeout: "{visibility}")),
+                Consumer(id: "a", service: Uniform(min: "40ms", max: "120ms")),
+                Consumer(id: "b", service: Uniform(min: "40ms", max: "120ms"))"#
+            ),
+            r#"(from: "p", to: "q"), (from: "q", to: "a"), (from: "q", to: "b")"#,
+        )
+    };
+    let short = run_with("80ms");
+    assert!(short.totals.duplicates > 50, "{}", short.totals.duplicates);
+    assert!(short.totals.redeliveries > 50);
+    assert_eq!(short.totals.lost, 0);
+    let long = run_with("30s");
+    assert_eq!((long.totals.duplicates, long.totals.redeliveries), (0, 0));
+}
+
+#[test]
+fn max_receive_count_redrives_to_the_dead_letter_queue() {
+    // Processing always outlasts the visibility timeout: every message is received
+    // max_receive_count times, then redriven on the next receive.
+    let r = run(
+        "20s",
+        r#"Producer(id: "p", arrival: Constant(rate: "2/s")),
+        Queue(id: "q", delivery: Pull(visibility_timeout: "100ms", max_receive_count: 3)),
+        Queue(id: "dlq"),
+        Consumer(id: "slow", concurrency: 8, service: Constant(time: "1s"))"#,
+        r#"(from: "p", to: "q"), (from: "q", to: "slow"), (from: "q", to: "dlq", kind: DeadLetter)"#,
+    );
+    assert!(r.totals.dead_lettered >= 35, "{:?}", r.totals.dead_lettered);
+    assert_eq!(r.totals.processed, 0);
+    assert!(r.totals.redeliveries >= 2 * r.totals.dead_lettered);
+}

@@ -363,6 +363,11 @@ impl World {
             // The failed copy leaves the consumer (nack); what follows decides where it goes.
             self.acknowledge(now, c, q as usize);
         }
+        if self.messages.get(slot).is_some_and(|m| m.has(flag::GHOST)) {
+            // Its journey continues in another copy (visible again, or fetched again).
+            self.messages.remove(slot);
+            return;
+        }
         let _ = ack;
         let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
         if dead {
@@ -622,13 +627,38 @@ impl World {
                     consumer.waiting = false;
                 }
                 let unacked = self.consumers.get(c).map_or(0, |cs| cs.unacked);
+                let pull = self
+                    .queues
+                    .get(q as usize)
+                    .is_some_and(|queue| queue.visibility_timeout.is_some());
                 if ack == AckMode::AfterProcessing
+                    && !pull
                     && let Some(queue) = self.queues.get_mut(q as usize)
                 {
                     queue.set_unacked(now, queue.unacked.saturating_sub(u64::from(unacked)));
                 }
                 if let Some(consumer) = self.consumers.get_mut(c) {
                     consumer.unacked = 0;
+                }
+                let pull = self
+                    .queues
+                    .get(q as usize)
+                    .is_some_and(|queue| queue.visibility_timeout.is_some());
+                if pull && ack == AckMode::AfterProcessing {
+                    // SQS: nothing is requeued; what was received stays invisible until its
+                    // timeout ends. Ghosts (already visible again) are simply gone.
+                    for slot in held {
+                        let ghost = self.messages.get(slot).is_none_or(|m| m.has(flag::GHOST));
+                        if ghost {
+                            self.messages.remove(slot);
+                        } else if let Some(m) = self.messages.get_mut(slot) {
+                            m.hand = super::queue::ORPHAN;
+                            if let Some(queue) = self.queues.get_mut(q as usize) {
+                                queue.orphans += 1;
+                            }
+                        }
+                    }
+                    return;
                 }
                 // Requeued in reverse so that the oldest ends up first at the head.
                 for &slot in held.iter().rev() {

@@ -8,6 +8,7 @@
 
 use super::consumer::Source;
 use super::message::flag;
+use super::queue::{Invisible, ORPHAN};
 use super::routing::Dest;
 use super::topic::Record;
 use super::world::{Event, Message, NodeRef, World};
@@ -255,6 +256,22 @@ impl World {
         }
         queue.metrics.wait.record(now - message.enqueued_at);
         queue.metrics.delivered += 1;
+        if let Some(timeout) = queue.visibility_timeout
+            && consumer.ack == AckMode::AfterProcessing
+        {
+            // SQS: the received message is invisible until deleted or until the timeout ends.
+            queue.invisible.push_back(Invisible {
+                deadline: now + timeout,
+                slot,
+                consumer: c as u32,
+                id: message.id,
+                receive: message.deliveries,
+            });
+            if !queue.visibility_scheduled {
+                queue.visibility_scheduled = true;
+                scheduler.at(now + timeout, Event::Visibility { queue: q as u32 });
+            }
+        }
         // At-most-once copies are acknowledged on delivery: the queue forgets them now.
         if consumer.ack == AckMode::AfterProcessing {
             queue.set_unacked(now, queue.unacked + 1);
@@ -533,6 +550,76 @@ impl World {
             if let Some(stored) = self.messages.get_mut(slot) {
                 stored.hand = message.hand;
             }
+        }
+    }
+
+    /// Visibility timeouts end: a received message not deleted in time becomes
+    /// visible again. The consumer that holds it goes on processing a ghost (its
+    /// delete will fail); the copy back in the queue carries the ledger.
+    pub(super) fn visibility_expired(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
+        queue.visibility_scheduled = false;
+        let mut expired = Vec::new();
+        while let Some(&entry) = queue.invisible.front() {
+            if entry.deadline > now {
+                queue.visibility_scheduled = true;
+                scheduler.at(entry.deadline, Event::Visibility { queue: q as u32 });
+                break;
+            }
+            queue.invisible.pop_front();
+            expired.push(entry);
+        }
+        for entry in expired {
+            let Some(message) = self.messages.get(entry.slot).copied() else {
+                continue;
+            };
+            if message.id != entry.id
+                || message.deliveries != entry.receive
+                || message.has(flag::GHOST)
+            {
+                continue; // Deleted in time (the slot moved on), or already handled.
+            }
+            if message.hand == ORPHAN {
+                // Its consumer crashed: the message itself becomes visible again.
+                if let Some(queue) = self.queues.get_mut(q) {
+                    queue.orphans = queue.orphans.saturating_sub(1);
+                    queue.set_unacked(now, queue.unacked.saturating_sub(1));
+                }
+                if let Some(m) = self.messages.get_mut(entry.slot) {
+                    m.flags |= flag::REDELIVERED;
+                    m.hand = 0;
+                }
+                self.enqueue(now, q, entry.slot, scheduler);
+                continue;
+            }
+            let held = self
+                .consumers
+                .get(entry.consumer as usize)
+                .is_some_and(|c| {
+                    c.in_hand.get(message.hand as usize) == Some(&entry.slot)
+                        || c.buffer.contains(&entry.slot)
+                });
+            if !held {
+                continue;
+            }
+            let Ok(copy) = self.messages.insert(Message {
+                flags: message.flags | flag::REDELIVERED,
+                ..message
+            }) else {
+                self.at_capacity();
+                continue;
+            };
+            if let Some(ghost) = self.messages.get_mut(entry.slot) {
+                ghost.flags |= flag::GHOST;
+            }
+            self.enqueue(now, q, copy, scheduler);
         }
     }
 }

@@ -84,6 +84,10 @@ pub enum Event {
     Expire {
         queue: u32,
     },
+    /// A pull queue's earliest visibility timeout ends.
+    Visibility {
+        queue: u32,
+    },
     /// A topic consumer's periodic offset commit.
     Commit {
         consumer: u32,

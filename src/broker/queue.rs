@@ -32,8 +32,13 @@ pub struct QueueState {
     pub max_deliveries: Option<u32>,
     /// Index of this queue's subscription in the world.
     pub subscription: u32,
-    /// Dead-lettered copies held here (a dead-letter queue): no longer in the ledger's flight.
-    pub dead_held: u64,
+    /// SQS-style pull: how long a received message stays invisible, and the
+    /// received messages waiting for their deadline, oldest first.
+    pub visibility_timeout: Option<u64>,
+    pub invisible: VecDeque<Invisible>,
+    pub visibility_scheduled: bool,
+    /// Received messages whose consumer crashed: invisible until their timeout ends.
+    pub orphans: u64,
     pub metrics: QueueMetrics,
 }
 
@@ -64,6 +69,20 @@ impl QueueMetrics {
     }
 }
 
+/// The `hand` of a received message whose consumer crashed (SQS: it waits out its visibility timeout).
+pub const ORPHAN: u32 = u32::MAX;
+
+/// A message received from a pull queue, until it is deleted or its visibility timeout ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Invisible {
+    pub deadline: SimTime,
+    pub slot: Slot,
+    pub consumer: u32,
+    pub id: u64,
+    /// The receive this deadline belongs to (a later receive has its own).
+    pub receive: u16,
+}
+
 impl QueueState {
     pub fn new(
         node: usize,
@@ -85,7 +104,10 @@ impl QueueState {
             dead_letter: None,
             max_deliveries: None,
             subscription: 0,
-            dead_held: 0,
+            visibility_timeout: None,
+            invisible: VecDeque::new(),
+            visibility_scheduled: false,
+            orphans: 0,
             metrics: QueueMetrics::default(),
         }
     }

@@ -176,6 +176,15 @@ impl World {
                     );
                     queue.dead_letter = q.dead_letter;
                     queue.max_deliveries = q.max_deliveries;
+                    if let crate::scenario::raw::Delivery::Pull {
+                        visibility_timeout,
+                        max_receive_count,
+                    } = q.delivery
+                    {
+                        queue.visibility_timeout = Some(visibility_timeout.nanos);
+                        // SQS redrives a message received more than maxReceiveCount times.
+                        queue.max_deliveries = max_receive_count.or(q.max_deliveries);
+                    }
                     queue.subscription = subscriptions.len() as u32;
                     let idempotency = q
                         .consumers
@@ -301,7 +310,14 @@ impl World {
                 node: index,
                 source,
                 concurrency: c.concurrency,
-                prefetch: c.prefetch,
+                prefetch: match &scenario.nodes.get(c.source).map(|n| &n.kind) {
+                    Some(NodeKind::Queue(q))
+                        if q.delivery != crate::scenario::raw::Delivery::Push =>
+                    {
+                        c.concurrency
+                    }
+                    _ => c.prefetch,
+                },
                 busy: 0,
                 unacked: 0,
                 buffer: Default::default(),
@@ -529,7 +545,8 @@ impl World {
                 }
             }
         }
-        let counted = queued + in_hands + in_logs + self.parked;
+        let orphans: u64 = self.queues.iter().map(|q| q.orphans).sum();
+        let counted = queued + in_hands + in_logs + self.parked + orphans;
         let ledger = self.ledger.in_flight();
         if counted != ledger {
             return Err(format!(
@@ -592,6 +609,7 @@ impl Model for World {
                 epoch,
             } => self.retry_in_place(now, consumer as usize, slot, epoch, scheduler),
             Event::Expire { queue } => self.expire(now, queue as usize, scheduler),
+            Event::Visibility { queue } => self.visibility_expired(now, queue as usize, scheduler),
             Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
             Event::MemberExpired { consumer, epoch } => {
                 self.member_expired(now, consumer as usize, epoch, scheduler)

@@ -545,11 +545,8 @@ fn not_yet_simulated(c: &mut Checker<'_>) {
                 }
             }
             RawNode::Queue(n) => {
-                if !n.durable || n.delivery != Delivery::Push {
-                    c.problem(
-                        p.clone(),
-                        format!("transient queues and pull delivery {LATER}"),
-                    );
+                if !n.durable {
+                    c.problem(format!("{p}.durable"), format!("transient queues {LATER}"));
                 }
             }
             RawNode::Topic(n) => {
@@ -573,14 +570,22 @@ fn not_yet_simulated(c: &mut Checker<'_>) {
         }
     }
     for (e, edge) in raw.edges.iter().enumerate() {
-        if edge.kind != EdgeKind::Normal || edge.latency.is_some() || edge.call.is_some() {
+        if edge.latency.is_some() || edge.call.is_some() {
             c.problem(
                 format!("edges[{e}]"),
-                format!("dead-letter and retry edges, latency and calls {LATER}"),
+                format!("edge latency and calls {LATER}"),
             );
         }
     }
-    if !raw.faults.is_empty() {
-        c.problem("faults", format!("fault injection {LATER}"));
+    for (i, fault) in raw.faults.iter().enumerate() {
+        if !matches!(
+            fault.kind,
+            FaultKind::Crash | FaultKind::Slow { .. } | FaultKind::Fail { .. }
+        ) {
+            c.problem(
+                format!("faults[{i}].kind"),
+                format!("broker and link faults {LATER}"),
+            );
+        }
     }
 }
