@@ -509,3 +509,113 @@ fn max_receive_count_redrives_to_the_dead_letter_queue() {
     assert_eq!(r.totals.processed, 0);
     assert!(r.totals.redeliveries >= 2 * r.totals.dead_lettered);
 }
+
+/// Runs a scenario with faults, checking the ledger twenty times on the way.
+fn run_with_faults(duration: &str, nodes: &str, edges: &str, faults: &str) -> Report {
+    let text = format!(
+        "(version: 1, name: \"t\", seed: 3, duration: \"{duration}\", nodes: [{nodes}], edges: [{edges}], faults: [{faults}])"
+    );
+    let (_, scenario) = evlab::scenario::parse(&text, "test").unwrap_or_else(|e| panic!("{e}"));
+    let mut run = Run::new(&scenario).unwrap();
+    for step in 1..=20 {
+        run.advance_to(scenario.duration_nanos * step / 20).unwrap();
+        run.check_ledger().unwrap();
+    }
+    let report = run.report(None, false);
+    let t = &report.totals;
+    assert_eq!(
+        t.produced + t.fanned_out + t.duplicate_copies,
+        t.processed + t.dead_lettered + t.lost + t.in_flight_at_end
+    );
+    report
+}
+
+/// A keyed producer into a 3-replica topic whose partition leaders all fail at 5 s
+/// (back at 8 s), and partition 2's again at 12 s.
+fn failover_run(producer_extra: &str, min_insync: u32) -> Report {
+    run_with_faults(
+        "20s",
+        &format!(
+            r#"Producer(id: "p", arrival: Poisson(rate: "2000/s"), keys: Uniform(count: 50){producer_extra}),
+            Topic(id: "t", partitions: 4, replication_factor: 3, min_insync_replicas: {min_insync},
+                replication_delay: "20ms", failover: "500ms"),
+            Consumer(id: "c", concurrency: 4, service: Exponential(mean: "0.2ms"), commit: AfterEach)"#
+        ),
+        r#"(from: "p", to: "t"), (from: "t", to: "c")"#,
+        r#"(at: "5s", target: "t", kind: BrokerFailure(), duration: "3s"), (at: "12s", target: "t", kind: BrokerFailure(partition: 2))"#,
+    )
+}
+
+#[test]
+fn acks_1_loses_acknowledged_writes_on_leader_failure_and_acks_all_does_not() {
+    let leader = failover_run(r#", acks: Leader, retries: (max: 20, backoff: "100ms")"#, 1);
+    assert!(
+        leader.totals.lost_by_reason.broker_failure > 0,
+        "{:?}",
+        leader.totals.lost_by_reason
+    );
+    let all = failover_run(r#", acks: All, retries: (max: 20, backoff: "100ms")"#, 2);
+    assert_eq!(all.totals.lost, 0, "{:?}", all.totals.lost_by_reason);
+    assert!(
+        all.totals.processed + all.totals.in_flight_at_end
+            == all.totals.produced + all.totals.duplicate_copies
+    );
+    // Fire-and-forget loses what is written while the partitions have no leader, too.
+    let none = failover_run("", 1);
+    assert!(
+        none.totals.lost_by_reason.broker_failure > leader.totals.lost_by_reason.broker_failure
+    );
+}
+
+#[test]
+fn retries_without_an_idempotent_producer_duplicate_in_the_log() {
+    let plain = failover_run(r#", acks: All, retries: (max: 20, backoff: "100ms")"#, 2);
+    assert!(
+        plain.totals.duplicate_copies > 0 && plain.totals.duplicates > 0,
+        "{:?}",
+        plain.totals.duplicates
+    );
+    let idempotent = failover_run(
+        r#", acks: All, retries: (max: 20, backoff: "100ms"), idempotent: true"#,
+        2,
+    );
+    assert_eq!(
+        (
+            idempotent.totals.duplicate_copies,
+            idempotent.totals.duplicates
+        ),
+        (0, 0)
+    );
+    assert_eq!(idempotent.totals.lost, 0);
+}
+
+#[test]
+fn a_transient_queue_loses_its_contents_when_its_broker_fails_and_a_durable_one_does_not() {
+    let outcome = |durable: bool| {
+        run_with_faults(
+            "20s",
+            &format!(
+                r#"Producer(id: "p", arrival: Constant(rate: "100/s"), acks: Leader, retries: (max: 100, backoff: "200ms")),
+                Queue(id: "q", durable: {durable}),
+                Consumer(id: "c", service: Constant(time: "5ms"))"#
+            ),
+            r#"(from: "p", to: "q"), (from: "q", to: "c")"#,
+            // The consumer is down from 3 s to 6 s, so a backlog waits in the queue when its broker fails.
+            r#"(at: "3s", target: "c", kind: Crash, duration: "3s"), (at: "5s", target: "q", kind: BrokerFailure(), duration: "2s")"#,
+        )
+    };
+    let transient = outcome(false);
+    assert!(
+        transient.totals.lost_by_reason.broker_failure > 100,
+        "{:?}",
+        transient.totals.lost_by_reason
+    );
+    let durable = outcome(true);
+    assert_eq!(
+        durable.totals.lost, 0,
+        "{:?}",
+        durable.totals.lost_by_reason
+    );
+    // Publishes refused while the broker was down were retried.
+    assert!(durable.totals.processed > 1900);
+}

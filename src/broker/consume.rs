@@ -893,6 +893,10 @@ impl World {
                     Some(super::world::NodeRef::Consumer(_))
                 )
             }
+            (FaultTarget::Node(n), FaultKind::BrokerFailure { .. }) => matches!(
+                self.node_refs.get(n),
+                Some(super::world::NodeRef::Queue(_) | super::world::NodeRef::Topic(_))
+            ),
             _ => false,
         };
         if !fits {
@@ -950,6 +954,24 @@ impl World {
         let FaultTarget::Node(node) = target else {
             return;
         };
+        if let FaultKind::BrokerFailure { partition } = kind {
+            match (self.node_refs.get(node).copied(), begins) {
+                (Some(super::world::NodeRef::Queue(q)), true) => {
+                    self.queue_broker_failure(now, q as usize, scheduler)
+                }
+                (Some(super::world::NodeRef::Queue(q)), false) => {
+                    self.queue_broker_restored(now, q as usize, scheduler)
+                }
+                (Some(super::world::NodeRef::Topic(t)), true) => {
+                    self.leader_failure(now, t as usize, partition, scheduler)
+                }
+                (Some(super::world::NodeRef::Topic(t)), false) => {
+                    self.leader_restored(now, t as usize, partition, scheduler)
+                }
+                _ => {}
+            }
+            return;
+        }
         let Some(super::world::NodeRef::Consumer(c)) = self.node_refs.get(node).copied() else {
             return;
         };

@@ -51,6 +51,7 @@ impl World {
             attempts: 0,
             deliveries: 0,
             flags: 0,
+            producer: u16::try_from(p + 1).unwrap_or(0),
         };
         producer.produced += 1;
         let target = producer.target;
@@ -127,13 +128,23 @@ impl World {
                             }
                         },
                     };
-                    if let Some(NodeRef::Queue(q)) = self.node_refs.get(node) {
-                        self.enqueue(now, *q as usize, slot, scheduler);
+                    if let Some(NodeRef::Queue(q)) = self.node_refs.get(node).copied() {
+                        if self
+                            .queues
+                            .get(q as usize)
+                            .is_some_and(|queue| queue.online)
+                        {
+                            self.enqueue(now, q as usize, slot, scheduler);
+                        } else {
+                            self.publish_refused(now, message, Some(slot), scheduler);
+                        }
                     }
                 }
                 Dest::Topic(node) => {
-                    if let Some(NodeRef::Topic(t)) = self.node_refs.get(node) {
-                        self.append(now, *t as usize, &message, scheduler);
+                    if let Some(NodeRef::Topic(t)) = self.node_refs.get(node).copied()
+                        && !self.append(now, t as usize, &message, scheduler)
+                    {
+                        self.publish_refused(now, message, reusable.take(), scheduler);
                     }
                 }
             }
@@ -143,7 +154,7 @@ impl World {
         }
     }
 
-    fn at_capacity(&mut self) {
+    pub(super) fn at_capacity(&mut self) {
         let cap = self.messages.cap();
         self.fail(format!(
             "more than {cap} message copies in flight at once: the system is overloaded or the run too long; \
@@ -295,7 +306,7 @@ impl World {
             let Some(queue) = self.queues.get_mut(q) else {
                 return;
             };
-            if queue.ready_len == 0 {
+            if queue.ready_len == 0 || !queue.online {
                 return;
             }
             let Some(c) = queue.waiting.pop_front() else {
@@ -346,13 +357,15 @@ impl World {
 
     // ----- topics ------------------------------------------------------------------
 
+    /// Appends a record; false when no partition can take it (no leader, or
+    /// too few in-sync replicas for an acks=all write), so the publish is refused.
     fn append(
         &mut self,
         now: SimTime,
         t: usize,
         message: &Message,
         scheduler: &mut Scheduler<Event>,
-    ) {
+    ) -> bool {
         let counted = !message.has(flag::DEAD);
         if self.stored_records >= self.max_records {
             self.fail(format!(
@@ -360,17 +373,40 @@ impl World {
                 self.max_records
             ));
             if counted {
-                self.ledger.lost.overflow += 1;
+                self.ledger.lost.overflow += self.copies_of(message);
             }
-            return;
+            return true;
         }
+        let needs_all = (message.producer as usize)
+            .checked_sub(1)
+            .and_then(|p| self.producers.get(p))
+            .is_some_and(|p| p.acks == crate::scenario::raw::Acks::All);
         let Some(topic) = self.topics.get_mut(t) else {
-            return;
+            return true;
         };
-        let p = topic.choose_partition(message.key) as usize;
+        let partitions = topic.partitions.len();
+        let mut p = topic.choose_partition(message.key) as usize;
+        // Kafka sends a keyless record to a partition that has a leader; a keyed one must wait.
+        if message.key == super::sampling::NO_KEY {
+            for _ in 0..partitions {
+                if topic.partitions.get(p).is_some_and(|part| part.online(now)) {
+                    break;
+                }
+                p = topic.choose_partition(message.key) as usize;
+            }
+        }
+        let (replicas, min_insync, delay) = (
+            topic.replication_factor,
+            topic.min_insync_replicas,
+            topic.replication_delay,
+        );
         let Some(partition) = topic.partitions.get_mut(p) else {
-            return;
+            return true;
         };
+        let in_sync = replicas.saturating_sub(partition.failed_replicas);
+        if !partition.online(now) || (needs_all && in_sync < min_insync) {
+            return false;
+        }
         partition.records.push_back(Record {
             id: message.id,
             produced_at: message.produced_at,
@@ -381,30 +417,31 @@ impl World {
             variant: message.variant,
             priority: message.priority,
             flags: message.flags & flag::DEAD,
+            producer: message.producer,
         });
         partition.end_offset += 1;
         partition.bytes += u64::from(message.size);
         topic.appended += 1;
         self.stored_records += 1;
         let groups = topic.groups.len() as u64;
-        if counted {
+        // A rewrite of truncated records carries copies that exist already.
+        if counted && !message.has(flag::REAPPEND) {
             self.ledger.fanned_out += groups.saturating_sub(1);
         }
         self.trim(now, t, p);
-        // Wake the member that owns this partition in each group.
-        for g in 0..groups as usize {
-            let owner = self
-                .topics
-                .get(t)
-                .and_then(|topic| topic.groups.get(g))
-                .and_then(|group| {
-                    let member = group.owner.get(p).copied().flatten()?;
-                    group.members.get(member as usize).copied()
-                });
-            if let Some(c) = owner {
-                self.fetch(now, c as usize, scheduler);
-            }
+        if replicas > 1 {
+            // Readable once the followers have it.
+            scheduler.after(
+                delay,
+                Event::Replicated {
+                    topic: t as u32,
+                    partition: p as u32,
+                },
+            );
+        } else {
+            self.wake_partition(now, t, p, scheduler);
         }
+        true
     }
 
     /// Deletes records retention no longer keeps, and records every group has committed when no retention is set.
@@ -487,6 +524,7 @@ impl World {
         let Some(topic) = self.topics.get_mut(topic as usize) else {
             return;
         };
+        let replicated = topic.replication_factor > 1;
         let Some(group) = topic.groups.get_mut(group as usize) else {
             return;
         };
@@ -506,7 +544,13 @@ impl World {
             ) else {
                 return;
             };
-            let Some(record) = partition.record(cursor.position) else {
+            let end = if replicated {
+                partition.hw
+            } else {
+                partition.end_offset
+            };
+            let readable = cursor.position < end && partition.online(now);
+            let Some(record) = partition.record(cursor.position).filter(|_| readable) else {
                 idle_partitions += 1;
                 continue;
             };
@@ -526,6 +570,7 @@ impl World {
                 hand: 0,
                 attempts: 0,
                 deliveries: 1,
+                producer: record.producer,
                 flags: record.flags
                     | if again {
                         flag::REBALANCED | flag::REDELIVERED

@@ -30,11 +30,20 @@ pub struct Lost {
     pub crash: u64,
     /// Failed for good with nowhere to dead-letter it.
     pub rejected: u64,
+    /// On a broker that failed: a transient queue's contents, writes a new leader
+    /// never had, publishes refused while the broker was down and not retried.
+    pub broker_failure: u64,
 }
 
 impl Lost {
     pub fn total(&self) -> u64 {
-        self.unroutable + self.overflow + self.ttl + self.retention + self.crash + self.rejected
+        self.unroutable
+            + self.overflow
+            + self.ttl
+            + self.retention
+            + self.crash
+            + self.rejected
+            + self.broker_failure
     }
 }
 
@@ -52,6 +61,10 @@ pub struct Ledger {
     pub retries: u64,
     /// Deliveries of a copy after its first (crash, nack, visibility timeout, rebalance).
     pub redeliveries: u64,
+    /// Writes the producer was told were safe, then lost (acks=1 and a leader failure).
+    pub acknowledged_lost: u64,
+    /// Publishes tried again by producers.
+    pub publish_retries: u64,
 }
 
 impl Ledger {

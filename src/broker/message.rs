@@ -17,6 +17,10 @@ pub mod flag {
     /// Processed and forwarded, waiting only for its acknowledgement: the
     /// journey continues in the forwarded copy, so the ledger does not count this one.
     pub const GHOST: u8 = 16;
+    /// A producer's retry of a write a leader failure truncated: its copies already exist.
+    pub const REAPPEND: u8 = 32;
+    /// A producer's retry of a write that had landed (its acknowledgement was lost): a duplicate.
+    pub const DUPLICATE_PUBLISH: u8 = 64;
 }
 
 /// A message copy in a queue or in a consumer's hands.
@@ -44,6 +48,8 @@ pub struct Message {
     pub deliveries: u16,
     pub priority: u8,
     pub flags: u8,
+    /// The producer that published it (index + 1; 0 for a copy a consumer published).
+    pub producer: u16,
 }
 
 impl Message {
@@ -83,6 +89,21 @@ pub enum Event {
     },
     Expire {
         queue: u32,
+    },
+    /// A partition's followers have copied the records appended a replication delay ago.
+    Replicated {
+        topic: u32,
+        partition: u32,
+    },
+    /// A partition has a leader again after a failover.
+    PartitionOnline {
+        topic: u32,
+        partition: u32,
+    },
+    /// A producer tries a refused or unacknowledged publish again.
+    PublishRetry {
+        producer: u32,
+        slot: Slot,
     },
     /// A pull queue's earliest visibility timeout ends.
     Visibility {

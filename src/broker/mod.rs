@@ -5,6 +5,7 @@
 
 mod consume;
 pub mod consumer;
+mod failover;
 mod flow;
 pub mod ledger;
 pub mod matching;

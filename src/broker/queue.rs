@@ -39,6 +39,9 @@ pub struct QueueState {
     pub visibility_scheduled: bool,
     /// Received messages whose consumer crashed: invisible until their timeout ends.
     pub orphans: u64,
+    /// False while its broker is down.
+    pub online: bool,
+    pub durable: bool,
     pub metrics: QueueMetrics,
 }
 
@@ -108,6 +111,8 @@ impl QueueState {
             invisible: VecDeque::new(),
             visibility_scheduled: false,
             orphans: 0,
+            online: true,
+            durable: true,
             metrics: QueueMetrics::default(),
         }
     }

@@ -31,6 +31,8 @@ pub struct Record {
     pub priority: u8,
     /// Message flags carried through the log (a dead letter stays one).
     pub flags: u8,
+    /// The producer that wrote it (index + 1; 0 for a consumer's publish).
+    pub producer: u16,
 }
 
 #[derive(Default)]
@@ -42,9 +44,21 @@ pub struct Partition {
     pub end_offset: u64,
     /// Bytes of the stored records.
     pub bytes: u64,
+    /// High watermark: records below it are on every in-sync replica; consumers read only these.
+    pub hw: u64,
+    /// No leader until then (`SimTime::MAX`: until its broker returns).
+    pub offline_until: SimTime,
+    /// Replicas whose broker is down.
+    pub failed_replicas: u32,
 }
 
 impl Partition {
+    /// Whether it has a leader at `now`.
+    #[inline]
+    pub fn online(&self, now: SimTime) -> bool {
+        self.offline_until <= now
+    }
+
     #[inline]
     pub fn record(&self, offset: u64) -> Option<&Record> {
         self.records
@@ -219,6 +233,10 @@ pub struct TopicState {
     /// The topic's own stream, for the sticky partitioner's choices.
     rng: Stream,
     pub appended: u64,
+    pub replication_factor: u32,
+    pub min_insync_replicas: u32,
+    pub replication_delay: u64,
+    pub failover: u64,
 }
 
 /// Keys above this count are hashed per record rather than precomputed.
@@ -242,6 +260,20 @@ impl TopicState {
             key_partition,
             rng,
             appended: 0,
+            replication_factor: spec.replication_factor,
+            min_insync_replicas: spec.min_insync_replicas,
+            replication_delay: spec.replication_delay_nanos,
+            failover: spec.failover_nanos,
+        }
+    }
+
+    /// Where consumers may read up to in partition `p`: the high watermark when followers replicate.
+    #[inline]
+    pub fn readable_end(&self, partition: &Partition) -> u64 {
+        if self.replication_factor > 1 {
+            partition.hw
+        } else {
+            partition.end_offset
         }
     }
 

@@ -34,6 +34,9 @@ pub struct ProducerState {
     pub(super) priority: u8,
     pub(super) rng: Stream,
     pub produced: u64,
+    pub acks: crate::scenario::raw::Acks,
+    pub retry: Option<crate::scenario::raw::PublishRetry>,
+    pub idempotent: bool,
 }
 
 #[derive(Default)]
@@ -160,6 +163,9 @@ impl World {
                         priority: p.priority,
                         rng: stream(scenario.seed, &node.id),
                         produced: 0,
+                        acks: p.acks,
+                        retry: p.retry,
+                        idempotent: p.idempotent,
                     });
                 }
                 NodeKind::Exchange(_) => exchanges.push(ExchangeState {
@@ -176,6 +182,7 @@ impl World {
                     );
                     queue.dead_letter = q.dead_letter;
                     queue.max_deliveries = q.max_deliveries;
+                    queue.durable = q.durable;
                     if let crate::scenario::raw::Delivery::Pull {
                         visibility_timeout,
                         max_receive_count,
@@ -609,6 +616,15 @@ impl Model for World {
                 epoch,
             } => self.retry_in_place(now, consumer as usize, slot, epoch, scheduler),
             Event::Expire { queue } => self.expire(now, queue as usize, scheduler),
+            Event::Replicated { topic, partition } => {
+                self.replicated(now, topic as usize, partition as usize, scheduler)
+            }
+            Event::PartitionOnline { topic, partition } => {
+                self.partition_online(now, topic as usize, partition as usize, scheduler)
+            }
+            Event::PublishRetry { producer, slot } => {
+                self.publish_retry(now, producer as usize, slot, scheduler)
+            }
             Event::Visibility { queue } => self.visibility_expired(now, queue as usize, scheduler),
             Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
             Event::MemberExpired { consumer, epoch } => {

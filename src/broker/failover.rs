@@ -1,0 +1,420 @@
+//! Broker failures and what producers' guarantees make of them.
+//!
+//! Kafka partitions: each record reaches the followers `replication_delay`
+//! after it was appended; consumers read only below the high watermark (what
+//! every in-sync replica has). When a leader fails, a follower takes over
+//! after `failover`: records it never received are gone. A producer with
+//! `acks: Leader` (acks=1) was told they were written, so those losses are
+//! *acknowledged* losses; with `acks: All` it was not told yet, so with
+//! retries it writes them again and nothing acknowledged is lost (with
+//! `min_insync_replicas` >= 2, a write needs two live replicas to be
+//! accepted at all). A write that had reached the followers but whose
+//! acknowledgement was still on its way back is retried too and lands twice
+//! (a duplicate in the log) unless the producer is idempotent. With one
+//! replica there is no failover: the partition is down until its broker
+//! returns, and keeps its data.
+//!
+//! RabbitMQ queues: a failed broker refuses publishes and delivers nothing;
+//! a transient queue loses its contents, a durable one keeps them, and the
+//! consumers' unacknowledged messages go back to the queue.
+//!
+//! Publishes refused while a broker is down are lost for fire-and-forget
+//! producers and retried (after `retries.backoff`, up to `retries.max`) by
+//! producers that wait for acknowledgements.
+
+use super::message::flag;
+use super::topic::Record;
+use super::world::{Event, Message, World};
+use crate::engine::arena::Slot;
+use crate::engine::{Scheduler, SimTime};
+use crate::scenario::raw::Acks;
+
+impl World {
+    /// The producer of a message (index), if it was published by one.
+    fn producer_of(message: &Message) -> Option<usize> {
+        (message.producer as usize).checked_sub(1)
+    }
+
+    /// A broker refused a publish (no leader, not enough in-sync replicas, broker
+    /// down). The producer retries if it waits for acknowledgements and has
+    /// retries left; otherwise the copy is lost.
+    pub(super) fn publish_refused(
+        &mut self,
+        now: SimTime,
+        message: Message,
+        slot: Option<Slot>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let retry = Self::producer_of(&message)
+            .and_then(|p| self.producers.get(p))
+            .filter(|p| p.acks != Acks::None)
+            .and_then(|p| p.retry);
+        let attempts = u32::from(message.attempts);
+        match retry {
+            Some(retry) if attempts < retry.max => {
+                let mut parked = message;
+                parked.attempts = message.attempts.saturating_add(1);
+                let slot = match slot {
+                    Some(slot) => {
+                        if let Some(m) = self.messages.get_mut(slot) {
+                            *m = parked;
+                        }
+                        slot
+                    }
+                    None => match self.messages.insert(parked) {
+                        Ok(slot) => slot,
+                        Err(_) => {
+                            self.at_capacity();
+                            return;
+                        }
+                    },
+                };
+                self.parked += self.copies_of(&parked);
+                self.ledger.publish_retries += 1;
+                scheduler.after(
+                    retry.backoff.nanos.max(1),
+                    Event::PublishRetry {
+                        producer: message.producer as u32 - 1,
+                        slot,
+                    },
+                );
+            }
+            _ => {
+                if let Some(slot) = slot {
+                    self.messages.remove(slot);
+                }
+                if !message.has(flag::DEAD) {
+                    self.ledger.lost.broker_failure += self.copies_of(&message);
+                }
+                let _ = now;
+            }
+        }
+    }
+
+    /// Ledger copies a message stands for: one, or, for a rewrite of truncated
+    /// records, one per consumer group of the topic (its copies already exist).
+    pub(super) fn copies_of(&self, message: &Message) -> u64 {
+        if !message.has(flag::REAPPEND) {
+            return 1;
+        }
+        Self::producer_of(message)
+            .and_then(|p| self.producers.get(p))
+            .and_then(|p| match self.node_refs.get(p.target) {
+                Some(super::world::NodeRef::Topic(t)) => self.topics.get(*t as usize),
+                _ => None,
+            })
+            .map_or(1, |t| t.groups.len().max(1) as u64)
+    }
+
+    /// A parked publish is tried again.
+    pub(super) fn publish_retry(
+        &mut self,
+        now: SimTime,
+        p: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let weight = self.messages.get(slot).map_or(1, |m| self.copies_of(m));
+        self.parked = self.parked.saturating_sub(weight);
+        let Some(target) = self.producers.get(p).map(|producer| producer.target) else {
+            return;
+        };
+        let Some(message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        self.publish(now, target, message, Some(slot), scheduler);
+    }
+
+    /// Followers caught up with what was appended a replication delay ago: the high watermark moves.
+    pub(super) fn replicated(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        p: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
+        let delay = topic.replication_delay;
+        let Some(partition) = topic.partitions.get_mut(p) else {
+            return;
+        };
+        while partition.hw < partition.end_offset
+            && partition
+                .record(partition.hw)
+                .is_some_and(|r| r.appended_at + delay <= now)
+        {
+            partition.hw += 1;
+        }
+        self.wake_partition(now, t, p, scheduler);
+    }
+
+    /// The owner of partition `p` in each group looks for work.
+    pub(super) fn wake_partition(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        p: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let groups = self.topics.get(t).map_or(0, |topic| topic.groups.len());
+        for g in 0..groups {
+            let owner = self
+                .topics
+                .get(t)
+                .and_then(|topic| topic.groups.get(g))
+                .and_then(|group| {
+                    let member = group.owner.get(p).copied().flatten()?;
+                    group.members.get(member as usize).copied()
+                });
+            if let Some(c) = owner {
+                self.fetch(now, c as usize, scheduler);
+            }
+        }
+    }
+
+    /// The leader of partition `p` (or of every partition) of topic `t` fails.
+    pub(super) fn leader_failure(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        partition: Option<u32>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(topic) = self.topics.get(t) else {
+            return;
+        };
+        let partitions: Vec<usize> = match partition {
+            Some(p) => vec![p as usize],
+            None => (0..topic.partitions.len()).collect(),
+        };
+        for p in partitions {
+            self.fail_partition(now, t, p, scheduler);
+        }
+    }
+
+    fn fail_partition(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        p: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
+        let (replicas, delay, failover, groups) = (
+            topic.replication_factor,
+            topic.replication_delay,
+            topic.failover,
+            topic.groups.len() as u64,
+        );
+        let Some(partition) = topic.partitions.get_mut(p) else {
+            return;
+        };
+        partition.failed_replicas += 1;
+        if replicas < 2 || partition.failed_replicas >= replicas {
+            // No replica to take over: down until the broker returns, data kept.
+            partition.offline_until = SimTime::MAX;
+            return;
+        }
+        partition.offline_until = now + failover;
+        scheduler.after(
+            failover,
+            Event::PartitionOnline {
+                topic: t as u32,
+                partition: p as u32,
+            },
+        );
+        // The new leader has everything below the high watermark and nothing after it.
+        let mut truncated: Vec<Record> = Vec::new();
+        while partition.end_offset > partition.hw {
+            let Some(record) = partition.records.pop_back() else {
+                break;
+            };
+            partition.end_offset -= 1;
+            partition.bytes = partition.bytes.saturating_sub(u64::from(record.size));
+            truncated.push(record);
+        }
+        self.stored_records = self.stored_records.saturating_sub(truncated.len() as u64);
+        // Records that reached the followers but whose acknowledgement was still on its way
+        // back: the producer sees a failure and writes them again.
+        let unacknowledged: Vec<Record> = partition
+            .records
+            .iter()
+            .rev()
+            .take_while(|r| r.appended_at + 2 * delay > now)
+            .copied()
+            .collect();
+        for record in truncated.into_iter().rev() {
+            let waits_for_all = self
+                .record_producer(&record)
+                .is_some_and(|(acks, retries, _)| acks == Acks::All && retries);
+            let acked = self
+                .record_producer(&record)
+                .is_some_and(|(acks, _, _)| acks == Acks::Leader);
+            let dead = record.flags & flag::DEAD != 0;
+            if waits_for_all && !dead {
+                // Not acknowledged yet: the producer writes it again; its copies carry on.
+                let message = message_of(&record, flag::REAPPEND);
+                self.publish_refused(now, message, None, scheduler);
+            } else if !dead {
+                self.ledger.lost.broker_failure += groups;
+                if acked {
+                    self.ledger.acknowledged_lost += 1;
+                }
+            }
+        }
+        for record in unacknowledged {
+            if let Some((Acks::All, true, idempotent)) = self.record_producer(&record)
+                && !idempotent
+                && record.flags & flag::DEAD == 0
+            {
+                // It landed, but the producer cannot know: the retry is a duplicate in the log.
+                // (An idempotent producer's retry is recognised by the broker and dropped.)
+                self.ledger.duplicate_copies += 1;
+                let message = message_of(&record, flag::DUPLICATE_PUBLISH);
+                self.publish_refused(now, message, None, scheduler);
+            }
+        }
+    }
+
+    /// (acks, has retries, idempotent) of the producer that wrote `record`.
+    fn record_producer(&self, record: &Record) -> Option<(Acks, bool, bool)> {
+        let p = (record.producer as usize).checked_sub(1)?;
+        let producer = self.producers.get(p)?;
+        Some((producer.acks, producer.retry.is_some(), producer.idempotent))
+    }
+
+    pub(super) fn partition_online(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        p: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        if let Some(partition) = self
+            .topics
+            .get_mut(t)
+            .and_then(|topic| topic.partitions.get_mut(p))
+            && partition.offline_until <= now
+        {
+            self.wake_partition(now, t, p, scheduler);
+        }
+    }
+
+    /// The failed broker of partition `p` (or every partition) returns.
+    pub(super) fn leader_restored(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        partition: Option<u32>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
+        let all: Vec<usize> = match partition {
+            Some(p) => vec![p as usize],
+            None => (0..topic.partitions.len()).collect(),
+        };
+        for p in all {
+            let Some(partition) = topic.partitions.get_mut(p) else {
+                continue;
+            };
+            partition.failed_replicas = partition.failed_replicas.saturating_sub(1);
+            if partition.offline_until == SimTime::MAX {
+                partition.offline_until = now;
+            }
+        }
+        for p in 0..self.topics.get(t).map_or(0, |topic| topic.partitions.len()) {
+            self.wake_partition(now, t, p, scheduler);
+        }
+    }
+
+    /// A queue's broker fails: it refuses publishes and delivers nothing; a transient
+    /// queue loses its contents; consumers' unacknowledged messages come back (or are lost with the queue).
+    pub(super) fn queue_broker_failure(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
+        queue.online = false;
+        let durable = queue.durable;
+        let consumers: Vec<usize> = self
+            .consumers
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.source == super::consumer::Source::Queue(q as u32))
+            .map(|(i, _)| i)
+            .collect();
+        // Connections drop: each consumer loses what it held, as in a crash, but stays up.
+        for c in consumers {
+            let was_alive = self.consumers.get(c).is_some_and(|cs| cs.alive);
+            if was_alive {
+                self.crash(now, c, scheduler);
+                if let Some(consumer) = self.consumers.get_mut(c) {
+                    consumer.alive = true;
+                    consumer.waiting = true;
+                }
+                if let Some(queue) = self.queues.get_mut(q) {
+                    queue.waiting.push_back(c as u32);
+                }
+            }
+        }
+        if !durable {
+            let Some(queue) = self.queues.get_mut(q) else {
+                return;
+            };
+            let mut lost = Vec::new();
+            while let Some(slot) = queue.pop_head(now) {
+                lost.push(slot);
+            }
+            for slot in lost {
+                let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
+                self.messages.remove(slot);
+                if !dead {
+                    self.ledger.lost.broker_failure += 1;
+                }
+            }
+        }
+    }
+
+    pub(super) fn queue_broker_restored(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        if let Some(queue) = self.queues.get_mut(q) {
+            queue.online = true;
+        }
+        self.dispatch(now, q, scheduler);
+    }
+}
+
+/// A message rebuilt from a log record, for a producer's retry.
+fn message_of(record: &Record, extra: u8) -> Message {
+    Message {
+        id: record.id,
+        produced_at: record.produced_at,
+        enqueued_at: record.appended_at,
+        offset: 0,
+        key: record.key,
+        key_seq: record.key_seq,
+        size: record.size,
+        partition: 0,
+        hand: 0,
+        variant: record.variant,
+        attempts: 0,
+        deliveries: 0,
+        priority: record.priority,
+        flags: (record.flags & flag::DEAD) | extra,
+        producer: record.producer,
+    }
+}
