@@ -824,6 +824,23 @@ impl World {
         g: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
+        // Members that stayed up finished what they held during the pause: Kafka's
+        // consumer commits it before giving its partitions up.
+        let group_members: Vec<u32> = self
+            .topics
+            .get(t)
+            .and_then(|topic| topic.groups.get(g))
+            .map(|group| group.members.clone())
+            .unwrap_or_default();
+        for &m in &group_members {
+            if self
+                .consumers
+                .get(m as usize)
+                .is_some_and(|cs| cs.alive && !matches!(cs.commit, Commit::Transactional { .. }))
+            {
+                self.commit_member(m as usize);
+            }
+        }
         // Records still in members' hands will be fetched again from the committed offset:
         // the fetched copy carries the ledger from now on, the one in hand is a ghost.
         let members: Vec<u32> = self
