@@ -40,6 +40,24 @@ impl IdSet {
         }
     }
 
+    /// Inserts `id`; returns whether it was there already.
+    #[inline]
+    pub fn test_and_set(&mut self, id: u64) -> bool {
+        let word = (id / 64) as usize;
+        if word >= self.words.len() {
+            self.words.resize(word + 1 + word / 8, 0);
+        }
+        let bit = 1 << (id % 64);
+        match self.words.get_mut(word) {
+            Some(w) => {
+                let seen = *w & bit != 0;
+                *w |= bit;
+                seen
+            }
+            None => false,
+        }
+    }
+
     #[inline]
     pub fn remove(&mut self, id: u64) {
         if let Some(w) = self.words.get_mut((id / 64) as usize) {
@@ -75,6 +93,7 @@ impl Reordered {
         self.requeue + self.retry + self.rebalance + self.concurrency
     }
 
+    #[cold]
     fn count(&mut self, cause: ReorderCause) {
         match cause {
             ReorderCause::Requeue => self.requeue += 1,
@@ -147,25 +166,29 @@ impl Subscription {
         key_seq: u32,
         cause: ReorderCause,
     ) -> Effect {
-        let seen = self.processed.contains(id);
-        let remembered = match self.idempotency {
-            Idempotency::None => false,
-            Idempotency::Exact => seen,
+        let seen = match self.idempotency {
+            Idempotency::None => self.processed.test_and_set(id),
+            Idempotency::Exact => {
+                if self.processed.test_and_set(id) {
+                    self.deduplicated += 1;
+                    return Effect::Deduplicated;
+                }
+                false
+            }
             Idempotency::Window { .. } | Idempotency::TimeWindow { .. } => {
                 self.forget(now);
-                self.window.members.contains(id)
+                if self.window.members.contains(id) {
+                    self.deduplicated += 1;
+                    return Effect::Deduplicated;
+                }
+                self.remember(now, id);
+                self.processed.test_and_set(id)
             }
         };
-        if remembered {
-            self.deduplicated += 1;
-            return Effect::Deduplicated;
-        }
-        self.remember(now, id);
         if seen {
             self.duplicates += 1;
             return Effect::Duplicate;
         }
-        self.processed.insert(id);
         if let Some(last) = self.last_seq.get_mut(key as usize) {
             match *last {
                 Some(highest) if key_seq < highest => self.reordered.count(cause),
