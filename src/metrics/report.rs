@@ -352,8 +352,8 @@ impl Report {
             let d = &t.lost_by_reason;
             let _ = writeln!(
                 out,
-                "lost by     unroutable {}  overflow {}  ttl {}  retention {}  crash {}  rejected {}",
-                d.unroutable, d.overflow, d.ttl, d.retention, d.crash, d.rejected
+                "lost by     unroutable {}  overflow {}  ttl {}  retention {}  crash {}  rejected {}  broker failure {}",
+                d.unroutable, d.overflow, d.ttl, d.retention, d.crash, d.rejected, d.broker_failure
             );
         }
         if t.dead_lettered
