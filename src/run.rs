@@ -27,6 +27,8 @@ pub struct Run {
     duration_nanos: SimTime,
     warmup_nanos: SimTime,
     slice_nanos: SimTime,
+    /// Debugging: check the ledger's conservation law after every event.
+    check_every_step: bool,
 }
 
 impl Run {
@@ -40,6 +42,7 @@ impl Run {
             duration_nanos: scenario.duration_nanos,
             warmup_nanos: scenario.warmup_nanos,
             slice_nanos: scenario.sample_every_nanos.max(1),
+            check_every_step: false,
         })
     }
 
@@ -69,33 +72,65 @@ impl Run {
         self.sim.scheduler().pending()
     }
 
+    /// Debugging aid: check the ledger after every engine event (slow).
+    pub fn set_check_every_step(&mut self, on: bool) {
+        self.check_every_step = on;
+    }
+
+    /// Runs event by event to `until`, checking the ledger after each.
+    fn advance_checked(&mut self, until: SimTime) -> Result<u64, RunError> {
+        let mut executed = 0;
+        while self.sim.scheduler().next_time().is_some_and(|t| t <= until)
+            && self.sim.stalled_at().is_none()
+            && self.sim.model().failure.is_none()
+        {
+            executed += self.sim.step(1);
+            if let Err(message) = self.sim.model().check_ledger() {
+                return Err(RunError::Stopped {
+                    at_seconds: self.sim.now() as f64 / 1e9,
+                    message: format!("after event {}: {message}", self.sim.events()),
+                });
+            }
+        }
+        Ok(executed + self.sim.run_until(until))
+    }
+
     /// Advances to `until` (capped at the scenario's duration).
     pub fn advance_to(&mut self, until: SimTime) -> Result<u64, RunError> {
         let until = until.min(self.duration_nanos);
+        if self.check_every_step {
+            let executed = self.advance_checked(until)?;
+            return self.stop_reason().map_or(Ok(executed), Err);
+        }
         let mut executed = 0;
         // In slices, so a failure (a memory cap hit) stops the run promptly.
         while self.sim.now() < until {
             let next = (self.sim.now() + self.slice_nanos).min(until);
             executed += self.sim.run_until(next);
-            if let Some(message) = &self.sim.model().failure {
-                return Err(RunError::Stopped {
-                    at_seconds: self.sim.now() as f64 / 1e9,
-                    message: message.clone(),
-                });
-            }
-            if let Some(at) = self.sim.stalled_at() {
-                return Err(RunError::Stopped {
-                    at_seconds: at as f64 / 1e9,
-                    message: format!(
-                        "simulated time stopped advancing: more than {} events at one instant. \
-                         A message is probably circling with no delay, such as a consumer with zero \
-                         processing time publishing back into its own input; give it a processing time",
-                        crate::engine::MAX_EVENTS_PER_INSTANT
-                    ),
-                });
+            if let Some(stopped) = self.stop_reason() {
+                return Err(stopped);
             }
         }
         Ok(executed)
+    }
+
+    /// Why the run cannot go on, if it cannot: a model failure or stalled time.
+    fn stop_reason(&self) -> Option<RunError> {
+        if let Some(message) = &self.sim.model().failure {
+            return Some(RunError::Stopped {
+                at_seconds: self.sim.now() as f64 / 1e9,
+                message: message.clone(),
+            });
+        }
+        self.sim.stalled_at().map(|at| RunError::Stopped {
+            at_seconds: at as f64 / 1e9,
+            message: format!(
+                "simulated time stopped advancing: more than {} events at one instant. \
+                 A message is probably circling with no delay, such as a consumer with zero \
+                 processing time publishing back into its own input; give it a processing time",
+                crate::engine::MAX_EVENTS_PER_INSTANT
+            ),
+        })
     }
 
     /// Runs to the end, calling `progress` with the fraction done after each slice.

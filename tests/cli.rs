@@ -477,3 +477,39 @@ fn short_runs_use_the_override() {
     assert_eq!(json["sim_seconds"].as_f64(), Some(20.0));
     assert_eq!(json["warmup_seconds"].as_f64(), Some(0.0));
 }
+
+#[test]
+fn check_ledger_checks_after_every_event() {
+    // Slow but thorough: every example with faults and retries keeps the conservation law.
+    for example in [
+        "delivery-guarantees.ron",
+        "leader-failover.ron",
+        "visibility-timeout.ron",
+        "retry-queue.ron",
+    ] {
+        let out = evlab(&[
+            "run",
+            &scenario(example),
+            "--check-ledger",
+            "--duration",
+            "30s",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{example}: {}", stderr(&out));
+        let checked: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let plain: serde_json::Value = serde_json::from_str(&stdout(&evlab(&[
+            "run",
+            &scenario(example),
+            "--duration",
+            "30s",
+            "--format",
+            "json",
+        ])))
+        .unwrap();
+        assert_eq!(
+            checked["totals"], plain["totals"],
+            "{example}: checking must not change the run"
+        );
+    }
+}

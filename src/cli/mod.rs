@@ -69,6 +69,9 @@ pub struct RunArgs {
     /// Include wall-clock time in the report (then two runs no longer give identical bytes).
     #[arg(long)]
     pub timing: bool,
+    /// Debugging: check the ledger's conservation law after every event (slow).
+    #[arg(long)]
+    pub check_ledger: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -164,6 +167,7 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     run.set_latency_series(args.series);
+    run.set_check_every_step(args.check_ledger);
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(1000);
         bar.set_style(
