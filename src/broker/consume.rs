@@ -907,7 +907,7 @@ impl World {
             ) => {
                 matches!(
                     self.node_refs.get(n),
-                    Some(super::world::NodeRef::Consumer(_))
+                    Some(super::world::NodeRef::Consumer(_) | super::world::NodeRef::Service(_))
                 )
             }
             (FaultTarget::Node(n), FaultKind::BrokerFailure { .. }) => matches!(
@@ -918,7 +918,8 @@ impl World {
         };
         if !fits {
             return Err(
-                "this fault cannot be injected there: crash, slow down or fail a consumer".into(),
+                "this fault cannot be injected there: crash, slow down or fail a consumer or a service"
+                    .into(),
             );
         }
         let index = self.faults.len();
@@ -987,6 +988,10 @@ impl World {
                 }
                 _ => {}
             }
+            return;
+        }
+        if let Some(super::world::NodeRef::Service(s)) = self.node_refs.get(node).copied() {
+            self.service_fault(now, s as usize, kind, begins, scheduler);
             return;
         }
         let Some(super::world::NodeRef::Consumer(c)) = self.node_refs.get(node).copied() else {

@@ -29,6 +29,21 @@ impl World {
             1 => producer.variants[0],
             n => producer.variants[super::sampling::pick(&mut producer.rng, n)],
         };
+        if let Some(service) = producer.service {
+            // A request, not a message: it has its own ledger.
+            producer.produced += 1;
+            let body = super::service::Body {
+                key,
+                size: producer.size,
+                variant,
+                priority: producer.priority,
+            };
+            if let Some(next) = producer.arrival.next(now, &mut producer.rng) {
+                scheduler.at(next, Event::Produce { producer: p as u32 });
+            }
+            self.client_request(now, p as u32, service, body, scheduler);
+            return;
+        }
         let key_seq = match self.key_seq.get_mut(key as usize) {
             Some(seq) => {
                 *seq += 1;

@@ -130,6 +130,37 @@ pub enum Event {
     FaultEnd {
         index: u32,
     },
+    /// A request reaches its service along a call edge (requests live in `service::Requests`;
+    /// `token` tells a current event from a stale one).
+    RequestArrive {
+        request: u32,
+        token: u32,
+    },
+    /// A service has processed a request; its calls come next.
+    RequestDone {
+        request: u32,
+        token: u32,
+    },
+    /// A callee's answer reaches the caller; `outcome` is the call edge << 1 | success.
+    CallAnswer {
+        request: u32,
+        token: u32,
+        outcome: u32,
+    },
+    /// A call's timeout ends.
+    CallTimeout {
+        request: u32,
+        token: u32,
+    },
+    /// A call's backoff ends: it is tried again.
+    CallRetry {
+        request: u32,
+        token: u32,
+    },
     Sample,
     WarmupEnd,
 }
+
+// Events are copied through the pending-event set by the million: keep them at 16 bytes
+// (at most three `u32` fields per variant; per-request state lives in `service::Requests`).
+const _: () = assert!(std::mem::size_of::<Event>() <= 16);

@@ -3,6 +3,8 @@
 //! [`world::World`] is the [`crate::engine::Model`]: it owns every node's
 //! state and handles the events. The other modules hold one concept each.
 
+pub mod breaker;
+pub mod call;
 mod consume;
 pub mod consumer;
 mod failover;
@@ -12,8 +14,10 @@ pub mod matching;
 pub mod message;
 pub mod murmur2;
 pub mod queue;
+pub mod request;
 pub mod routing;
 pub mod sampling;
+pub mod service;
 pub mod subscription;
 pub mod topic;
 pub mod world;

@@ -5,12 +5,16 @@
 //! compact records in their logs. The ledger counts every copy of every
 //! message exactly once as produced (or fanned out), processed, dropped with
 //! a reason, or still in flight; [`World::check_ledger`] recounts the in-flight
-//! copies from the structures themselves and compares.
+//! copies from the structures themselves and compares. Request/response
+//! services (`service.rs`, `call.rs`) keep their requests apart, with a
+//! request ledger that the same check recounts.
 
-use super::consumer::{ConsumerMetrics, ConsumerState, Output, Source};
+use super::call::outputs;
+use super::consumer::{ConsumerMetrics, ConsumerState, Source};
 use super::queue::QueueState;
 use super::routing::{RouteTable, Variant, VariantId, VariantInterner};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
+use super::service::{Services, service_of};
 use super::subscription::Subscription;
 use super::topic::{GroupState, TopicState};
 use crate::engine::arena::{Arena, Slot};
@@ -37,6 +41,8 @@ pub struct ProducerState {
     pub acks: crate::scenario::raw::Acks,
     pub retry: Option<crate::scenario::raw::PublishRetry>,
     pub idempotent: bool,
+    /// The service this producer sends requests to, when its target is a service.
+    pub service: Option<u32>,
 }
 
 #[derive(Default)]
@@ -54,6 +60,7 @@ pub enum NodeRef {
     Queue(u32),
     Topic(u32),
     Consumer(u32),
+    Service(u32),
 }
 
 /// Statistics that restart at the end of the warm-up.
@@ -95,6 +102,8 @@ pub struct World {
     pub(super) parked: u64,
     /// Set when the run cannot go on (a memory cap was hit); the runner stops and reports it.
     pub failure: Option<String>,
+    /// Request/response services, their call edges and their requests.
+    pub services: Services,
 }
 
 impl World {
@@ -102,7 +111,7 @@ impl World {
     pub fn build(scenario: &Scenario, scheduler: &mut Scheduler<Event>) -> Result<World, String> {
         let mut interner = VariantInterner::default();
         let mut node_refs = Vec::with_capacity(scenario.nodes.len());
-        let (mut np, mut ne, mut nq, mut nt, mut nc) = (0u32, 0u32, 0u32, 0u32, 0u32);
+        let (mut np, mut ne, mut nq, mut nt, mut nc, mut ns) = (0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
         for node in &scenario.nodes {
             let (counter, make): (&mut u32, fn(u32) -> NodeRef) = match node.kind {
                 NodeKind::Producer(_) => (&mut np, NodeRef::Producer),
@@ -110,12 +119,7 @@ impl World {
                 NodeKind::Queue(_) => (&mut nq, NodeRef::Queue),
                 NodeKind::Topic(_) => (&mut nt, NodeRef::Topic),
                 NodeKind::Consumer(_) => (&mut nc, NodeRef::Consumer),
-                NodeKind::Service(_) => {
-                    return Err(format!(
-                        "service `{}`: services are not simulated yet",
-                        node.id
-                    ));
-                }
+                NodeKind::Service(_) => (&mut ns, NodeRef::Service),
             };
             node_refs.push(make(*counter));
             *counter += 1;
@@ -166,6 +170,7 @@ impl World {
                         acks: p.acks,
                         retry: p.retry,
                         idempotent: p.idempotent,
+                        service: service_of(&node_refs, p.target),
                     });
                 }
                 NodeKind::Exchange(_) => exchanges.push(ExchangeState {
@@ -220,12 +225,11 @@ impl World {
             .nodes
             .iter()
             .filter_map(|n| match &n.kind {
-                NodeKind::Consumer(c) => {
-                    Some(c.outputs.iter().filter_map(|o| o.routing_key.as_ref()))
-                }
+                NodeKind::Consumer(c) => Some(&c.outputs),
+                NodeKind::Service(s) => Some(&s.outputs),
                 _ => None,
             })
-            .flatten()
+            .flat_map(|outputs| outputs.iter().filter_map(|o| o.routing_key.as_ref()))
             .collect();
         let mut next = 0;
         while next < interner.len() {
@@ -292,27 +296,7 @@ impl World {
                     ));
                 }
             };
-            let mut outputs = Vec::new();
-            for output in &c.outputs {
-                let rewrite = match &output.routing_key {
-                    None => None,
-                    Some(key) => {
-                        let mut table = Vec::with_capacity(all_variants);
-                        for v in 0..all_variants {
-                            let headers = interner.headers(v);
-                            table.push(interner.intern(Variant {
-                                routing_key: Some(key.clone()),
-                                headers,
-                            })?);
-                        }
-                        Some(table)
-                    }
-                };
-                outputs.push(Output {
-                    target: output.target,
-                    rewrite,
-                });
-            }
+            let outputs = outputs(&c.outputs, &mut interner, all_variants)?;
             consumers.push(ConsumerState {
                 node: index,
                 source,
@@ -397,6 +381,8 @@ impl World {
                     .push(GroupState::new(name.clone(), members, spec.partitions));
             }
         }
+        let client_targets: Vec<usize> = producers.iter().map(|p| p.target).collect();
+        let services = Services::build(scenario, &node_refs, &mut interner, &client_targets)?;
         let routes = interner.into_table(scenario);
 
         for (index, fault) in scenario.faults.iter().enumerate() {
@@ -446,6 +432,7 @@ impl World {
             faults: scenario.faults.clone(),
             parked: 0,
             failure: None,
+            services,
         })
     }
 
@@ -487,6 +474,7 @@ impl World {
         for producer in &mut self.producers {
             producer.produced = 0;
         }
+        self.services.reset(now);
     }
 
     fn sample(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
@@ -569,7 +557,7 @@ impl World {
                 self.ledger
             ));
         }
-        Ok(())
+        self.services.check()
     }
 }
 
@@ -635,6 +623,21 @@ impl Model for World {
             }
             Event::FaultStart { index } => self.fault_start(now, index as usize, scheduler),
             Event::FaultEnd { index } => self.fault_end(now, index as usize, scheduler),
+            Event::RequestArrive { request, token } => {
+                self.request_arrive(now, request, token, scheduler)
+            }
+            Event::RequestDone { request, token } => {
+                self.request_done(now, request, token, scheduler)
+            }
+            Event::CallAnswer {
+                request,
+                token,
+                outcome,
+            } => self.call_answer(now, request, token, outcome, scheduler),
+            Event::CallTimeout { request, token } => {
+                self.call_timeout(now, request, token, scheduler)
+            }
+            Event::CallRetry { request, token } => self.call_retry(now, request, token, scheduler),
             Event::Sample => self.sample(now, scheduler),
             Event::WarmupEnd => self.warmup_end(now),
         }

@@ -6,6 +6,7 @@
 //! model) never do.
 
 pub mod report;
+pub mod requests;
 pub mod series;
 
 use hdrhistogram::Histogram;

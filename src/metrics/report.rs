@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::LatencySummary;
+use super::requests::{CallReport, RequestReport, service_figures};
 use super::series::Series;
 use crate::broker::subscription::Reordered;
 use crate::broker::world::{Lost, NodeRef, World};
@@ -63,6 +64,9 @@ pub struct Totals {
     pub redeliveries: u64,
     /// Deliveries and retries per produced message.
     pub retry_amplification: f64,
+    /// Requests from clients to services (present when a producer sends requests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<RequestReport>,
 }
 
 /// Rates after the warm-up.
@@ -86,6 +90,9 @@ pub enum NodeDetail {
     Producer {
         produced: u64,
         rate_per_s: f64,
+        /// The answers to a client's requests, when the producer sends to a service.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        requests: Option<RequestReport>,
     },
     Exchange {
         received: u64,
@@ -121,6 +128,26 @@ pub enum NodeDetail {
         /// Processing attempts that failed, and crashes.
         failed: u64,
         crashes: u64,
+    },
+    /// A request/response service, after the warm-up.
+    Service {
+        received: u64,
+        succeeded: u64,
+        /// Admitted requests that failed: processing, a call, or a crash.
+        failed: u64,
+        /// Refused on arrival: the waiting line was full or the service was down.
+        refused: u64,
+        throughput_per_s: f64,
+        /// Workers busy, processing or waiting on calls.
+        utilization: f64,
+        mean_service_ms: f64,
+        /// Arrival -> answer, for admitted requests.
+        latency_ms: LatencySummary,
+        mean_waiting: f64,
+        max_waiting: u64,
+        waiting_at_end: u64,
+        crashes: u64,
+        calls: Vec<CallReport>,
     },
 }
 
@@ -205,6 +232,12 @@ fn totals(world: &World) -> Totals {
         } else {
             attempts as f64 / ledger.produced as f64
         },
+        requests: world
+            .services
+            .clients
+            .iter()
+            .any(Option::is_some)
+            .then(|| RequestReport::new(&world.services.total)),
     }
 }
 
@@ -390,6 +423,13 @@ impl Report {
             ms(l.p99),
             ms(l.max)
         );
+        if let Some(r) = &t.requests {
+            let _ = writeln!(
+                out,
+                "requests    {}  (whole run; latency after warm-up)",
+                r.line()
+            );
+        }
         let _ = writeln!(out);
         let width = self
             .nodes
@@ -408,7 +448,11 @@ impl Report {
                 NodeDetail::Producer {
                     produced,
                     rate_per_s,
-                } => format!("produced {produced} ({rate_per_s:.1}/s)"),
+                    requests,
+                } => match requests {
+                    Some(r) => format!("requests at {rate_per_s:.1}/s; {}", r.line()),
+                    None => format!("produced {produced} ({rate_per_s:.1}/s)"),
+                },
                 NodeDetail::Exchange {
                     received,
                     unroutable,
@@ -464,6 +508,53 @@ impl Report {
                     }
                     text
                 }
+                NodeDetail::Service {
+                    received,
+                    succeeded,
+                    failed,
+                    refused,
+                    utilization,
+                    latency_ms,
+                    max_waiting,
+                    crashes,
+                    calls,
+                    ..
+                } => {
+                    let mut text = format!(
+                        "received {received}, succeeded {succeeded}, failed {failed}, refused {refused}, utilization {:.1}%, latency p50 {} p99 {} ms, waiting max {max_waiting}",
+                        utilization * 100.0,
+                        ms(latency_ms.p50),
+                        ms(latency_ms.p99)
+                    );
+                    if *crashes > 0 {
+                        text.push_str(&format!(", crashes {crashes}"));
+                    }
+                    for c in calls {
+                        let _ = write!(
+                            text,
+                            "\n{:<width$}  {:<9}   -> {}: calls {}, ok {}, failed {}, timeouts {}, rejected by breaker {}, late answers {}",
+                            "",
+                            "",
+                            c.to,
+                            c.calls,
+                            c.successes,
+                            c.failures,
+                            c.timeouts,
+                            c.rejected_by_breaker,
+                            c.late_answers
+                        );
+                        if let Some(b) = &c.breaker {
+                            let _ = write!(
+                                text,
+                                "; breaker opened {}x, open {} ms, {} at end",
+                                b.opened,
+                                ms(b.open_ms),
+                                b.state_at_end
+                            );
+                        }
+                    }
+                    text
+                }
             };
             let _ = writeln!(out, "{:<width$}  {:<9} {details}", node.id, node.kind);
         }
@@ -471,7 +562,7 @@ impl Report {
     }
 }
 
-fn ms(value: f64) -> String {
+pub(super) fn ms(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
     } else if value >= 1.0 {
@@ -528,11 +619,18 @@ fn node_detail(
     Some(match r {
         NodeRef::Producer(i) => {
             let produced = world.producers.get(i as usize).map_or(0, |p| p.produced);
+            let requests = world
+                .services
+                .clients
+                .get(i as usize)
+                .and_then(Option::as_ref)
+                .map(RequestReport::new);
             (
                 "producer",
                 NodeDetail::Producer {
                     produced,
                     rate_per_s: per_s(produced),
+                    requests,
                 },
             )
         }
@@ -664,6 +762,27 @@ fn node_detail(
                     mean_service_ms,
                     failed: m.failed,
                     crashes: m.crashes,
+                },
+            )
+        }
+        NodeRef::Service(i) => {
+            let f = service_figures(world, i as usize, now)?;
+            (
+                "service",
+                NodeDetail::Service {
+                    received: f.received,
+                    succeeded: f.succeeded,
+                    failed: f.failed,
+                    refused: f.refused,
+                    throughput_per_s: per_s(f.succeeded),
+                    utilization: f.utilization,
+                    mean_service_ms: f.mean_service_ms,
+                    latency_ms: f.latency_ms,
+                    mean_waiting: f.mean_waiting,
+                    max_waiting: f.max_waiting,
+                    waiting_at_end: f.waiting_at_end,
+                    crashes: f.crashes,
+                    calls: f.calls,
                 },
             )
         }

@@ -36,12 +36,13 @@ pub struct NodeSeries {
     pub id: String,
     pub kind: &'static str,
     /// Queues: ready messages. Topics: lag summed over groups and partitions.
+    /// Services: requests waiting for a worker.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depth: Vec<u64>,
     /// Queues: delivered, not yet acknowledged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unacked: Vec<u64>,
-    /// Consumers: messages being processed.
+    /// Consumers: messages being processed. Services: busy workers (processing or waiting on a call).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub busy: Vec<u32>,
 }
@@ -59,6 +60,7 @@ impl Series {
                     NodeRef::Queue(_) => "queue",
                     NodeRef::Topic(_) => "topic",
                     NodeRef::Consumer(_) => "consumer",
+                    NodeRef::Service(_) => "service",
                 },
                 ..Default::default()
             })
@@ -141,6 +143,12 @@ impl Series {
                 NodeRef::Consumer(c) => {
                     if let Some(consumer) = world.consumers.get(c as usize) {
                         node.busy.push(consumer.busy);
+                    }
+                }
+                NodeRef::Service(s) => {
+                    if let Some(service) = world.services.nodes.get(s as usize) {
+                        node.depth.push(service.waiting.len() as u64);
+                        node.busy.push(service.active.len() as u32);
                     }
                 }
                 NodeRef::Producer(_) | NodeRef::Exchange(_) => {}

@@ -199,6 +199,58 @@ pub(super) fn check_service_node(
     })
 }
 
+/// Refuses calls that go round in a circle (`a` calls `b` calls `a`): every
+/// request would call again forever.
+pub(super) fn check_call_cycles(c: &mut Checker<'_>, nodes: &[Node]) {
+    let calls_of = |n: usize| match nodes.get(n).map(|node| &node.kind) {
+        Some(NodeKind::Service(s)) => s.calls.iter().map(|call| call.target).collect(),
+        _ => Vec::new(),
+    };
+    // Depth-first search with colours: 0 unvisited, 1 on the path, 2 done.
+    let mut colour = vec![0u8; nodes.len()];
+    for start in 0..nodes.len() {
+        if colour.get(start) != Some(&0) || calls_of(start).is_empty() {
+            continue;
+        }
+        let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, calls_of(start))];
+        if let Some(col) = colour.get_mut(start) {
+            *col = 1;
+        }
+        while let Some((node, pending)) = stack.last_mut() {
+            let node = *node;
+            match pending.pop() {
+                Some(next) => match colour.get(next) {
+                    Some(0) => {
+                        if let Some(col) = colour.get_mut(next) {
+                            *col = 1;
+                        }
+                        stack.push((next, calls_of(next)));
+                    }
+                    Some(1) => {
+                        let id = |n: usize| nodes.get(n).map_or("?", |node| node.id.as_str());
+                        let p = c
+                            .index
+                            .get(id(node))
+                            .map_or(String::new(), |i| format!("nodes[{i}]"));
+                        c.problem(
+                            p,
+                            format!("service `{}` calls `{}`, which leads back to it: calls must not go round in a circle (publish to a queue to break it)", id(node), id(next)),
+                        );
+                        return;
+                    }
+                    _ => {}
+                },
+                None => {
+                    if let Some(col) = colour.get_mut(node) {
+                        *col = 2;
+                    }
+                    stack.pop();
+                }
+            }
+        }
+    }
+}
+
 pub(super) fn check_processing(
     c: &mut Checker<'_>,
     p: &str,

@@ -296,6 +296,9 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         .map(|(new, (old, _))| (*old, new))
         .collect();
     let faults = check_faults(&mut c, &nodes, &edges);
+    if nodes.len() == raw.nodes.len() {
+        clients::check_call_cycles(&mut c, &nodes);
+    }
     not_yet_simulated(&mut c);
     let edges: Vec<Edge> = edges.into_iter().map(|(_, edge)| edge).collect();
     renumber_edges(&mut nodes, &renumber);
@@ -558,15 +561,20 @@ fn not_yet_simulated(c: &mut Checker<'_>) {
                     );
                 }
             }
-            RawNode::Service(_) => c.problem(p.clone(), format!("the service node {LATER}")),
-            RawNode::Exchange(_) | RawNode::Queue(_) | RawNode::Topic(_) => {}
+            RawNode::Exchange(_) | RawNode::Queue(_) | RawNode::Topic(_) | RawNode::Service(_) => {}
         }
     }
     for (e, edge) in raw.edges.iter().enumerate() {
-        if edge.latency.is_some() || edge.call.is_some() {
+        // Latency is simulated on calls between services only.
+        let call = [&edge.from, &edge.to].iter().all(|id| {
+            c.index
+                .get(id.as_str())
+                .is_some_and(|&n| c.node_kind(n) == "service")
+        });
+        if edge.latency.is_some() && !call {
             c.problem(
-                format!("edges[{e}]"),
-                format!("edge latency and calls {LATER}"),
+                format!("edges[{e}].latency"),
+                format!("latency on edges other than calls between services {LATER}"),
             );
         }
     }

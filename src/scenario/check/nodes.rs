@@ -131,6 +131,12 @@ pub(super) fn check_producer(
     }
     let edge = edge?;
     let target = c.target_of(edge)?;
+    if c.node_kind(target) == "service" && (n.acks != Acks::None || n.idempotent) {
+        c.problem(
+            format!("{p}.acks"),
+            "a request to a service is answered: acks, retries and idempotence apply to publishing to a broker",
+        );
+    }
     Some(Producer {
         arrival,
         size_bytes: n.size.bytes.min(u32::MAX as u64) as u32,
