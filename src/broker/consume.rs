@@ -76,11 +76,13 @@ impl World {
 
     /// Whether processing this copy fails.
     #[inline]
-    fn fails(consumer: &mut ConsumerState, message: &Message) -> bool {
+    fn fails(consumer: &mut ConsumerState, message: &Message, producer_seeds: &[u64]) -> bool {
         if !consumer.may_fail {
             return false;
         }
-        if consumer.poison_fraction > 0.0 && poison_draw(message.id) < consumer.poison_fraction {
+        if consumer.poison_fraction > 0.0
+            && poison_draw(message, producer_seeds) < consumer.poison_fraction
+        {
             return true;
         }
         let p = consumer.failure_probability.max(consumer.fault_failure);
@@ -107,7 +109,7 @@ impl World {
         };
         consumer.busy -= 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
-        let failed = Self::fails(consumer, message);
+        let failed = Self::fails(consumer, message, &self.producer_seeds);
         if failed {
             consumer.metrics.failed += 1;
             self.drop_from_hand(c, slot);
@@ -163,7 +165,8 @@ impl World {
                             epoch: self.consumers.get(c).map_or(0, |c| c.epoch),
                         },
                     );
-                    if outputs > 0 && effect != Effect::Deduplicated {
+                    let carries_journey = !message.has(flag::GHOST) && !dead;
+                    if outputs > 0 && effect != Effect::Deduplicated && carries_journey {
                         // The journey goes on in fresh copies; this one only awaits its ack.
                         if let Some(m) = self.messages.get_mut(slot) {
                             m.flags |= flag::GHOST;
@@ -321,12 +324,14 @@ impl World {
         self.drop_from_hand(c, slot);
         self.acknowledge(now, c, q as usize);
         // The effect was applied when processing finished; ending the copy is all that is left.
+        // A copy with outputs that is no ghost was not forwarded (deduplicated): it ends here.
         let outputs = self.consumers.get(c).map_or(0, |cs| cs.outputs.len());
-        if message.has(flag::GHOST) || outputs > 0 {
-            self.messages.remove(slot);
+        let effect = if outputs > 0 {
+            Effect::Deduplicated
         } else {
-            self.finish(now, c, slot, message, Effect::First, scheduler);
-        }
+            Effect::First
+        };
+        self.finish(now, c, slot, message, effect, scheduler);
         self.take_more_work(now, c, scheduler);
     }
 
@@ -483,7 +488,27 @@ impl World {
             self.ledger.dead_lettered += 1;
             message.flags |= flag::DEAD;
         }
+        // A dead-letter cycle (queues dead-lettering into each other while full, or
+        // over their delivery limit) could otherwise recurse without end within one
+        // event: past a depth (or a count), the message is dropped, as RabbitMQ drops cycling dead letters.
+        if self.dead_letter_depth == 0 {
+            self.dead_letter_cascade = 0;
+        }
+        self.dead_letter_cascade += 1;
+        if self.dead_letter_depth >= MAX_DEAD_LETTER_DEPTH
+            || self.dead_letter_cascade > MAX_DEAD_LETTER_CASCADE
+        {
+            self.messages.remove(slot);
+            if !message.has(flag::DEAD) {
+                self.ledger.lost.overflow += 1;
+            }
+            return;
+        }
+        // The delivery count is the queue's: a message dead-lettered into a queue starts afresh there.
+        message.deliveries = 0;
+        self.dead_letter_depth += 1;
         self.publish(now, target, message, Some(slot), scheduler);
+        self.dead_letter_depth -= 1;
     }
 
     /// How long to wait before attempt `attempts + 1`.
@@ -650,7 +675,11 @@ impl World {
                     for slot in held {
                         let ghost = self.messages.get(slot).is_none_or(|m| m.has(flag::GHOST));
                         if ghost {
+                            // Visible again already; only the queue's unacknowledged count still held it.
                             self.messages.remove(slot);
+                            if let Some(queue) = self.queues.get_mut(q as usize) {
+                                queue.set_unacked(now, queue.unacked.saturating_sub(1));
+                            }
                         } else if let Some(m) = self.messages.get_mut(slot) {
                             m.hand = super::queue::ORPHAN;
                             if let Some(queue) = self.queues.get_mut(q as usize) {
@@ -685,6 +714,29 @@ impl World {
                         && message.is_some_and(|m| !m.has(flag::DEAD))
                     {
                         self.ledger.lost.crash += 1;
+                    }
+                }
+                // Nobody reads the crashed member's partitions until the group rebalances;
+                // what it held is back in the log, to be fetched again from the committed offset.
+                if let Source::Topic {
+                    topic,
+                    group,
+                    member,
+                } = source
+                    && let Some(group) = self
+                        .topics
+                        .get_mut(topic as usize)
+                        .and_then(|t| t.groups.get_mut(group as usize))
+                {
+                    let assigned = group
+                        .assigned
+                        .get(member as usize)
+                        .cloned()
+                        .unwrap_or_default();
+                    for p in assigned {
+                        if let Some(cursor) = group.cursors.get_mut(p as usize) {
+                            cursor.rewind();
+                        }
                     }
                 }
                 scheduler.after(
@@ -853,6 +905,10 @@ impl World {
             let Some(consumer) = self.consumers.get(m as usize) else {
                 continue;
             };
+            // At-most-once members committed their records on fetch: nobody fetches them again.
+            if consumer.ack == AckMode::BeforeProcessing {
+                continue;
+            }
             for &slot in &consumer.in_hand {
                 if let Some(message) = self.messages.get_mut(slot) {
                     message.flags |= flag::GHOST;
@@ -924,17 +980,44 @@ impl World {
         }
         let index = self.faults.len();
         self.faults.push(fault);
-        self.fault_start(now, index, scheduler);
+        self.begin_fault(now, index, scheduler);
         Ok(())
     }
 
     /// Fault `index` starts: apply it, and schedule its end.
+    /// Fault `index` is due. Faults apply after everything else at their instant,
+    /// as a fault injected into a running session does (the session had run that
+    /// instant to its end), so that a saved session replays identically; faults
+    /// due at one instant apply in the order they were scheduled.
     pub(super) fn fault_start(
         &mut self,
         now: SimTime,
         index: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
+        self.deferred_faults.push(index as u32);
+        if !self.flush_scheduled {
+            self.flush_scheduled = true;
+            scheduler.at(now, Event::FlushFaults);
+        }
+    }
+
+    /// Applies the faults due now once nothing else is left at this instant.
+    pub(super) fn flush_faults(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
+        if scheduler.next_time() == Some(now) && self.fault_deferrals < MAX_FAULT_DEFERRALS {
+            self.fault_deferrals += 1;
+            scheduler.at(now, Event::FlushFaults);
+            return;
+        }
+        self.fault_deferrals = 0;
+        self.flush_scheduled = false;
+        for index in std::mem::take(&mut self.deferred_faults) {
+            self.begin_fault(now, index as usize, scheduler);
+        }
+    }
+
+    /// Applies fault `index` now and schedules its end.
+    fn begin_fault(&mut self, now: SimTime, index: usize, scheduler: &mut Scheduler<Event>) {
         let Some(fault) = self.faults.get(index).cloned() else {
             return;
         };
@@ -1071,6 +1154,14 @@ impl World {
     }
 }
 
+/// How deep dead-lettering may nest within one event before a message is dropped,
+/// and how many dead-letterings one cascade may make (fanouts multiply them).
+const MAX_DEAD_LETTER_DEPTH: u32 = 32;
+const MAX_DEAD_LETTER_CASCADE: u32 = 1024;
+
+/// How many times a fault yields to other events at its instant before it applies.
+const MAX_FAULT_DEFERRALS: u32 = 1024;
+
 /// Why a copy would be out of order, from its history.
 fn reorder_cause(message: &Message) -> ReorderCause {
     if message.has(flag::REBALANCED) {
@@ -1084,10 +1175,18 @@ fn reorder_cause(message: &Message) -> ReorderCause {
     }
 }
 
-/// A fixed draw in [0, 1) per message id: whether a message is poison does not
+/// A fixed draw in [0, 1) per message: whether a message is poison does not
 /// depend on who processes it or when.
-fn poison_draw(id: u64) -> f64 {
-    let mut z = id.wrapping_add(0x9e37_79b9_7f4a_7c15);
+fn poison_draw(message: &Message, producer_seeds: &[u64]) -> f64 {
+    // From what the message's own producer decided (its stable id, production time and key),
+    // so other producers never change which messages are poison.
+    let producer = (message.producer as usize)
+        .checked_sub(1)
+        .and_then(|p| producer_seeds.get(p))
+        .copied()
+        .unwrap_or(0);
+    let seed = message.produced_at ^ producer ^ (u64::from(message.key) << 20);
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64

@@ -8,7 +8,7 @@
 
 use super::consumer::Source;
 use super::message::flag;
-use super::queue::{Invisible, ORPHAN};
+use super::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use super::routing::Dest;
 use super::topic::Record;
 use super::world::{Event, Message, NodeRef, World};
@@ -201,7 +201,15 @@ impl World {
             self.deliver(now, q, c as usize, slot, scheduler);
             return;
         }
-        if queue.is_full() {
+        // Make room. Dead letters of the dropped head may come back into this very
+        // queue and fill it again, so look again until there is room.
+        loop {
+            let Some(queue) = self.queues.get_mut(q) else {
+                return;
+            };
+            if !queue.is_full() {
+                break;
+            }
             queue.metrics.dropped_overflow += 1;
             match queue.overflow {
                 Overflow::RejectPublish => {
@@ -209,12 +217,15 @@ impl World {
                     return;
                 }
                 Overflow::DropHead => {
-                    // RabbitMQ dead-letters the dropped head when the queue has a dead-letter exchange.
-                    if let Some(head) = queue.pop_head(now) {
-                        match queue.dead_letter {
-                            Some(edge) => self.send_along(now, edge, head, scheduler),
-                            None => self.discard(head, Discard::Overflow),
-                        }
+                    // RabbitMQ dead-letters the dropped head when the queue has a dead-letter
+                    // exchange, and drops a dead letter that would be dead-lettered again (a cycle).
+                    let Some(head) = queue.pop_head(now) else {
+                        break;
+                    };
+                    let dead = self.messages.get(head).is_some_and(|m| m.has(flag::DEAD));
+                    match queue.dead_letter {
+                        Some(edge) if !dead => self.send_along(now, edge, head, scheduler),
+                        _ => self.discard(head, Discard::Overflow),
                     }
                 }
             }
@@ -286,12 +297,17 @@ impl World {
             && consumer.ack == AckMode::AfterProcessing
         {
             // SQS: the received message is invisible until deleted or until the timeout ends.
+            // Each receive gets its own receipt (kept in the copy's otherwise unused
+            // partition field): a deadline belongs to one receive, not to a later one.
+            let receipt = self.next_receipt;
+            self.next_receipt = self.next_receipt.wrapping_add(1) | RECEIPT_BASE;
+            message.partition = receipt;
             queue.invisible.push_back(Invisible {
                 deadline: now + timeout,
                 slot,
                 consumer: c as u32,
                 id: message.id,
-                receive: message.deliveries,
+                receipt,
             });
             if !queue.visibility_scheduled {
                 queue.visibility_scheduled = true;
@@ -641,7 +657,7 @@ impl World {
                 continue;
             };
             if message.id != entry.id
-                || message.deliveries != entry.receive
+                || message.partition != entry.receipt
                 || message.has(flag::GHOST)
             {
                 continue; // Deleted in time (the slot moved on), or already handled.

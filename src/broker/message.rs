@@ -127,6 +127,8 @@ pub enum Event {
     FaultStart {
         index: u32,
     },
+    /// The faults due at this instant apply (after everything else at it).
+    FlushFaults,
     FaultEnd {
         index: u32,
     },

@@ -72,6 +72,9 @@ impl QueueMetrics {
     }
 }
 
+/// Receipts of pull deliveries are numbered from here, far above any partition number.
+pub const RECEIPT_BASE: u32 = 1 << 31;
+
 /// The `hand` of a received message whose consumer crashed (SQS: it waits out its visibility timeout).
 pub const ORPHAN: u32 = u32::MAX;
 
@@ -82,8 +85,8 @@ pub struct Invisible {
     pub slot: Slot,
     pub consumer: u32,
     pub id: u64,
-    /// The receive this deadline belongs to (a later receive has its own).
-    pub receive: u16,
+    /// The receipt of the receive this deadline belongs to (a later receive has its own).
+    pub receipt: u32,
 }
 
 impl QueueState {

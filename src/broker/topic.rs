@@ -121,7 +121,9 @@ impl GroupCursor {
 
     /// Commits the processed prefix: the committed offset moves to the first unprocessed one.
     pub fn commit(&mut self) {
-        while self.done.front() == Some(&true) {
+        // Never past the fetch position: after a rewind, records processed before are
+        // fetched (and processed) again, and only then committed.
+        while self.committed < self.position && self.done.front() == Some(&true) {
             self.done.pop_front();
             self.committed += 1;
         }

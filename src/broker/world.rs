@@ -100,6 +100,19 @@ pub struct World {
     pub faults: Vec<Fault>,
     /// Copies waiting out a retry delay before going back to their queue.
     pub(super) parked: u64,
+    /// A stable number per producer (from its id), for draws that must not depend on node order.
+    pub(super) producer_seeds: Vec<u64>,
+    /// Faults due at the current instant, waiting for everything else at it to run.
+    pub(super) deferred_faults: Vec<u32>,
+    pub(super) flush_scheduled: bool,
+    /// Next receipt for a message received from a pull queue.
+    pub(super) next_receipt: u32,
+    /// Nesting of dead-lettering within the current event, and dead-letterings in the
+    /// current cascade (cycles are cut short).
+    pub(super) dead_letter_depth: u32,
+    pub(super) dead_letter_cascade: u32,
+    /// Times the current fault has yielded to other events at its instant.
+    pub(super) fault_deferrals: u32,
     /// Set when the run cannot go on (a memory cap was hit); the runner stops and reports it.
     pub failure: Option<String>,
     /// Request/response services, their call edges and their requests.
@@ -404,6 +417,15 @@ impl World {
         }
         let ids: Vec<String> = scenario.nodes.iter().map(|n| n.id.clone()).collect();
         let series = Series::new(&ids, &node_refs);
+        let producer_seeds = producers
+            .iter()
+            .map(|p| {
+                scenario
+                    .nodes
+                    .get(p.node)
+                    .map_or(0, |n| crate::engine::rng::stable_hash(&n.id))
+            })
+            .collect();
         Ok(World {
             ids,
             node_refs,
@@ -431,6 +453,13 @@ impl World {
             edges: scenario.edges.iter().map(|e| (e.to, e.kind)).collect(),
             faults: scenario.faults.clone(),
             parked: 0,
+            next_receipt: super::queue::RECEIPT_BASE,
+            producer_seeds,
+            deferred_faults: Vec::new(),
+            flush_scheduled: false,
+            dead_letter_depth: 0,
+            dead_letter_cascade: 0,
+            fault_deferrals: 0,
             failure: None,
             services,
         })
@@ -622,6 +651,7 @@ impl Model for World {
                 self.rebalance_done(now, topic as usize, group as usize, scheduler)
             }
             Event::FaultStart { index } => self.fault_start(now, index as usize, scheduler),
+            Event::FlushFaults => self.flush_faults(now, scheduler),
             Event::FaultEnd { index } => self.fault_end(now, index as usize, scheduler),
             Event::RequestArrive { request, token } => {
                 self.request_arrive(now, request, token, scheduler)

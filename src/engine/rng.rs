@@ -17,6 +17,11 @@ pub fn stream(seed: u64, id: &str) -> Stream {
     Stream::seed_from_u64(splitmix64(seed ^ splitmix64(fnv1a(id.as_bytes()))))
 }
 
+/// A hash of an entity id that never changes between runs, releases or machines.
+pub fn stable_hash(id: &str) -> u64 {
+    splitmix64(fnv1a(id.as_bytes()))
+}
+
 /// FNV-1a, 64-bit: a stable hash of the entity id (std's hashers are not stable across releases).
 fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
