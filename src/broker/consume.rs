@@ -110,6 +110,7 @@ impl World {
         consumer.busy -= 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
         let failed = Self::fails(consumer, message, &self.producer_seeds);
+        let partition = message.partition;
         if failed {
             consumer.metrics.failed += 1;
             self.drop_from_hand(c, slot);
@@ -118,7 +119,7 @@ impl World {
             consumer.metrics.processed += 1;
             self.succeeded(now, c, slot, scheduler);
         }
-        self.take_more_work(now, c, scheduler);
+        self.take_more_work(now, c, partition, scheduler);
     }
 
     /// Processing succeeded: apply the effect, then acknowledge or commit and publish onwards.
@@ -332,7 +333,7 @@ impl World {
             Effect::First
         };
         self.finish(now, c, slot, message, effect, scheduler);
-        self.take_more_work(now, c, scheduler);
+        self.take_more_work(now, c, 0, scheduler);
     }
 
     /// Commits after a completion, as the consumer's commit mode says.
@@ -583,12 +584,13 @@ impl World {
         Self::start(now, c as u32, consumer, message, slot, scheduler);
     }
 
-    /// Gives consumer `c` more work after a slot or credit freed up.
-    #[inline]
+    /// Gives consumer `c` more work; `partition` is the one it just finished a record of
+    /// (for topics: that partition may now trim what every group has committed).
     pub(super) fn take_more_work(
         &mut self,
         now: SimTime,
         c: usize,
+        partition: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
@@ -606,13 +608,7 @@ impl World {
             }
             Source::Topic { topic, .. } => {
                 self.fetch(now, c, scheduler);
-                for p in 0..self
-                    .topics
-                    .get(topic as usize)
-                    .map_or(0, |t| t.partitions.len())
-                {
-                    self.trim(now, topic as usize, p);
-                }
+                self.trim(now, topic as usize, partition as usize);
             }
         }
     }

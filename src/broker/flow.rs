@@ -201,34 +201,8 @@ impl World {
             self.deliver(now, q, c as usize, slot, scheduler);
             return;
         }
-        // Make room. Dead letters of the dropped head may come back into this very
-        // queue and fill it again, so look again until there is room.
-        loop {
-            let Some(queue) = self.queues.get_mut(q) else {
-                return;
-            };
-            if !queue.is_full() {
-                break;
-            }
-            queue.metrics.dropped_overflow += 1;
-            match queue.overflow {
-                Overflow::RejectPublish => {
-                    self.discard(slot, Discard::Overflow);
-                    return;
-                }
-                Overflow::DropHead => {
-                    // RabbitMQ dead-letters the dropped head when the queue has a dead-letter
-                    // exchange, and drops a dead letter that would be dead-lettered again (a cycle).
-                    let Some(head) = queue.pop_head(now) else {
-                        break;
-                    };
-                    let dead = self.messages.get(head).is_some_and(|m| m.has(flag::DEAD));
-                    match queue.dead_letter {
-                        Some(edge) if !dead => self.send_along(now, edge, head, scheduler),
-                        _ => self.discard(head, Discard::Overflow),
-                    }
-                }
-            }
+        if queue.is_full() && !self.make_room(now, q, slot, scheduler) {
+            return;
         }
         let Some(queue) = self.queues.get_mut(q) else {
             return;
@@ -240,6 +214,46 @@ impl World {
         {
             queue.expiry_scheduled = true;
             scheduler.at(now + ttl, Event::Expire { queue: q as u32 });
+        }
+    }
+
+    /// Makes room in a full queue for `slot`. Returns false when the queue refused it
+    /// (reject-publish). Dead letters of a dropped head may come back into this very
+    /// queue and fill it again, so it looks again until there is room.
+    #[cold]
+    fn make_room(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) -> bool {
+        loop {
+            let Some(queue) = self.queues.get_mut(q) else {
+                return false;
+            };
+            if !queue.is_full() {
+                return true;
+            }
+            queue.metrics.dropped_overflow += 1;
+            match queue.overflow {
+                Overflow::RejectPublish => {
+                    self.discard(slot, Discard::Overflow);
+                    return false;
+                }
+                Overflow::DropHead => {
+                    // RabbitMQ dead-letters the dropped head when the queue has a dead-letter
+                    // exchange, and drops a dead letter that would be dead-lettered again (a cycle).
+                    let Some(head) = queue.pop_head(now) else {
+                        return true;
+                    };
+                    let dead = self.messages.get(head).is_some_and(|m| m.has(flag::DEAD));
+                    match queue.dead_letter {
+                        Some(edge) if !dead => self.send_along(now, edge, head, scheduler),
+                        _ => self.discard(head, Discard::Overflow),
+                    }
+                }
+            }
         }
     }
 

@@ -139,7 +139,7 @@ impl ServiceSampler {
         Self { service }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut Stream) -> u64 {
         let nanos = match self.service {
             Service::Constant { nanos } => return nanos,
