@@ -619,3 +619,55 @@ fn a_transient_queue_loses_its_contents_when_its_broker_fails_and_a_durable_one_
     // Publishes refused while the broker was down were retried.
     assert!(durable.totals.processed > 1900);
 }
+
+#[test]
+fn links_delay_lose_and_cut_what_is_published_over_them() {
+    let scenario = |producer: &str, faults: &str| {
+        run_with_faults(
+            "20s",
+            &format!(
+                r#"Producer(id: "p", arrival: Constant(rate: "100/s"){producer}), Queue(id: "q"), Consumer(id: "c", service: Constant(time: "1ms"))"#
+            ),
+            r#"(from: "p", to: "q", latency: "30ms"), (from: "q", to: "c")"#,
+            faults,
+        )
+    };
+    let plain = scenario("", "");
+    // 30 ms on the link, 1 ms of processing.
+    assert!(
+        (plain.latency_ms.p50 - 31.0).abs() < 0.5,
+        "{}",
+        plain.latency_ms.p50
+    );
+    assert_eq!(plain.totals.lost, 0);
+    // A cut for 2 s loses what a fire-and-forget producer sends meanwhile...
+    let cut = scenario(
+        "",
+        r#"(at: "5s", target: "p->q", kind: Cut, duration: "2s")"#,
+    );
+    assert_eq!(cut.totals.lost_by_reason.link_loss, 200);
+    // ...and a producer with acks and retries sends it again after its timeout.
+    let retried = scenario(
+        r#", acks: Leader, retries: (max: 10, timeout: "500ms", backoff: "100ms")"#,
+        r#"(at: "5s", target: "p->q", kind: Cut, duration: "2s")"#,
+    );
+    assert_eq!(retried.totals.lost, 0);
+    assert!(retried.latency_ms.max > 600.0);
+    // Half the messages lost for 4 s, and 100 ms more latency for 4 s.
+    let lossy = scenario(
+        "",
+        r#"(at: "5s", target: "p->q", kind: Loss(probability: 0.5), duration: "4s")"#,
+    );
+    let lost = lossy.totals.lost_by_reason.link_loss as f64;
+    assert!((lost - 200.0).abs() < 4.5 * 10.0, "{lost}");
+    let slow = scenario(
+        "",
+        r#"(at: "5s", target: "p->q", kind: Delay(extra: "100ms"), duration: "4s")"#,
+    );
+    assert!(
+        (slow.latency_ms.max - 131.0).abs() < 1.0,
+        "{}",
+        slow.latency_ms.max
+    );
+    assert_eq!(slow.totals.lost, 0);
+}

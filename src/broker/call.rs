@@ -334,6 +334,7 @@ pub(super) fn outputs(
         };
         outputs.push(Output {
             target: output.target,
+            edge: output.edge,
             rewrite,
         });
     }

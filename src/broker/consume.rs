@@ -269,10 +269,10 @@ impl World {
                     .copied()
                     .unwrap_or(message.variant);
             }
-            let target = output.target;
-            self.publish(
+            let edge = output.edge;
+            self.send_over(
                 now,
-                target,
+                edge,
                 forwarded,
                 if o == 0 { slot } else { None },
                 scheduler,
@@ -966,6 +966,10 @@ impl World {
                 self.node_refs.get(n),
                 Some(super::world::NodeRef::Queue(_) | super::world::NodeRef::Topic(_))
             ),
+            (
+                FaultTarget::Edge(e),
+                FaultKind::Cut | FaultKind::Delay { .. } | FaultKind::Loss { .. },
+            ) => e < self.links.len(),
             _ => false,
         };
         if !fits {
@@ -1048,8 +1052,12 @@ impl World {
         begins: bool,
         scheduler: &mut Scheduler<Event>,
     ) {
-        let FaultTarget::Node(node) = target else {
-            return;
+        let node = match target {
+            FaultTarget::Node(node) => node,
+            FaultTarget::Edge(edge) => {
+                self.link_fault(edge, kind, begins);
+                return;
+            }
         };
         if let FaultKind::BrokerFailure { partition } = kind {
             match (self.node_refs.get(node).copied(), begins) {

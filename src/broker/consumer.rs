@@ -24,6 +24,8 @@ pub enum Source {
 /// Where a consumer publishes a processed message.
 pub struct Output {
     pub target: usize,
+    /// The edge to `target` (its link).
+    pub edge: usize,
     /// Variant to publish with, per incoming variant (`None`: keep the incoming one).
     pub rewrite: Option<Vec<VariantId>>,
 }

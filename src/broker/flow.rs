@@ -76,7 +76,9 @@ impl World {
         self.next_message_id += 1;
         self.ledger.produced += 1;
         self.window.produced += 1;
-        self.publish(now, target, message, None, scheduler);
+        let edge = self.producers.get(p).map_or(0, |producer| producer.edge);
+        let _ = target;
+        self.send_over(now, edge, message, None, scheduler);
     }
 
     /// Routes one copy published to `target`. `slot` is the copy's arena slot

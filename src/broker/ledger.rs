@@ -33,6 +33,8 @@ pub struct Lost {
     /// On a broker that failed: a transient queue's contents, writes a new leader
     /// never had, publishes refused while the broker was down and not retried.
     pub broker_failure: u64,
+    /// Lost on a link (a cut, or a lossy network) by a publisher that does not retry.
+    pub link_loss: u64,
 }
 
 impl Lost {
@@ -44,6 +46,7 @@ impl Lost {
             + self.crash
             + self.rejected
             + self.broker_failure
+            + self.link_loss
     }
 }
 

@@ -100,6 +100,11 @@ pub enum Event {
         topic: u32,
         partition: u32,
     },
+    /// A message reaches the end of a link with latency.
+    Transit {
+        edge: u32,
+        slot: Slot,
+    },
     /// A producer tries a refused or unacknowledged publish again.
     PublishRetry {
         producer: u32,

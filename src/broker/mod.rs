@@ -10,6 +10,7 @@ pub mod consumer;
 mod failover;
 mod flow;
 pub mod ledger;
+mod link;
 pub mod matching;
 pub mod message;
 pub mod murmur2;

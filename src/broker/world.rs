@@ -31,6 +31,8 @@ pub use super::message::{Event, Message, flag};
 pub struct ProducerState {
     pub node: usize,
     pub target: usize,
+    /// The edge to `target` (its link).
+    pub edge: usize,
     pub(super) arrival: ArrivalProcess,
     pub(super) keys: KeySampler,
     pub(super) variants: Vec<VariantId>,
@@ -100,6 +102,9 @@ pub struct World {
     pub faults: Vec<Fault>,
     /// Copies waiting out a retry delay before going back to their queue.
     pub(super) parked: u64,
+    /// One link per edge (latency and link faults), and copies on their way along one.
+    pub(super) links: Vec<super::link::Link>,
+    pub(super) in_transit: u64,
     /// A stable number per producer (from its id), for draws that must not depend on node order.
     pub(super) producer_seeds: Vec<u64>,
     /// Faults due at the current instant, waiting for everything else at it to run.
@@ -173,6 +178,7 @@ impl World {
                     producers.push(ProducerState {
                         node: index,
                         target: p.target,
+                        edge: p.edge,
                         arrival: ArrivalProcess::new(p.arrival.clone(), scenario.duration_nanos),
                         keys: KeySampler::new(p.keys),
                         variants,
@@ -453,6 +459,26 @@ impl World {
             edges: scenario.edges.iter().map(|e| (e.to, e.kind)).collect(),
             faults: scenario.faults.clone(),
             parked: 0,
+            links: scenario
+                .edges
+                .iter()
+                .map(|e| super::link::Link {
+                    target: e.to,
+                    latency: e.latency_nanos,
+                    extra: 0,
+                    loss: 0.0,
+                    cut: false,
+                    rng: stream(
+                        scenario.seed,
+                        &format!(
+                            "{}->{}",
+                            scenario.nodes.get(e.from).map_or("", |n| n.id.as_str()),
+                            scenario.nodes.get(e.to).map_or("", |n| n.id.as_str())
+                        ),
+                    ),
+                })
+                .collect(),
+            in_transit: 0,
             next_receipt: super::queue::RECEIPT_BASE,
             producer_seeds,
             deferred_faults: Vec::new(),
@@ -570,7 +596,7 @@ impl World {
             }
         }
         let orphans: u64 = self.queues.iter().map(|q| q.orphans).sum();
-        let counted = queued + in_hands + in_logs + self.parked + orphans;
+        let counted = queued + in_hands + in_logs + self.parked + orphans + self.in_transit;
         let ledger = self.ledger.in_flight();
         if counted != ledger {
             return Err(format!(
@@ -639,6 +665,7 @@ impl Model for World {
             Event::PartitionOnline { topic, partition } => {
                 self.partition_online(now, topic as usize, partition as usize, scheduler)
             }
+            Event::Transit { edge, slot } => self.transit_done(now, edge as usize, slot, scheduler),
             Event::PublishRetry { producer, slot } => {
                 self.publish_retry(now, producer as usize, slot, scheduler)
             }

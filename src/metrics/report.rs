@@ -385,8 +385,15 @@ impl Report {
             let d = &t.lost_by_reason;
             let _ = writeln!(
                 out,
-                "lost by     unroutable {}  overflow {}  ttl {}  retention {}  crash {}  rejected {}  broker failure {}",
-                d.unroutable, d.overflow, d.ttl, d.retention, d.crash, d.rejected, d.broker_failure
+                "lost by     unroutable {}  overflow {}  ttl {}  retention {}  crash {}  rejected {}  broker failure {}  link {}",
+                d.unroutable,
+                d.overflow,
+                d.ttl,
+                d.retention,
+                d.crash,
+                d.rejected,
+                d.broker_failure,
+                d.link_loss
             );
         }
         if t.dead_lettered

@@ -564,26 +564,42 @@ fn not_yet_simulated(c: &mut Checker<'_>) {
             RawNode::Exchange(_) | RawNode::Queue(_) | RawNode::Topic(_) | RawNode::Service(_) => {}
         }
     }
+    // Latency and link faults are simulated on publish edges (a producer's or a
+    // consumer's) and on calls between services.
+    let simulated_link = |from: &str, to: &str| {
+        let kind = |id: &str| c.index.get(id).map(|&n| c.node_kind(n));
+        let (from, to) = (kind(from), kind(to));
+        matches!(from, Some("producer" | "consumer")) && to != Some("service")
+            || (from == Some("service") && to == Some("service"))
+    };
+    let mut found = Vec::new();
     for (e, edge) in raw.edges.iter().enumerate() {
-        // Latency is simulated on calls between services only.
-        let call = [&edge.from, &edge.to].iter().all(|id| {
-            c.index
-                .get(id.as_str())
-                .is_some_and(|&n| c.node_kind(n) == "service")
-        });
-        if edge.latency.is_some() && !call {
-            c.problem(
+        if edge.latency.is_some() && !simulated_link(&edge.from, &edge.to) {
+            found.push((
                 format!("edges[{e}].latency"),
-                format!("latency on edges other than calls between services {LATER}"),
-            );
+                format!("latency on edges other than publishing (from a producer or a consumer) and calls between services {LATER}"),
+            ));
         }
     }
     for (i, fault) in raw.faults.iter().enumerate() {
-        if matches!(
+        let is_link_fault = matches!(
             fault.kind,
             FaultKind::Cut | FaultKind::Delay { .. } | FaultKind::Loss { .. }
-        ) {
-            c.problem(format!("faults[{i}].kind"), format!("link faults {LATER}"));
+        );
+        let on_publish_edge = fault.target.split_once("->").is_some_and(|(from, to)| {
+            simulated_link(from.trim(), to.trim())
+                && c.index
+                    .get(from.trim())
+                    .is_some_and(|&n| c.node_kind(n) != "service")
+        });
+        if is_link_fault && !on_publish_edge {
+            found.push((
+                format!("faults[{i}].target"),
+                format!("link faults on edges other than publishing (from a producer or a consumer) {LATER}"),
+            ));
         }
+    }
+    for (path, message) in found {
+        c.problem(path, message);
     }
 }

@@ -1,0 +1,182 @@
+//! Links: the network between a publisher and what it publishes to.
+//!
+//! Every publish edge (producer -> exchange/queue/topic, consumer -> its
+//! outputs) is a link with a latency, and faults can cut it, delay it or make
+//! it lose messages. A message in transit is in flight; one lost on a link is
+//! lost (`link_loss`), unless its producer waits for acknowledgements and has
+//! retries: it then hears nothing back, and after its request timeout it
+//! publishes again.
+
+use rand::RngExt;
+
+use super::world::{Event, Message, World};
+use crate::engine::arena::Slot;
+use crate::engine::rng::Stream;
+use crate::engine::{Scheduler, SimTime};
+use crate::scenario::raw::Acks;
+
+/// The state of one edge's link.
+pub struct Link {
+    /// Where it leads.
+    pub target: usize,
+    pub latency: u64,
+    /// Added by a `Delay` fault.
+    pub extra: u64,
+    /// From a `Loss` fault.
+    pub loss: f64,
+    /// From a `Cut` fault.
+    pub cut: bool,
+    pub rng: Stream,
+}
+
+impl Link {
+    /// Nothing happens on the way: publish at once.
+    #[inline]
+    pub fn is_plain(&self) -> bool {
+        self.latency == 0 && self.extra == 0 && self.loss == 0.0 && !self.cut
+    }
+}
+
+impl World {
+    /// Publishes `message` along link `edge`: at once when the link is plain,
+    /// otherwise after its latency, or not at all when the link loses it.
+    #[inline]
+    pub(super) fn send_over(
+        &mut self,
+        now: SimTime,
+        edge: usize,
+        message: Message,
+        slot: Option<Slot>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(link) = self.links.get_mut(edge) else {
+            return;
+        };
+        let target = link.target;
+        if link.is_plain() {
+            self.publish(now, target, message, slot, scheduler);
+            return;
+        }
+        let lost = link.cut || (link.loss > 0.0 && link.rng.random::<f64>() < link.loss);
+        let delay = link.latency + link.extra;
+        if lost {
+            self.lost_on_link(now, message, slot, scheduler);
+            return;
+        }
+        let slot = match slot {
+            Some(slot) => {
+                if let Some(m) = self.messages.get_mut(slot) {
+                    *m = message;
+                }
+                slot
+            }
+            None => match self.messages.insert(message) {
+                Ok(slot) => slot,
+                Err(_) => {
+                    self.at_capacity();
+                    return;
+                }
+            },
+        };
+        self.in_transit += 1;
+        scheduler.after(
+            delay,
+            Event::Transit {
+                edge: edge as u32,
+                slot,
+            },
+        );
+    }
+
+    /// A message reaches the end of its link.
+    pub(super) fn transit_done(
+        &mut self,
+        now: SimTime,
+        edge: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        self.in_transit = self.in_transit.saturating_sub(1);
+        let Some(target) = self.links.get(edge).map(|l| l.target) else {
+            return;
+        };
+        let Some(message) = self.messages.get(slot).copied() else {
+            return;
+        };
+        self.publish(now, target, message, Some(slot), scheduler);
+    }
+
+    /// The link lost a message. A producer that waits for acknowledgements and
+    /// has retries hears nothing, and publishes again after its timeout.
+    fn lost_on_link(
+        &mut self,
+        now: SimTime,
+        message: Message,
+        slot: Option<Slot>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let retry = (message.producer as usize)
+            .checked_sub(1)
+            .and_then(|p| self.producers.get(p))
+            .filter(|p| p.acks != Acks::None)
+            .and_then(|p| p.retry);
+        if let Some(retry) = retry
+            && u32::from(message.attempts) < retry.max
+        {
+            let mut again = message;
+            again.attempts = message.attempts.saturating_add(1);
+            let slot = match slot {
+                Some(slot) => {
+                    if let Some(m) = self.messages.get_mut(slot) {
+                        *m = again;
+                    }
+                    slot
+                }
+                None => match self.messages.insert(again) {
+                    Ok(slot) => slot,
+                    Err(_) => {
+                        self.at_capacity();
+                        return;
+                    }
+                },
+            };
+            self.parked += 1;
+            self.ledger.publish_retries += 1;
+            let wait = retry.timeout.nanos + retry.backoff.nanos;
+            scheduler.after(
+                wait.max(1),
+                Event::PublishRetry {
+                    producer: message.producer as u32 - 1,
+                    slot,
+                },
+            );
+            let _ = now;
+            return;
+        }
+        if let Some(slot) = slot {
+            self.messages.remove(slot);
+        }
+        if !message.has(super::message::flag::DEAD) {
+            self.ledger.lost.link_loss += 1;
+        }
+    }
+
+    /// A link fault on `edge` starts or ends.
+    pub(super) fn link_fault(
+        &mut self,
+        edge: usize,
+        kind: crate::scenario::raw::FaultKind,
+        begins: bool,
+    ) {
+        use crate::scenario::raw::FaultKind;
+        let Some(link) = self.links.get_mut(edge) else {
+            return;
+        };
+        match kind {
+            FaultKind::Cut => link.cut = begins,
+            FaultKind::Delay { extra } => link.extra = if begins { extra.nanos } else { 0 },
+            FaultKind::Loss { probability } => link.loss = if begins { probability } else { 0.0 },
+            _ => {}
+        }
+    }
+}
