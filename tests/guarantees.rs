@@ -786,3 +786,50 @@ fn max_deliveries_dead_letters_a_message_delivered_once_too_often() {
         );
     }
 }
+
+#[test]
+fn a_transactional_consume_process_produce_commit_is_exactly_once_within_the_broker() {
+    // A stage reads `in`, publishes each record to `out`, and crashes twice between its commits
+    // (every 2 s); a sink reads `out`.
+    // With Kafka's transactions the output and the offsets commit together, so a crash aborts
+    // both: the sink sees every message exactly once. With plain auto-commit it sees duplicates.
+    let sink_duplicates = |commit: &str| {
+        let text = format!(
+            r#"(version: 1, name: "eos", seed: 5, duration: "30s",
+            nodes: [
+                Producer(id: "p", arrival: Poisson(rate: "200/s"), keys: Uniform(count: 20)),
+                Topic(id: "in", partitions: 2),
+                Consumer(id: "stage", service: Exponential(mean: "1ms"), commit: {commit},
+                    session_timeout: "500ms", rebalance_time: "200ms"),
+                Topic(id: "out", partitions: 2),
+                Consumer(id: "sink", service: Exponential(mean: "1ms"), commit: AfterEach),
+            ],
+            edges: [(from: "p", to: "in"), (from: "in", to: "stage"), (from: "stage", to: "out"), (from: "out", to: "sink")],
+            faults: [(at: "8900ms", target: "stage", kind: Crash, duration: "1s"), (at: "20700ms", target: "stage", kind: Crash, duration: "1s")])"#
+        );
+        let (_, scenario) = evlab::scenario::parse(&text, "eos").unwrap();
+        let mut run = Run::new(&scenario).unwrap();
+        for step in 1..=30 {
+            run.advance_to(step * 1_000_000_000).unwrap();
+            run.check_ledger().unwrap();
+        }
+        let report = run.report(None, false);
+        let t = &report.totals;
+        assert_eq!(t.lost, 0);
+        assert_eq!(
+            t.produced + t.fanned_out + t.duplicate_copies,
+            t.processed + t.dead_lettered + t.lost + t.in_flight_at_end
+        );
+        let sink = report
+            .nodes
+            .iter()
+            .find(|n| n.id == "out")
+            .map(|n| serde_json::to_value(n).unwrap())
+            .unwrap();
+        sink["groups"][0]["duplicates"].as_u64().unwrap()
+    };
+    let plain = sink_duplicates(r#"Interval(every: "2s")"#);
+    assert!(plain > 20, "auto-commit: {plain} duplicates reach the sink");
+    let transactional = sink_duplicates(r#"Transactional(every: "2s")"#);
+    assert_eq!(transactional, 0, "transactions: duplicates reach the sink");
+}

@@ -237,8 +237,64 @@ impl World {
             if !dead {
                 self.ledger.processed += 1;
             }
+        } else if self.consumers.get(c).is_some_and(|cs| {
+            matches!(cs.commit, Commit::Transactional { .. })
+                && matches!(cs.source, Source::Topic { .. })
+        }) {
+            // Kafka's transactional consume-process-produce: what it publishes becomes
+            // visible only when the transaction commits, together with the offsets.
+            if let Some(consumer) = self.consumers.get_mut(c) {
+                consumer.transaction.push(slot);
+            }
         } else {
             self.forward(now, c, message, Some(slot), scheduler);
+        }
+    }
+
+    /// Commits consumer `c`'s transaction: its offsets, and what it published since the last commit.
+    fn commit_transaction(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        self.commit_member(c);
+        let pending = self
+            .consumers
+            .get_mut(c)
+            .map(|cs| std::mem::take(&mut cs.transaction))
+            .unwrap_or_default();
+        for slot in pending {
+            if let Some(message) = self.messages.get(slot).copied() {
+                self.forward(now, c, message, Some(slot), scheduler);
+            }
+        }
+    }
+
+    /// Aborts consumer `c`'s transaction (it crashed): nothing it published since the last
+    /// commit becomes visible, and the records behind it are processed again, as if for
+    /// the first time.
+    fn abort_transaction(&mut self, c: usize) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        let pending = std::mem::take(&mut consumer.transaction);
+        let (Source::Topic { topic, group, .. }, subscription) =
+            (consumer.source, consumer.subscription)
+        else {
+            return;
+        };
+        for slot in pending {
+            let Some(message) = self.messages.get(slot).copied() else {
+                continue;
+            };
+            self.messages.remove(slot);
+            if let Some(cursor) = self
+                .topics
+                .get_mut(topic as usize)
+                .and_then(|t| t.groups.get_mut(group as usize))
+                .and_then(|g| g.cursors.get_mut(message.partition as usize))
+            {
+                cursor.undo(message.offset);
+            }
+            if let Some(sub) = self.subscriptions.get_mut(subscription as usize) {
+                sub.forget_processed(message.id);
+            }
         }
     }
 
@@ -624,6 +680,10 @@ impl World {
             return;
         }
         consumer.alive = false;
+        self.abort_transaction(c);
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
         consumer.epoch += 1;
         consumer.busy = 0;
         consumer.metrics.busy.set(now, 0);
@@ -1137,7 +1197,13 @@ impl World {
 
     /// The periodic commit of a consumer with an auto-commit interval.
     pub(super) fn commit_interval(&mut self, c: usize, scheduler: &mut Scheduler<Event>) {
-        if self.consumers.get(c).is_some_and(|cs| cs.alive) {
+        let (alive, transactional) = self.consumers.get(c).map_or((false, false), |cs| {
+            (cs.alive, matches!(cs.commit, Commit::Transactional { .. }))
+        });
+        if alive && transactional {
+            let now = scheduler.now();
+            self.commit_transaction(now, c, scheduler);
+        } else if alive {
             self.commit_member(c);
         }
         if let Some(Commit::Interval { every } | Commit::Transactional { every }) =

@@ -59,6 +59,8 @@ pub struct ConsumerState {
     pub in_hand: Vec<Slot>,
     /// Topics: stopped while the group rebalances.
     pub paused: bool,
+    /// Transactional consumers: processed records whose output waits for the commit.
+    pub transaction: Vec<Slot>,
     pub ack: AckMode,
     pub ack_delay_nanos: u64,
     pub retry: RetryPolicy,

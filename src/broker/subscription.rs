@@ -150,6 +150,11 @@ impl Subscription {
         }
     }
 
+    /// Forgets that `id` was processed (its transaction aborted: the effect never happened).
+    pub fn forget_processed(&mut self, id: u64) {
+        self.processed.remove(id);
+    }
+
     /// Whether `id` has been processed here before.
     pub fn seen(&self, id: u64) -> bool {
         self.processed.contains(id)

@@ -119,6 +119,16 @@ impl GroupCursor {
         }
     }
 
+    /// Un-marks `offset` as processed (its transaction aborted).
+    pub fn undo(&mut self, offset: u64) {
+        if let Some(flag) = offset
+            .checked_sub(self.committed)
+            .and_then(|i| self.done.get_mut(i as usize))
+        {
+            *flag = false;
+        }
+    }
+
     /// Commits the processed prefix: the committed offset moves to the first unprocessed one.
     pub fn commit(&mut self) {
         // Never past the fetch position: after a rewind, records processed before are

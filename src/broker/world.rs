@@ -342,6 +342,7 @@ impl World {
                 epoch: 0,
                 in_hand: Vec::new(),
                 paused: false,
+                transaction: Vec::new(),
                 ack: c.ack,
                 ack_delay_nanos: c.ack_delay_nanos,
                 retry: c.retry,
@@ -595,7 +596,13 @@ impl World {
                 }
             }
         }
-        let orphans: u64 = self.queues.iter().map(|q| q.orphans).sum();
+        // Received messages of crashed pull consumers, and outputs waiting for their transaction.
+        let orphans: u64 = self.queues.iter().map(|q| q.orphans).sum::<u64>()
+            + self
+                .consumers
+                .iter()
+                .map(|c| c.transaction.len() as u64)
+                .sum::<u64>();
         let counted = queued + in_hands + in_logs + self.parked + orphans + self.in_transit;
         let ledger = self.ledger.in_flight();
         if counted != ledger {

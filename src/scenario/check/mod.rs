@@ -553,15 +553,11 @@ fn not_yet_simulated(c: &mut Checker<'_>) {
                     );
                 }
             }
-            RawNode::Consumer(n) => {
-                if matches!(n.commit, Commit::Transactional { .. }) {
-                    c.problem(
-                        format!("{p}.commit"),
-                        format!("transactional commits {LATER}"),
-                    );
-                }
-            }
-            RawNode::Exchange(_) | RawNode::Queue(_) | RawNode::Topic(_) | RawNode::Service(_) => {}
+            RawNode::Exchange(_)
+            | RawNode::Queue(_)
+            | RawNode::Topic(_)
+            | RawNode::Service(_)
+            | RawNode::Consumer(_) => {}
         }
     }
     // Latency and link faults are simulated on publish edges (a producer's or a
