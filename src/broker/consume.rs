@@ -432,7 +432,22 @@ impl World {
         }
         let _ = ack;
         let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
-        if dead {
+        // A topic record fetched again after a rebalance whose offset was already done
+        // (processed or given up on) ended its journey then: failing again changes nothing.
+        let ended = match (source, self.messages.get(slot)) {
+            (Source::Topic { topic, group, .. }, Some(m)) => self
+                .topics
+                .get(topic as usize)
+                .and_then(|t| t.groups.get(group as usize))
+                .and_then(|g| g.cursors.get(m.partition as usize))
+                .is_some_and(|cursor| {
+                    cursor.is_complete(m.offset)
+                        && !m.has(flag::RETRIED)
+                        && ack == AckMode::AfterProcessing
+                }),
+            _ => false,
+        };
+        if dead || ended {
             // A dead letter that fails again is only dropped.
             self.release_record(c, slot);
             self.messages.remove(slot);

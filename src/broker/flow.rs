@@ -230,6 +230,24 @@ impl World {
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) -> bool {
+        // Heads dropped here may come straight back (a dead-letter or retry edge leading
+        // to this queue): the whole loop is one cascade, so that a cycle is cut short.
+        if self.dead_letter_depth == 0 {
+            self.dead_letter_cascade = 0;
+        }
+        self.dead_letter_depth += 1;
+        let room = self.drop_heads(now, q, slot, scheduler);
+        self.dead_letter_depth -= 1;
+        room
+    }
+
+    fn drop_heads(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) -> bool {
         loop {
             let Some(queue) = self.queues.get_mut(q) else {
                 return false;
