@@ -9,6 +9,9 @@
 pub mod broker;
 pub mod cli;
 pub mod engine;
+pub mod examples;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod metrics;
 pub mod run;
 pub mod scenario;

@@ -114,6 +114,20 @@ impl Run {
         Ok(executed)
     }
 
+    /// Executes the next engine event, if it falls within the run (single-stepping in the lab).
+    pub fn step_event(&mut self) -> Result<u64, RunError> {
+        if !self
+            .sim
+            .scheduler()
+            .next_time()
+            .is_some_and(|t| t <= self.duration_nanos)
+        {
+            return Ok(0);
+        }
+        let executed = self.sim.step(1);
+        self.stop_reason().map_or(Ok(executed), Err)
+    }
+
     /// Why the run cannot go on, if it cannot: a model failure or stalled time.
     fn stop_reason(&self) -> Option<RunError> {
         if let Some(message) = &self.sim.model().failure {

@@ -25,11 +25,16 @@ pub const EXIT_FAILED: u8 = 1;
 #[command(
     name = "evlab",
     version,
-    about = "Simulate event-driven architectures: queues, topics, consumers, faults."
+    about = "Simulate event-driven architectures: queues, topics, consumers, faults.",
+    long_about = "Simulate event-driven architectures: queues, topics, consumers, faults.\n\n\
+                  With no command, opens the desktop lab (on FILE if given, else on a built-in example).",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// A scenario file (.ron) to open in the desktop lab.
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -94,10 +99,33 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run(args) => run(args),
-        Command::Validate { file } => validate(&file),
-        Command::Bench(args) => bench::main(args),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Validate { file }) => validate(&file),
+        Some(Command::Bench(args)) => bench::main(args),
+        None => lab(cli.file),
     }
+}
+
+/// Opens the desktop lab.
+#[cfg(feature = "gui")]
+fn lab(file: Option<PathBuf>) -> ExitCode {
+    match crate::gui::run(file) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot open the lab: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Without the `gui` feature there is no lab: say how to get it.
+#[cfg(not(feature = "gui"))]
+fn lab(_file: Option<PathBuf>) -> ExitCode {
+    eprintln!(
+        "error: this evlab was built without the desktop lab (the `gui` feature); \
+         use `evlab run FILE.ron`, or build with default features"
+    );
+    ExitCode::from(EXIT_INVALID)
 }
 
 fn load(file: &Path) -> Result<scenario::Scenario, ExitCode> {

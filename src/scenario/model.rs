@@ -62,6 +62,28 @@ pub enum FaultTarget {
 pub const DEFAULT_SAMPLES: u64 = 200;
 
 impl Scenario {
+    /// `fault` as a scenario file writes it: targets by node id or `from->to`. A live
+    /// session's injected faults become part of the scenario this way.
+    pub fn fault_to_raw(&self, fault: &Fault) -> Option<super::raw::RawFault> {
+        let target = match fault.target {
+            FaultTarget::Node(n) => self.nodes.get(n)?.id.clone(),
+            FaultTarget::Edge(e) => {
+                let edge = self.edges.get(e)?;
+                format!(
+                    "{}->{}",
+                    self.nodes.get(edge.from)?.id,
+                    self.nodes.get(edge.to)?.id
+                )
+            }
+        };
+        Some(super::raw::RawFault {
+            at: super::units::Duration::from_nanos(fault.at_nanos),
+            target,
+            kind: fault.kind,
+            duration: fault.duration_nanos.map(super::units::Duration::from_nanos),
+        })
+    }
+
     /// Changes the run's length; a default sample interval follows it.
     pub fn set_duration(&mut self, nanos: u64) {
         self.duration_nanos = nanos;

@@ -91,6 +91,28 @@ impl RawNode {
         }
     }
 
+    pub fn pos_mut(&mut self) -> &mut Option<CanvasPos> {
+        match self {
+            RawNode::Producer(n) => &mut n.pos,
+            RawNode::Exchange(n) => &mut n.pos,
+            RawNode::Queue(n) => &mut n.pos,
+            RawNode::Topic(n) => &mut n.pos,
+            RawNode::Consumer(n) => &mut n.pos,
+            RawNode::Service(n) => &mut n.pos,
+        }
+    }
+
+    pub fn id_mut(&mut self) -> &mut String {
+        match self {
+            RawNode::Producer(n) => &mut n.id,
+            RawNode::Exchange(n) => &mut n.id,
+            RawNode::Queue(n) => &mut n.id,
+            RawNode::Topic(n) => &mut n.id,
+            RawNode::Consumer(n) => &mut n.id,
+            RawNode::Service(n) => &mut n.id,
+        }
+    }
+
     pub fn kind_name(&self) -> &'static str {
         match self {
             RawNode::Producer(_) => "producer",

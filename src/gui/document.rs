@@ -1,0 +1,440 @@
+//! The scenario being edited, and the one place where it changes.
+//!
+//! Every edit the lab makes (from the canvas, the inspector, the menus) is an
+//! [`Edit`] value applied by [`Document::apply`], which keeps the undo and redo
+//! stacks. Undo keeps whole copies of the scenario: a few hundred nodes copy in
+//! microseconds, and a copy cannot drift from what it restores. Consecutive edits
+//! with the same [`Edit::merge_key`] (the frames of one drag, the keystrokes in one
+//! field) make one undo step.
+
+use std::path::PathBuf;
+
+use crate::scenario::raw::{CanvasPos, RawEdge, RawFault, RawNode, RawScenario};
+
+/// How many steps undo remembers.
+const UNDO_DEPTH: usize = 200;
+
+/// A change to the scenario. The UI emits these; [`Document::apply`] applies them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// Adds a node (its id is made unique if taken).
+    AddNode(RawNode),
+    /// Removes nodes by id, with their edges and faults.
+    RemoveNodes(Vec<String>),
+    /// Removes edges by index.
+    RemoveEdges(Vec<usize>),
+    /// Adds an edge.
+    AddEdge(RawEdge),
+    /// Moves nodes to new positions. `drag` identifies one drag gesture: its frames merge.
+    MoveNodes {
+        moves: Vec<(String, CanvasPos)>,
+        drag: u64,
+    },
+    /// Replaces node `index` (an inspector edit). A new id is carried into edges and faults.
+    SetNode { index: usize, node: RawNode },
+    /// Replaces edge `index`.
+    SetEdge { index: usize, edge: RawEdge },
+    /// Replaces the scenario's settings (name, description, seed, duration, ...): everything
+    /// but nodes, edges and faults.
+    SetSettings(Box<RawScenario>),
+    /// Adds nodes and the edges among them (paste, duplicate); ids are made unique and the
+    /// edges follow the renames.
+    Paste {
+        nodes: Vec<RawNode>,
+        edges: Vec<RawEdge>,
+    },
+    /// Appends faults (a live session's fault timeline saved into the scenario).
+    AddFaults(Vec<RawFault>),
+    /// Removes fault `index`.
+    RemoveFault(usize),
+}
+
+impl Edit {
+    /// Edits with equal keys, one right after the other, make one undo step.
+    fn merge_key(&self) -> Option<String> {
+        match self {
+            Edit::MoveNodes { drag, .. } => Some(format!("move {drag}")),
+            Edit::SetNode { index, .. } => Some(format!("node {index}")),
+            Edit::SetEdge { index, .. } => Some(format!("edge {index}")),
+            Edit::SetSettings(_) => Some("settings".into()),
+            _ => None,
+        }
+    }
+
+    /// Whether the edit changes what runs (a restart is needed), not just the picture.
+    pub fn is_structural(&self) -> bool {
+        !matches!(self, Edit::MoveNodes { .. })
+    }
+}
+
+/// What [`Document::apply`] did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Applied {
+    /// Ids of nodes the edit added (after renames), for the canvas to select.
+    pub added: Vec<String>,
+}
+
+/// The scenario in the lab, its file and its history.
+pub struct Document {
+    pub raw: RawScenario,
+    /// Where it was loaded from or last saved to; `None` for a new scenario or an example.
+    pub path: Option<PathBuf>,
+    /// What the title shows when there is no path (an example's name, or "untitled").
+    pub label: String,
+    /// The scenario as last saved or loaded, to tell whether there are unsaved changes.
+    saved: RawScenario,
+    undo: Vec<RawScenario>,
+    redo: Vec<RawScenario>,
+    last_merge: Option<String>,
+    /// Bumped by every change, so views can cache what they derive from the scenario.
+    pub generation: u64,
+}
+
+impl Document {
+    pub fn new(raw: RawScenario, path: Option<PathBuf>, label: String) -> Self {
+        Self {
+            saved: raw.clone(),
+            raw,
+            path,
+            label,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            last_merge: None,
+            generation: 0,
+        }
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.raw != self.saved
+    }
+
+    /// Records that the scenario as it is now has been saved to `path`.
+    pub fn mark_saved(&mut self, path: PathBuf) {
+        self.saved = self.raw.clone();
+        self.path = Some(path);
+    }
+
+    pub fn title(&self) -> String {
+        match &self.path {
+            Some(path) => path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            None => self.label.clone(),
+        }
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    pub fn undo(&mut self) -> bool {
+        let Some(previous) = self.undo.pop() else {
+            return false;
+        };
+        self.redo.push(std::mem::replace(&mut self.raw, previous));
+        self.last_merge = None;
+        self.generation += 1;
+        true
+    }
+
+    pub fn redo(&mut self) -> bool {
+        let Some(next) = self.redo.pop() else {
+            return false;
+        };
+        self.undo.push(std::mem::replace(&mut self.raw, next));
+        self.last_merge = None;
+        self.generation += 1;
+        true
+    }
+
+    /// Ends the current merge run: the next edit starts a new undo step even if its key is
+    /// the same (a second drag of the same node, say).
+    pub fn seal(&mut self) {
+        self.last_merge = None;
+    }
+
+    /// Applies `edit` as one undo step (or merged into the previous one).
+    pub fn apply(&mut self, edit: Edit) -> Applied {
+        let key = edit.merge_key();
+        let before = self.raw.clone();
+        let applied = apply_to(&mut self.raw, edit);
+        if self.raw == before {
+            return applied;
+        }
+        let merge = key.is_some() && key == self.last_merge;
+        if !merge {
+            self.undo.push(before);
+            if self.undo.len() > UNDO_DEPTH {
+                self.undo.remove(0);
+            }
+        }
+        self.last_merge = key;
+        self.redo.clear();
+        self.generation += 1;
+        applied
+    }
+
+    pub fn node_index(&self, id: &str) -> Option<usize> {
+        self.raw.nodes.iter().position(|n| n.id() == id)
+    }
+}
+
+/// `base` if no node has it as id, else `base-2`, `base-3`, ...
+pub fn unique_id(raw: &RawScenario, base: &str) -> String {
+    let taken = |id: &str| raw.nodes.iter().any(|n| n.id() == id);
+    if !base.is_empty() && !taken(base) {
+        return base.to_string();
+    }
+    // Strip a numeric suffix so that copies of `q-2` are `q-3`, not `q-2-2`.
+    let stem = match base.rsplit_once('-') {
+        Some((stem, n)) if !stem.is_empty() && n.parse::<u32>().is_ok() => stem,
+        _ if base.is_empty() => "node",
+        _ => base,
+    };
+    (2u32..)
+        .map(|n| format!("{stem}-{n}"))
+        .find(|id| !taken(id))
+        .unwrap_or_else(|| format!("{stem}-x"))
+}
+
+fn apply_to(raw: &mut RawScenario, edit: Edit) -> Applied {
+    let mut applied = Applied::default();
+    match edit {
+        Edit::AddNode(mut node) => {
+            let id = unique_id(raw, node.id());
+            *node.id_mut() = id.clone();
+            raw.nodes.push(node);
+            applied.added.push(id);
+        }
+        Edit::RemoveNodes(ids) => {
+            raw.nodes.retain(|n| !ids.iter().any(|id| id == n.id()));
+            raw.edges
+                .retain(|e| !ids.contains(&e.from) && !ids.contains(&e.to));
+            raw.faults.retain(|f| !ids.contains(&f.target));
+        }
+        Edit::RemoveEdges(mut indices) => {
+            indices.sort_unstable();
+            indices.dedup();
+            for index in indices.into_iter().rev() {
+                if index < raw.edges.len() {
+                    raw.edges.remove(index);
+                }
+            }
+        }
+        Edit::AddEdge(edge) => raw.edges.push(edge),
+        Edit::MoveNodes { moves, .. } => {
+            for (id, pos) in moves {
+                if let Some(node) = raw.nodes.iter_mut().find(|n| n.id() == id) {
+                    *node.pos_mut() = Some(pos);
+                }
+            }
+        }
+        Edit::SetNode { index, node } => {
+            let Some(slot) = raw.nodes.get_mut(index) else {
+                return applied;
+            };
+            let old = slot.id().to_string();
+            let new = node.id().to_string();
+            *slot = node;
+            if old != new {
+                rename(raw, &old, &new);
+            }
+        }
+        Edit::SetEdge { index, edge } => {
+            if let Some(slot) = raw.edges.get_mut(index) {
+                *slot = edge;
+            }
+        }
+        Edit::SetSettings(settings) => {
+            let RawScenario {
+                version,
+                name,
+                description,
+                seed,
+                duration,
+                warmup,
+                sample_every,
+                limits,
+                nodes: _,
+                edges: _,
+                faults: _,
+            } = *settings;
+            raw.version = version;
+            raw.name = name;
+            raw.description = description;
+            raw.seed = seed;
+            raw.duration = duration;
+            raw.warmup = warmup;
+            raw.sample_every = sample_every;
+            raw.limits = limits;
+        }
+        Edit::Paste { nodes, edges } => {
+            let mut renames: Vec<(String, String)> = Vec::new();
+            for mut node in nodes {
+                let id = unique_id(raw, node.id());
+                renames.push((node.id().to_string(), id.clone()));
+                *node.id_mut() = id.clone();
+                raw.nodes.push(node);
+                applied.added.push(id);
+            }
+            let renamed = |id: &str| {
+                renames
+                    .iter()
+                    .find(|(old, _)| old == id)
+                    .map(|(_, new)| new.clone())
+            };
+            for mut edge in edges {
+                let (Some(from), Some(to)) = (renamed(&edge.from), renamed(&edge.to)) else {
+                    continue;
+                };
+                edge.from = from;
+                edge.to = to;
+                raw.edges.push(edge);
+            }
+        }
+        Edit::AddFaults(faults) => raw.faults.extend(faults),
+        Edit::RemoveFault(index) => {
+            if index < raw.faults.len() {
+                raw.faults.remove(index);
+            }
+        }
+    }
+    applied
+}
+
+/// Carries a node's new id into the edges, faults and alternates that name it.
+fn rename(raw: &mut RawScenario, old: &str, new: &str) {
+    for edge in &mut raw.edges {
+        if edge.from == old {
+            edge.from = new.to_string();
+        }
+        if edge.to == old {
+            edge.to = new.to_string();
+        }
+    }
+    for fault in &mut raw.faults {
+        if fault.target == old {
+            fault.target = new.to_string();
+        }
+    }
+    for node in &mut raw.nodes {
+        if let RawNode::Exchange(x) = node
+            && x.alternate.as_deref() == Some(old)
+        {
+            x.alternate = Some(new.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::raw::{RawConsumer, RawProducer, RawQueue};
+
+    fn doc() -> Document {
+        let raw = crate::scenario::parse_raw(
+            r#"(version: 1, duration: "1s",
+                nodes: [Producer(id: "p"), Queue(id: "q"), Consumer(id: "c")],
+                edges: [(from: "p", to: "q"), (from: "q", to: "c")])"#,
+        )
+        .unwrap();
+        Document::new(raw, None, "test".into())
+    }
+
+    #[test]
+    fn undo_and_redo_restore_each_step() {
+        let mut d = doc();
+        let original = d.raw.clone();
+        d.apply(Edit::AddNode(RawNode::Queue(RawQueue {
+            id: "q".into(),
+            ..Default::default()
+        })));
+        assert_eq!(d.raw.nodes.len(), 4);
+        assert_eq!(d.raw.nodes[3].id(), "q-2", "a taken id is made unique");
+        let added = d.raw.clone();
+        d.apply(Edit::RemoveNodes(vec!["q".into()]));
+        assert_eq!(d.raw.edges.len(), 0, "edges of a removed node go with it");
+        assert!(d.undo());
+        assert_eq!(d.raw, added);
+        assert!(d.undo());
+        assert_eq!(d.raw, original);
+        assert!(!d.undo());
+        assert!(d.redo());
+        assert!(d.redo());
+        assert_eq!(d.raw.nodes.len(), 3);
+        assert!(!d.redo());
+    }
+
+    #[test]
+    fn the_frames_of_one_drag_are_one_undo_step() {
+        let mut d = doc();
+        for x in 0..10 {
+            d.apply(Edit::MoveNodes {
+                moves: vec![("p".into(), (x as f32, 0.0))],
+                drag: 1,
+            });
+        }
+        d.apply(Edit::MoveNodes {
+            moves: vec![("p".into(), (50.0, 0.0))],
+            drag: 2,
+        });
+        assert!(d.undo());
+        assert_eq!(d.raw.nodes[0].pos(), Some((9.0, 0.0)));
+        assert!(d.undo());
+        assert_eq!(d.raw.nodes[0].pos(), None);
+        assert!(!d.is_dirty());
+    }
+
+    #[test]
+    fn renaming_a_node_carries_the_new_id_into_its_edges() {
+        let mut d = doc();
+        let RawNode::Consumer(c) = d.raw.nodes[2].clone() else {
+            panic!()
+        };
+        d.apply(Edit::SetNode {
+            index: 2,
+            node: RawNode::Consumer(RawConsumer {
+                id: "worker".into(),
+                ..c
+            }),
+        });
+        assert_eq!(d.raw.edges[1].to, "worker");
+        assert!(d.is_dirty());
+    }
+
+    #[test]
+    fn paste_renames_copies_and_keeps_the_edges_among_them() {
+        let mut d = doc();
+        let nodes = vec![
+            RawNode::Producer(RawProducer {
+                id: "p".into(),
+                ..Default::default()
+            }),
+            d.raw.nodes[1].clone(),
+        ];
+        let edges = d.raw.edges.clone();
+        let applied = d.apply(Edit::Paste { nodes, edges });
+        assert_eq!(applied.added, vec!["p-2".to_string(), "q-2".to_string()]);
+        assert_eq!(
+            d.raw.edges.len(),
+            3,
+            "only the edge between copies is pasted"
+        );
+        assert_eq!(
+            (d.raw.edges[2].from.as_str(), d.raw.edges[2].to.as_str()),
+            ("p-2", "q-2")
+        );
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_is_not_an_undo_step() {
+        let mut d = doc();
+        d.apply(Edit::RemoveEdges(vec![7]));
+        assert!(!d.can_undo());
+    }
+}

@@ -1,0 +1,1015 @@
+//! The desktop lab: draw a topology, run it, watch it, break it.
+//!
+//! [`Lab`] is the whole application state with one `ui` function, so that the
+//! eframe window and the egui_kittest tests drive the same code. It is glue:
+//! the scenario lives in a [`document::Document`] changed only by
+//! [`document::Edit`]s; the canvas, inspector and menus emit edits; the
+//! simulation runs on its own thread behind [`runner::Runner`]. Nothing outside
+//! this module depends on egui.
+
+pub mod canvas;
+pub mod document;
+pub mod files;
+pub mod inspector;
+pub mod layout;
+pub mod plots;
+pub mod runner;
+pub mod style;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use eframe::egui::{self, Color32, Key, KeyboardShortcut, Modifiers, RichText};
+
+use self::canvas::{Action, Aim, Canvas};
+use self::document::{Document, Edit};
+use self::files::{Dialogs, Purpose};
+use self::plots::{Export, Plots};
+use self::runner::{RunCommand, Runner, Snapshot, Speed};
+use self::style::Kind;
+use crate::examples::{DEFAULT_EXAMPLE, EXAMPLES, example};
+use crate::scenario::check::{Problem, check};
+use crate::scenario::raw::RawScenario;
+use crate::scenario::{FaultTarget, Scenario, parse_raw, to_ron};
+
+/// Opens the lab window on `file`, or on the built-in example.
+pub fn run(file: Option<PathBuf>) -> Result<(), String> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("evlab")
+            .with_inner_size([1440.0, 900.0])
+            .with_min_inner_size([800.0, 500.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "evlab",
+        options,
+        Box::new(move |cc| {
+            let recent = cc
+                .storage
+                .and_then(|s| s.get_string(RECENT_KEY))
+                .map(|s| s.lines().map(PathBuf::from).collect())
+                .unwrap_or_default();
+            let mut lab = Lab::new(cc.egui_ctx.clone(), true)?;
+            lab.recent = recent;
+            if let Some(file) = file {
+                lab.open_path(&file);
+            }
+            Ok(Box::new(LabApp(lab)))
+        }),
+    )
+    .map_err(|e| e.to_string())
+}
+
+const RECENT_KEY: &str = "recent-files";
+
+struct LabApp(Lab);
+
+impl eframe::App for LabApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.0.ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let recent: Vec<String> = self
+            .0
+            .recent
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        storage.set_string(RECENT_KEY, recent.join("\n"));
+    }
+}
+
+/// Something waiting for the user to agree to lose unsaved changes.
+#[derive(Debug, Clone, PartialEq)]
+enum Discard {
+    New,
+    Open,
+    OpenPath(PathBuf),
+    Example(&'static str),
+    Quit,
+}
+
+/// The lab's whole state.
+pub struct Lab {
+    pub doc: Document,
+    pub canvas: Canvas,
+    pub plots: Plots,
+    runner: Runner,
+    pub snapshot: Arc<Snapshot>,
+    dialogs: Dialogs,
+    pub recent: Vec<PathBuf>,
+    /// The checker's problems with the scenario as it is, and the generation they are for.
+    pub problems: Vec<Problem>,
+    problems_for: Option<u64>,
+    /// The scenario the runner has, and the document generation it came from.
+    loaded: Option<(u64, Scenario)>,
+    /// The scenario changed after the run started: it runs the old one until restarted.
+    pub stale_run: bool,
+    pub speed: f64,
+    pub flat_out: bool,
+    /// A message for the status bar (an error, a refusal, a saved file).
+    pub status: Option<(String, bool)>,
+    /// A file that failed to load: the loader's error, shown until dismissed.
+    pub load_error: Option<String>,
+    confirm: Option<Discard>,
+    allow_close: bool,
+    title: String,
+}
+
+impl Lab {
+    /// A lab on the default example. `native_dialogs`: whether to try the system's file
+    /// dialogs (tests ask for paths in a text field instead).
+    pub fn new(
+        ctx: egui::Context,
+        native_dialogs: bool,
+    ) -> Result<Lab, Box<dyn std::error::Error + Send + Sync>> {
+        let repaint = ctx.clone();
+        let runner = Runner::start(move || repaint.request_repaint())?;
+        let raw = example(DEFAULT_EXAMPLE)
+            .map(parse_raw)
+            .and_then(Result::ok)
+            .unwrap_or_else(empty_scenario);
+        let mut lab = Lab {
+            doc: Document::new(raw, None, format!("{DEFAULT_EXAMPLE} (example)")),
+            canvas: Canvas::default(),
+            plots: Plots::new(),
+            runner,
+            snapshot: Arc::new(Snapshot::default()),
+            dialogs: Dialogs::new(native_dialogs),
+            recent: Vec::new(),
+            problems: Vec::new(),
+            problems_for: None,
+            loaded: None,
+            stale_run: false,
+            speed: 1.0,
+            flat_out: false,
+            status: None,
+            load_error: None,
+            confirm: None,
+            allow_close: false,
+            title: String::new(),
+        };
+        lab.place_unplaced_nodes();
+        lab.sync_run();
+        Ok(lab)
+    }
+
+    /// Replaces the document (after New, Open or an example); the old run ends.
+    fn replace(&mut self, raw: RawScenario, path: Option<PathBuf>, label: String) {
+        self.doc = Document::new(raw, path, label);
+        self.place_unplaced_nodes();
+        let clipboard = std::mem::take(&mut self.canvas.clipboard);
+        self.canvas = Canvas::default();
+        self.canvas.clipboard = clipboard;
+        self.loaded = None;
+        self.stale_run = false;
+        self.problems_for = None;
+        self.plots.points.clear();
+        self.sync_run();
+    }
+
+    /// Nodes without a canvas position (a hand-written file) get the auto-layout's.
+    fn place_unplaced_nodes(&mut self) {
+        if self.doc.raw.nodes.iter().all(|n| n.pos().is_some()) {
+            return;
+        }
+        let positions = layout::arrange(&self.doc.raw);
+        for (node, pos) in self.doc.raw.nodes.iter_mut().zip(positions) {
+            if node.pos().is_none() {
+                *node.pos_mut() = Some(pos);
+            }
+        }
+        // Placing nodes is not an edit the user made.
+        let path = self.doc.path.take();
+        let label = std::mem::take(&mut self.doc.label);
+        self.doc = Document::new(self.doc.raw.clone(), path, label);
+    }
+
+    /// Opens the file at `path`; on failure the current work stays as it is.
+    pub fn open_path(&mut self, path: &Path) {
+        match crate::scenario::load(path) {
+            Ok((raw, _)) => {
+                files::remember(&mut self.recent, path);
+                let label = path.display().to_string();
+                self.replace(raw, Some(path.to_path_buf()), label);
+                self.status = Some((format!("Opened {}", path.display()), false));
+            }
+            Err(e) => self.load_error = Some(e.to_string()),
+        }
+    }
+
+    pub fn open_example(&mut self, name: &'static str) {
+        match example(name).map(parse_raw) {
+            Some(Ok(raw)) => self.replace(raw, None, format!("{name} (example)")),
+            Some(Err(problem)) => self.load_error = Some(format!("{name}: {}", problem.message)),
+            None => self.load_error = Some(format!("no example called {name}")),
+        }
+    }
+
+    /// Saves to the document's path, or asks for one.
+    pub fn save(&mut self) {
+        match self.doc.path.clone() {
+            Some(path) => self.save_to(&path),
+            None => self.dialogs.ask(Purpose::SaveAs, None),
+        }
+    }
+
+    pub fn save_to(&mut self, path: &Path) {
+        let written = to_ron(&self.doc.raw)
+            .map_err(|e| e.to_string())
+            .and_then(|text| files::write_atomically(path, &text).map_err(|e| e.to_string()));
+        match written {
+            Ok(()) => {
+                self.doc.mark_saved(path.to_path_buf());
+                files::remember(&mut self.recent, path);
+                self.status = Some((format!("Saved {}", path.display()), false));
+            }
+            Err(e) => self.status = Some((format!("Could not save {}: {e}", path.display()), true)),
+        }
+    }
+
+    fn export(&mut self, path: &Path, what: Export) {
+        let Some(report) = &self.snapshot.report else {
+            return;
+        };
+        let text = match what {
+            Export::Json => report.to_json(),
+            Export::Csv => report.to_csv(),
+        };
+        match files::write_atomically(path, &text) {
+            Ok(()) => self.status = Some((format!("Report written to {}", path.display()), false)),
+            Err(e) => {
+                self.status = Some((format!("Could not write {}: {e}", path.display()), true))
+            }
+        }
+    }
+
+    /// Applies an edit: the one place where the scenario changes.
+    pub fn apply(&mut self, edit: Edit) {
+        let structural = edit.is_structural();
+        let applied = self.doc.apply(edit);
+        if !applied.added.is_empty() {
+            self.canvas.selection.clear();
+            self.canvas.selection.nodes.extend(applied.added);
+        }
+        if structural {
+            self.after_structural_change();
+        }
+    }
+
+    fn after_structural_change(&mut self) {
+        self.refresh_problems();
+        let started = self.snapshot.events > 0 || self.snapshot.playing;
+        if started {
+            self.stale_run = true;
+        } else {
+            self.sync_run();
+        }
+    }
+
+    pub fn undo(&mut self) {
+        if self.doc.undo() {
+            self.after_structural_change();
+        }
+    }
+
+    pub fn redo(&mut self) {
+        if self.doc.redo() {
+            self.after_structural_change();
+        }
+    }
+
+    fn refresh_problems(&mut self) {
+        if self.problems_for == Some(self.doc.generation) {
+            return;
+        }
+        self.problems = match check(&self.doc.raw) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems,
+        };
+        self.problems_for = Some(self.doc.generation);
+    }
+
+    /// Gives the runner the scenario as it is now (a fresh run at time zero), if it is valid.
+    pub fn sync_run(&mut self) {
+        self.refresh_problems();
+        self.stale_run = false;
+        match check(&self.doc.raw) {
+            Ok(mut scenario) => {
+                scenario.seed = self.doc.raw.seed;
+                self.runner
+                    .send(RunCommand::Load(Box::new(scenario.clone())));
+                self.loaded = Some((self.doc.generation, scenario));
+                self.plots.points.clear();
+            }
+            Err(_) => self.loaded = None,
+        }
+    }
+
+    pub fn play(&mut self) {
+        if self.stale_run || self.loaded.is_none() {
+            self.sync_run();
+        }
+        if self.loaded.is_some() {
+            self.send_speed();
+            self.runner.send(RunCommand::Play);
+        } else {
+            self.status = Some((
+                "Fix the scenario's problems to run it (see the inspector).".into(),
+                true,
+            ));
+        }
+    }
+
+    pub fn pause(&mut self) {
+        self.runner.send(RunCommand::Pause);
+    }
+
+    pub fn step(&mut self) {
+        if self.stale_run || self.loaded.is_none() {
+            self.sync_run();
+        }
+        self.runner.send(RunCommand::Step);
+    }
+
+    pub fn reset(&mut self) {
+        self.sync_run();
+    }
+
+    fn send_speed(&self) {
+        let speed = if self.flat_out {
+            Speed::FlatOut
+        } else {
+            Speed::Paced(self.speed)
+        };
+        self.runner.send(RunCommand::SetSpeed(speed));
+    }
+
+    /// Injects a fault at the current simulated time.
+    pub fn inject(
+        &mut self,
+        aim: &Aim,
+        kind: crate::scenario::guarantees::FaultKind,
+        duration: Option<crate::scenario::units::Duration>,
+    ) {
+        let Some((_, scenario)) = &self.loaded else {
+            self.status = Some((
+                "Run the scenario first: faults happen to a running system.".into(),
+                true,
+            ));
+            return;
+        };
+        let target = match aim {
+            Aim::Node(id) => scenario
+                .nodes
+                .iter()
+                .position(|n| &n.id == id)
+                .map(FaultTarget::Node),
+            Aim::Edge(index) => {
+                (*index < scenario.edges.len()).then_some(FaultTarget::Edge(*index))
+            }
+        };
+        match target {
+            Some(target) => self.runner.send(RunCommand::Inject {
+                target,
+                kind,
+                duration_nanos: duration.map(|d| d.nanos),
+            }),
+            None => {
+                self.status = Some((
+                    "Restart the run first: it does not have this node yet.".into(),
+                    true,
+                ))
+            }
+        }
+    }
+
+    /// The faults injected during this run (beyond the scenario's), as the file writes them.
+    pub fn injected_faults(&self) -> Vec<crate::scenario::raw::RawFault> {
+        let Some((_, scenario)) = &self.loaded else {
+            return Vec::new();
+        };
+        self.snapshot
+            .faults
+            .iter()
+            .skip(scenario.faults.len())
+            .filter_map(|f| scenario.fault_to_raw(f))
+            .collect()
+    }
+
+    fn request(&mut self, what: Discard) {
+        if self.doc.is_dirty() && what != Discard::Quit
+            || (what == Discard::Quit && self.doc.is_dirty())
+        {
+            self.confirm = Some(what);
+        } else {
+            self.proceed(what);
+        }
+    }
+
+    fn proceed(&mut self, what: Discard) {
+        match what {
+            Discard::New => self.replace(empty_scenario(), None, "untitled".into()),
+            Discard::Open => {
+                let near = self.doc.path.clone();
+                self.dialogs.ask(Purpose::Open, near.as_deref());
+            }
+            Discard::OpenPath(path) => self.open_path(&path),
+            Discard::Example(name) => self.open_example(name),
+            Discard::Quit => self.allow_close = true,
+        }
+    }
+
+    /// The whole lab, one frame.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.snapshot = self.runner.snapshot();
+        self.plots.extend(self.runner.drain_points());
+        self.refresh_problems();
+        if let Some((purpose, path)) = self.dialogs.poll() {
+            self.path_chosen(purpose, path);
+        }
+        self.files_dropped(&ctx);
+        self.window_title(&ctx);
+        self.close_requested(&ctx);
+        let mut actions = Vec::new();
+        self.shortcuts(&ctx, &mut actions);
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        egui::Panel::top("run").show(ui, |ui| self.run_controls_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        egui::Panel::bottom("plots")
+            .resizable(true)
+            .default_size(250.0)
+            .show(ui, |ui| {
+                let report = self.snapshot.report.clone();
+                if let Some(export) = self.plots.ui(ui, report.as_deref()) {
+                    let purpose = match export {
+                        Export::Json => Purpose::ExportJson,
+                        Export::Csv => Purpose::ExportCsv,
+                    };
+                    self.dialogs.ask(purpose, None);
+                }
+            });
+        egui::Panel::left("palette")
+            .resizable(false)
+            .exact_size(120.0)
+            .show(ui, |ui| self.palette_ui(ui, &mut actions));
+        egui::Panel::right("inspector")
+            .resizable(true)
+            .default_size(330.0)
+            .show(ui, |ui| {
+                if let Some(edit) =
+                    inspector::ui(ui, &self.doc, &self.canvas.selection, &self.problems)
+                {
+                    actions.push(Action::Edit(edit));
+                }
+                ui.separator();
+                self.faults_ui(ui, &mut actions);
+            });
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            let snapshot = self.snapshot.clone();
+            self.canvas.ui(ui, &self.doc, &snapshot, &mut actions);
+            self.palette_drop(ui, &mut actions);
+        });
+        self.dialogs_ui(&ctx);
+        for action in actions {
+            match action {
+                Action::Edit(edit) => self.apply(edit),
+                Action::Fault {
+                    aim,
+                    kind,
+                    duration,
+                } => self.inject(&aim, kind, duration),
+                Action::EndGesture => self.doc.seal(),
+            }
+        }
+        if let Some(refusal) = self.canvas.refusal.take() {
+            self.status = Some((format!("Not connected: {refusal}"), true));
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let command = Modifiers::COMMAND;
+        let pressed = |m: Modifiers, k: Key| {
+            ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)))
+        };
+        if pressed(command | Modifiers::SHIFT, Key::Z) || pressed(command, Key::Y) {
+            self.redo();
+        }
+        if pressed(command, Key::Z) {
+            self.undo();
+        }
+        if pressed(command, Key::S) {
+            self.save();
+        }
+        if pressed(command, Key::O) {
+            self.request(Discard::Open);
+        }
+        if pressed(command, Key::D) {
+            self.canvas.copy(&self.doc);
+            if let Some(edit) = self.canvas.paste_edit() {
+                actions.push(Action::Edit(edit));
+            }
+        }
+        if pressed(command, Key::A) {
+            self.canvas.selection.nodes = self
+                .doc
+                .raw
+                .nodes
+                .iter()
+                .map(|n| n.id().to_string())
+                .collect();
+        }
+        if pressed(Modifiers::NONE, Key::Delete) || pressed(Modifiers::NONE, Key::Backspace) {
+            for edit in self.canvas.delete_edits() {
+                actions.push(Action::Edit(edit));
+            }
+        }
+        if pressed(Modifiers::NONE, Key::F) {
+            self.canvas.request_fit();
+        }
+        if pressed(Modifiers::NONE, Key::Space) {
+            if self.snapshot.playing {
+                self.pause()
+            } else {
+                self.play()
+            }
+        }
+        // Copy and paste arrive as events, not keys.
+        let events = ctx.input(|i| i.events.clone());
+        for event in events {
+            match event {
+                egui::Event::Copy => self.canvas.copy(&self.doc),
+                egui::Event::Cut => {
+                    self.canvas.copy(&self.doc);
+                    for edit in self.canvas.delete_edits() {
+                        actions.push(Action::Edit(edit));
+                    }
+                }
+                egui::Event::Paste(_) => {
+                    if let Some(edit) = self.canvas.paste_edit() {
+                        actions.push(Action::Edit(edit));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("New").clicked() {
+                    self.request(Discard::New);
+                }
+                if ui.button("Open…").clicked() {
+                    self.request(Discard::Open);
+                }
+                ui.menu_button("Open Example", |ui| {
+                    for (name, text) in EXAMPLES {
+                        let description =
+                            parse_raw(text).map(|r| r.description).unwrap_or_default();
+                        if ui.button(*name).on_hover_text(description).clicked() {
+                            self.request(Discard::Example(name));
+                        }
+                    }
+                });
+                ui.menu_button("Open Recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label("Nothing yet");
+                    }
+                    for path in self.recent.clone() {
+                        if ui.button(path.display().to_string()).clicked() {
+                            self.request(Discard::OpenPath(path));
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Save").clicked() {
+                    self.save();
+                }
+                if ui.button("Save As…").clicked() {
+                    let near = self.doc.path.clone();
+                    self.dialogs.ask(Purpose::SaveAs, near.as_deref());
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                if ui
+                    .add_enabled(
+                        self.doc.can_undo(),
+                        egui::Button::new("Undo").shortcut_text("Ctrl+Z"),
+                    )
+                    .clicked()
+                {
+                    self.undo();
+                }
+                if ui
+                    .add_enabled(
+                        self.doc.can_redo(),
+                        egui::Button::new("Redo").shortcut_text("Ctrl+Shift+Z"),
+                    )
+                    .clicked()
+                {
+                    self.redo();
+                }
+                ui.separator();
+                if ui
+                    .add(egui::Button::new("Copy").shortcut_text("Ctrl+C"))
+                    .clicked()
+                {
+                    self.canvas.copy(&self.doc);
+                }
+                if ui
+                    .add(egui::Button::new("Paste").shortcut_text("Ctrl+V"))
+                    .clicked()
+                    && let Some(edit) = self.canvas.paste_edit()
+                {
+                    self.apply(edit);
+                }
+                if ui
+                    .add(egui::Button::new("Duplicate").shortcut_text("Ctrl+D"))
+                    .clicked()
+                {
+                    self.canvas.copy(&self.doc);
+                    if let Some(edit) = self.canvas.paste_edit() {
+                        self.apply(edit);
+                    }
+                }
+                if ui
+                    .add(egui::Button::new("Delete").shortcut_text("Del"))
+                    .clicked()
+                {
+                    for edit in self.canvas.delete_edits() {
+                        self.apply(edit);
+                    }
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui
+                    .add(egui::Button::new("Fit to view").shortcut_text("F"))
+                    .clicked()
+                {
+                    self.canvas.request_fit();
+                }
+                if ui
+                    .button("Auto-layout")
+                    .on_hover_text("Arrange the graph left to right, from producers to consumers")
+                    .clicked()
+                {
+                    self.auto_layout();
+                }
+                ui.checkbox(&mut self.canvas.snap, "Snap to grid");
+            });
+        });
+    }
+
+    pub fn auto_layout(&mut self) {
+        let positions = layout::arrange(&self.doc.raw);
+        let moves = self
+            .doc
+            .raw
+            .nodes
+            .iter()
+            .zip(positions)
+            .map(|(n, p)| (n.id().to_string(), p))
+            .collect();
+        self.doc.seal();
+        self.apply(Edit::MoveNodes {
+            moves,
+            drag: u64::MAX,
+        });
+        self.doc.seal();
+        self.canvas.request_fit();
+    }
+
+    fn run_controls_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let playing = self.snapshot.playing;
+            if playing {
+                if ui
+                    .button("⏸ Pause")
+                    .on_hover_text("Pause the simulation (Space)")
+                    .clicked()
+                {
+                    self.pause();
+                }
+            } else if ui
+                .button("▶ Run")
+                .on_hover_text("Run the simulation (Space)")
+                .clicked()
+            {
+                self.play();
+            }
+            if ui
+                .button("⏭ Step")
+                .on_hover_text("Execute one engine event")
+                .clicked()
+            {
+                self.step();
+            }
+            if ui
+                .button("⟲ Reset")
+                .on_hover_text("Back to time zero with the scenario as it is now")
+                .clicked()
+            {
+                self.reset();
+            }
+            ui.separator();
+            ui.label("Speed");
+            let slow = ui
+                .add_enabled(
+                    !self.flat_out,
+                    egui::Slider::new(&mut self.speed, 0.001..=1000.0)
+                        .logarithmic(true)
+                        .suffix("x")
+                        .max_decimals(3),
+                )
+                .on_hover_text(
+                    "Simulated seconds per real second: below 0.01 you can follow single messages",
+                )
+                .changed();
+            let flat = ui
+                .checkbox(&mut self.flat_out, "flat out")
+                .on_hover_text("As fast as the engine goes")
+                .changed();
+            if slow || flat {
+                self.send_speed();
+            }
+            ui.separator();
+            let mut settings = self.doc.raw.clone();
+            ui.label("Seed");
+            if ui
+                .add(egui::DragValue::new(&mut settings.seed))
+                .on_hover_text("Same scenario and seed: the same run, every time")
+                .changed()
+            {
+                self.apply(Edit::SetSettings(Box::new(settings)));
+            }
+            if self.stale_run {
+                ui.separator();
+                ui.label(
+                    RichText::new("The scenario changed.")
+                        .color(Color32::from_rgb(0xe0, 0x9a, 0x20)),
+                );
+                if ui.button("Restart to apply").clicked() {
+                    self.sync_run();
+                }
+            }
+        });
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let s = &self.snapshot;
+            let state = if s.error.is_some() {
+                "stopped"
+            } else if s.finished {
+                "finished"
+            } else if s.playing {
+                "running"
+            } else {
+                "paused"
+            };
+            ui.label(format!(
+                "t = {:.3} s / {:.1} s  ·  {state}  ·  speed {}  ·  {:.2} M events/s  ·  {} events",
+                s.now_nanos as f64 / 1e9,
+                s.duration_nanos as f64 / 1e9,
+                if self.flat_out {
+                    "flat out".to_string()
+                } else {
+                    format!("{}x", self.speed)
+                },
+                s.events_per_s / 1e6,
+                s.events,
+            ));
+            ui.separator();
+            let dirty = if self.doc.is_dirty() { " •" } else { "" };
+            ui.label(format!("{}{dirty}", self.doc.title()))
+                .on_hover_text(if dirty.is_empty() {
+                    "No unsaved changes"
+                } else {
+                    "Unsaved changes"
+                });
+            if let Some(error) = &s.error {
+                ui.separator();
+                ui.label(RichText::new(error).color(style::ALARM));
+            } else if let Some(refused) = &s.refused {
+                ui.separator();
+                ui.label(RichText::new(format!("Fault refused: {refused}")).color(style::ALARM));
+            } else if let Some((message, bad)) = &self.status {
+                ui.separator();
+                let color = if *bad {
+                    style::ALARM
+                } else {
+                    ui.visuals().text_color()
+                };
+                ui.label(RichText::new(message).color(color));
+            }
+        });
+    }
+
+    fn palette_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        ui.add_space(4.0);
+        ui.label(RichText::new("Add").strong());
+        ui.label(
+            RichText::new("click, or drag onto the canvas")
+                .small()
+                .weak(),
+        );
+        for kind in Kind::ALL {
+            let id = egui::Id::unique(("palette", kind.label()));
+            let button = egui::Button::new(RichText::new(kind.label()).color(Color32::WHITE))
+                .fill(kind.color().gamma_multiply(0.7))
+                .min_size(egui::vec2(104.0, 30.0));
+            let response = ui.dnd_drag_source(id, kind, |ui| ui.add(button)).response;
+            let response = response.on_hover_text(kind.help());
+            if response.clicked() {
+                let center = canvas::new_node(kind, self.canvas.center);
+                actions.push(Action::Edit(Edit::AddNode(center)));
+            }
+        }
+    }
+
+    /// A palette entry dropped on the canvas adds a node there.
+    fn palette_drop(&mut self, ui: &egui::Ui, actions: &mut Vec<Action>) {
+        let released = ui.input(|i| i.pointer.any_released());
+        let Some(pointer) = ui.input(|i| i.pointer.interact_pos()) else {
+            return;
+        };
+        if released
+            && self.canvas.screen_rect.contains(pointer)
+            && let Some(kind) = egui::DragAndDrop::take_payload::<Kind>(ui.ctx())
+            && let Some(at) = self.canvas.canvas_pos(pointer)
+        {
+            actions.push(Action::Edit(Edit::AddNode(canvas::new_node(*kind, at))));
+        }
+    }
+
+    fn faults_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        egui::CollapsingHeader::new("Fault timeline")
+            .default_open(true)
+            .show(ui, |ui| {
+                let faults = &self.snapshot.faults;
+                if faults.is_empty() {
+                    ui.label(RichText::new("No faults. Right-click a node or an edge while running to crash, slow or cut it.").small().weak());
+                }
+                let scenario_faults = self.loaded.as_ref().map_or(0, |(_, s)| s.faults.len());
+                for (i, fault) in faults.iter().enumerate() {
+                    let raw = self.loaded.as_ref().and_then(|(_, s)| s.fault_to_raw(fault));
+                    let Some(raw) = raw else { continue };
+                    let until = raw.duration.map(|d| format!(" for {d}")).unwrap_or_default();
+                    let origin = if i < scenario_faults { "scheduled" } else { "injected" };
+                    ui.label(format!("{} {} {:?}{until} ({origin})", raw.at, raw.target, raw.kind));
+                }
+                let injected = self.injected_faults();
+                if !injected.is_empty()
+                    && ui
+                        .button("Save injected faults into the scenario")
+                        .on_hover_text("Adds them to the scenario's faults, so a replay does the same")
+                        .clicked()
+                {
+                    actions.push(Action::Edit(Edit::AddFaults(injected)));
+                }
+            });
+    }
+
+    fn path_chosen(&mut self, purpose: Purpose, path: PathBuf) {
+        match purpose {
+            Purpose::Open => self.open_path(&path),
+            Purpose::SaveAs => self.save_to(&path),
+            Purpose::ExportJson => self.export(&path, Export::Json),
+            Purpose::ExportCsv => self.export(&path, Export::Csv),
+        }
+    }
+
+    fn files_dropped(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if let Some(path) = dropped
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "ron"))
+        {
+            self.request(Discard::OpenPath(path));
+        }
+    }
+
+    fn window_title(&mut self, ctx: &egui::Context) {
+        let dirty = if self.doc.is_dirty() { "• " } else { "" };
+        let title = format!("{dirty}{} — evlab", self.doc.title());
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn close_requested(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested()) && self.doc.is_dirty() && !self.allow_close
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm = Some(Discard::Quit);
+        }
+        if self.allow_close {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        if let Some(what) = self.confirm.clone() {
+            egui::Window::new("Unsaved changes")
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                .show(ctx, |ui| {
+                    ui.label(format!("{} has unsaved changes.", self.doc.title()));
+                    ui.horizontal(|ui| {
+                        if ui.button("Discard changes").clicked() {
+                            self.confirm = None;
+                            self.proceed(what.clone());
+                        }
+                        if ui.button("Cancel").clicked() {
+                            self.confirm = None;
+                        }
+                    });
+                });
+        }
+        if let Some(error) = self.load_error.clone() {
+            egui::Window::new("Could not open the file")
+                .collapsible(false)
+                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                .show(ctx, |ui| {
+                    ui.label(RichText::new(error).monospace().color(style::ALARM));
+                    ui.label("Your current work is untouched.");
+                    if ui.button("OK").clicked() {
+                        self.load_error = None;
+                    }
+                });
+        }
+        if let Some((purpose, mut text)) = self.dialogs.typed.clone() {
+            let mut done = None;
+            egui::Window::new(purpose.title())
+                .collapsible(false)
+                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                .show(ctx, |ui| {
+                    ui.label("Path of the file:");
+                    let response = ui.add(
+                        egui::TextEdit::singleline(&mut text)
+                            .desired_width(420.0)
+                            .hint_text("/path/to/scenario.ron"),
+                    );
+                    let enter = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                    ui.horizontal(|ui| {
+                        if ui.button("OK").clicked() || enter {
+                            done = Some(true);
+                        }
+                        if ui.button("Cancel").clicked() {
+                            done = Some(false);
+                        }
+                    });
+                });
+            match done {
+                Some(true) => {
+                    self.dialogs.typed = None;
+                    let path = PathBuf::from(text.trim());
+                    if !text.trim().is_empty() {
+                        self.path_chosen(purpose, path);
+                    }
+                }
+                Some(false) => self.dialogs.typed = None,
+                None => self.dialogs.typed = Some((purpose, text)),
+            }
+        }
+    }
+}
+
+/// A new, empty scenario.
+pub fn empty_scenario() -> RawScenario {
+    RawScenario {
+        version: 1,
+        name: "untitled".into(),
+        description: String::new(),
+        seed: 1,
+        duration: crate::scenario::units::Duration::from_secs(60),
+        warmup: None,
+        sample_every: None,
+        limits: None,
+        nodes: Vec::new(),
+        edges: Vec::new(),
+        faults: Vec::new(),
+    }
+}
