@@ -116,11 +116,11 @@ impl Run {
 
     /// Executes the next engine event, if it falls within the run (single-stepping in the lab).
     pub fn step_event(&mut self) -> Result<u64, RunError> {
-        if !self
+        if self
             .sim
             .scheduler()
             .next_time()
-            .is_some_and(|t| t <= self.duration_nanos)
+            .is_none_or(|t| t > self.duration_nanos)
         {
             return Ok(0);
         }

@@ -37,7 +37,16 @@ impl World {
         message: &mut Message,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
+        tracer: &mut Option<Box<super::trace::Tracer>>,
     ) {
+        if let Some(tracer) = tracer {
+            tracer.record(
+                now,
+                message.id,
+                consumer.node,
+                super::trace::HopKind::Delivered,
+            );
+        }
         consumer.busy += 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
         message.hand = consumer.hold(slot);
@@ -652,7 +661,15 @@ impl World {
         let Some(message) = self.messages.get_mut(slot) else {
             return;
         };
-        Self::start(now, c as u32, consumer, message, slot, scheduler);
+        Self::start(
+            now,
+            c as u32,
+            consumer,
+            message,
+            slot,
+            scheduler,
+            &mut self.tracer,
+        );
     }
 
     /// Gives consumer `c` more work; `partition` is the one it just finished a record of
@@ -673,7 +690,15 @@ impl World {
                     && let Some(next) = consumer.buffer.pop_front()
                     && let Some(message) = self.messages.get_mut(next)
                 {
-                    Self::start(now, c as u32, consumer, message, next, scheduler);
+                    Self::start(
+                        now,
+                        c as u32,
+                        consumer,
+                        message,
+                        next,
+                        scheduler,
+                        &mut self.tracer,
+                    );
                 }
                 self.dispatch(now, q as usize, scheduler);
             }

@@ -11,6 +11,7 @@ use super::message::flag;
 use super::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use super::routing::Dest;
 use super::topic::Record;
+use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, NodeRef, World};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
@@ -75,6 +76,8 @@ impl World {
         }
         self.next_message_id += 1;
         self.ledger.produced += 1;
+        let node = self.producers.get(p).map_or(0, |producer| producer.node);
+        self.trace(now, message.id, node, HopKind::Produced);
         self.window.produced += 1;
         let edge = self.producers.get(p).map_or(0, |producer| producer.edge);
         let _ = target;
@@ -100,6 +103,12 @@ impl World {
                 state.received += 1;
             }
         }
+        if self.tracer.is_some() {
+            for i in 0..self.routes.via(target, message.variant).len() {
+                let exchange = self.routes.via(target, message.variant)[i];
+                self.trace(now, message.id, exchange, HopKind::Routed);
+            }
+        }
         let count = self.routes.route(target, message.variant).len();
         // Dead letters are no longer in the ledger: what happens to them is not counted.
         let counted = !message.has(flag::DEAD);
@@ -111,6 +120,7 @@ impl World {
             }
             if counted {
                 self.ledger.lost.unroutable += 1;
+                self.trace(now, message.id, target, HopKind::Lost);
             }
             if let Some(slot) = slot {
                 self.messages.remove(slot);
@@ -189,6 +199,13 @@ impl World {
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
+        if self.tracer.is_some() {
+            let node = self
+                .queues
+                .get(q)
+                .map_or(NO_NODE as usize, |queue| queue.node);
+            self.trace_slot(now, slot, node, HopKind::Enqueued);
+        }
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
@@ -258,7 +275,7 @@ impl World {
             queue.metrics.dropped_overflow += 1;
             match queue.overflow {
                 Overflow::RejectPublish => {
-                    self.discard(slot, Discard::Overflow);
+                    self.discard(now, slot, Discard::Overflow);
                     return false;
                 }
                 Overflow::DropHead => {
@@ -270,7 +287,7 @@ impl World {
                     let dead = self.messages.get(head).is_some_and(|m| m.has(flag::DEAD));
                     match queue.dead_letter {
                         Some(edge) if !dead => self.send_along(now, edge, head, scheduler),
-                        _ => self.discard(head, Discard::Overflow),
+                        _ => self.discard(now, head, Discard::Overflow),
                     }
                 }
             }
@@ -279,7 +296,8 @@ impl World {
 
     /// Frees a copy that leaves the system without being processed, counting the loss
     /// unless it was a dead letter already.
-    fn discard(&mut self, slot: Slot, why: Discard) {
+    fn discard(&mut self, now: SimTime, slot: Slot, why: Discard) {
+        self.trace_slot(now, slot, NO_NODE as usize, HopKind::Lost);
         let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
         self.messages.remove(slot);
         if !dead {
@@ -321,7 +339,7 @@ impl World {
             queue.waiting.push_front(c as u32);
             match queue.dead_letter {
                 Some(edge) => self.send_along(now, edge, slot, scheduler),
-                None => self.discard(slot, Discard::Rejected),
+                None => self.discard(now, slot, Discard::Rejected),
             }
             return;
         }
@@ -358,7 +376,15 @@ impl World {
             queue.waiting.push_back(c as u32);
         }
         if consumer.has_free_slot() {
-            Self::start(now, c as u32, consumer, message, slot, scheduler);
+            Self::start(
+                now,
+                c as u32,
+                consumer,
+                message,
+                slot,
+                scheduler,
+                &mut self.tracer,
+            );
         } else {
             consumer.buffer.push_back(slot);
         }
@@ -408,7 +434,7 @@ impl World {
         for head in expired {
             match dead_letter {
                 Some(edge) => self.send_along(now, edge, head, scheduler),
-                None => self.discard(head, Discard::Ttl),
+                None => self.discard(now, head, Discard::Ttl),
             }
         }
         let Some(queue) = self.queues.get_mut(q) else {
@@ -431,6 +457,13 @@ impl World {
         message: &Message,
         scheduler: &mut Scheduler<Event>,
     ) -> bool {
+        if self.tracer.is_some() {
+            let node = self
+                .topics
+                .get(t)
+                .map_or(NO_NODE as usize, |topic| topic.node);
+            self.trace(now, message.id, node, HopKind::Appended);
+        }
         let counted = !message.has(flag::DEAD);
         if self.stored_records >= self.max_records {
             self.fail(format!(
@@ -656,7 +689,15 @@ impl World {
                 // At-most-once: commit past the record before processing it.
                 cursor.commit_to(cursor.position);
             }
-            Self::start(now, c as u32, consumer, &mut message, slot, scheduler);
+            Self::start(
+                now,
+                c as u32,
+                consumer,
+                &mut message,
+                slot,
+                scheduler,
+                &mut self.tracer,
+            );
             if let Some(stored) = self.messages.get_mut(slot) {
                 stored.hand = message.hand;
             }

@@ -21,4 +21,5 @@ pub mod sampling;
 pub mod service;
 pub mod subscription;
 pub mod topic;
+pub mod trace;
 pub mod world;

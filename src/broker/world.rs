@@ -122,6 +122,8 @@ pub struct World {
     pub failure: Option<String>,
     /// Request/response services, their call edges and their requests.
     pub services: Services,
+    /// Message tracing for the lab; `None` (off) unless a front turns it on.
+    pub(super) tracer: Option<Box<super::trace::Tracer>>,
 }
 
 impl World {
@@ -489,6 +491,7 @@ impl World {
             fault_deferrals: 0,
             failure: None,
             services,
+            tracer: None,
         })
     }
 

@@ -208,6 +208,12 @@ impl Canvas {
         Some(self.from_screen * screen)
     }
 
+    /// Where node `id` is on the screen (as of last frame).
+    pub fn node_screen_rect(&self, doc: &Document, id: &str) -> Option<Rect> {
+        let node = doc.raw.nodes.iter().find(|n| n.id() == id)?;
+        Some(self.from_screen.inverse() * node_rect(node))
+    }
+
     pub fn request_fit(&mut self) {
         self.fit_requested = true;
     }
@@ -425,7 +431,12 @@ impl Canvas {
         }
         if body.drag_started() {
             self.gestures += 1;
-            self.moving = self.pointer(ui).map(|p| (self.gestures, p));
+            // From where the button went down: the pointer may have moved since.
+            let origin = ui.input(|i| i.pointer.press_origin());
+            self.moving = origin
+                .map(|p| self.from_screen * p)
+                .or_else(|| self.pointer(ui))
+                .map(|p| (self.gestures, p));
         }
         if body.dragged()
             && let (Some((gesture, last)), Some(pointer)) = (self.moving, self.pointer(ui))
@@ -870,7 +881,7 @@ mod tests {
     fn connections_that_make_no_sense_are_refused_with_the_checkers_reason() {
         let raw = crate::scenario::parse_raw(
             r#"(version: 1, duration: "1s",
-                nodes: [Producer(id: "p"), Queue(id: "q"), Consumer(id: "c")],
+                nodes: [Producer(id: "p", arrival: Poisson(rate: "10/s")), Queue(id: "q"), Consumer(id: "c", service: Constant(time: "1ms"))],
                 edges: [(from: "p", to: "q"), (from: "q", to: "c")])"#,
         )
         .unwrap();

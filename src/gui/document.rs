@@ -339,7 +339,7 @@ mod tests {
     fn doc() -> Document {
         let raw = crate::scenario::parse_raw(
             r#"(version: 1, duration: "1s",
-                nodes: [Producer(id: "p"), Queue(id: "q"), Consumer(id: "c")],
+                nodes: [Producer(id: "p", arrival: Poisson(rate: "10/s")), Queue(id: "q"), Consumer(id: "c", service: Constant(time: "1ms"))],
                 edges: [(from: "p", to: "q"), (from: "q", to: "c")])"#,
         )
         .unwrap();

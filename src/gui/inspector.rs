@@ -905,18 +905,17 @@ fn settings_form(f: &mut Form<'_>, raw: &mut RawScenario) {
         &mut raw.sample_every,
         Duration::from_millis(100),
     );
-    f.row(
-        "description",
-        "What the scenario shows, for whoever opens it next.",
-        |ui| {
-            ui.add(
-                egui::TextEdit::multiline(&mut raw.description)
-                    .desired_rows(4)
-                    .desired_width(220.0),
-            )
-            .changed()
-        },
-    );
+    let help = "What the scenario shows, for whoever opens it next.";
+    let label = f.ui.label("description").on_hover_text(help);
+    f.changed |=
+        f.ui.add(
+            egui::TextEdit::multiline(&mut raw.description)
+                .desired_rows(4)
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id)
+        .changed();
+    f.ui.end_row();
 }
 
 /// Shows the problems whose path starts with `prefix`.

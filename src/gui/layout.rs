@@ -97,7 +97,7 @@ mod tests {
     fn a_pipeline_goes_left_to_right_and_cycles_do_not_break_it() {
         let raw = crate::scenario::parse_raw(
             r#"(version: 1, duration: "1s",
-                nodes: [Consumer(id: "c"), Queue(id: "q"), Producer(id: "p"), Queue(id: "dlq"),
+                nodes: [Consumer(id: "c", service: Constant(time: "1ms")), Queue(id: "q"), Producer(id: "p", arrival: Poisson(rate: "10/s")), Queue(id: "dlq"),
                         Exchange(id: "x", type: Fanout)],
                 edges: [(from: "p", to: "x"), (from: "x", to: "q"), (from: "q", to: "c"),
                         (from: "c", to: "q"), (from: "q", to: "dlq", kind: DeadLetter)])"#,

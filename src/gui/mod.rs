@@ -188,6 +188,11 @@ impl Lab {
         self.doc = Document::new(self.doc.raw.clone(), path, label);
     }
 
+    /// Opens a scenario that is not a file (a generated one).
+    pub fn open_scenario(&mut self, raw: RawScenario, label: String) {
+        self.replace(raw, None, label);
+    }
+
     /// Opens the file at `path`; on failure the current work stays as it is.
     pub fn open_path(&mut self, path: &Path) {
         match crate::scenario::load(path) {
@@ -698,28 +703,28 @@ impl Lab {
             let playing = self.snapshot.playing;
             if playing {
                 if ui
-                    .button("⏸ Pause")
+                    .button("Pause")
                     .on_hover_text("Pause the simulation (Space)")
                     .clicked()
                 {
                     self.pause();
                 }
             } else if ui
-                .button("▶ Run")
+                .button("Run")
                 .on_hover_text("Run the simulation (Space)")
                 .clicked()
             {
                 self.play();
             }
             if ui
-                .button("⏭ Step")
+                .button("Step")
                 .on_hover_text("Execute one engine event")
                 .clicked()
             {
                 self.step();
             }
             if ui
-                .button("⟲ Reset")
+                .button("Reset")
                 .on_hover_text("Back to time zero with the scenario as it is now")
                 .clicked()
             {
@@ -828,15 +833,39 @@ impl Lab {
                 .weak(),
         );
         for kind in Kind::ALL {
-            let id = egui::Id::unique(("palette", kind.label()));
             let button = egui::Button::new(RichText::new(kind.label()).color(Color32::WHITE))
                 .fill(kind.color().gamma_multiply(0.7))
-                .min_size(egui::vec2(104.0, 30.0));
-            let response = ui.dnd_drag_source(id, kind, |ui| ui.add(button)).response;
-            let response = response.on_hover_text(kind.help());
+                .min_size(egui::vec2(104.0, 30.0))
+                .sense(egui::Sense::click_and_drag());
+            let response = ui.add(button).on_hover_text(kind.help());
             if response.clicked() {
                 let center = canvas::new_node(kind, self.canvas.center);
                 actions.push(Action::Edit(Edit::AddNode(center)));
+            }
+            if response.drag_started() {
+                egui::DragAndDrop::set_payload(ui.ctx(), kind);
+            }
+            if response.dragged()
+                && let Some(pointer) = ui.ctx().pointer_interact_pos()
+            {
+                // The node being dragged follows the pointer.
+                let painter = ui.ctx().layer_painter(egui::LayerId::new(
+                    egui::Order::Tooltip,
+                    egui::Id::unique("palette-drag"),
+                ));
+                let rect = egui::Rect::from_center_size(pointer, style::NODE_SIZE * 0.8);
+                painter.add(kind.shape(
+                    rect,
+                    kind.color().gamma_multiply(0.6),
+                    egui::Stroke::new(1.5, Color32::WHITE),
+                ));
+                painter.text(
+                    rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    kind.label(),
+                    egui::FontId::proportional(13.0),
+                    Color32::WHITE,
+                );
             }
         }
     }
@@ -1012,4 +1041,42 @@ pub fn empty_scenario() -> RawScenario {
         edges: Vec::new(),
         faults: Vec::new(),
     }
+}
+
+/// A generated topology of `6 * groups` nodes: per group a producer, a fanout exchange,
+/// two queues and two consumers. For the frame benchmark.
+pub fn big_topology(groups: usize) -> RawScenario {
+    use crate::scenario::raw::{RawEdge, RawNode};
+    let mut raw = empty_scenario();
+    raw.name = format!("{} nodes", groups * 6);
+    let kinds = [
+        Kind::Producer,
+        Kind::Exchange,
+        Kind::Queue,
+        Kind::Queue,
+        Kind::Consumer,
+        Kind::Consumer,
+    ];
+    for g in 0..groups {
+        let ids: Vec<String> = ["p", "x", "qa", "qb", "ca", "cb"]
+            .iter()
+            .map(|s| format!("{s}{g}"))
+            .collect();
+        let column = [0.0, 1.0, 2.0, 2.0, 3.0, 3.0];
+        let row = [0.0, 0.0, -0.5, 0.5, -0.5, 0.5];
+        for i in 0..6 {
+            let at = egui::pos2(column[i] * 220.0, (g as f32 + row[i] * 0.8) * 120.0);
+            let mut node: RawNode = canvas::new_node(kinds[i], at);
+            *node.id_mut() = ids[i].clone();
+            raw.nodes.push(node);
+        }
+        for (from, to) in [(0, 1), (1, 2), (1, 3), (2, 4), (3, 5)] {
+            raw.edges.push(RawEdge {
+                from: ids[from].clone(),
+                to: ids[to].clone(),
+                ..Default::default()
+            });
+        }
+    }
+    raw
 }

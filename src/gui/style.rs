@@ -101,7 +101,7 @@ impl Kind {
         match self {
             // A pill: where messages come from.
             Kind::Producer => {
-                Shape::rect_filled(rect, CornerRadius::same((h as u8).min(255)), fill)
+                Shape::rect_filled(rect, CornerRadius::same(h.min(255.0) as u8), fill)
                     .with_stroke(stroke, rect, h)
             }
             // A diamond: a router.
@@ -155,7 +155,7 @@ impl WithStroke for Shape {
             self,
             Shape::rect_stroke(
                 rect,
-                CornerRadius::same((radius as u8).min(255)),
+                CornerRadius::same(radius.min(255.0) as u8),
                 stroke,
                 eframe::egui::StrokeKind::Inside,
             ),

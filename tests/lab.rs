@@ -1,0 +1,260 @@
+//! The desktop lab, driven through its accessibility tree with egui_kittest, as a user
+//! would: open an example, add and connect nodes, undo and redo, break a parameter,
+//! run, inject a crash. Plus image snapshots of the main screens (rendered on the CPU
+//! by wgpu on Mesa; `.ci/run` installs the drivers).
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
+use evlab::gui::Lab;
+use evlab::gui::plots::Tab;
+
+type LabHarness = Harness<'static, Option<Lab>>;
+
+fn harness() -> LabHarness {
+    let mut harness = Harness::builder()
+        .with_size([1440.0, 900.0])
+        .build_ui_state(
+            |ui, lab: &mut Option<Lab>| {
+                let lab = lab.get_or_insert_with(|| {
+                    Lab::new(ui.ctx().clone(), false).expect("the lab starts")
+                });
+                lab.ui(ui);
+            },
+            None,
+        );
+    harness.run_steps(3);
+    harness
+}
+
+fn lab(harness: &LabHarness) -> &Lab {
+    harness
+        .state()
+        .as_ref()
+        .expect("the lab is built on the first frame")
+}
+
+/// Steps frames until `what` holds (the engine runs on its own thread), for at most 30 s.
+fn until(harness: &mut LabHarness, what: impl Fn(&Lab) -> bool) {
+    let started = Instant::now();
+    while !what(lab(harness)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out waiting"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+}
+
+/// Where node `id` is on the screen. (The accessibility tree has nodes in canvas
+/// coordinates: the canvas is a transformed layer.)
+fn node(harness: &LabHarness, id: &str) -> egui::Rect {
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, id);
+    let lab = lab(harness);
+    lab.canvas
+        .node_screen_rect(&lab.doc, id)
+        .expect("the node is on the canvas")
+}
+
+fn click_node(harness: &mut LabHarness, id: &str, button: egui::PointerButton) {
+    let at = node(harness, id).center();
+    harness.hover_at(at);
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos: at,
+            button,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+    }
+    harness.run_steps(2);
+}
+
+#[test]
+fn opens_on_the_example_ready_to_run() {
+    let harness = harness();
+    let lab = lab(&harness);
+    assert_eq!(lab.doc.raw.name, "delivery-guarantees");
+    assert!(lab.problems.is_empty());
+    for id in ["orders", "fanout", "amo", "alo", "amo-worker", "alo-worker"] {
+        harness.get_by_role_and_label(egui::accesskit::Role::Button, id);
+    }
+    harness.get_by_label("Run");
+    harness.get_by_label_contains("delivery-guarantees (example)");
+}
+
+#[test]
+fn nodes_are_added_from_the_palette_connected_and_undone() {
+    let mut harness = harness();
+    let before = lab(&harness).doc.raw.nodes.len();
+    harness.get_by_label("Queue").click();
+    harness.run_steps(2);
+    assert_eq!(lab(&harness).doc.raw.nodes.len(), before + 1);
+    assert!(lab(&harness).doc.node_index("queue").is_some());
+    // It lands at the view's centre: move it to an empty spot by dragging it.
+    let queue = node(&harness, "queue");
+    let spot = egui::pos2(250.0, 140.0);
+    harness.drag_at(queue.center());
+    harness.run_steps(1);
+    harness.hover_at(spot);
+    harness.run_steps(1);
+    harness.drop_at(spot);
+    harness.run_steps(2);
+    assert!(
+        node(&harness, "queue").center().distance(spot) < 25.0,
+        "moved, then snapped to the grid"
+    );
+    // A consumer dragged from the palette lands where it is dropped.
+    let spot = egui::pos2(480.0, 140.0);
+    harness.drag_at(harness.get_by_label("Consumer").rect().center());
+    harness.run_steps(1);
+    harness.hover_at(spot);
+    harness.run_steps(1);
+    harness.drop_at(spot);
+    harness.run_steps(2);
+    assert_eq!(lab(&harness).doc.raw.nodes.len(), before + 2);
+    assert!(node(&harness, "consumer").center().distance(spot) < 25.0);
+    // Connect queue -> consumer: from the queue's output port to the consumer.
+    let queue = node(&harness, "queue");
+    let consumer = node(&harness, "consumer");
+    assert!(!queue.intersects(consumer), "the drag moved the consumer");
+    harness.drag_at(queue.right_center());
+    harness.run_steps(1);
+    harness.hover_at(consumer.center());
+    harness.run_steps(1);
+    harness.drop_at(consumer.center());
+    harness.run_steps(2);
+    let has_edge = |lab: &Lab| {
+        lab.doc
+            .raw
+            .edges
+            .iter()
+            .any(|e| e.from == "queue" && e.to == "consumer")
+    };
+    assert!(has_edge(lab(&harness)), "{:?}", lab(&harness).status);
+    // A connection into a producer makes no sense: refused, with the reason.
+    let orders = node(&harness, "orders");
+    harness.drag_at(consumer.right_center());
+    harness.run_steps(1);
+    harness.hover_at(orders.center());
+    harness.run_steps(1);
+    harness.drop_at(orders.center());
+    harness.run_steps(2);
+    assert!(!lab(&harness).doc.raw.edges.iter().any(|e| e.to == "orders"));
+    harness.get_by_label_contains("Not connected:");
+    // Undo the edge, the move and both nodes; redo them all.
+    let full = lab(&harness).doc.raw.clone();
+    harness.get_by_label("Edit").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Undo").click();
+    harness.run_steps(2);
+    assert!(!has_edge(lab(&harness)));
+    for _ in 0..3 {
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+        harness.run_steps(1);
+    }
+    assert_eq!(lab(&harness).doc.raw.nodes.len(), before);
+    assert!(!lab(&harness).doc.is_dirty());
+    for _ in 0..4 {
+        harness.key_press_modifiers(
+            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+            egui::Key::Z,
+        );
+        harness.run_steps(1);
+    }
+    assert_eq!(lab(&harness).doc.raw, full);
+    harness.get_by_label_contains(" •");
+}
+
+#[test]
+fn an_invalid_parameter_shows_the_loaders_message() {
+    let mut harness = harness();
+    click_node(&mut harness, "orders", egui::PointerButton::Primary);
+    harness.run_steps(2);
+    let rate = harness
+        .get_all_by_value("100/s")
+        .next()
+        .expect("the rate field");
+    rate.focus();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_steps(1);
+    let rate = harness
+        .get_all_by_value("100/s")
+        .next()
+        .expect("the rate field");
+    rate.type_text("0/s");
+    harness.run_steps(2);
+    harness.get_by_label_contains("nodes[0].arrival.rate: must be > 0");
+    assert_eq!(lab(&harness).problems.len(), 1);
+}
+
+#[test]
+fn steps_and_a_run_feed_the_plots_and_a_crash_shows_on_the_node() {
+    let mut harness = harness();
+    harness.get_by_label("Step").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.events == 1);
+    harness.get_by_label("Step").click();
+    until(&mut harness, |lab| lab.snapshot.events == 2);
+    // Flat out for a while: the plots receive points.
+    harness.get_by_label("flat out").click();
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.plots.points.len() > 20);
+    harness.get_by_label("Pause").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| !lab.snapshot.playing);
+    let last = lab(&harness).plots.points.last().cloned().expect("points");
+    assert!(last.time_s > 0.0);
+    assert!(last.produced_per_s > 0.0);
+    // Crash a consumer through its context menu.
+    click_node(&mut harness, "alo-worker", egui::PointerButton::Secondary);
+    harness.get_by_label("Crash for good").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| {
+        lab.snapshot
+            .nodes
+            .iter()
+            .any(|n| n.id == "alo-worker" && n.alarm.as_deref() == Some("crashed"))
+    });
+    harness.get_by_label_contains("(injected)");
+    assert_eq!(lab(&harness).injected_faults().len(), 1);
+    harness
+        .get_by_label("Save injected faults into the scenario")
+        .click();
+    harness.run_steps(2);
+    let faults = &lab(&harness).doc.raw.faults;
+    assert_eq!(faults.last().map(|f| f.target.as_str()), Some("alo-worker"));
+}
+
+fn snapshot_options() -> SnapshotOptions {
+    // Fonts are rasterised on the CPU and may differ by a pixel between machines.
+    SnapshotOptions::new()
+        .threshold(2.0)
+        .max_failed_pixels(4000)
+}
+
+#[test]
+fn main_screens_look_as_they_did() {
+    let mut harness = harness();
+    harness.run_steps(3);
+    harness.remove_cursor();
+    harness.snapshot_options("lab-example", &snapshot_options());
+    // After a run, with the report.
+    harness.get_by_label("flat out").click();
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.finished);
+    harness.state_mut().as_mut().expect("lab").plots.tab = Tab::Report;
+    harness.run_steps(3);
+    harness.get_by_label("Export JSON…");
+    harness.remove_cursor();
+    // The plots' contents depend on when frames fell; only the report is snapshotted.
+    harness.snapshot_options("lab-report", &snapshot_options());
+}
