@@ -187,6 +187,17 @@ impl Run {
         )
     }
 
+    /// Follows every `every`-th message hop by hop from now on (`None`: stop). The lab
+    /// draws them; headless runs leave tracing off.
+    pub fn set_tracing(&mut self, every: Option<u64>) {
+        self.sim.parts_mut().0.set_tracing(every);
+    }
+
+    /// The hops of traced messages since the last call.
+    pub fn take_hops(&mut self) -> Vec<crate::broker::trace::Hop> {
+        self.sim.parts_mut().0.take_hops()
+    }
+
     /// Every fault of the run so far: the scenario's, then those injected, in order of time.
     pub fn faults(&self) -> &[Fault] {
         &self.sim.model().faults

@@ -21,6 +21,7 @@ use rand::RngExt;
 use super::consumer::{ConsumerState, Source};
 use super::message::flag;
 use super::subscription::{Effect, ReorderCause};
+use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, World};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
@@ -120,6 +121,10 @@ impl World {
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
         let failed = Self::fails(consumer, message, &self.producer_seeds);
         let partition = message.partition;
+        // Successes are traced once their effect is known (first, duplicate, skipped).
+        if failed && let Some(tracer) = &mut self.tracer {
+            tracer.record(now, message.id, consumer.node, HopKind::Failed);
+        }
         if failed {
             consumer.metrics.failed += 1;
             self.drop_from_hand(c, slot);
@@ -157,6 +162,15 @@ impl World {
             ),
             _ => Effect::First,
         };
+        if self.tracer.is_some() {
+            let kind = match effect {
+                Effect::First => HopKind::Processed,
+                Effect::Duplicate => HopKind::Duplicate,
+                Effect::Deduplicated => HopKind::Deduplicated,
+            };
+            let node = self.consumers.get(c).map_or(NO_NODE as usize, |cs| cs.node);
+            self.trace(now, message.id, node, kind);
+        }
         if effect == Effect::First && outputs == 0 && !dead {
             self.window.latency.record(now - message.produced_at);
             self.series.record_latency(now - message.produced_at);
@@ -464,6 +478,10 @@ impl World {
         }
         if attempts < retry.max_attempts {
             self.ledger.retries += 1;
+            if self.tracer.is_some() {
+                let node = self.consumers.get(c).map_or(NO_NODE as usize, |cs| cs.node);
+                self.trace_slot(now, slot, node, HopKind::Retried);
+            }
             if let Some(m) = self.messages.get_mut(slot) {
                 m.flags |= flag::RETRIED;
             }
@@ -567,6 +585,7 @@ impl World {
         };
         if kind == EdgeKind::DeadLetter && !message.has(flag::DEAD) {
             self.ledger.dead_lettered += 1;
+            self.trace(now, message.id, target, HopKind::DeadLettered);
             message.flags |= flag::DEAD;
         }
         // A dead-letter cycle (queues dead-lettering into each other while full, or
@@ -720,6 +739,7 @@ impl World {
             return;
         }
         consumer.alive = false;
+        let node = consumer.node;
         self.abort_transaction(c);
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
@@ -793,6 +813,7 @@ impl World {
                         }
                         AckMode::BeforeProcessing => {
                             let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
+                            self.trace_slot(now, slot, node, HopKind::Lost);
                             self.messages.remove(slot);
                             if !dead {
                                 self.ledger.lost.crash += 1;

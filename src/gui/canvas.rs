@@ -14,6 +14,7 @@ use eframe::egui::{
 use super::document::{Document, Edit};
 use super::runner::{NodeStatus, Snapshot};
 use super::style::{self, GRID, Kind, NODE_SIZE};
+use super::traffic::{TRAVEL_S, Traffic};
 use crate::scenario::guarantees::{EdgeKind, FaultKind};
 use crate::scenario::raw::{
     ExchangeType, RawConsumer, RawEdge, RawExchange, RawNode, RawProducer, RawQueue, RawService,
@@ -40,6 +41,8 @@ pub enum Action {
     },
     /// Seal the undo merge: a gesture ended.
     EndGesture,
+    /// Show this message's life in the trace panel.
+    TraceMessage(u64),
 }
 
 #[derive(Default, Debug, Clone, PartialEq)]
@@ -87,6 +90,8 @@ pub struct Canvas {
     pub center: Pos2,
     /// Canvas-from-screen transform of last frame.
     from_screen: TSTransform,
+    /// Where each dot was drawn last frame, to click one.
+    dot_hits: Vec<(Pos2, u64)>,
 }
 
 impl Default for Canvas {
@@ -105,6 +110,7 @@ impl Default for Canvas {
             screen_rect: Rect::NOTHING,
             center: Pos2::ZERO,
             from_screen: TSTransform::IDENTITY,
+            dot_hits: Vec::new(),
         }
     }
 }
@@ -242,6 +248,8 @@ impl Canvas {
         ui: &mut egui::Ui,
         doc: &Document,
         live: &Snapshot,
+        traffic: &Traffic,
+        node_ids: &[String],
         actions: &mut Vec<Action>,
     ) {
         if self.fit_requested || !self.scene_rect.is_positive() {
@@ -257,7 +265,8 @@ impl Canvas {
             self.screen_rect = ui.available_rect_before_wrap();
             let response = scene
                 .show(ui, &mut scene_rect, |ui| {
-                    self.contents_ui(ui, doc, live, actions)
+                    self.contents_ui(ui, doc, live, actions);
+                    self.dots_ui(ui, doc, traffic, node_ids);
                 })
                 .response;
             self.background(ui, &response, doc, actions);
@@ -352,6 +361,49 @@ impl Canvas {
                 Stroke::new(1.0, style::SELECTED),
                 StrokeKind::Inside,
             );
+        }
+    }
+
+    /// Messages travelling along edges (and marks where one was duplicated or lost).
+    fn dots_ui(&mut self, ui: &egui::Ui, doc: &Document, traffic: &Traffic, node_ids: &[String]) {
+        self.dot_hits.clear();
+        if traffic.dots.is_empty() {
+            return;
+        }
+        let painter = ui.painter();
+        let now = std::time::Instant::now();
+        let rect_of = |index: u32| {
+            let id = node_ids.get(index as usize)?;
+            doc.raw.nodes.iter().find(|n| n.id() == id).map(node_rect)
+        };
+        let mut moving = false;
+        for dot in &traffic.dots {
+            let t = now.duration_since(dot.born).as_secs_f32() / TRAVEL_S;
+            if t >= 1.0 {
+                continue;
+            }
+            moving = true;
+            let (Some(from), Some(to)) = (rect_of(dot.from), rect_of(dot.to)) else {
+                continue;
+            };
+            let color = dot.fate.color();
+            if dot.from == dot.to {
+                // A mark at the node: a ring that grows and fades.
+                painter.circle_stroke(
+                    to.center(),
+                    NODE_SIZE.x * 0.4 + 30.0 * t,
+                    Stroke::new(2.0, color.gamma_multiply(1.0 - t)),
+                );
+                continue;
+            }
+            let at = bezier(&curve(out_port(from), in_port(to)), t);
+            let selected = traffic.selected == Some(dot.message);
+            let radius = if selected { 7.0 } else { 4.5 };
+            painter.circle(at, radius, color, Stroke::new(1.0, Color32::BLACK));
+            self.dot_hits.push((at, dot.message));
+        }
+        if moving {
+            ui.ctx().request_repaint();
         }
     }
 
@@ -558,6 +610,19 @@ impl Canvas {
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(i, _)| i)
         });
+        let hit_dot = pointer.and_then(|p| {
+            self.dot_hits
+                .iter()
+                .filter(|(at, _)| at.distance(p) < 8.0)
+                .map(|(_, message)| *message)
+                .next()
+        });
+        if response.clicked()
+            && let Some(message) = hit_dot
+        {
+            actions.push(Action::TraceMessage(message));
+            return;
+        }
         if response.clicked() {
             let additive = ui.input(|i| i.modifiers.shift || i.modifiers.command);
             if !additive {

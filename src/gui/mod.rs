@@ -15,6 +15,7 @@ pub mod layout;
 pub mod plots;
 pub mod runner;
 pub mod style;
+pub mod traffic;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use self::files::{Dialogs, Purpose};
 use self::plots::{Export, Plots};
 use self::runner::{RunCommand, Runner, Snapshot, Speed};
 use self::style::Kind;
+use self::traffic::Traffic;
 use crate::examples::{DEFAULT_EXAMPLE, EXAMPLES, example};
 use crate::scenario::check::{Problem, check};
 use crate::scenario::raw::RawScenario;
@@ -97,6 +99,11 @@ pub struct Lab {
     pub doc: Document,
     pub canvas: Canvas,
     pub plots: Plots,
+    pub traffic: Traffic,
+    /// Ids of the loaded scenario's nodes by index (hops name nodes by index).
+    node_ids: Vec<String>,
+    /// The id typed in the trace panel.
+    trace_input: String,
     runner: Runner,
     pub snapshot: Arc<Snapshot>,
     dialogs: Dialogs,
@@ -136,6 +143,9 @@ impl Lab {
             doc: Document::new(raw, None, format!("{DEFAULT_EXAMPLE} (example)")),
             canvas: Canvas::default(),
             plots: Plots::new(),
+            traffic: Traffic::default(),
+            node_ids: Vec::new(),
+            trace_input: String::new(),
             runner,
             snapshot: Arc::new(Snapshot::default()),
             dialogs: Dialogs::new(native_dialogs),
@@ -307,6 +317,7 @@ impl Lab {
                 scenario.seed = self.doc.raw.seed;
                 self.runner
                     .send(RunCommand::Load(Box::new(scenario.clone())));
+                self.node_ids = scenario.nodes.iter().map(|n| n.id.clone()).collect();
                 self.loaded = Some((self.doc.generation, scenario));
                 self.plots.points.clear();
             }
@@ -433,6 +444,19 @@ impl Lab {
         let ctx = ui.ctx().clone();
         self.snapshot = self.runner.snapshot();
         self.plots.extend(self.runner.drain_points());
+        let hops = self.runner.drain_hops();
+        if let Some((_, scenario)) = &self.loaded {
+            let now = std::time::Instant::now();
+            let connected = |a: u32, b: u32| {
+                scenario
+                    .edges
+                    .iter()
+                    .any(|e| e.from == a as usize && e.to == b as usize)
+            };
+            for (load, hops) in hops {
+                self.traffic.absorb(load, hops, now, connected);
+            }
+        }
         self.refresh_problems();
         if let Some((purpose, path)) = self.dialogs.poll() {
             self.path_chosen(purpose, path);
@@ -451,7 +475,16 @@ impl Lab {
             .default_size(250.0)
             .show(ui, |ui| {
                 let report = self.snapshot.report.clone();
-                if let Some(export) = self.plots.ui(ui, report.as_deref()) {
+                let trace = |ui: &mut egui::Ui| {
+                    trace_ui(
+                        ui,
+                        &mut self.traffic,
+                        &mut self.trace_input,
+                        &self.node_ids,
+                        self.snapshot.trace_every,
+                    )
+                };
+                if let Some(export) = self.plots.ui(ui, report.as_deref(), trace) {
                     let purpose = match export {
                         Export::Json => Purpose::ExportJson,
                         Export::Csv => Purpose::ExportCsv,
@@ -477,7 +510,14 @@ impl Lab {
             });
         egui::CentralPanel::no_frame().show(ui, |ui| {
             let snapshot = self.snapshot.clone();
-            self.canvas.ui(ui, &self.doc, &snapshot, &mut actions);
+            self.canvas.ui(
+                ui,
+                &self.doc,
+                &snapshot,
+                &self.traffic,
+                &self.node_ids,
+                &mut actions,
+            );
             self.palette_drop(ui, &mut actions);
         });
         self.dialogs_ui(&ctx);
@@ -490,6 +530,11 @@ impl Lab {
                     duration,
                 } => self.inject(&aim, kind, duration),
                 Action::EndGesture => self.doc.seal(),
+                Action::TraceMessage(message) => {
+                    self.traffic.selected = Some(message);
+                    self.trace_input = message.to_string();
+                    self.plots.tab = plots::Tab::Trace;
+                }
             }
         }
         if let Some(refusal) = self.canvas.refusal.take() {
@@ -1079,4 +1124,63 @@ pub fn big_topology(groups: usize) -> RawScenario {
         }
     }
     raw
+}
+
+/// The message-trace tab: one message's life as a timeline.
+fn trace_ui(
+    ui: &mut egui::Ui,
+    traffic: &mut Traffic,
+    input: &mut String,
+    node_ids: &[String],
+    every: u64,
+) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Message id");
+        let response = ui
+            .add(egui::TextEdit::singleline(input).desired_width(100.0))
+            .labelled_by(label.id);
+        if response.changed() {
+            traffic.selected = input.trim().parse().ok();
+        }
+        ui.label(
+            RichText::new(format!(
+                "Click a dot on the canvas, or type an id. 1 message in {every} is followed."
+            ))
+            .weak(),
+        );
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Recent:");
+        for message in traffic.recent_messages(12) {
+            if ui.small_button(message.to_string()).clicked() {
+                traffic.selected = Some(message);
+                *input = message.to_string();
+            }
+        }
+    });
+    ui.separator();
+    let Some(message) = traffic.selected else {
+        return;
+    };
+    let hops = traffic.trace(message);
+    if hops.is_empty() {
+        ui.label(format!(
+            "No record of message {message}: only 1 in {every} messages is followed, and only the latest hops are kept."
+        ));
+        return;
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("trace")
+            .striped(true)
+            .num_columns(3)
+            .show(ui, |ui| {
+                for hop in hops {
+                    ui.label(RichText::new(format!("{:.6} s", hop.at as f64 / 1e9)).monospace());
+                    let node = node_ids.get(hop.node as usize).map_or("", String::as_str);
+                    ui.label(node);
+                    ui.label(hop.kind.label());
+                    ui.end_row();
+                }
+            });
+    });
 }

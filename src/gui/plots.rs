@@ -17,16 +17,18 @@ pub enum Tab {
     Depth,
     Lag,
     Failures,
+    Trace,
     Report,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Throughput,
         Tab::Latency,
         Tab::Depth,
         Tab::Lag,
         Tab::Failures,
+        Tab::Trace,
         Tab::Report,
     ];
 
@@ -37,6 +39,7 @@ impl Tab {
             Tab::Depth => "Queue depth",
             Tab::Lag => "Consumer lag",
             Tab::Failures => "Failures",
+            Tab::Trace => "Message trace",
             Tab::Report => "Report",
         }
     }
@@ -86,7 +89,13 @@ impl Plots {
         &self.points[start..]
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, report: Option<&Report>) -> Option<Export> {
+    /// The dock; `trace_ui` draws the message-trace tab.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        report: Option<&Report>,
+        trace_ui: impl FnOnce(&mut egui::Ui),
+    ) -> Option<Export> {
         let mut export = None;
         ui.horizontal(|ui| {
             for tab in Tab::ALL {
@@ -195,6 +204,7 @@ impl Plots {
                 });
             }
             Tab::Report => export = report_ui(ui, report),
+            Tab::Trace => trace_ui(ui),
         }
         export
     }

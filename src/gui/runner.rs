@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use crate::broker::trace::Hop;
 use crate::broker::world::NodeRef;
 use crate::metrics::report::{NodeDetail, Report};
 use crate::run::Run;
@@ -76,6 +77,8 @@ pub struct Snapshot {
     pub nodes: Vec<NodeStatus>,
     /// The scenario's faults and those injected so far.
     pub faults: Vec<Fault>,
+    /// One message in this many is traced (dots on the canvas, the message trace).
+    pub trace_every: u64,
 }
 
 /// One sample of the time series: what the plots draw.
@@ -104,6 +107,7 @@ pub struct Runner {
     commands: mpsc::UnboundedSender<RunCommand>,
     snapshot: watch::Receiver<Arc<Snapshot>>,
     points: mpsc::UnboundedReceiver<Point>,
+    hops: mpsc::UnboundedReceiver<(u64, Vec<Hop>)>,
 }
 
 impl Runner {
@@ -113,6 +117,7 @@ impl Runner {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (snapshot_tx, snapshot) = watch::channel(Arc::new(Snapshot::default()));
         let (point_tx, points) = mpsc::unbounded_channel();
+        let (hop_tx, hops) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()?;
@@ -133,6 +138,8 @@ impl Runner {
                     rate: (Instant::now(), 0, 0.0),
                     snapshot: snapshot_tx,
                     points: point_tx,
+                    hops: hop_tx,
+                    trace_every: 1,
                     repaint: Box::new(repaint),
                     flat_chunk_nanos: 1_000_000,
                 };
@@ -142,6 +149,7 @@ impl Runner {
             commands,
             snapshot,
             points,
+            hops,
         })
     }
 
@@ -156,6 +164,15 @@ impl Runner {
         self.snapshot.borrow().clone()
     }
 
+    /// Hops of traced messages published since the last call, with the run they belong to.
+    pub fn drain_hops(&mut self) -> Vec<(u64, Vec<Hop>)> {
+        let mut out = Vec::new();
+        while let Ok(hops) = self.hops.try_recv() {
+            out.push(hops);
+        }
+        out
+    }
+
     /// Time-series points published since the last call.
     pub fn drain_points(&mut self) -> Vec<Point> {
         let mut out = Vec::new();
@@ -165,6 +182,9 @@ impl Runner {
         out
     }
 }
+
+/// Traced hops per published slice above which fewer messages are traced.
+const HOPS_PER_SLICE: usize = 2000;
 
 /// How often the paced clock ticks, and the most a slice may take when flat out.
 const TICK: Duration = Duration::from_millis(16);
@@ -186,6 +206,9 @@ struct Engine {
     rate: (Instant, u64, f64),
     snapshot: watch::Sender<Arc<Snapshot>>,
     points: mpsc::UnboundedSender<Point>,
+    hops: mpsc::UnboundedSender<(u64, Vec<Hop>)>,
+    /// Trace one message in this many; doubled when the hops come too fast to draw.
+    trace_every: u64,
     repaint: Box<dyn Fn() + Send>,
     /// Simulated time advanced per slice when flat out, tuned to take about one tick.
     flat_chunk_nanos: u64,
@@ -263,7 +286,11 @@ impl Engine {
         self.run = None;
         if let Some(scenario) = &self.scenario {
             match Run::new(scenario) {
-                Ok(run) => self.run = Some(run),
+                Ok(mut run) => {
+                    self.trace_every = 1;
+                    run.set_tracing(Some(self.trace_every));
+                    self.run = Some(run);
+                }
                 Err(e) => self.error = Some(e.to_string()),
             }
         }
@@ -396,6 +423,17 @@ impl Engine {
     }
 
     fn publish(&mut self) {
+        if let Some(run) = &mut self.run {
+            let hops = run.take_hops();
+            // More than the canvas can show: follow fewer messages from now on.
+            if hops.len() > HOPS_PER_SLICE {
+                self.trace_every *= 2;
+                run.set_tracing(Some(self.trace_every));
+            }
+            if !hops.is_empty() {
+                let _ = self.hops.send((self.load, hops));
+            }
+        }
         let snapshot = match &self.run {
             Some(run) => {
                 let (since, events_then, _) = self.rate;
@@ -418,6 +456,7 @@ impl Engine {
                     nodes: statuses(run, &report),
                     report: Some(Arc::new(report)),
                     faults: run.faults().to_vec(),
+                    trace_every: self.trace_every,
                 }
             }
             None => Snapshot {
