@@ -831,8 +831,16 @@ impl Lab {
             } else {
                 "paused"
             };
+            let rate = s.events_per_s;
+            let rate = if rate >= 1e6 {
+                format!("{:.2} M", rate / 1e6)
+            } else if rate >= 1e3 {
+                format!("{:.1} k", rate / 1e3)
+            } else {
+                format!("{rate:.0}")
+            };
             ui.label(format!(
-                "t = {:.3} s / {:.1} s  ·  {state}  ·  speed {}  ·  {:.2} M events/s  ·  {} events",
+                "t = {:.3} s / {:.1} s  ·  {state}  ·  speed {}  ·  {rate} events/s  ·  {} events",
                 s.now_nanos as f64 / 1e9,
                 s.duration_nanos as f64 / 1e9,
                 if self.flat_out {
@@ -840,7 +848,6 @@ impl Lab {
                 } else {
                     format!("{}x", self.speed)
                 },
-                s.events_per_s / 1e6,
                 s.events,
             ));
             ui.separator();
@@ -944,7 +951,12 @@ impl Lab {
                     let Some(raw) = raw else { continue };
                     let until = raw.duration.map(|d| format!(" for {d}")).unwrap_or_default();
                     let origin = if i < scenario_faults { "scheduled" } else { "injected" };
-                    ui.label(format!("{} {} {:?}{until} ({origin})", raw.at, raw.target, raw.kind));
+                    ui.label(format!(
+                        "{:.3} s  {} {:?}{until} ({origin})",
+                        raw.at.nanos as f64 / 1e9,
+                        raw.target,
+                        raw.kind
+                    ));
                 }
                 let injected = self.injected_faults();
                 if !injected.is_empty()

@@ -63,13 +63,52 @@ pub struct Dot {
     pub fate: Fate,
 }
 
+/// The last few nodes a message was seen at, with when, most recent first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Path {
+    seen: [(u32, u64); 4],
+    len: usize,
+}
+
+impl Path {
+    fn push(&mut self, node: u32, at: u64) {
+        if self.len > 0 && self.seen[0].0 == node {
+            self.seen[0].1 = at;
+            return;
+        }
+        self.seen.copy_within(0..3, 1);
+        self.seen[0] = (node, at);
+        self.len = (self.len + 1).min(4);
+    }
+
+    fn latest(&self) -> Option<u32> {
+        (self.len > 0).then_some(self.seen[0].0)
+    }
+
+    /// Where a message arriving at `to` came from: the latest node if an edge leads from it,
+    /// else a node seen at that same instant (a fan-out's exchange, whose first copy went
+    /// elsewhere). None when it stayed put or moved inside the broker (a requeue).
+    fn source(&self, to: u32, connected: impl Fn(u32, u32) -> bool) -> Option<u32> {
+        let &(latest, when) = self.seen[..self.len].first()?;
+        if latest == to {
+            return None;
+        }
+        self.seen[..self.len]
+            .iter()
+            .take_while(|(_, at)| *at == when)
+            .map(|(node, _)| *node)
+            .find(|&node| node != to && connected(node, to))
+    }
+}
+
 #[derive(Default)]
 pub struct Traffic {
     /// The run the hops belong to.
     load: u64,
     pub dots: Vec<Dot>,
-    /// Where each followed message was last seen, and whether it has been retried.
-    last_seen: HashMap<u64, (u32, bool)>,
+    /// Where each followed message was seen last (most recent first; copies of a fanned-out
+    /// message go their own ways), and whether it has been retried.
+    last_seen: HashMap<u64, (Path, bool)>,
     history: VecDeque<Hop>,
     /// The message whose life the trace panel shows.
     pub selected: Option<u64>,
@@ -104,6 +143,7 @@ impl Traffic {
             }
             let previous = self.last_seen.get(&hop.message).copied();
             let retried = previous.is_some_and(|(_, r)| r) || hop.kind == HopKind::Retried;
+            let latest = previous.and_then(|(path, _)| path.latest());
             let fate = match hop.kind {
                 HopKind::DeadLettered => Some(Fate::DeadLettered),
                 HopKind::Duplicate => Some(Fate::Duplicate),
@@ -112,15 +152,17 @@ impl Traffic {
                 _ => Some(Fate::Normal),
             };
             let at = if hop.node == NO_NODE {
-                previous.map_or(NO_NODE, |(node, _)| node)
+                latest.unwrap_or(NO_NODE)
             } else {
                 hop.node
             };
-            if let (Some(fate), Some((from, _))) = (fate, previous)
+            // It came from the latest node it was seen at that has an edge to here.
+            let source = previous.and_then(|(path, _)| path.source(at, &connected));
+            if let (Some(fate), Some(from)) = (fate, source.or(latest))
                 && at != NO_NODE
                 && self.dots.len() < MAX_DOTS
             {
-                let travels = from != at && connected(from, at);
+                let travels = source.is_some();
                 let marks = matches!(fate, Fate::Duplicate | Fate::Lost);
                 if travels || marks {
                     self.dots.push(Dot {
@@ -133,7 +175,9 @@ impl Traffic {
                 }
             }
             if at != NO_NODE {
-                self.last_seen.insert(hop.message, (at, retried));
+                let mut path = previous.map(|(path, _)| path).unwrap_or_default();
+                path.push(at, hop.at);
+                self.last_seen.insert(hop.message, (path, retried));
             }
         }
     }
@@ -180,7 +224,8 @@ mod tests {
         let mut traffic = Traffic::default();
         let now = Instant::now();
         // 0 -> 1 -> 2 is the graph; 3 is a dead-letter queue fed by 1.
-        let connected = |a: u32, b: u32| matches!((a, b), (0, 1) | (1, 2) | (1, 3));
+        let connected =
+            |a: u32, b: u32| matches!((a, b), (0, 1) | (1, 2) | (1, 3) | (5, 6) | (5, 7));
         traffic.absorb(
             1,
             vec![
@@ -193,6 +238,10 @@ mod tests {
                 hop(6, 7, 3, HopKind::DeadLettered),
                 hop(7, 8, 0, HopKind::Produced),
                 hop(8, 8, NO_NODE, HopKind::Lost),
+                // A fanout exchange (5) copies message 9 into queues 6 and 7.
+                hop(9, 9, 5, HopKind::Routed),
+                hop(9, 9, 6, HopKind::Enqueued),
+                hop(9, 9, 7, HopKind::Enqueued),
             ],
             now,
             connected,
@@ -210,10 +259,12 @@ mod tests {
                 // 2 -> 1 has no edge (the retry goes back inside the broker): no dot.
                 (1, 3, Fate::DeadLettered),
                 (0, 0, Fate::Lost),
+                (5, 6, Fate::Normal),
+                (5, 7, Fate::Normal),
             ]
         );
         assert_eq!(traffic.trace(7).len(), 7);
-        assert_eq!(traffic.recent_messages(5), vec![8, 7]);
+        assert_eq!(traffic.recent_messages(5), vec![9, 8, 7]);
         // A new run starts afresh.
         traffic.absorb(2, Vec::new(), now, connected);
         assert!(traffic.trace(7).is_empty());
