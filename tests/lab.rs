@@ -258,3 +258,138 @@ fn main_screens_look_as_they_did() {
     // The plots' contents depend on when frames fell; only the report is snapshotted.
     harness.snapshot_options("lab-report", &snapshot_options());
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("evlab-lab-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Types `path` into the typed-path prompt (tests have no native dialog) and confirms.
+fn type_path(harness: &mut LabHarness, path: &std::path::Path) {
+    let field =
+        harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Path of the file:");
+    field.focus();
+    harness.run_steps(1);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Path of the file:")
+        .type_text(&path.display().to_string());
+    harness.run_steps(1);
+    harness.get_by_label("OK").click();
+    harness.run_steps(3);
+}
+
+#[test]
+fn a_file_that_fails_to_load_shows_where_and_leaves_the_work_untouched() {
+    let dir = temp_dir("bad");
+    let bad = dir.join("bad.ron");
+    std::fs::write(
+        &bad,
+        "(\n    version: 1,\n    duration: \"10s\",\n    nodes: [Producer(id: \"p\", arrival: Poisson(rate: \"-5/s\"))],\n)\n",
+    )
+    .unwrap();
+    let mut harness = harness();
+    // Some unsaved work first.
+    harness.get_by_label("Queue").click();
+    harness.run_steps(2);
+    let work = lab(&harness).doc.raw.clone();
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Open…").click();
+    harness.run_steps(3);
+    // There is unsaved work: the lab asks first.
+    harness.get_by_label("Discard changes").click();
+    harness.run_steps(3);
+    type_path(&mut harness, &bad);
+    harness.get_by_label("Could not open the file");
+    harness.get_by_label_contains("bad.ron:4:");
+    assert_eq!(lab(&harness).doc.raw, work, "the current work is untouched");
+    harness.get_by_label("OK").click();
+    harness.run_steps(2);
+    assert!(lab(&harness).load_error.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn save_as_then_open_gives_the_same_scenario_and_unsaved_changes_ask_first() {
+    let dir = temp_dir("save");
+    let path = dir.join("mine.ron");
+    let mut harness = harness();
+    harness.get_by_label("Topic").click();
+    harness.run_steps(2);
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Save As…").click();
+    harness.run_steps(3);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Path of the file:")
+        .focus();
+    harness.run_steps(1);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Path of the file:")
+        .type_text(&path.display().to_string());
+    harness.get_by_label("OK").click();
+    harness.run_steps(3);
+    assert!(!lab(&harness).doc.is_dirty());
+    assert_eq!(lab(&harness).doc.title(), "mine.ron");
+    let saved = lab(&harness).doc.raw.clone();
+    // Saved as it is, problems and all (the new topic has no consumer yet): work is never lost.
+    assert!(!lab(&harness).problems.is_empty());
+    let reloaded = evlab::scenario::parse_raw(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(reloaded, saved);
+    // An edit, then New: the lab asks before discarding it.
+    harness.get_by_label("Queue").click();
+    harness.run_steps(2);
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("New").click();
+    harness.run_steps(3);
+    harness.get_by_label("Unsaved changes");
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
+    assert!(lab(&harness).doc.is_dirty(), "cancel keeps the work");
+    // A .ron file dropped on the window opens (after the same question).
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.clone())));
+    harness.run_steps(2);
+    harness.get_by_label("Discard changes").click();
+    harness.run_steps(3);
+    assert_eq!(lab(&harness).doc.raw, saved);
+    assert!(!lab(&harness).doc.is_dirty());
+    assert!(lab(&harness).recent.contains(&path));
+    harness.get_by_label_contains("problem(s) to fix before it runs");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_built_in_example_opens_from_the_menu() {
+    let mut harness = harness();
+    for (name, _) in evlab::examples::EXAMPLES {
+        harness.get_by_label("File").click();
+        harness.run_steps(3);
+        harness.get_by_label("Open Example").hover();
+        harness.run_steps(3);
+        harness.get_by_label(name).click();
+        harness.run_steps(3);
+        let lab = lab(&harness);
+        assert_eq!(lab.doc.raw.name, *name);
+        assert!(lab.problems.is_empty(), "{name}: {:?}", lab.problems);
+        assert!(lab.load_error.is_none());
+    }
+}
+
+/// A file dropped on the window.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}

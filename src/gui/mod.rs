@@ -32,7 +32,7 @@ use self::traffic::Traffic;
 use crate::examples::{DEFAULT_EXAMPLE, EXAMPLES, example};
 use crate::scenario::check::{Problem, check};
 use crate::scenario::raw::RawScenario;
-use crate::scenario::{FaultTarget, Scenario, parse_raw, to_ron};
+use crate::scenario::{FaultTarget, LoadError, Scenario, parse_raw, to_ron};
 
 /// Opens the lab window on `file`, or on the built-in example.
 pub fn run(file: Option<PathBuf>) -> Result<(), String> {
@@ -205,12 +205,29 @@ impl Lab {
 
     /// Opens the file at `path`; on failure the current work stays as it is.
     pub fn open_path(&mut self, path: &Path) {
-        match crate::scenario::load(path) {
-            Ok((raw, _)) => {
+        // A file that parses opens even if the checker has problems with it: it may be
+        // work in progress, saved as it was. Its problems show in the inspector.
+        let file = path.display().to_string();
+        let raw = std::fs::read_to_string(path)
+            .map_err(|source| LoadError::Io {
+                file: file.clone(),
+                source,
+            })
+            .and_then(|text| {
+                parse_raw(&text).map_err(|problem| LoadError::Invalid {
+                    file: file.clone(),
+                    problems: vec![problem],
+                })
+            });
+        match raw {
+            Ok(raw) => {
                 files::remember(&mut self.recent, path);
-                let label = path.display().to_string();
-                self.replace(raw, Some(path.to_path_buf()), label);
-                self.status = Some((format!("Opened {}", path.display()), false));
+                self.replace(raw, Some(path.to_path_buf()), file.clone());
+                let problems = match self.problems.len() {
+                    0 => String::new(),
+                    n => format!(" ({n} problem(s) to fix before it runs: see the inspector)"),
+                };
+                self.status = Some((format!("Opened {file}{problems}"), !problems.is_empty()));
             }
             Err(e) => self.load_error = Some(e.to_string()),
         }
@@ -1052,12 +1069,14 @@ impl Lab {
                 .collapsible(false)
                 .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
                 .show(ctx, |ui| {
-                    ui.label("Path of the file:");
-                    let response = ui.add(
-                        egui::TextEdit::singleline(&mut text)
-                            .desired_width(420.0)
-                            .hint_text("/path/to/scenario.ron"),
-                    );
+                    let label = ui.label("Path of the file:");
+                    let response = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut text)
+                                .desired_width(420.0)
+                                .hint_text("/path/to/scenario.ron"),
+                        )
+                        .labelled_by(label.id);
                     let enter = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                     ui.horizontal(|ui| {
                         if ui.button("OK").clicked() || enter {
