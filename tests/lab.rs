@@ -207,7 +207,8 @@ fn steps_and_a_run_feed_the_plots_and_a_crash_shows_on_the_node() {
     harness.get_by_label("Run").click();
     harness.run_steps(1);
     until(&mut harness, |lab| lab.plots.points.len() > 20);
-    harness.get_by_label("Pause").click();
+    // Space pauses (and plays) when no text field has the keyboard.
+    harness.key_press(egui::Key::Space);
     harness.run_steps(1);
     until(&mut harness, |lab| !lab.snapshot.playing);
     let last = lab(&harness).plots.points.last().cloned().expect("points");
