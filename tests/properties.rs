@@ -2346,3 +2346,36 @@ fn drop_head_queue_retrying_into_itself_does_not_hang() {
         Ok(())
     );
 }
+
+/// A topic consumer publishes every record to two queues and commits only every second; it
+/// crashes for 1 us at 25 ms, and after the rebalance the group fetches again from its
+/// committed offset: the records it had processed are processed (and published) again, as
+/// duplicates. Each duplicate is one more copy, which its two outputs fan out to two.
+///
+/// `World::succeeded` (src/broker/consume.rs) counted `duplicate_copies += outputs` for a
+/// record processed again, and then `forward` counted the extra output in `fanned_out` as
+/// well: three copies created for the two published, one too many per duplicate with two
+/// outputs (found by `random_valid_scenarios_conserve_messages`, a consumer publishing to a
+/// queue and to an exchange).
+#[test]
+fn record_processed_again_after_a_rebalance_is_one_duplicate_copy() {
+    let text = r#"(
+        version: 1,
+        duration: "100ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s")),
+            Topic(id: "t"),
+            Consumer(id: "c", service: Constant(time: "50us"), commit: Interval(every: "1s"), rebalance_time: "10ms"),
+            Queue(id: "q1"),
+            Queue(id: "q2"),
+        ],
+        edges: [
+            (from: "p", to: "t"),
+            (from: "t", to: "c"),
+            (from: "c", to: "q1"),
+            (from: "c", to: "q2"),
+        ],
+        faults: [(at: "25ms", target: "c", kind: Crash, duration: "1us")],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+}

@@ -206,8 +206,10 @@ impl World {
                     self.finish(now, c, slot, message, effect, scheduler);
                 } else {
                     // Processed again after a rebalance: a duplicate whose copy already ended.
+                    // It comes back as one duplicate copy, which `forward` fans out to the
+                    // outputs (counting the extra ones), as a redelivered queue copy does.
                     if outputs > 0 && effect != Effect::Deduplicated && !dead {
-                        self.ledger.duplicate_copies += outputs as u64;
+                        self.ledger.duplicate_copies += 1;
                         self.forward(now, c, message, None, scheduler);
                     }
                     self.messages.remove(slot);
