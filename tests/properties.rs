@@ -2379,3 +2379,72 @@ fn record_processed_again_after_a_rebalance_is_one_duplicate_copy() {
     )"#;
     assert_eq!(first_broken_invariant(text, 1_000_000), None);
 }
+
+/// Messages expire in `q` and are dead-lettered into a topic that keeps one record (150 B of
+/// 100 B records); `c` takes 50 ms per record and crashes at 30 ms while it holds the first
+/// one, which retention deleted at 20 ms. Dead letters are out of the ledger: nothing is in
+/// flight after the crash.
+///
+/// The crash rewinds the group to its committed offset (0), below the log start, and
+/// `World::check_ledger` counts every unfinished offset from the position to the log end as
+/// a copy in the log, reading dead-letter flags from records that are no longer there: the
+/// deleted dead letter counts as one copy in flight. (`World::trim` then guessed the flags of
+/// such offsets from the record it was deleting.) Now `trim` marks a fetched dead letter done
+/// when it deletes it, and a rewind below the log start applies the group's offset reset at
+/// once (see `group_rewound_below_the_log_start_reads_from_it`).
+#[test]
+fn dead_letter_deleted_from_a_log_while_in_hand_is_not_counted_after_a_crash() {
+    let text = r#"(
+        version: 1,
+        duration: "100ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s"), size: "100B"),
+            Queue(id: "q", ttl: "1ms"),
+            Topic(id: "t", retention_bytes: "150B"),
+            Consumer(id: "c", service: Constant(time: "50ms"), commit: Interval(every: "1s")),
+        ],
+        edges: [
+            (from: "p", to: "q"),
+            (from: "q", to: "t", kind: DeadLetter),
+            (from: "t", to: "c"),
+        ],
+        faults: [(at: "30ms", target: "c", kind: Crash)],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+}
+
+/// A topic keeps one record (150 B of 100 B records); its producer stops after three. `c`
+/// (50 ms per record, `auto_offset_reset: Earliest`) holds the first when retention deletes
+/// it, crashes at 25 ms and restarts at once; after the rebalance its group's committed offset
+/// (0) is below the log start (2). Kafka's fetch is then out of range and the group resets to
+/// the earliest record still kept, offset 2, and processes it.
+///
+/// The rewind (`World::crash`, `World::rebalance_done` in src/broker/consume.rs) put the
+/// position at 0, `World::fetch` found no record there and took the partition for idle, and
+/// only a later deletion (`World::trim`) would have moved it on: with nothing appended any
+/// more, `c` processed nothing and the two deleted offsets stayed in flight to the end.
+#[test]
+fn group_rewound_below_the_log_start_reads_from_it() {
+    let text = r#"(
+        version: 1,
+        duration: "300ms",
+        nodes: [
+            Producer(id: "p", arrival: Schedule(steps: [(at: "0s", rate: "100/s"), (at: "35ms", rate: "0/s")]), size: "100B"),
+            Topic(id: "t", retention_bytes: "150B"),
+            Consumer(id: "c", service: Constant(time: "50ms"), commit: Interval(every: "1s"), rebalance_time: "10ms", auto_offset_reset: Earliest),
+        ],
+        edges: [
+            (from: "p", to: "t"),
+            (from: "t", to: "c"),
+        ],
+        faults: [(at: "25ms", target: "c", kind: Crash, duration: "1us")],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+    let report = report_of(text);
+    assert_eq!(processed_by(&report, "c"), 1);
+    assert_eq!(
+        report["totals"]["in_flight_at_end"], 0,
+        "{:#}",
+        report["totals"]
+    );
+}

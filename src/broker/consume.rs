@@ -25,7 +25,7 @@ use super::world::{Event, Message, World};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::FaultTarget;
-use crate::scenario::raw::{AckMode, Backoff, Commit, EdgeKind, FaultKind, Jitter, OffsetReset};
+use crate::scenario::raw::{AckMode, Backoff, Commit, EdgeKind, FaultKind, Jitter};
 
 impl World {
     /// Starts processing `slot` in consumer `c` (which has a free slot).
@@ -796,20 +796,17 @@ impl World {
                     group,
                     member,
                 } = source
-                    && let Some(group) = self
-                        .topics
-                        .get_mut(topic as usize)
-                        .and_then(|t| t.groups.get_mut(group as usize))
                 {
-                    let assigned = group
-                        .assigned
-                        .get(member as usize)
+                    let (t, g) = (topic as usize, group as usize);
+                    let assigned = self
+                        .topics
+                        .get(t)
+                        .and_then(|topic| topic.groups.get(g))
+                        .and_then(|group| group.assigned.get(member as usize))
                         .cloned()
                         .unwrap_or_default();
                     for p in assigned {
-                        if let Some(cursor) = group.cursors.get_mut(p as usize) {
-                            cursor.rewind();
-                        }
+                        self.rewind(t, g, p as usize);
                     }
                 }
                 scheduler.after(
@@ -1002,10 +999,11 @@ impl World {
             .map(|&m| consumers.get(m as usize).is_some_and(|c| c.alive))
             .collect();
         group.assign_range_among(&live);
-        for cursor in &mut group.cursors {
-            cursor.rewind();
-        }
+        let partitions = group.cursors.len();
         let members = group.members.clone();
+        for p in 0..partitions {
+            self.rewind(t, g, p);
+        }
         for (index, &m) in members.iter().enumerate() {
             if let Some(consumer) = self.consumers.get_mut(m as usize) {
                 consumer.paused = false;
@@ -1228,16 +1226,6 @@ impl World {
         {
             scheduler.after(every.nanos.max(1), Event::Commit { consumer: c as u32 });
         }
-    }
-
-    /// Where a group member whose offset was deleted starts again (Kafka's auto.offset.reset).
-    pub(super) fn offset_reset_of(&self, t: usize, g: usize) -> OffsetReset {
-        self.topics
-            .get(t)
-            .and_then(|topic| topic.groups.get(g))
-            .and_then(|group| group.members.first())
-            .and_then(|&m| self.consumers.get(m as usize))
-            .map_or(OffsetReset::Earliest, |c| c.auto_offset_reset)
     }
 }
 

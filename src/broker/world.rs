@@ -395,10 +395,16 @@ impl World {
                 continue;
             };
             for (name, members) in &spec.groups {
-                let members = members.iter().filter_map(|&m| consumer_of(m)).collect();
-                topic
-                    .groups
-                    .push(GroupState::new(name.clone(), members, spec.partitions));
+                let members: Vec<u32> = members.iter().filter_map(|&m| consumer_of(m)).collect();
+                let reset = members
+                    .first()
+                    .and_then(|&m| consumers.get(m as usize))
+                    .map_or(crate::scenario::raw::OffsetReset::Earliest, |c| {
+                        c.auto_offset_reset
+                    });
+                let mut group = GroupState::new(name.clone(), members, spec.partitions);
+                group.reset = reset;
+                topic.groups.push(group);
             }
         }
         let client_targets: Vec<usize> = producers.iter().map(|p| p.target).collect();
