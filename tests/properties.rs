@@ -2448,3 +2448,32 @@ fn group_rewound_below_the_log_start_reads_from_it() {
         report["totals"]
     );
 }
+
+/// Messages expire in `q` and are dead-lettered into the pull queue `dlq`; `c` receives one
+/// and crashes at 30 ms while processing it. SQS leaves it invisible until its visibility
+/// timeout ends; it is a dead letter, out of the ledger: nothing is in flight.
+///
+/// `World::crash` (src/broker/consume.rs) counts every received message of a crashed pull
+/// consumer in `orphans`, dead letters included, and `World::check_ledger` counted all orphans
+/// as copies in flight. The check now recounts orphans from the queue's visibility deadlines,
+/// leaving dead letters out (and checks the count against `orphans`).
+#[test]
+fn dead_letter_received_by_a_crashed_pull_consumer_is_not_in_flight() {
+    let text = r#"(
+        version: 1,
+        duration: "100ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s")),
+            Queue(id: "q", ttl: "1ms"),
+            Queue(id: "dlq", delivery: Pull(visibility_timeout: "100ms")),
+            Consumer(id: "c", service: Constant(time: "50ms")),
+        ],
+        edges: [
+            (from: "p", to: "q"),
+            (from: "q", to: "dlq", kind: DeadLetter),
+            (from: "dlq", to: "c"),
+        ],
+        faults: [(at: "30ms", target: "c", kind: Crash)],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+}

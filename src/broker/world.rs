@@ -602,13 +602,36 @@ impl World {
                 }
             }
         }
-        // Received messages of crashed pull consumers, and outputs waiting for their transaction.
-        let orphans: u64 = self.queues.iter().map(|q| q.orphans).sum::<u64>()
-            + self
-                .consumers
-                .iter()
-                .map(|c| c.transaction.len() as u64)
-                .sum::<u64>();
+        // Received messages of crashed pull consumers, waiting out their visibility timeout
+        // (each has the deadline of its receive; dead letters among them are out of the
+        // ledger), and outputs waiting for their transaction.
+        let mut orphans = 0u64;
+        for queue in &self.queues {
+            let (mut held, mut live) = (0u64, 0u64);
+            for entry in &queue.invisible {
+                if let Some(m) = self.messages.get(entry.slot)
+                    && m.hand == super::queue::ORPHAN
+                    && m.id == entry.id
+                    && m.partition == entry.receipt
+                {
+                    held += 1;
+                    live += u64::from(!m.has(flag::DEAD) && !m.has(flag::GHOST));
+                }
+            }
+            if held != queue.orphans {
+                return Err(format!(
+                    "queue `{}` counts {} orphans, {held} found waiting out their visibility timeout",
+                    self.ids.get(queue.node).map_or("?", String::as_str),
+                    queue.orphans
+                ));
+            }
+            orphans += live;
+        }
+        orphans += self
+            .consumers
+            .iter()
+            .map(|c| c.transaction.len() as u64)
+            .sum::<u64>();
         let counted = queued + in_hands + in_logs + self.parked + orphans + self.in_transit;
         let ledger = self.ledger.in_flight();
         if counted != ledger {
