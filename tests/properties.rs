@@ -2477,3 +2477,43 @@ fn dead_letter_received_by_a_crashed_pull_consumer_is_not_in_flight() {
     )"#;
     assert_eq!(first_broken_invariant(text, 1_000_000), None);
 }
+
+/// A group mixes ack modes: `a` (at-least-once, commits every second) reads the topic's only
+/// partition and crashes at 50 ms; after the rebalance `b` (at-most-once) owns it and fetches
+/// from the committed offset, 0: the five records `a` processed come again, as duplicates
+/// whose copies already ended. Every record is processed once in the ledger, and the five
+/// are duplicates.
+///
+/// At-most-once members commit on fetch (`World::fetch`, src/broker/flow.rs), which forgets
+/// which offsets past the committed one were finished, so `World::succeeded`
+/// (src/broker/consume.rs) took every record an at-most-once member processed for the first
+/// of its offset, and `World::check_ledger` counted every record in its hands: the replayed
+/// records were processed twice in the ledger (more copies ended than were created, found by
+/// both random properties). Now `fetch` flags such a record `REPLAYED` before committing.
+#[test]
+fn record_replayed_by_an_at_most_once_member_is_a_duplicate() {
+    let text = r#"(
+        version: 1,
+        duration: "200ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s")),
+            Topic(id: "t"),
+            Consumer(id: "a", group: "g", service: Constant(time: "1ms"), commit: Interval(every: "1s"), session_timeout: "10ms", rebalance_time: "10ms"),
+            Consumer(id: "b", group: "g", service: Constant(time: "1ms"), ack: BeforeProcessing, session_timeout: "10ms", rebalance_time: "10ms"),
+        ],
+        edges: [
+            (from: "p", to: "t"),
+            (from: "t", to: "a"),
+            (from: "t", to: "b"),
+        ],
+        faults: [(at: "50ms", target: "a", kind: Crash)],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+    let totals = report_of(text)["totals"].clone();
+    let count = |name: &str| totals[name].as_u64();
+    assert_eq!(
+        (count("produced"), count("processed"), count("duplicates")),
+        (Some(20), Some(20), Some(5)),
+        "{totals:#}"
+    );
+}

@@ -189,16 +189,17 @@ impl World {
                 self.drop_from_hand(c, slot);
                 // A record's copy ends the first time its offset is processed; a
                 // record fetched again after a rebalance was already counted.
-                // At-most-once records were committed on fetch and are never fetched again.
-                let mut first_for_offset = true;
+                // At-most-once records were committed on fetch (see `flag::REPLAYED`).
+                let mut first_for_offset = !message.has(flag::REPLAYED);
                 if let Some(cursor) = self
                     .topics
                     .get_mut(topic as usize)
                     .and_then(|t| t.groups.get_mut(group as usize))
                     .and_then(|g| g.cursors.get_mut(message.partition as usize))
                 {
-                    first_for_offset =
-                        ack == AckMode::BeforeProcessing || !cursor.is_complete(message.offset);
+                    if ack == AckMode::AfterProcessing {
+                        first_for_offset = !cursor.is_complete(message.offset);
+                    }
                     cursor.complete(message.offset);
                 }
                 self.after_commit_point(c);
@@ -437,16 +438,18 @@ impl World {
         // A topic record fetched again after a rebalance whose offset was already done
         // (processed or given up on) ended its journey then: failing again changes nothing.
         let ended = match (source, self.messages.get(slot)) {
-            (Source::Topic { topic, group, .. }, Some(m)) => self
-                .topics
-                .get(topic as usize)
-                .and_then(|t| t.groups.get(group as usize))
-                .and_then(|g| g.cursors.get(m.partition as usize))
-                .is_some_and(|cursor| {
-                    cursor.is_complete(m.offset)
-                        && !m.has(flag::RETRIED)
-                        && ack == AckMode::AfterProcessing
-                }),
+            (Source::Topic { topic, group, .. }, Some(m)) => {
+                self.topics
+                    .get(topic as usize)
+                    .and_then(|t| t.groups.get(group as usize))
+                    .and_then(|g| g.cursors.get(m.partition as usize))
+                    .is_some_and(|cursor| {
+                        cursor.is_complete(m.offset)
+                            && !m.has(flag::RETRIED)
+                            && ack == AckMode::AfterProcessing
+                    })
+                    || m.has(flag::REPLAYED)
+            }
             _ => false,
         };
         if dead || ended {
@@ -784,7 +787,7 @@ impl World {
                     self.messages.remove(slot);
                     // At-most-once: committed on fetch, so never fetched again.
                     if ack == AckMode::BeforeProcessing
-                        && message.is_some_and(|m| !m.has(flag::DEAD))
+                        && message.is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::REPLAYED))
                     {
                         self.ledger.lost.crash += 1;
                     }

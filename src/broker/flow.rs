@@ -658,6 +658,9 @@ impl World {
             };
             idle_partitions = 0;
             let again = cursor.fetched_before(cursor.position);
+            let replayed = again
+                && consumer.ack == AckMode::BeforeProcessing
+                && cursor.is_complete(cursor.position);
             let mut message = Message {
                 id: record.id,
                 produced_at: record.produced_at,
@@ -678,7 +681,8 @@ impl World {
                         flag::REBALANCED | flag::REDELIVERED
                     } else {
                         0
-                    },
+                    }
+                    | if replayed { flag::REPLAYED } else { 0 },
             };
             if again {
                 self.ledger.redeliveries += 1;

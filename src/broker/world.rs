@@ -573,15 +573,17 @@ impl World {
                 }
                 // A topic record processed before (fetched again after a rebalance) already ended.
                 let counted = match (consumer.source, self.messages.get(slot)) {
-                    (Source::Topic { topic, group, .. }, Some(m)) => {
-                        consumer.ack == crate::scenario::raw::AckMode::BeforeProcessing
-                            || !self
-                                .topics
-                                .get(topic as usize)
-                                .and_then(|t| t.groups.get(group as usize))
-                                .and_then(|g| g.cursors.get(m.partition as usize))
-                                .is_some_and(|c| c.is_complete(m.offset))
+                    (Source::Topic { .. }, Some(m))
+                        if consumer.ack == crate::scenario::raw::AckMode::BeforeProcessing =>
+                    {
+                        !m.has(flag::REPLAYED)
                     }
+                    (Source::Topic { topic, group, .. }, Some(m)) => !self
+                        .topics
+                        .get(topic as usize)
+                        .and_then(|t| t.groups.get(group as usize))
+                        .and_then(|g| g.cursors.get(m.partition as usize))
+                        .is_some_and(|c| c.is_complete(m.offset)),
                     _ => true,
                 };
                 in_hands += u64::from(counted);
