@@ -48,7 +48,8 @@
 //!   the start of the node list, leaves every original node's report unchanged (producers'
 //!   produced, consumers' processed and failed, and queues', topics' and exchanges' figures):
 //!   one random stream per entity, keyed by its id. The scenario's faults target original
-//!   consumers only.
+//!   consumers only. A case whose run stops on the memory cap (an amplifying loop that fills
+//!   even the default one) is rejected: there is nothing to compare.
 //! * `faults_injected_at_run_time_keep_the_ledger` (512 cases): a generated scenario run in ten
 //!   slices with 1-6 faults injected between them through `Run::inject` (crashes with and
 //!   without a restart, slow-downs, failing processing; random consumers): the ledger and the
@@ -1195,7 +1196,16 @@ proptest! {
                 let duration = run.duration_nanos();
                 for i in 1..=10 {
                     let until = end.unwrap_or(duration * i / 10);
-                    run.advance_to(until).map_err(|e| TestCaseError::fail(format!("run: {e}")))?;
+                    match run.advance_to(until) {
+                        Ok(_) => {}
+                        // An amplifying loop (a fanout inside a retry cycle, say) may fill even
+                        // the default cap within one slice: the run stops with its clear error,
+                        // and there is nothing left to compare.
+                        Err(RunError::Stopped { message, .. }) if message.contains("max_in_flight") => {
+                            return Err(TestCaseError::reject(format!("stopped: {message}")));
+                        }
+                        Err(e) => return Err(TestCaseError::fail(format!("run: {e}"))),
+                    }
                     if end.is_none() && run.events() > EVENT_BUDGET {
                         end = Some(run.now());
                     }
