@@ -26,7 +26,7 @@ use super::world::{Event, Message, World};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::FaultTarget;
-use crate::scenario::raw::{AckMode, Backoff, Commit, EdgeKind, FaultKind, Jitter, OffsetReset};
+use crate::scenario::raw::{AckMode, Backoff, Commit, EdgeKind, FaultKind, Jitter};
 
 impl World {
     /// Starts processing `slot` in consumer `c` (which has a free slot).
@@ -212,16 +212,17 @@ impl World {
                 self.drop_from_hand(c, slot);
                 // A record's copy ends the first time its offset is processed; a
                 // record fetched again after a rebalance was already counted.
-                // At-most-once records were committed on fetch and are never fetched again.
-                let mut first_for_offset = true;
+                // At-most-once records were committed on fetch (see `flag::REPLAYED`).
+                let mut first_for_offset = !message.has(flag::REPLAYED);
                 if let Some(cursor) = self
                     .topics
                     .get_mut(topic as usize)
                     .and_then(|t| t.groups.get_mut(group as usize))
                     .and_then(|g| g.cursors.get_mut(message.partition as usize))
                 {
-                    first_for_offset =
-                        ack == AckMode::BeforeProcessing || !cursor.is_complete(message.offset);
+                    if ack == AckMode::AfterProcessing {
+                        first_for_offset = !cursor.is_complete(message.offset);
+                    }
                     cursor.complete(message.offset);
                 }
                 self.after_commit_point(c);
@@ -229,8 +230,10 @@ impl World {
                     self.finish(now, c, slot, message, effect, scheduler);
                 } else {
                     // Processed again after a rebalance: a duplicate whose copy already ended.
+                    // It comes back as one duplicate copy, which `forward` fans out to the
+                    // outputs (counting the extra ones), as a redelivered queue copy does.
                     if outputs > 0 && effect != Effect::Deduplicated && !dead {
-                        self.ledger.duplicate_copies += outputs as u64;
+                        self.ledger.duplicate_copies += 1;
                         self.forward(now, c, message, None, scheduler);
                     }
                     self.messages.remove(slot);
@@ -458,16 +461,18 @@ impl World {
         // A topic record fetched again after a rebalance whose offset was already done
         // (processed or given up on) ended its journey then: failing again changes nothing.
         let ended = match (source, self.messages.get(slot)) {
-            (Source::Topic { topic, group, .. }, Some(m)) => self
-                .topics
-                .get(topic as usize)
-                .and_then(|t| t.groups.get(group as usize))
-                .and_then(|g| g.cursors.get(m.partition as usize))
-                .is_some_and(|cursor| {
-                    cursor.is_complete(m.offset)
-                        && !m.has(flag::RETRIED)
-                        && ack == AckMode::AfterProcessing
-                }),
+            (Source::Topic { topic, group, .. }, Some(m)) => {
+                self.topics
+                    .get(topic as usize)
+                    .and_then(|t| t.groups.get(group as usize))
+                    .and_then(|g| g.cursors.get(m.partition as usize))
+                    .is_some_and(|cursor| {
+                        cursor.is_complete(m.offset)
+                            && !m.has(flag::RETRIED)
+                            && ack == AckMode::AfterProcessing
+                    })
+                    || m.has(flag::REPLAYED)
+            }
             _ => false,
         };
         if dead || ended {
@@ -828,7 +833,7 @@ impl World {
                     self.messages.remove(slot);
                     // At-most-once: committed on fetch, so never fetched again.
                     if ack == AckMode::BeforeProcessing
-                        && message.is_some_and(|m| !m.has(flag::DEAD))
+                        && message.is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::REPLAYED))
                     {
                         self.ledger.lost.crash += 1;
                     }
@@ -840,20 +845,17 @@ impl World {
                     group,
                     member,
                 } = source
-                    && let Some(group) = self
-                        .topics
-                        .get_mut(topic as usize)
-                        .and_then(|t| t.groups.get_mut(group as usize))
                 {
-                    let assigned = group
-                        .assigned
-                        .get(member as usize)
+                    let (t, g) = (topic as usize, group as usize);
+                    let assigned = self
+                        .topics
+                        .get(t)
+                        .and_then(|topic| topic.groups.get(g))
+                        .and_then(|group| group.assigned.get(member as usize))
                         .cloned()
                         .unwrap_or_default();
                     for p in assigned {
-                        if let Some(cursor) = group.cursors.get_mut(p as usize) {
-                            cursor.rewind();
-                        }
+                        self.rewind(t, g, p as usize);
                     }
                 }
                 scheduler.after(
@@ -1046,10 +1048,11 @@ impl World {
             .map(|&m| consumers.get(m as usize).is_some_and(|c| c.alive))
             .collect();
         group.assign_range_among(&live);
-        for cursor in &mut group.cursors {
-            cursor.rewind();
-        }
+        let partitions = group.cursors.len();
         let members = group.members.clone();
+        for p in 0..partitions {
+            self.rewind(t, g, p);
+        }
         for (index, &m) in members.iter().enumerate() {
             if let Some(consumer) = self.consumers.get_mut(m as usize) {
                 consumer.paused = false;
@@ -1272,16 +1275,6 @@ impl World {
         {
             scheduler.after(every.nanos.max(1), Event::Commit { consumer: c as u32 });
         }
-    }
-
-    /// Where a group member whose offset was deleted starts again (Kafka's auto.offset.reset).
-    pub(super) fn offset_reset_of(&self, t: usize, g: usize) -> OffsetReset {
-        self.topics
-            .get(t)
-            .and_then(|topic| topic.groups.get(g))
-            .and_then(|group| group.members.first())
-            .and_then(|&m| self.consumers.get(m as usize))
-            .map_or(OffsetReset::Earliest, |c| c.auto_offset_reset)
     }
 }
 

@@ -10,7 +10,7 @@ use super::consumer::Source;
 use super::message::flag;
 use super::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use super::routing::Dest;
-use super::topic::Record;
+use super::topic::{GroupCursor, Partition, Record};
 use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, NodeRef, World};
 use crate::engine::arena::Slot;
@@ -549,14 +549,8 @@ impl World {
         };
         let has_retention = topic.retention_nanos.is_some() || topic.retention_bytes.is_some();
         let min_committed = topic.min_committed(p);
-        let resets: Vec<OffsetReset> = (0..topic.groups.len())
-            .map(|g| self.offset_reset_of(t, g))
-            .collect();
-        let Some(topic) = self.topics.get_mut(t) else {
-            return;
-        };
         loop {
-            let Some(partition) = topic.partitions.get_mut(p) else {
+            let Some(partition) = topic.partitions.get(p) else {
                 return;
             };
             let Some(front) = partition.records.front().copied() else {
@@ -573,36 +567,79 @@ impl World {
             if !(expired_by_time || over_size || consumed) {
                 return;
             }
-            partition.records.pop_front();
-            partition.base_offset += 1;
-            partition.bytes -= u64::from(front.size);
-            self.stored_records -= 1;
             // A group that had not fetched this record has lost it. Kafka then resets the
             // group's position: to the log start (earliest) or to the log end (latest).
-            let end = partition.end_offset;
-            for (g, group) in topic.groups.iter_mut().enumerate() {
+            // A group that fetched it and has not finished it still holds it; a dead letter
+            // it holds is done as far as the log goes (it is out of the ledger), so that a
+            // rewind past the log start later does not take it for a lost copy.
+            for group in &mut topic.groups {
                 let Some(cursor) = group.cursors.get_mut(p) else {
                     continue;
                 };
                 if cursor.position > offset {
+                    if front.flags & flag::DEAD != 0 {
+                        cursor.complete(offset);
+                    }
                     continue;
                 }
-                let reset = resets.get(g).copied().unwrap_or_default();
-                let upto = if reset == OffsetReset::Latest {
-                    end
+                let upto = if group.reset == OffsetReset::Latest {
+                    partition.end_offset
                 } else {
                     offset + 1
                 };
-                while cursor.position < upto {
-                    let skipped = cursor.position;
-                    let lost = !cursor.is_complete(skipped)
-                        && !skipped_dead(&partition.records, partition.base_offset, skipped, front);
-                    cursor.skip();
-                    if lost {
-                        self.ledger.lost.retention += 1;
-                    }
-                }
+                self.ledger.lost.retention += skip_to(cursor, partition, upto);
             }
+            let Some(partition) = topic.partitions.get_mut(p) else {
+                return;
+            };
+            partition.records.pop_front();
+            partition.base_offset += 1;
+            partition.bytes -= u64::from(front.size);
+            self.stored_records -= 1;
+        }
+    }
+
+    /// Group `g` fetches partition `p` again from its committed offset (after a crash or a
+    /// rebalance).
+    pub(super) fn rewind(&mut self, t: usize, g: usize, p: usize) {
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
+        let (Some(partition), Some(cursor)) = (
+            topic.partitions.get(p),
+            topic.groups.get_mut(g).and_then(|g| g.cursors.get_mut(p)),
+        ) else {
+            return;
+        };
+        cursor.rewind();
+        if cursor.position < partition.base_offset {
+            self.reset_below_log_start(t, g, p);
+        }
+    }
+
+    /// After a rewind (a crash, a rebalance), group `g` may have to fetch partition `p` from
+    /// below the log start: retention deleted records it had fetched and not committed. Kafka's
+    /// fetch is then out of range and `auto.offset.reset` applies at once, as in [`World::trim`]:
+    /// what it had not finished of the deleted records (and, resetting to the latest, of the
+    /// rest) is lost to retention. Keeps every group's position at or above the log start.
+    #[cold]
+    pub(super) fn reset_below_log_start(&mut self, t: usize, g: usize, p: usize) {
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
+        let (Some(partition), Some(group)) = (topic.partitions.get(p), topic.groups.get_mut(g))
+        else {
+            return;
+        };
+        let upto = if group.reset == OffsetReset::Latest {
+            partition.end_offset
+        } else {
+            partition.base_offset
+        };
+        if let Some(cursor) = group.cursors.get_mut(p)
+            && cursor.position < partition.base_offset
+        {
+            self.ledger.lost.retention += skip_to(cursor, partition, upto);
         }
     }
 
@@ -654,6 +691,9 @@ impl World {
             };
             idle_partitions = 0;
             let again = cursor.fetched_before(cursor.position);
+            let replayed = again
+                && consumer.ack == AckMode::BeforeProcessing
+                && cursor.is_complete(cursor.position);
             let mut message = Message {
                 id: record.id,
                 produced_at: record.produced_at,
@@ -674,7 +714,8 @@ impl World {
                         flag::REBALANCED | flag::REDELIVERED
                     } else {
                         0
-                    },
+                    }
+                    | if replayed { flag::REPLAYED } else { 0 },
             };
             if again {
                 self.ledger.redeliveries += 1;
@@ -783,17 +824,21 @@ enum Discard {
     Rejected,
 }
 
-/// Whether the record at `offset` (about to be deleted, `front` being the partition's first) is a dead letter.
-fn skipped_dead(
-    records: &std::collections::VecDeque<Record>,
-    base: u64,
-    offset: u64,
-    front: Record,
-) -> bool {
-    let record = if offset < base {
-        Some(&front)
-    } else {
-        records.get((offset - base) as usize)
-    };
-    record.is_some_and(|r| r.flags & flag::DEAD != 0)
+/// Moves `cursor` past every offset below `upto` that it has not fetched, returning how many
+/// copies that loses: offsets neither processed nor dead letters. Below the log start, the only
+/// offsets not complete are records the group had fetched and not finished, which are not dead
+/// letters ([`World::trim`] completes a fetched dead letter when it deletes it).
+fn skip_to(cursor: &mut GroupCursor, partition: &Partition, upto: u64) -> u64 {
+    let mut lost = 0;
+    while cursor.position < upto {
+        let offset = cursor.position;
+        let dead = partition
+            .record(offset)
+            .is_some_and(|r| r.flags & flag::DEAD != 0);
+        if !dead && !cursor.is_complete(offset) {
+            lost += 1;
+        }
+        cursor.skip();
+    }
+    lost
 }

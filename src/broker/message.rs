@@ -21,6 +21,12 @@ pub mod flag {
     pub const REAPPEND: u8 = 32;
     /// A producer's retry of a write that had landed (its acknowledgement was lost): a duplicate.
     pub const DUPLICATE_PUBLISH: u8 = 64;
+    /// A record an at-most-once group member fetched again (after a rebalance) whose offset
+    /// its group had finished and not committed (processed, or given up on, by an
+    /// at-least-once member): that copy ended then, so this one is not in the ledger, and
+    /// processing it again makes a duplicate. (The member commits on fetch, which forgets
+    /// what was finished past the committed offset, so this is decided when it fetches.)
+    pub const REPLAYED: u8 = 128;
 }
 
 /// A message copy in a queue or in a consumer's hands.

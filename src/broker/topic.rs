@@ -15,7 +15,7 @@ use super::routing::VariantId;
 use super::sampling::{NO_KEY, key_text};
 use crate::engine::SimTime;
 use crate::engine::rng::Stream;
-use crate::scenario::raw::Partitioner;
+use crate::scenario::raw::{OffsetReset, Partitioner};
 use rand::Rng;
 
 /// One record in a partition's log.
@@ -167,6 +167,9 @@ pub struct GroupState {
     pub cursors: Vec<GroupCursor>,
     /// Rebalances so far.
     pub rebalances: u64,
+    /// Where the group starts again when its position was deleted (Kafka's
+    /// `auto.offset.reset`, its first member's).
+    pub reset: OffsetReset,
 }
 
 impl GroupState {
@@ -178,6 +181,7 @@ impl GroupState {
             assigned: Vec::new(),
             cursors: (0..partitions).map(|_| GroupCursor::default()).collect(),
             rebalances: 0,
+            reset: OffsetReset::Earliest,
         };
         group.assign_range();
         group

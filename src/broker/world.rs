@@ -397,10 +397,16 @@ impl World {
                 continue;
             };
             for (name, members) in &spec.groups {
-                let members = members.iter().filter_map(|&m| consumer_of(m)).collect();
-                topic
-                    .groups
-                    .push(GroupState::new(name.clone(), members, spec.partitions));
+                let members: Vec<u32> = members.iter().filter_map(|&m| consumer_of(m)).collect();
+                let reset = members
+                    .first()
+                    .and_then(|&m| consumers.get(m as usize))
+                    .map_or(crate::scenario::raw::OffsetReset::Earliest, |c| {
+                        c.auto_offset_reset
+                    });
+                let mut group = GroupState::new(name.clone(), members, spec.partitions);
+                group.reset = reset;
+                topic.groups.push(group);
             }
         }
         let client_targets: Vec<usize> = producers.iter().map(|p| p.target).collect();
@@ -570,15 +576,17 @@ impl World {
                 }
                 // A topic record processed before (fetched again after a rebalance) already ended.
                 let counted = match (consumer.source, self.messages.get(slot)) {
-                    (Source::Topic { topic, group, .. }, Some(m)) => {
-                        consumer.ack == crate::scenario::raw::AckMode::BeforeProcessing
-                            || !self
-                                .topics
-                                .get(topic as usize)
-                                .and_then(|t| t.groups.get(group as usize))
-                                .and_then(|g| g.cursors.get(m.partition as usize))
-                                .is_some_and(|c| c.is_complete(m.offset))
+                    (Source::Topic { .. }, Some(m))
+                        if consumer.ack == crate::scenario::raw::AckMode::BeforeProcessing =>
+                    {
+                        !m.has(flag::REPLAYED)
                     }
+                    (Source::Topic { topic, group, .. }, Some(m)) => !self
+                        .topics
+                        .get(topic as usize)
+                        .and_then(|t| t.groups.get(group as usize))
+                        .and_then(|g| g.cursors.get(m.partition as usize))
+                        .is_some_and(|c| c.is_complete(m.offset)),
                     _ => true,
                 };
                 in_hands += u64::from(counted);
@@ -599,13 +607,36 @@ impl World {
                 }
             }
         }
-        // Received messages of crashed pull consumers, and outputs waiting for their transaction.
-        let orphans: u64 = self.queues.iter().map(|q| q.orphans).sum::<u64>()
-            + self
-                .consumers
-                .iter()
-                .map(|c| c.transaction.len() as u64)
-                .sum::<u64>();
+        // Received messages of crashed pull consumers, waiting out their visibility timeout
+        // (each has the deadline of its receive; dead letters among them are out of the
+        // ledger), and outputs waiting for their transaction.
+        let mut orphans = 0u64;
+        for queue in &self.queues {
+            let (mut held, mut live) = (0u64, 0u64);
+            for entry in &queue.invisible {
+                if let Some(m) = self.messages.get(entry.slot)
+                    && m.hand == super::queue::ORPHAN
+                    && m.id == entry.id
+                    && m.partition == entry.receipt
+                {
+                    held += 1;
+                    live += u64::from(!m.has(flag::DEAD) && !m.has(flag::GHOST));
+                }
+            }
+            if held != queue.orphans {
+                return Err(format!(
+                    "queue `{}` counts {} orphans, {held} found waiting out their visibility timeout",
+                    self.ids.get(queue.node).map_or("?", String::as_str),
+                    queue.orphans
+                ));
+            }
+            orphans += live;
+        }
+        orphans += self
+            .consumers
+            .iter()
+            .map(|c| c.transaction.len() as u64)
+            .sum::<u64>();
         let counted = queued + in_hands + in_logs + self.parked + orphans + self.in_transit;
         let ledger = self.ledger.in_flight();
         if counted != ledger {
