@@ -102,7 +102,17 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate { file }) => validate(&file),
         Some(Command::Bench(args)) => bench::main(args),
-        None => lab(cli.file),
+        None => match cli.file {
+            // A typo of a command would otherwise open the lab on a file that is not there.
+            Some(file) if !file.exists() => {
+                eprintln!(
+                    "error: `{}` is neither a command (run, validate, bench) nor a scenario file; see `evlab --help`",
+                    file.display()
+                );
+                ExitCode::from(EXIT_INVALID)
+            }
+            file => lab(file),
+        },
     }
 }
 
