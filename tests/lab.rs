@@ -394,3 +394,43 @@ impl egui::DroppedFile for Dropped {
         std::fs::read(&self.0).map_err(|e| e.to_string())
     }
 }
+
+#[test]
+fn an_edge_is_selected_on_its_curve_and_scheduled_faults_can_be_removed() {
+    let mut harness = harness();
+    let middle = {
+        let lab = lab(&harness);
+        lab.canvas
+            .edge_screen_midpoint(&lab.doc, 0)
+            .expect("edge 0")
+    };
+    harness.hover_at(middle);
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos: middle,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+    }
+    harness.run_steps(2);
+    assert!(lab(&harness).canvas.selection.edges.contains(&0));
+    harness.get_by_label("Edge orders -> fanout");
+    harness.get_by_label("binding headers");
+    // Back to the scenario: its six scheduled crashes, each removable.
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(lab(&harness).canvas.selection.is_empty());
+    let faults = lab(&harness).doc.raw.faults.len();
+    assert_eq!(faults, 6);
+    harness
+        .get_all_by_label("remove")
+        .next()
+        .expect("a remove button")
+        .click();
+    harness.run_steps(3);
+    assert_eq!(lab(&harness).doc.raw.faults.len(), faults - 1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(2);
+    assert_eq!(lab(&harness).doc.raw.faults.len(), faults);
+}

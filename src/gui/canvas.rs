@@ -220,6 +220,12 @@ impl Canvas {
         Some(self.from_screen.inverse() * node_rect(node))
     }
 
+    /// The middle of edge `index`'s curve on the screen (as of last frame).
+    pub fn edge_screen_midpoint(&self, doc: &Document, index: usize) -> Option<Pos2> {
+        let points = Self::edge_curve(doc, doc.raw.edges.get(index)?)?;
+        Some(self.from_screen.inverse() * bezier(&points, 0.5))
+    }
+
     pub fn request_fit(&mut self) {
         self.fit_requested = true;
     }

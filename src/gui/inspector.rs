@@ -7,6 +7,7 @@
 //! shown inline, with the same messages the loader gives. An edit works on a copy
 //! of the node and comes out as one [`Edit`].
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::str::FromStr;
 
@@ -14,6 +15,7 @@ use eframe::egui::{self, Color32, RichText};
 
 use super::document::{Document, Edit};
 use super::style::{self, Kind};
+use crate::broker::matching::XMatch;
 use crate::scenario::check::Problem;
 use crate::scenario::guarantees::{
     AckMode, Acks, Backoff, CallPolicy, CircuitBreaker, Commit, Delivery, EdgeKind, Idempotency,
@@ -44,6 +46,51 @@ impl Form<'_> {
             ui.add(egui::TextEdit::singleline(value).desired_width(150.0))
                 .on_hover_text(help)
                 .changed()
+        });
+    }
+
+    /// A list of words, typed comma-separated.
+    fn list(&mut self, label: &str, help: &str, value: &mut Vec<String>) {
+        let mut text = value.join(", ");
+        self.row(label, help, |ui| {
+            let changed = ui
+                .add(egui::TextEdit::singleline(&mut text).desired_width(150.0))
+                .on_hover_text(help)
+                .changed();
+            if changed {
+                *value = text
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+            }
+            changed
+        });
+    }
+
+    /// Headers, typed as `key=value` pairs separated by commas.
+    fn headers(&mut self, label: &str, help: &str, value: &mut BTreeMap<String, String>) {
+        let mut text = value
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.row(label, help, |ui| {
+            let changed = ui
+                .add(egui::TextEdit::singleline(&mut text).desired_width(150.0))
+                .on_hover_text(help)
+                .changed();
+            if changed {
+                *value = text
+                    .split(',')
+                    .filter_map(|pair| {
+                        let (k, v) = pair.split_once('=')?;
+                        let k = k.trim();
+                        (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
+                    })
+                    .collect();
+            }
+            changed
         });
     }
 
@@ -413,6 +460,16 @@ fn node_form(f: &mut Form<'_>, node: &mut RawNode) {
                 &mut key,
             );
             p.routing_key = (!key.is_empty()).then_some(key);
+            f.list(
+                "routing keys",
+                "Several routing keys, comma-separated: each message gets one of them at random.",
+                &mut p.routing_keys,
+            );
+            f.headers(
+                "headers",
+                "Message headers as key=value pairs, comma-separated, for headers exchanges.",
+                &mut p.headers,
+            );
             f.optional_number(
                 "priority",
                 "Message priority, for queues with a max priority.",
@@ -814,6 +871,31 @@ fn edge_form(f: &mut Form<'_>, edge: &mut RawEdge) {
     let mut key = edge.key.clone().unwrap_or_default();
     f.text("binding key", "From an exchange: the binding key (direct: equal to the routing key; topic: a pattern). From a consumer: the routing key it publishes with.", &mut key);
     edge.key = (!key.is_empty()).then_some(key);
+    f.headers(
+        "binding headers",
+        "From a headers exchange: the headers this binding matches, as key=value pairs.",
+        &mut edge.headers,
+    );
+    let current = match edge.x_match {
+        None => "default (all)",
+        Some(XMatch::All) => "all",
+        Some(XMatch::Any) => "any",
+        Some(XMatch::AllWithX) => "all-with-x",
+        Some(XMatch::AnyWithX) => "any-with-x",
+    };
+    f.choice(
+        "x-match",
+        "Headers bindings: whether all the binding's headers must match, or any one.",
+        &mut edge.x_match,
+        current,
+        &[
+            ("default (all)", None),
+            ("all", Some(XMatch::All)),
+            ("any", Some(XMatch::Any)),
+            ("all-with-x", Some(XMatch::AllWithX)),
+            ("any-with-x", Some(XMatch::AnyWithX)),
+        ],
+    );
     f.optional_unit(
         "latency",
         "Network latency on this edge.",

@@ -599,6 +599,9 @@ impl Lab {
                 actions.push(Action::Edit(edit));
             }
         }
+        if pressed(Modifiers::NONE, Key::Escape) {
+            self.canvas.selection.clear();
+        }
         if pressed(Modifiers::NONE, Key::F) {
             self.canvas.request_fit();
         }
@@ -968,12 +971,24 @@ impl Lab {
                     let Some(raw) = raw else { continue };
                     let until = raw.duration.map(|d| format!(" for {d}")).unwrap_or_default();
                     let origin = if i < scenario_faults { "scheduled" } else { "injected" };
-                    ui.label(format!(
-                        "{:.3} s  {} {:?}{until} ({origin})",
-                        raw.at.nanos as f64 / 1e9,
-                        raw.target,
-                        raw.kind
-                    ));
+                    ui.horizontal(|ui| {
+                        ui.label(format!(
+                            "{:.3} s  {} {:?}{until} ({origin})",
+                            raw.at.nanos as f64 / 1e9,
+                            raw.target,
+                            raw.kind
+                        ));
+                        let in_file = self.doc.raw.faults.iter().position(|f| *f == raw);
+                        if let Some(index) = in_file
+                            && i < scenario_faults
+                            && ui
+                                .small_button("remove")
+                                .on_hover_text("Remove this fault from the scenario")
+                                .clicked()
+                        {
+                            actions.push(Action::Edit(Edit::RemoveFault(index)));
+                        }
+                    });
                 }
                 let injected = self.injected_faults();
                 if !injected.is_empty()
