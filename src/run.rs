@@ -187,6 +187,12 @@ impl Run {
         )
     }
 
+    /// Applies the tunable parameters of `scenario` (same nodes) to the running world:
+    /// see [`World::retune`].
+    pub fn retune(&mut self, scenario: &Scenario) {
+        self.sim.parts_mut().0.retune(scenario);
+    }
+
     /// Follows every `every`-th message hop by hop from now on (`None`: stop). The lab
     /// draws them; headless runs leave tracing off.
     pub fn set_tracing(&mut self, every: Option<u64>) {

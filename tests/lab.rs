@@ -434,3 +434,40 @@ fn an_edge_is_selected_on_its_curve_and_scheduled_faults_can_be_removed() {
     harness.run_steps(2);
     assert_eq!(lab(&harness).doc.raw.faults.len(), faults);
 }
+
+#[test]
+fn a_rate_edited_during_a_run_applies_live_and_a_new_node_asks_to_restart() {
+    let mut harness = harness();
+    harness.get_by_label("Step").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.events >= 1);
+    click_node(&mut harness, "orders", egui::PointerButton::Primary);
+    let rate = harness
+        .get_all_by_value("100/s")
+        .next()
+        .expect("the rate field");
+    rate.focus();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_steps(1);
+    harness
+        .get_all_by_value("100/s")
+        .next()
+        .expect("the rate field")
+        .type_text("250/s");
+    harness.run_steps(2);
+    assert!(
+        !lab(&harness).stale_run,
+        "a rate change applies to the running simulation"
+    );
+    harness.get_by_label_contains("Applied to the running simulation");
+    // A structural edit cannot: the lab offers a restart.
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(1);
+    harness.get_by_label("Queue").click();
+    harness.run_steps(2);
+    assert!(lab(&harness).stale_run);
+    harness.get_by_label("Restart to apply").click();
+    harness.run_steps(2);
+    assert!(!lab(&harness).stale_run);
+}

@@ -671,3 +671,29 @@ fn links_delay_lose_and_cut_what_is_published_over_them() {
     );
     assert_eq!(slow.totals.lost, 0);
 }
+
+/// The lab applies some edits to a running simulation: a producer's new rate holds from
+/// its next message on, and the rest of the run is unchanged.
+#[test]
+fn a_retuned_producer_rate_applies_from_then_on() {
+    let text = |rate: &str| {
+        format!(
+            r#"(version: 1, duration: "10s",
+            nodes: [Producer(id: "p", arrival: Constant(rate: "{rate}")), Queue(id: "q"),
+                    Consumer(id: "c", service: Constant(time: "1ms"), failure_probability: 0.0)],
+            edges: [(from: "p", to: "q"), (from: "q", to: "c")])"#
+        )
+    };
+    let (_, slow) = evlab::scenario::parse(&text("100/s"), "slow.ron").unwrap();
+    let (_, fast) = evlab::scenario::parse(&text("200/s"), "fast.ron").unwrap();
+    let mut run = evlab::run::Run::new(&slow).unwrap();
+    run.advance_to(5_000_000_000).unwrap();
+    let halfway = run.world().ledger.produced;
+    assert!((499..=501).contains(&halfway), "{halfway}");
+    run.retune(&fast);
+    run.run_to_end(|_| {}).unwrap();
+    let produced = run.world().ledger.produced;
+    // 100/s for 5 s, then 200/s for 5 s (one gap at the old rate in between).
+    assert!((1495..=1501).contains(&produced), "{produced}");
+    assert_eq!(run.check_ledger(), Ok(()));
+}

@@ -59,6 +59,11 @@ impl ArrivalProcess {
         }
     }
 
+    /// Changes the process from the next arrival on (a live edit in the lab).
+    pub fn set_arrival(&mut self, arrival: Arrival) {
+        self.arrival = arrival;
+    }
+
     fn within_horizon(&self, t: SimTime) -> Option<SimTime> {
         (t <= self.horizon).then_some(t)
     }

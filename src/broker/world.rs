@@ -745,3 +745,32 @@ impl Model for World {
         self.failure.is_some()
     }
 }
+
+impl World {
+    /// Applies the parameters of `scenario` that can change during a run: producers'
+    /// arrival processes (from their next message on) and consumers' processing times,
+    /// failure and poison rates and retry policies (from their next message on).
+    /// `scenario` must have the same nodes as the one the world was built from; nodes of
+    /// another kind at an index are left alone.
+    pub fn retune(&mut self, scenario: &Scenario) {
+        for producer in &mut self.producers {
+            if let Some(NodeKind::Producer(p)) = scenario.nodes.get(producer.node).map(|n| &n.kind)
+            {
+                producer.arrival.set_arrival(p.arrival.clone());
+            }
+        }
+        for consumer in &mut self.consumers {
+            if let Some(NodeKind::Consumer(c)) = scenario.nodes.get(consumer.node).map(|n| &n.kind)
+            {
+                consumer.service = ServiceSampler::new(c.service);
+                consumer.failure_probability = c.failure_probability;
+                consumer.poison_fraction = c.poison_fraction;
+                consumer.retry = c.retry;
+                // An injected failure fault in force still counts.
+                consumer.may_fail = consumer.fault_failure > 0.0
+                    || c.failure_probability > 0.0
+                    || c.poison_fraction > 0.0;
+            }
+        }
+    }
+}

@@ -31,7 +31,7 @@ use self::style::Kind;
 use self::traffic::Traffic;
 use crate::examples::{DEFAULT_EXAMPLE, EXAMPLES, example};
 use crate::scenario::check::{Problem, check};
-use crate::scenario::raw::RawScenario;
+use crate::scenario::raw::{RawNode, RawScenario};
 use crate::scenario::{FaultTarget, LoadError, Scenario, parse_raw, to_ron};
 
 /// Opens the lab window on `file`, or on the built-in example.
@@ -113,6 +113,8 @@ pub struct Lab {
     problems_for: Option<u64>,
     /// The scenario the runner has, and the document generation it came from.
     loaded: Option<(u64, Scenario)>,
+    /// The same scenario as the file has it.
+    loaded_raw: Option<RawScenario>,
     /// The scenario changed after the run started: it runs the old one until restarted.
     pub stale_run: bool,
     pub speed: f64,
@@ -153,6 +155,7 @@ impl Lab {
             problems: Vec::new(),
             problems_for: None,
             loaded: None,
+            loaded_raw: None,
             stale_run: false,
             speed: 1.0,
             flat_out: false,
@@ -295,11 +298,54 @@ impl Lab {
     fn after_structural_change(&mut self) {
         self.refresh_problems();
         let started = self.snapshot.events > 0 || self.snapshot.playing;
-        if started {
-            self.stale_run = true;
-        } else {
+        if !started {
             self.sync_run();
+        } else if let Some(scenario) = self.retuned() {
+            // Only rates, processing times, failure rates or retry policies changed: the
+            // running simulation takes them from its next message on.
+            self.runner
+                .send(RunCommand::Retune(Box::new(scenario.clone())));
+            self.loaded = Some((self.doc.generation, scenario));
+            self.loaded_raw = Some(self.doc.raw.clone());
+            self.status = Some((
+                "Applied to the running simulation from now on.".into(),
+                false,
+            ));
+        } else {
+            self.stale_run = true;
         }
+    }
+
+    /// The scenario as edited, if it differs from the running one only in parameters a
+    /// running simulation can take: producers' arrivals, consumers' processing times,
+    /// failure and poison rates and retry policies (and positions on the canvas).
+    fn retuned(&self) -> Option<Scenario> {
+        if self.stale_run {
+            return None;
+        }
+        let running = self.loaded_raw.as_ref()?;
+        let edited = &self.doc.raw;
+        if running.nodes.len() != edited.nodes.len() {
+            return None;
+        }
+        let mut tuned = running.clone();
+        for (node, new) in tuned.nodes.iter_mut().zip(&edited.nodes) {
+            *node.pos_mut() = new.pos();
+            match (node, new) {
+                (RawNode::Producer(p), RawNode::Producer(n)) => p.arrival = n.arrival.clone(),
+                (RawNode::Consumer(c), RawNode::Consumer(n)) => {
+                    c.service = n.service.clone();
+                    c.failure_probability = n.failure_probability;
+                    c.poison_fraction = n.poison_fraction;
+                    c.retry = n.retry;
+                }
+                _ => {}
+            }
+        }
+        if tuned != *edited {
+            return None;
+        }
+        check(edited).ok()
     }
 
     pub fn undo(&mut self) {
@@ -336,6 +382,7 @@ impl Lab {
                     .send(RunCommand::Load(Box::new(scenario.clone())));
                 self.node_ids = scenario.nodes.iter().map(|n| n.id.clone()).collect();
                 self.loaded = Some((self.doc.generation, scenario));
+                self.loaded_raw = Some(self.doc.raw.clone());
                 self.plots.points.clear();
             }
             Err(_) => self.loaded = None,

@@ -39,6 +39,9 @@ pub enum RunCommand {
     /// Back to time zero, paused, with the same scenario.
     Reset,
     SetSpeed(Speed),
+    /// New values for the parameters that can change during a run (same nodes): see
+    /// [`Run::retune`]. A later reset starts from this scenario.
+    Retune(Box<Scenario>),
     /// A fault at the current simulated time, through [`Run::inject`].
     Inject {
         target: FaultTarget,
@@ -258,6 +261,12 @@ impl Engine {
                     self.error = Some(e.to_string());
                 }
                 self.sample_if_due();
+            }
+            RunCommand::Retune(scenario) => {
+                if let Some(run) = &mut self.run {
+                    run.retune(&scenario);
+                }
+                self.scenario = Some(scenario);
             }
             RunCommand::SetSpeed(speed) => {
                 self.speed = speed;
