@@ -2527,3 +2527,59 @@ fn record_replayed_by_an_at_most_once_member_is_a_duplicate() {
         "{totals:#}"
     );
 }
+
+/// A session that has not run yet: the scenario slows `c` down by 2 at 0 s, and a slow-down
+/// by 3 is injected at once, before the first `advance_to`. Saved as a scenario, the session
+/// has both faults at 0 s, the injected one last, and the replay ends with `c` slowed by 3.
+/// The live session should too.
+///
+/// `World::inject` (src/broker/consume.rs) applied the injected fault at once, as if the
+/// instant had run to its end, but at 0 s nothing had run yet: the scenario's own fault at
+/// 0 s came after it and won (found by `faults_injected_at_run_time_keep_the_ledger`, "the
+/// saved session replays differently"). Events produced at that instant saw the difference
+/// too. Now a fault injected into an instant that still has events waiting takes its turn
+/// after them, as a scheduled fault does.
+#[test]
+fn fault_injected_before_the_first_instant_runs_replays_identically() {
+    let text = r#"(
+        version: 1,
+        duration: "100ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s")),
+            Queue(id: "q"),
+            Consumer(id: "c", service: Constant(time: "1ms")),
+        ],
+        edges: [
+            (from: "p", to: "q"),
+            (from: "q", to: "c"),
+        ],
+        faults: [(at: "0s", target: "c", kind: Slow(factor: 2.0))],
+    )"#;
+    let (raw, scenario) = parse(text, "regression.ron").unwrap_or_else(|e| panic!("{e}"));
+    let mut live = Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
+    live.inject(FaultTarget::Node(2), FaultKind::Slow { factor: 3.0 }, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    live.run_to_end(|_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let mut saved = raw.clone();
+    saved.faults.push(RawFault {
+        at: ms(0),
+        target: "c".into(),
+        kind: FaultKind::Slow { factor: 3.0 },
+        duration: None,
+    });
+    let replay = check(&saved).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut again = Run::new(&replay).unwrap_or_else(|e| panic!("{e}"));
+    again.run_to_end(|_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let service = |run: &Run| {
+        serde_json::to_value(run.report(None, false).nodes)
+            .ok()
+            .and_then(|nodes| {
+                nodes
+                    .as_array()
+                    .and_then(|a| a.iter().find(|n| n["id"] == "c"))
+                    .map(|c| c["mean_service_ms"].clone())
+            })
+    };
+    assert_eq!(service(&live), service(&again));
+    assert_eq!(service(&again), Some(3.0.into()));
+}

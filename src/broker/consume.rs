@@ -1069,7 +1069,8 @@ impl World {
 
     // ----- faults -------------------------------------------------------------------------
 
-    /// Adds a fault at `now` (from the running session, not the scenario) and starts it.
+    /// Adds a fault at `now` (from the running session, not the scenario) and starts it: at
+    /// once, or after what is still scheduled at `now` when that instant has not run yet.
     pub fn inject(
         &mut self,
         now: SimTime,
@@ -1104,7 +1105,18 @@ impl World {
         }
         let index = self.faults.len();
         self.faults.push(fault);
-        self.begin_fault(now, index, scheduler);
+        if scheduler.next_time() == Some(now) {
+            // This instant has not run yet (the session has just begun): the fault takes its
+            // turn after what is scheduled at it, faults included, as in the saved scenario.
+            scheduler.at(
+                now,
+                Event::FaultStart {
+                    index: index as u32,
+                },
+            );
+        } else {
+            self.begin_fault(now, index, scheduler);
+        }
         Ok(())
     }
 
