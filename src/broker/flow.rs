@@ -76,8 +76,10 @@ impl World {
         }
         self.next_message_id += 1;
         self.ledger.produced += 1;
-        let node = self.producers.get(p).map_or(0, |producer| producer.node);
-        self.trace(now, message.id, node, HopKind::Produced);
+        if self.tracer.is_some() {
+            let node = self.producers.get(p).map_or(0, |producer| producer.node);
+            self.trace(now, message.id, node, HopKind::Produced);
+        }
         self.window.produced += 1;
         let edge = self.producers.get(p).map_or(0, |producer| producer.edge);
         let _ = target;
