@@ -697,3 +697,46 @@ fn a_retuned_producer_rate_applies_from_then_on() {
     assert!((1495..=1501).contains(&produced), "{produced}");
     assert_eq!(run.check_ledger(), Ok(()));
 }
+
+/// RabbitMQ drops a message that cycles back to the queue that dead-lettered it with no
+/// rejection on the way. A full drop-head queue whose dropped heads come straight back
+/// through a fanout exchange: each is dropped (lost to overflow) instead of pushing out
+/// the next head, and another queue bound to the exchange still gets a copy.
+#[test]
+fn a_dead_letter_cycling_back_to_its_queue_is_dropped() {
+    let text = r#"(version: 1, duration: "1s",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s")),
+            Exchange(id: "x", type: Fanout),
+            Queue(id: "q", max_length: 1),
+            Queue(id: "parking"),
+        ],
+        edges: [
+            (from: "p", to: "q"),
+            (from: "q", to: "x", kind: Retry),
+            (from: "x", to: "q"),
+            (from: "x", to: "parking"),
+        ])"#;
+    let (_, scenario) = evlab::scenario::parse(text, "cycle.ron").unwrap();
+    let mut run = evlab::run::Run::new(&scenario).unwrap();
+    run.run_to_end(|_| {}).unwrap();
+    assert_eq!(run.check_ledger(), Ok(()));
+    let report = run.report(None, false);
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    let node = |id: &str| {
+        json["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let produced = report.totals.produced;
+    assert_eq!(produced, 100);
+    // Only the producer's messages enter q; every head it drops is dropped again on return.
+    assert_eq!(node("q")["enqueued"], produced);
+    assert_eq!(node("q")["dropped"]["overflow"], produced - 1);
+    assert_eq!(node("parking")["enqueued"], produced - 1);
+    assert_eq!(report.totals.lost_by_reason.overflow, produced - 1);
+}

@@ -201,6 +201,9 @@ impl World {
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
+        if !self.dead_lettering.is_empty() && self.dead_letter_cycle(now, q, slot) {
+            return;
+        }
         if self.tracer.is_some() {
             let node = self
                 .queues
@@ -288,12 +291,47 @@ impl World {
                     };
                     let dead = self.messages.get(head).is_some_and(|m| m.has(flag::DEAD));
                     match queue.dead_letter {
-                        Some(edge) if !dead => self.send_along(now, edge, head, scheduler),
+                        Some(edge) if !dead => {
+                            self.send_from(now, q, Discard::Overflow, edge, head, scheduler)
+                        }
                         _ => self.discard(now, head, Discard::Overflow),
                     }
                 }
             }
         }
+    }
+
+    /// Queue `q` dead-letters (or retries) `slot` along `edge` for reason `why`. While it
+    /// does, a copy that comes straight back into `q` is dropped: RabbitMQ drops messages
+    /// that cycle back to a queue with no rejection on the way.
+    fn send_from(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        why: Discard,
+        edge: usize,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        self.dead_lettering.push((q as u32, why));
+        self.send_along(now, edge, slot, scheduler);
+        self.dead_lettering.pop();
+    }
+
+    /// Whether `slot`, arriving at queue `q`, is cycling back to a queue that is
+    /// dead-lettering it; if so it is dropped for the reason it left.
+    #[cold]
+    fn dead_letter_cycle(&mut self, now: SimTime, q: usize, slot: Slot) -> bool {
+        let Some(&(_, why)) = self
+            .dead_lettering
+            .iter()
+            .find(|(source, _)| *source as usize == q)
+        else {
+            return false;
+        };
+        // The queue counted the drop when the copy left it.
+        self.discard(now, slot, why);
+        true
     }
 
     /// Frees a copy that leaves the system without being processed, counting the loss
@@ -340,7 +378,7 @@ impl World {
             consumer.waiting = true;
             queue.waiting.push_front(c as u32);
             match queue.dead_letter {
-                Some(edge) => self.send_along(now, edge, slot, scheduler),
+                Some(edge) => self.send_from(now, q, Discard::Rejected, edge, slot, scheduler),
                 None => self.discard(now, slot, Discard::Rejected),
             }
             return;
@@ -435,7 +473,7 @@ impl World {
         let dead_letter = queue.dead_letter;
         for head in expired {
             match dead_letter {
-                Some(edge) => self.send_along(now, edge, head, scheduler),
+                Some(edge) => self.send_from(now, q, Discard::Ttl, edge, head, scheduler),
                 None => self.discard(now, head, Discard::Ttl),
             }
         }
@@ -819,8 +857,8 @@ impl World {
 }
 
 /// Why a copy was discarded.
-#[derive(Clone, Copy)]
-enum Discard {
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Discard {
     Overflow,
     Ttl,
     Rejected,

@@ -124,6 +124,9 @@ pub struct World {
     pub services: Services,
     /// Message tracing for the lab; `None` (off) unless a front turns it on.
     pub(super) tracer: Option<Box<super::trace::Tracer>>,
+    /// Queues dead-lettering a copy right now, and why: a copy that cycles straight back
+    /// into one of them is dropped (see `World::send_from`).
+    pub(super) dead_lettering: Vec<(u32, super::flow::Discard)>,
 }
 
 impl World {
@@ -498,6 +501,7 @@ impl World {
             failure: None,
             services,
             tracer: None,
+            dead_lettering: Vec::new(),
         })
     }
 
