@@ -471,3 +471,28 @@ fn a_rate_edited_during_a_run_applies_live_and_a_new_node_asks_to_restart() {
     harness.run_steps(2);
     assert!(!lab(&harness).stale_run);
 }
+
+#[test]
+fn a_new_scenario_cannot_run_until_its_problems_are_fixed() {
+    let mut harness = harness();
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("New").click();
+    harness.run_steps(3);
+    assert!(lab(&harness).doc.raw.nodes.is_empty());
+    harness.get_by_label("Producer").click();
+    harness.run_steps(2);
+    assert!(
+        !lab(&harness).problems.is_empty(),
+        "a producer alone goes nowhere"
+    );
+    harness.get_by_label("Run").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Fix the scenario's problems");
+    assert!(!lab(&harness).snapshot.playing);
+    // Step and Reset on a scenario that cannot run change nothing and do not panic.
+    harness.get_by_label("Step").click();
+    harness.get_by_label("Reset").click();
+    harness.run_steps(3);
+    assert_eq!(lab(&harness).snapshot.events, 0);
+}

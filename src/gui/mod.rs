@@ -385,7 +385,14 @@ impl Lab {
                 self.loaded_raw = Some(self.doc.raw.clone());
                 self.plots.points.clear();
             }
-            Err(_) => self.loaded = None,
+            Err(_) => {
+                // The last valid scenario must not keep running under the edited one.
+                self.runner.send(RunCommand::Unload);
+                self.loaded = None;
+                self.loaded_raw = None;
+                self.node_ids.clear();
+                self.plots.points.clear();
+            }
         }
     }
 
@@ -412,7 +419,14 @@ impl Lab {
         if self.stale_run || self.loaded.is_none() {
             self.sync_run();
         }
-        self.runner.send(RunCommand::Step);
+        if self.loaded.is_some() {
+            self.runner.send(RunCommand::Step);
+        } else {
+            self.status = Some((
+                "Fix the scenario's problems to run it (see the inspector).".into(),
+                true,
+            ));
+        }
     }
 
     pub fn reset(&mut self) {

@@ -32,6 +32,8 @@ pub enum Speed {
 pub enum RunCommand {
     /// Replaces the run with a fresh one of this scenario, paused at time zero.
     Load(Box<Scenario>),
+    /// No run: the scenario being edited cannot run as it is.
+    Unload,
     Play,
     Pause,
     /// Executes one engine event (paused).
@@ -245,6 +247,10 @@ impl Engine {
         match command {
             RunCommand::Load(scenario) => {
                 self.scenario = Some(scenario);
+                self.reset();
+            }
+            RunCommand::Unload => {
+                self.scenario = None;
                 self.reset();
             }
             RunCommand::Reset => self.reset(),
