@@ -75,6 +75,17 @@ fn click_node(harness: &mut LabHarness, id: &str, button: egui::PointerButton) {
     harness.run_steps(2);
 }
 
+/// Replaces the text of the field showing `value` with `text`, as typed.
+fn retype(harness: &mut LabHarness, value: &str, text: &str) {
+    let field = harness.get_all_by_value(value).next().expect("the field");
+    field.focus();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_steps(1);
+    let field = harness.get_all_by_value(value).next().expect("the field");
+    field.type_text(text);
+}
+
 #[test]
 fn opens_on_the_example_ready_to_run() {
     let harness = harness();
@@ -176,19 +187,7 @@ fn an_invalid_parameter_shows_the_loaders_message() {
     let mut harness = harness();
     click_node(&mut harness, "orders", egui::PointerButton::Primary);
     harness.run_steps(2);
-    let rate = harness
-        .get_all_by_value("100/s")
-        .next()
-        .expect("the rate field");
-    rate.focus();
-    harness.run_steps(1);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.run_steps(1);
-    let rate = harness
-        .get_all_by_value("100/s")
-        .next()
-        .expect("the rate field");
-    rate.type_text("0/s");
+    retype(&mut harness, "100/s", "0/s");
     harness.run_steps(2);
     harness.get_by_label_contains("nodes[0].arrival.rate: must be > 0");
     assert_eq!(lab(&harness).problems.len(), 1);
@@ -442,19 +441,7 @@ fn a_rate_edited_during_a_run_applies_live_and_a_new_node_asks_to_restart() {
     harness.run_steps(1);
     until(&mut harness, |lab| lab.snapshot.events >= 1);
     click_node(&mut harness, "orders", egui::PointerButton::Primary);
-    let rate = harness
-        .get_all_by_value("100/s")
-        .next()
-        .expect("the rate field");
-    rate.focus();
-    harness.run_steps(1);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.run_steps(1);
-    harness
-        .get_all_by_value("100/s")
-        .next()
-        .expect("the rate field")
-        .type_text("250/s");
+    retype(&mut harness, "100/s", "250/s");
     harness.run_steps(2);
     assert!(
         !lab(&harness).stale_run,

@@ -49,6 +49,18 @@ impl Form<'_> {
         });
     }
 
+    /// A checkbox that turns an optional group of settings on (with `default`) or off.
+    fn toggle<T: Clone>(&mut self, label: &str, help: &str, value: &mut Option<T>, default: T) {
+        self.row(label, help, |ui| {
+            let mut on = value.is_some();
+            let changed = ui.checkbox(&mut on, "").on_hover_text(help).changed();
+            if changed {
+                *value = on.then_some(default);
+            }
+            changed
+        });
+    }
+
     /// A list of words, typed comma-separated.
     fn list(&mut self, label: &str, help: &str, value: &mut Vec<String>) {
         let mut text = value.join(", ");
@@ -496,14 +508,7 @@ fn node_form(f: &mut Form<'_>, node: &mut RawNode) {
                 backoff: Duration::from_millis(100),
                 timeout: Duration::from_secs(30),
             };
-            f.row("publish retries", "Retry a publish that failed or got no ack in time. Without an idempotent producer, a retry of a write that did arrive is a duplicate.", |ui| {
-                let mut on = p.retries.is_some();
-                let changed = ui.checkbox(&mut on, "").changed();
-                if changed {
-                    p.retries = on.then_some(default_retry);
-                }
-                changed
-            });
+            f.toggle("publish retries", "Retry a publish that failed or got no ack in time. Without an idempotent producer, a retry of a write that did arrive is a duplicate.", &mut p.retries, default_retry);
             if let Some(retries) = &mut p.retries {
                 f.number(
                     "  max",
@@ -902,14 +907,7 @@ fn edge_form(f: &mut Form<'_>, edge: &mut RawEdge) {
         &mut edge.latency,
         Duration::from_millis(5),
     );
-    f.row("synchronous call", "Between services: the caller waits for the answer, with a timeout, retries and an optional circuit breaker.", |ui| {
-        let mut on = edge.call.is_some();
-        let changed = ui.checkbox(&mut on, "").changed();
-        if changed {
-            edge.call = on.then_some(CallPolicy { timeout: Duration::from_secs(1), retries: 0, backoff: Duration::ZERO, circuit_breaker: None });
-        }
-        changed
-    });
+    f.toggle("synchronous call", "Between services: the caller waits for the answer, with a timeout, retries and an optional circuit breaker.", &mut edge.call, CallPolicy { timeout: Duration::from_secs(1), retries: 0, backoff: Duration::ZERO, circuit_breaker: None });
     if let Some(call) = &mut edge.call {
         f.unit(
             "  timeout",
@@ -923,14 +921,7 @@ fn edge_form(f: &mut Form<'_>, edge: &mut RawEdge) {
             0..=100,
         );
         f.unit("  backoff", "Wait before a retry.", &mut call.backoff);
-        f.row("  circuit breaker", "Stops calling a failing service for a cool-down (open), then lets a few calls through (half-open), and closes again if they succeed.", |ui| {
-            let mut on = call.circuit_breaker.is_some();
-            let changed = ui.checkbox(&mut on, "").changed();
-            if changed {
-                call.circuit_breaker = on.then_some(CircuitBreaker { failure_rate: 0.5, window: 20, cooldown: Duration::from_secs(5), half_open_calls: 3 });
-            }
-            changed
-        });
+        f.toggle("  circuit breaker", "Stops calling a failing service for a cool-down (open), then lets a few calls through (half-open), and closes again if they succeed.", &mut call.circuit_breaker, CircuitBreaker { failure_rate: 0.5, window: 20, cooldown: Duration::from_secs(5), half_open_calls: 3 });
         if let Some(breaker) = &mut call.circuit_breaker {
             f.fraction(
                 "    failure rate",
