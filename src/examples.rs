@@ -52,6 +52,26 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 /// The example the lab opens on.
 pub const DEFAULT_EXAMPLE: &str = "delivery-guarantees";
 
+/// The description of the example called `name` (parsed once, then kept).
+pub fn description(name: &str) -> &'static str {
+    static DESCRIPTIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = DESCRIPTIONS.get_or_init(|| {
+        EXAMPLES
+            .iter()
+            .map(|(_, text)| {
+                crate::scenario::parse_raw(text)
+                    .map(|raw| raw.description)
+                    .unwrap_or_default()
+            })
+            .collect()
+    });
+    EXAMPLES
+        .iter()
+        .position(|(n, _)| *n == name)
+        .and_then(|i| all.get(i))
+        .map_or("", String::as_str)
+}
+
 /// The text of the example called `name`.
 pub fn example(name: &str) -> Option<&'static str> {
     EXAMPLES

@@ -144,8 +144,8 @@ impl World {
         };
         let current = services
             .requests
-            .get(slot)
-            .filter(|r| r.token == token && r.phase == Phase::Calling)
+            .current(slot, token)
+            .filter(|r| r.phase == Phase::Calling)
             .copied();
         let Some(request) = current else {
             call.metrics.late_answers += 1;
@@ -180,8 +180,8 @@ impl World {
         let services = &mut self.services;
         let Some(request) = services
             .requests
-            .get(slot)
-            .filter(|r| r.token == token && r.phase == Phase::Calling)
+            .current(slot, token)
+            .filter(|r| r.phase == Phase::Calling)
             .copied()
         else {
             return;
@@ -246,8 +246,8 @@ impl World {
         if self
             .services
             .requests
-            .get(slot)
-            .is_some_and(|r| r.token == token && r.phase == Phase::Backoff)
+            .current(slot, token)
+            .is_some_and(|r| r.phase == Phase::Backoff)
         {
             self.next_call(now, slot, scheduler);
         }

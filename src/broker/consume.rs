@@ -345,12 +345,7 @@ impl World {
             forwarded.flags = 0;
             forwarded.attempts = 0;
             forwarded.deliveries = 0;
-            if let Some(table) = &output.rewrite {
-                forwarded.variant = table
-                    .get(message.variant as usize)
-                    .copied()
-                    .unwrap_or(message.variant);
-            }
+            forwarded.variant = output.variant_of(message.variant);
             let edge = output.edge;
             self.send_over(
                 now,

@@ -30,6 +30,17 @@ pub struct Output {
     pub rewrite: Option<Vec<VariantId>>,
 }
 
+impl Output {
+    /// The variant a message of `variant` is published as along this output.
+    #[inline]
+    pub fn variant_of(&self, variant: VariantId) -> VariantId {
+        match &self.rewrite {
+            Some(table) => table.get(variant as usize).copied().unwrap_or(variant),
+            None => variant,
+        }
+    }
+}
+
 pub struct ConsumerState {
     pub node: usize,
     pub source: Source,

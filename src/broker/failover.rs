@@ -54,20 +54,8 @@ impl World {
             Some(retry) if attempts < retry.max => {
                 let mut parked = message;
                 parked.attempts = message.attempts.saturating_add(1);
-                let slot = match slot {
-                    Some(slot) => {
-                        if let Some(m) = self.messages.get_mut(slot) {
-                            *m = parked;
-                        }
-                        slot
-                    }
-                    None => match self.messages.insert(parked) {
-                        Ok(slot) => slot,
-                        Err(_) => {
-                            self.at_capacity();
-                            return;
-                        }
-                    },
+                let Some(slot) = self.store(parked, slot) else {
+                    return;
                 };
                 self.parked += self.copies_of(&parked);
                 self.ledger.publish_retries += 1;
@@ -185,11 +173,7 @@ impl World {
         let Some(topic) = self.topics.get(t) else {
             return;
         };
-        let partitions: Vec<usize> = match partition {
-            Some(p) => vec![p as usize],
-            None => (0..topic.partitions.len()).collect(),
-        };
-        for p in partitions {
+        for p in affected(partition, topic.partitions.len()) {
             self.fail_partition(now, t, p, scheduler);
         }
     }
@@ -315,11 +299,7 @@ impl World {
         let Some(topic) = self.topics.get_mut(t) else {
             return;
         };
-        let all: Vec<usize> = match partition {
-            Some(p) => vec![p as usize],
-            None => (0..topic.partitions.len()).collect(),
-        };
-        for p in all {
+        for p in affected(partition, topic.partitions.len()) {
             let Some(partition) = topic.partitions.get_mut(p) else {
                 continue;
             };
@@ -416,5 +396,13 @@ fn message_of(record: &Record, extra: u8) -> Message {
         priority: record.priority,
         flags: (record.flags & flag::DEAD) | extra,
         producer: record.producer,
+    }
+}
+
+/// The partitions a broker fault hits: the one named, or all `count` of them.
+fn affected(partition: Option<u32>, count: usize) -> std::ops::Range<usize> {
+    match partition {
+        Some(p) => p as usize..p as usize + 1,
+        None => 0..count,
     }
 }

@@ -45,13 +45,7 @@ impl World {
             self.client_request(now, p as u32, service, body, scheduler);
             return;
         }
-        let key_seq = match self.key_seq.get_mut(key as usize) {
-            Some(seq) => {
-                *seq += 1;
-                *seq - 1
-            }
-            None => 0,
-        };
+        let key_seq = next_key_seq(&mut self.key_seq, key);
         let message = Message {
             id: self.next_message_id,
             produced_at: now,
@@ -139,23 +133,12 @@ impl World {
             };
             match dest {
                 Dest::Queue(node) => {
-                    let slot = match reusable.take() {
-                        Some(slot) => {
-                            if let Some(m) = self.messages.get_mut(slot) {
-                                *m = message;
-                            }
-                            slot
+                    let reused = reusable.take();
+                    let Some(slot) = self.store(message, reused) else {
+                        if counted {
+                            self.ledger.lost.overflow += 1;
                         }
-                        None => match self.messages.insert(message) {
-                            Ok(slot) => slot,
-                            Err(_) => {
-                                self.at_capacity();
-                                if counted {
-                                    self.ledger.lost.overflow += 1;
-                                }
-                                continue;
-                            }
-                        },
+                        continue;
                     };
                     if let Some(NodeRef::Queue(q)) = self.node_refs.get(node).copied() {
                         if self
@@ -180,6 +163,28 @@ impl World {
         }
         if let Some(slot) = reusable {
             self.messages.remove(slot);
+        }
+    }
+
+    /// Stores `message` in `slot` when it already has one (a copy reused), else in a new
+    /// slot. `None` when the arena is full: the run is failed with the reason, and the
+    /// caller accounts for the copy.
+    #[inline]
+    pub(super) fn store(&mut self, message: Message, slot: Option<Slot>) -> Option<Slot> {
+        match slot {
+            Some(slot) => {
+                if let Some(m) = self.messages.get_mut(slot) {
+                    *m = message;
+                }
+                Some(slot)
+            }
+            None => match self.messages.insert(message) {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    self.at_capacity();
+                    None
+                }
+            },
         }
     }
 
@@ -881,4 +886,16 @@ fn skip_to(cursor: &mut GroupCursor, partition: &Partition, upto: u64) -> u64 {
         cursor.skip();
     }
     lost
+}
+
+/// The next per-key sequence number of a message produced with `key` (0 for no key).
+#[inline]
+pub(super) fn next_key_seq(key_seq: &mut [u32], key: u32) -> u32 {
+    match key_seq.get_mut(key as usize) {
+        Some(seq) => {
+            *seq += 1;
+            *seq - 1
+        }
+        None => 0,
+    }
 }

@@ -63,20 +63,8 @@ impl World {
             self.lost_on_link(now, message, slot, scheduler);
             return;
         }
-        let slot = match slot {
-            Some(slot) => {
-                if let Some(m) = self.messages.get_mut(slot) {
-                    *m = message;
-                }
-                slot
-            }
-            None => match self.messages.insert(message) {
-                Ok(slot) => slot,
-                Err(_) => {
-                    self.at_capacity();
-                    return;
-                }
-            },
+        let Some(slot) = self.store(message, slot) else {
+            return;
         };
         self.in_transit += 1;
         scheduler.after(
@@ -125,20 +113,8 @@ impl World {
         {
             let mut again = message;
             again.attempts = message.attempts.saturating_add(1);
-            let slot = match slot {
-                Some(slot) => {
-                    if let Some(m) = self.messages.get_mut(slot) {
-                        *m = again;
-                    }
-                    slot
-                }
-                None => match self.messages.insert(again) {
-                    Ok(slot) => slot,
-                    Err(_) => {
-                        self.at_capacity();
-                        return;
-                    }
-                },
+            let Some(slot) = self.store(again, slot) else {
+                return;
             };
             self.parked += 1;
             self.ledger.publish_retries += 1;

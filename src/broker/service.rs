@@ -371,21 +371,9 @@ impl World {
                 break;
             };
             let body = request.body;
-            let variant = match &output.rewrite {
-                Some(table) => table
-                    .get(body.variant as usize)
-                    .copied()
-                    .unwrap_or(body.variant),
-                None => body.variant,
-            };
+            let variant = output.variant_of(body.variant);
             let target = output.target;
-            let key_seq = match self.key_seq.get_mut(body.key as usize) {
-                Some(seq) => {
-                    *seq += 1;
-                    *seq - 1
-                }
-                None => 0,
-            };
+            let key_seq = super::flow::next_key_seq(&mut self.key_seq, body.key);
             let message = Message {
                 id: self.next_message_id,
                 produced_at: now,

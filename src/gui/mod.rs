@@ -29,7 +29,7 @@ use self::plots::{Export, Plots};
 use self::runner::{RunCommand, Runner, Snapshot, Speed};
 use self::style::Kind;
 use self::traffic::Traffic;
-use crate::examples::{DEFAULT_EXAMPLE, EXAMPLES, example};
+use crate::examples::{self, DEFAULT_EXAMPLE, EXAMPLES, example};
 use crate::scenario::check::{Problem, check};
 use crate::scenario::raw::{RawNode, RawScenario};
 use crate::scenario::{FaultTarget, LoadError, Scenario, parse_raw, to_ron};
@@ -704,9 +704,8 @@ impl Lab {
                     self.request(Discard::Open);
                 }
                 ui.menu_button("Open Example", |ui| {
-                    for (name, text) in EXAMPLES {
-                        let description =
-                            parse_raw(text).map(|r| r.description).unwrap_or_default();
+                    for (name, _) in EXAMPLES {
+                        let description = examples::description(name);
                         if ui.button(*name).on_hover_text(description).clicked() {
                             self.request(Discard::Example(name));
                         }
