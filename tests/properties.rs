@@ -546,10 +546,12 @@ struct FaultSpec {
     duration: Option<Duration>,
 }
 
-/// A consumer fault: a crash (with or without restart), a slow-down or failing processing.
+/// A consumer fault: a crash (with or without restart), a slow-down, failing processing, or a
+/// cut of the edge it reads from (a lost connection).
 fn fault_kind() -> impl Strategy<Value = FaultKind> {
     prop_oneof![
         3 => Just(FaultKind::Crash),
+        1 => Just(FaultKind::Cut),
         1 => (1.1f64..20.0).prop_map(|factor| FaultKind::Slow { factor }),
         1 => (0.0f64..=1.0).prop_map(|probability| FaultKind::Fail { probability }),
     ]
@@ -800,6 +802,7 @@ fn assemble(parts: Parts) -> RawScenario {
         nodes.push(RawNode::Topic(t.clone()));
     }
     let nc = consumers.len();
+    let mut sources = Vec::with_capacity(nc);
     for (i, spec) in consumers.into_iter().enumerate() {
         let mut c = spec.raw;
         c.id = cid(i);
@@ -824,6 +827,7 @@ fn assemble(parts: Parts) -> RawScenario {
             };
         }
         push_edge(&mut edges, edge(&source, &c.id));
+        sources.push(source);
         for (target, key) in spec.outputs {
             let mut e = edge(&c.id, &publish_target(target));
             e.key = key.map(String::from);
@@ -867,7 +871,10 @@ fn assemble(parts: Parts) -> RawScenario {
         .into_iter()
         .map(|f| RawFault {
             at: Duration::from_nanos(duration.nanos * f.at_per_mille / 1000),
-            target: cid(f.consumer % nc),
+            target: match f.kind {
+                FaultKind::Cut => format!("{}->{}", sources[f.consumer % nc], cid(f.consumer % nc)),
+                _ => cid(f.consumer % nc),
+            },
             kind: f.kind,
             duration: f.duration,
         })
@@ -1260,7 +1267,7 @@ proptest! {
     #![proptest_config(config(512))]
 
     /// Faults injected between slices (crashes with and without restart, slow-downs, failing
-    /// processing; consumers only) keep the ledger and the consumers' bookkeeping after every
+    /// processing, cuts of the edge a consumer reads from) keep the ledger and the consumers' bookkeeping after every
     /// slice; `Run::faults` lists the scenario's faults, then the injected ones with the times
     /// they were injected; a fault aimed at something other than a consumer is refused and not
     /// recorded.
@@ -1289,14 +1296,21 @@ proptest! {
         let mut stopped = false;
         for i in 0..slices {
             for inj in injections.iter().filter(|inj| inj.slice == i) {
-                let target = consumers[inj.consumer % consumers.len()];
+                let node = consumers[inj.consumer % consumers.len()];
                 let kind = inj.kind;
+                // A cut is aimed at the edge the consumer reads from.
+                let target = match kind {
+                    FaultKind::Cut => FaultTarget::Edge(
+                        scenario.edges.iter().position(|e| e.to == node).ok_or_else(|| TestCaseError::fail("a consumer without a source edge"))?,
+                    ),
+                    _ => FaultTarget::Node(node),
+                };
                 let duration_nanos = inj.duration.map(|d| d.nanos);
-                run.inject(FaultTarget::Node(target), kind, duration_nanos)
-                    .map_err(|e| TestCaseError::fail(format!("inject into `{}`: {e}", raw.nodes[target].id())))?;
+                run.inject(target, kind, duration_nanos)
+                    .map_err(|e| TestCaseError::fail(format!("inject into `{}`: {e}", raw.nodes[node].id())))?;
                 expected.push(Fault {
                     at_nanos: run.now(),
-                    target: FaultTarget::Node(target),
+                    target,
                     kind,
                     duration_nanos,
                 });
@@ -1332,7 +1346,11 @@ proptest! {
                     at: Duration::from_nanos(f.at_nanos),
                     target: match f.target {
                         FaultTarget::Node(n) => raw.nodes[n].id().to_string(),
-                        FaultTarget::Edge(_) => unreachable!("only consumers are injected"),
+                        FaultTarget::Edge(e) => format!(
+                            "{}->{}",
+                            raw.nodes[scenario.edges[e].from].id(),
+                            raw.nodes[scenario.edges[e].to].id()
+                        ),
                     },
                     kind: f.kind,
                     duration: f.duration_nanos.map(Duration::from_nanos),

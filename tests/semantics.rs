@@ -740,3 +740,302 @@ fn a_dead_letter_cycling_back_to_its_queue_is_dropped() {
     assert_eq!(node("parking")["enqueued"], produced - 1);
     assert_eq!(report.totals.lost_by_reason.overflow, produced - 1);
 }
+
+/// Regression: a copy a consumer published onwards kept its producer's publish guarantees,
+/// so one lost on the consumer's link was "retried" by the producer into the producer's
+/// own target. A consumer's onward publish is fire-and-forget: lost on a cut link.
+#[test]
+fn a_consumer_publishing_onwards_does_not_inherit_its_producers_retries() {
+    let report = run_with_faults(
+        "20s",
+        r#"Producer(id: "p", arrival: Constant(rate: "100/s"), acks: Leader, retries: (max: 10, timeout: "500ms", backoff: "100ms")),
+        Queue(id: "q"), Consumer(id: "c", service: Constant(time: "1ms")),
+        Queue(id: "out"), Consumer(id: "d", service: Constant(time: "1ms"))"#,
+        r#"(from: "p", to: "q"), (from: "q", to: "c"), (from: "c", to: "out"), (from: "out", to: "d")"#,
+        r#"(at: "5s", target: "c->out", kind: Cut, duration: "2s")"#,
+    );
+    let (enqueued, ..) = queue(&report, "q");
+    assert_eq!(enqueued, report.totals.produced);
+    assert_eq!(report.totals.lost_by_reason.link_loss, 200);
+    assert_eq!(report.totals.publish_retries, 0);
+}
+
+/// A producer's retry goes over its link like the first try: during a cut longer than
+/// its retries last, the retries are lost too.
+#[test]
+fn publish_retries_cross_the_link_again() {
+    let report = run_with_faults(
+        "20s",
+        r#"Producer(id: "p", arrival: Constant(rate: "100/s"), acks: Leader, retries: (max: 2, timeout: "500ms", backoff: "100ms")),
+        Queue(id: "q"), Consumer(id: "c", service: Constant(time: "1ms"))"#,
+        r#"(from: "p", to: "q", latency: "1ms"), (from: "q", to: "c")"#,
+        r#"(at: "5s", target: "p->q", kind: Cut, duration: "2s")"#,
+    );
+    // Sent in [5 s, 7 s), tried again 0.6 s and 1.2 s later: those sent before 5.8 s are lost.
+    let lost = report.totals.lost_by_reason.link_loss;
+    assert!((79..=81).contains(&lost), "{lost}");
+    assert_eq!(report.totals.lost, lost);
+}
+
+/// Two queues bound to one fanout exchange; `full`'s consumer is down from 2 s to 4 s, so
+/// `full` (max length 20, reject-publish) refuses publishes meanwhile.
+fn confirms_through_an_exchange(producer: &str) -> Report {
+    run_with_faults(
+        "12s",
+        &format!(
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s"){producer}), Exchange(id: "x", type: Fanout),
+            Queue(id: "open"), Queue(id: "full", max_length: 20, overflow: RejectPublish),
+            Consumer(id: "a", service: Constant(time: "1ms")), Consumer(id: "b", service: Constant(time: "1ms"))"#
+        ),
+        r#"(from: "p", to: "x"), (from: "x", to: "open"), (from: "x", to: "full"), (from: "open", to: "a"), (from: "full", to: "b")"#,
+        r#"(at: "2s", target: "b", kind: Crash, duration: "2s")"#,
+    )
+}
+
+/// RabbitMQ publisher confirms through an exchange: a queue that rejects a publish makes
+/// the broker nack it, the publisher publishes again, and the queues that took it the
+/// first time take it again (duplicates); fire-and-forget loses the rejected copies instead.
+#[test]
+fn confirms_through_an_exchange_retry_a_nack_and_duplicate_where_it_landed() {
+    let forget = confirms_through_an_exchange("");
+    assert!(
+        (170..=185).contains(&forget.totals.lost_by_reason.overflow),
+        "{:?}",
+        forget.totals.lost_by_reason
+    );
+    assert_eq!(forget.totals.lost, forget.totals.lost_by_reason.overflow);
+    assert_eq!(
+        (forget.totals.duplicate_copies, forget.totals.duplicates),
+        (0, 0)
+    );
+
+    let confirmed =
+        confirms_through_an_exchange(r#", acks: Leader, retries: (max: 100, backoff: "100ms")"#);
+    assert_eq!(
+        confirmed.totals.lost, 0,
+        "{:?}",
+        confirmed.totals.lost_by_reason
+    );
+    // Every message reached `full` once; `open` took the retried ones again and again.
+    assert_eq!(processed(&confirmed, "b"), confirmed.totals.produced);
+    assert!(
+        confirmed.totals.publish_retries > 1000,
+        "{}",
+        confirmed.totals.publish_retries
+    );
+    assert_eq!(
+        confirmed.totals.duplicate_copies,
+        confirmed.totals.publish_retries
+    );
+    assert_eq!(
+        processed(&confirmed, "a"),
+        confirmed.totals.produced + confirmed.totals.duplicate_copies
+    );
+    assert_eq!(
+        confirmed.totals.duplicates,
+        confirmed.totals.duplicate_copies
+    );
+}
+
+/// A queue with reject-publish nacks a confirming publisher, which retries instead of
+/// losing the message.
+#[test]
+fn reject_publish_nacks_a_confirming_publisher_which_retries() {
+    let outcome = |producer: &str| {
+        run_with_faults(
+            "12s",
+            &format!(
+                r#"Producer(id: "p", arrival: Constant(rate: "100/s"){producer}),
+                Queue(id: "q", max_length: 20, overflow: RejectPublish), Consumer(id: "c", service: Constant(time: "1ms"))"#
+            ),
+            r#"(from: "p", to: "q"), (from: "q", to: "c")"#,
+            r#"(at: "2s", target: "c", kind: Crash, duration: "2s")"#,
+        )
+    };
+    let forget = outcome("");
+    assert!(forget.totals.lost_by_reason.overflow > 150);
+    let confirmed = outcome(r#", acks: Leader, retries: (max: 100, backoff: "100ms")"#);
+    assert_eq!(confirmed.totals.lost, 0);
+    assert_eq!(confirmed.totals.duplicates, 0);
+    assert_eq!(processed(&confirmed, "c"), confirmed.totals.produced);
+    // With too few retries, what is still refused after them is lost to overflow.
+    let short = outcome(r#", acks: Leader, retries: (max: 3, backoff: "100ms")"#);
+    assert!(short.totals.lost_by_reason.overflow > 100);
+    assert!(short.totals.lost_by_reason.overflow < forget.totals.lost_by_reason.overflow);
+}
+
+/// A consumer hoarding ten deliveries (prefetch 10, one at a time, 1 s each) from a backlog;
+/// `faults` may cut it off from its queue.
+fn hoarding_consumer(ack: &str, faults: &str) -> Report {
+    run_with_faults(
+        "10s",
+        &format!(
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Queue(id: "q"),
+            Consumer(id: "c", prefetch: 10, ack: {ack}, service: Constant(time: "1s"))"#
+        ),
+        r#"(from: "p", to: "q"), (from: "q", to: "c")"#,
+        faults,
+    )
+}
+
+/// A cut between a queue and its consumer is a lost connection (RabbitMQ): the consumer gets
+/// nothing while it lasts; its unacknowledged deliveries go back to the queue and are
+/// delivered again (at-least-once), or are lost with it (at-most-once: acknowledged on
+/// delivery). When the cut ends it consumes again.
+#[test]
+fn a_cut_between_a_queue_and_its_consumer_disconnects_it() {
+    const CUT: &str = r#"(at: "5s", target: "q->c", kind: Cut, duration: "2s")"#;
+    let control = hoarding_consumer("AfterProcessing", "");
+    assert_eq!((control.totals.lost, control.totals.redeliveries), (0, 0));
+
+    let at_least_once = hoarding_consumer("AfterProcessing", CUT);
+    assert_eq!(at_least_once.totals.lost, 0);
+    assert_eq!(at_least_once.totals.redeliveries, 10);
+    // Two seconds without a connection, and the message in progress started over.
+    assert!(
+        processed(&at_least_once, "c") + 2 <= processed(&control, "c"),
+        "{} vs {}",
+        processed(&at_least_once, "c"),
+        processed(&control, "c")
+    );
+    assert!(processed(&at_least_once, "c") >= 5);
+
+    let at_most_once = hoarding_consumer("BeforeProcessing", CUT);
+    assert_eq!(at_most_once.totals.lost_by_reason.link_loss, 10);
+    assert_eq!(at_most_once.totals.lost, 10);
+    assert_eq!(at_most_once.totals.redeliveries, 0);
+}
+
+/// A crash during a cut does not end with the cut: the consumer stays down until it restarts.
+#[test]
+fn a_consumer_crashed_while_cut_off_stays_down_after_the_cut() {
+    let report = hoarding_consumer(
+        "AfterProcessing",
+        r#"(at: "3s", target: "q->c", kind: Cut, duration: "1s"), (at: "3500ms", target: "c", kind: Crash)"#,
+    );
+    // Done at phase + 1 s and + 2 s; nothing after the cut at 3 s.
+    assert_eq!(processed(&report, "c"), 2);
+    assert_eq!(report.totals.lost, 0);
+}
+
+/// Latency on a delivery edge delays each delivery and each acknowledgement: with a prefetch
+/// of P a consumer has at most P deliveries per round trip (RabbitMQ's advice for sizing the
+/// prefetch: enough to cover the round trip).
+#[test]
+fn latency_to_a_consumer_caps_it_at_its_prefetch_per_round_trip() {
+    let outcome = |rate: &str, prefetch: u32, latency: &str| {
+        run_with_faults(
+            "10s",
+            &format!(
+                r#"Producer(id: "p", arrival: Constant(rate: "{rate}")), Queue(id: "q"),
+                Consumer(id: "c", concurrency: 100, prefetch: {prefetch}, service: Constant(time: "1ms"))"#
+            ),
+            &format!(r#"(from: "p", to: "q"), (from: "q", to: "c"{latency})"#),
+            "",
+        )
+    };
+    // Light load: each message waits out the link once (30 ms), then 1 ms of processing.
+    let light = outcome("10/s", 10, r#", latency: "30ms""#);
+    assert!(
+        (light.latency_ms.p50 - 31.0).abs() < 0.5,
+        "{}",
+        light.latency_ms.p50
+    );
+    // 1000/s offered, prefetch 10, round trip 50 + 1 + 50 ms: about 99 a second get through.
+    let capped = outcome("1000/s", 10, r#", latency: "50ms""#);
+    let rate = processed(&capped, "c") as f64 / 10.0;
+    assert!((rate - 10.0 / 0.101).abs() < 2.0, "{rate}");
+    assert_eq!(capped.totals.lost, 0);
+    // A prefetch that covers the round trip keeps up.
+    let covered = outcome("1000/s", 200, r#", latency: "50ms""#);
+    let rate = processed(&covered, "c") as f64 / 10.0;
+    assert!(rate > 980.0, "{rate}");
+    // And without latency, prefetch 10 keeps up too.
+    let near = outcome("1000/s", 10, "");
+    assert!(processed(&near, "c") as f64 / 10.0 > 990.0);
+}
+
+/// A cut between a topic and a group member: it can neither fetch nor commit nor heartbeat,
+/// so after its session timeout the group rebalances and the other member takes its
+/// partitions from their committed offsets; when the cut ends it joins again.
+#[test]
+fn a_cut_between_a_topic_and_a_member_hands_its_partitions_over() {
+    let outcome = |faults: &str| {
+        run_with_faults(
+            "20s",
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", partitions: 4),
+            Consumer(id: "a", group: "g", service: Constant(time: "2ms"), commit: Interval(every: "500ms"),
+                     session_timeout: "2s", rebalance_time: "500ms"),
+            Consumer(id: "b", group: "g", service: Constant(time: "2ms"), commit: Interval(every: "500ms"),
+                     session_timeout: "2s", rebalance_time: "500ms")"#,
+            r#"(from: "p", to: "t"), (from: "t", to: "a"), (from: "t", to: "b")"#,
+            faults,
+        )
+    };
+    let control = outcome("");
+    assert_eq!((control.totals.duplicates, control.totals.lost), (0, 0));
+    // Mid-way between two commits: `b` has records processed and not committed.
+    let cut = outcome(r#"(at: "5250ms", target: "t->b", kind: Cut, duration: "8s")"#);
+    assert_eq!(cut.totals.lost, 0);
+    // `a` took over `b`'s partitions for most of the cut, and reprocessed what `b` had not
+    // committed; `b` came back and took its share again.
+    assert!(processed(&cut, "a") > processed(&control, "a") + 300);
+    assert!(cut.totals.duplicates > 0);
+    assert!(processed(&cut, "b") > 300);
+    assert_eq!(
+        processed(&cut, "a") + processed(&cut, "b"),
+        cut.totals.produced + cut.totals.duplicates - cut.totals.in_flight_at_end
+    );
+}
+
+/// Latency and link faults go only where evlab simulates a network link, and elsewhere are
+/// refused with the reason.
+#[test]
+fn link_settings_where_there_is_no_simulated_link_are_refused_with_the_reason() {
+    let problems = |edges: &str, faults: &str| {
+        let text = format!(
+            r#"(version: 1, name: "t", seed: 1, duration: "1s", nodes: [
+                Producer(id: "p", arrival: Constant(rate: "10/s")), Exchange(id: "x", type: Fanout),
+                Producer(id: "p2", arrival: Constant(rate: "10/s")), Queue(id: "q"), Topic(id: "t"), Consumer(id: "c", service: Constant(time: "1ms")),
+                Consumer(id: "d", service: Constant(time: "1ms"))],
+                edges: [(from: "p", to: "x"), (from: "p2", to: "t"), (from: "q", to: "c"), (from: "t", to: "d"){edges}],
+                faults: [{faults}])"#
+        );
+        match evlab::scenario::parse(&text, "t") {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    };
+    let binding = problems(r#", (from: "x", to: "q", latency: "5ms")"#, "");
+    assert!(
+        binding.contains("edges[4].latency") && binding.contains("inside one broker"),
+        "{binding}"
+    );
+    let binding_cut = problems(
+        r#", (from: "x", to: "q")"#,
+        r#"(at: "1ms", target: "x->q", kind: Cut)"#,
+    );
+    assert!(
+        binding_cut.contains("faults[0].target") && binding_cut.contains("inside one broker"),
+        "{binding_cut}"
+    );
+    let lossy = problems(
+        r#", (from: "x", to: "q")"#,
+        r#"(at: "1ms", target: "q->c", kind: Loss(probability: 0.1))"#,
+    );
+    assert!(lossy.contains("does not lose single deliveries"), "{lossy}");
+    let topic_latency = problems(
+        r#", (from: "x", to: "q")"#,
+        r#"(at: "1ms", target: "t->d", kind: Delay(extra: "5ms"))"#,
+    );
+    assert!(
+        topic_latency.contains("fetch records in batches"),
+        "{topic_latency}"
+    );
+    // What is simulated passes.
+    let fine = problems(
+        r#", (from: "x", to: "q")"#,
+        r#"(at: "1ms", target: "q->c", kind: Delay(extra: "5ms")), (at: "1ms", target: "t->d", kind: Cut), (at: "1ms", target: "p->x", kind: Loss(probability: 0.1))"#,
+    );
+    assert_eq!(fine, "");
+}

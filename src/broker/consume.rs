@@ -28,6 +28,22 @@ use crate::engine::{Scheduler, SimTime};
 use crate::scenario::FaultTarget;
 use crate::scenario::raw::{AckMode, Backoff, Commit, EdgeKind, FaultKind, Jitter};
 
+/// Why a consumer stops: what an at-most-once copy in its hands is lost to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Down {
+    Crash,
+    Disconnected,
+}
+
+impl Down {
+    fn count(self, lost: &mut super::ledger::Lost) {
+        match self {
+            Down::Crash => lost.crash += 1,
+            Down::Disconnected => lost.link_loss += 1,
+        }
+    }
+}
+
 impl World {
     /// Starts processing `slot` in consumer `c` (which has a free slot).
     #[inline]
@@ -145,12 +161,9 @@ impl World {
         let Some(consumer) = self.consumers.get(c) else {
             return;
         };
-        let (source, ack, ack_delay, outputs) = (
-            consumer.source,
-            consumer.ack,
-            consumer.ack_delay_nanos,
-            consumer.outputs.len(),
-        );
+        let (source, ack, outputs) = (consumer.source, consumer.ack, consumer.outputs.len());
+        // The acknowledgement crosses the link back to the queue.
+        let ack_delay = consumer.ack_delay_nanos + self.inbound_latency(c);
         let dead = message.has(flag::DEAD);
         let effect = match self.subscriptions.get_mut(consumer.subscription as usize) {
             Some(sub) if !dead => sub.process(
@@ -345,6 +358,7 @@ impl World {
             forwarded.flags = 0;
             forwarded.attempts = 0;
             forwarded.deliveries = 0;
+            forwarded.producer |= super::message::FORWARDED;
             forwarded.variant = output.variant_of(message.variant);
             let edge = output.edge;
             self.send_over(
@@ -606,6 +620,8 @@ impl World {
         }
         // The delivery count is the queue's: a message dead-lettered into a queue starts afresh there.
         message.deliveries = 0;
+        // The broker publishes it, not its producer: no confirms, no producer retries.
+        message.producer |= super::message::FORWARDED;
         self.dead_letter_depth += 1;
         self.publish(now, target, message, Some(slot), scheduler);
         self.dead_letter_depth -= 1;
@@ -705,20 +721,7 @@ impl World {
         };
         match consumer.source {
             Source::Queue(q) => {
-                if consumer.has_free_slot()
-                    && let Some(next) = consumer.buffer.pop_front()
-                    && let Some(message) = self.messages.get_mut(next)
-                {
-                    Self::start(
-                        now,
-                        c as u32,
-                        consumer,
-                        message,
-                        next,
-                        scheduler,
-                        &mut self.tracer,
-                    );
-                }
+                self.start_buffered(now, c, scheduler);
                 self.dispatch(now, q as usize, scheduler);
             }
             Source::Topic { topic, .. } => {
@@ -728,10 +731,104 @@ impl World {
         }
     }
 
+    /// Starts what waits in consumer `c`'s buffer and has arrived, while it has free slots.
+    #[inline]
+    fn start_buffered(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        while consumer.has_free_slot() {
+            let Some(&next) = consumer.buffer.front() else {
+                return;
+            };
+            let Some(message) = self.messages.get_mut(next) else {
+                consumer.buffer.pop_front();
+                continue;
+            };
+            if message.enqueued_at > now {
+                return; // Still on its way over the link.
+            }
+            consumer.buffer.pop_front();
+            Self::start(
+                now,
+                c as u32,
+                consumer,
+                message,
+                next,
+                scheduler,
+                &mut self.tracer,
+            );
+        }
+    }
+
+    /// Deliveries over a link with latency reach consumer `c`.
+    pub(super) fn arrive(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        epoch: u32,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        if self.consumers.get(c).is_some_and(|cs| cs.epoch == epoch) {
+            self.start_buffered(now, c, scheduler);
+        }
+    }
+
+    /// The one-way latency of the link consumer `c` reads over (0 for most).
+    #[inline]
+    fn inbound_latency(&self, c: usize) -> u64 {
+        self.consumers
+            .get(c)
+            .and_then(|cs| self.links.get(cs.inbound))
+            .map_or(0, |link| link.latency + link.extra)
+    }
+
     // ----- crashes, restarts, rebalances ------------------------------------------------
 
     /// Consumer `c` crashes: what it held is redelivered or lost per its ack mode.
     pub(super) fn crash(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        if !consumer.crashed {
+            consumer.crashed = true;
+            consumer.metrics.crashes += 1;
+        }
+        self.go_down(now, c, Down::Crash, scheduler);
+    }
+
+    /// A cut on the edge consumer `c` reads from: its connection is gone. To its queue or
+    /// group that is a crash (unacknowledged deliveries go back, the group rebalances after
+    /// the session timeout); the work in its hands cannot be acknowledged, so it is dropped,
+    /// and at-most-once copies (acknowledged on delivery) are lost on the link.
+    pub(super) fn disconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        consumer.disconnected = true;
+        self.go_down(now, c, Down::Disconnected, scheduler);
+    }
+
+    /// The cut ends: consumer `c` connects again, unless it has crashed meanwhile.
+    pub(super) fn reconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        consumer.disconnected = false;
+        if !consumer.crashed {
+            self.come_up(now, c, scheduler);
+        }
+    }
+
+    /// Consumer `c` stops (crash, lost connection, its queue's broker failing): what it held
+    /// is redelivered or lost per its ack mode.
+    pub(super) fn go_down(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        why: Down,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -747,7 +844,7 @@ impl World {
         consumer.epoch += 1;
         consumer.busy = 0;
         consumer.metrics.busy.set(now, 0);
-        consumer.metrics.crashes += 1;
+        consumer.last_arrival = 0;
         let held: Vec<Slot> = consumer
             .in_hand
             .drain(..)
@@ -816,7 +913,7 @@ impl World {
                             self.trace_slot(now, slot, node, HopKind::Lost);
                             self.messages.remove(slot);
                             if !dead {
-                                self.ledger.lost.crash += 1;
+                                why.count(&mut self.ledger.lost);
                             }
                         }
                     }
@@ -830,7 +927,7 @@ impl World {
                     if ack == AckMode::BeforeProcessing
                         && message.is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::REPLAYED))
                     {
-                        self.ledger.lost.crash += 1;
+                        why.count(&mut self.ledger.lost);
                     }
                 }
                 // Nobody reads the crashed member's partitions until the group rebalances;
@@ -890,8 +987,19 @@ impl World {
         self.dispatch(now, q, scheduler);
     }
 
-    /// Consumer `c` comes back after a crash.
+    /// Consumer `c` comes back after a crash, unless it is still cut off.
     pub(super) fn restart(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        consumer.crashed = false;
+        if !consumer.disconnected {
+            self.come_up(now, c, scheduler);
+        }
+    }
+
+    /// Consumer `c` is up and connected again.
+    fn come_up(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -1086,10 +1194,21 @@ impl World {
                 self.node_refs.get(n),
                 Some(super::world::NodeRef::Queue(_) | super::world::NodeRef::Topic(_))
             ),
-            (
-                FaultTarget::Edge(e),
-                FaultKind::Cut | FaultKind::Delay { .. } | FaultKind::Loss { .. },
-            ) => e < self.links.len(),
+            (FaultTarget::Edge(e), kind) => {
+                let what = crate::scenario::check::LinkUse::of_fault(&kind).ok_or(
+                    "on an edge, inject a link fault: cut it, delay it or make it lose messages",
+                )?;
+                let link = self.links.get(e).ok_or("no such edge")?;
+                let kind_of = |n: usize| self.node_refs.get(n).map_or("?", |r| r.kind_name());
+                let edge_kind = self.edges.get(e).map_or(EdgeKind::Normal, |&(_, k)| k);
+                crate::scenario::check::link_allowed(
+                    kind_of(link.from),
+                    kind_of(link.target),
+                    edge_kind,
+                    what,
+                )?;
+                true
+            }
             _ => false,
         };
         if !fits {
@@ -1186,7 +1305,16 @@ impl World {
         let node = match target {
             FaultTarget::Node(node) => node,
             FaultTarget::Edge(edge) => {
-                self.link_fault(edge, kind, begins);
+                let to = self.links.get(edge).map_or(usize::MAX, |link| link.target);
+                match (kind, self.node_refs.get(to).copied()) {
+                    (FaultKind::Cut, Some(super::world::NodeRef::Consumer(c))) if begins => {
+                        self.disconnect(now, c as usize, scheduler)
+                    }
+                    (FaultKind::Cut, Some(super::world::NodeRef::Consumer(c))) => {
+                        self.reconnect(now, c as usize, scheduler)
+                    }
+                    _ => self.link_fault(edge, kind, begins),
+                }
                 return;
             }
         };
@@ -1311,8 +1439,8 @@ fn reorder_cause(message: &Message) -> ReorderCause {
 fn poison_draw(message: &Message, producer_seeds: &[u64]) -> f64 {
     // From what the message's own producer decided (its stable id, production time and key),
     // so other producers never change which messages are poison.
-    let producer = (message.producer as usize)
-        .checked_sub(1)
+    let producer = message
+        .origin()
         .and_then(|p| producer_seeds.get(p))
         .copied()
         .unwrap_or(0);

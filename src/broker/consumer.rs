@@ -50,7 +50,9 @@ pub struct ConsumerState {
     pub busy: u32,
     /// Delivered by a queue and not yet acknowledged (buffered + being processed).
     pub unacked: u32,
-    /// Delivered beyond `concurrency`, waiting inside the consumer (prefetch > concurrency).
+    /// Delivered beyond `concurrency`, waiting inside the consumer (prefetch > concurrency),
+    /// or still on their way over a link with latency (each copy's `enqueued_at` is then when
+    /// it arrives).
     pub buffer: VecDeque<Slot>,
     /// In the queue's `waiting` list.
     pub waiting: bool,
@@ -62,8 +64,16 @@ pub struct ConsumerState {
     /// Topics: how offsets are committed, and completions since the last commit.
     pub commit: Commit,
     pub since_commit: u32,
-    /// False while crashed.
+    /// False while crashed or disconnected.
     pub alive: bool,
+    /// Crashed (until it restarts).
+    pub crashed: bool,
+    /// Cut off from its queue or topic by a cut on the edge it reads from.
+    pub disconnected: bool,
+    /// The edge it reads from (the link deliveries cross).
+    pub inbound: usize,
+    /// When the last delivery sent over a link with latency arrives: deliveries keep their order.
+    pub last_arrival: SimTime,
     /// Bumped by every crash: events scheduled before it are stale.
     pub epoch: u32,
     /// Copies being processed or awaiting their acknowledgement (each message's `hand` indexes this).

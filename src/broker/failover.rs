@@ -29,40 +29,57 @@ use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::Acks;
 
-impl World {
-    /// The producer of a message (index), if it was published by one.
-    fn producer_of(message: &Message) -> Option<usize> {
-        (message.producer as usize).checked_sub(1)
-    }
+/// Copies of one publish that were refused, by why: a full queue that rejects publishes,
+/// or a broker that is down (a queue's, or a partition without a leader or enough
+/// in-sync replicas).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Refused {
+    pub full: u64,
+    pub down: u64,
+}
 
-    /// A broker refused a publish (no leader, not enough in-sync replicas, broker
-    /// down). The producer retries if it waits for acknowledgements and has
-    /// retries left; otherwise the copy is lost.
+impl Refused {
+    pub fn any(&self) -> bool {
+        self.full + self.down > 0
+    }
+}
+
+impl World {
+    /// Copies of a publish that were refused: the broker answers a publisher that waits for
+    /// confirms with a nack, and it publishes the whole message again after its backoff (up
+    /// to `retries.max`; through an exchange, the queues that took it get it again). Without
+    /// confirms, or with no retries left, the refused copies are lost.
     pub(super) fn publish_refused(
         &mut self,
         now: SimTime,
         message: Message,
         slot: Option<Slot>,
+        refused: Refused,
         scheduler: &mut Scheduler<Event>,
     ) {
-        let retry = Self::producer_of(&message)
+        let retry = message
+            .publisher()
             .and_then(|p| self.producers.get(p))
             .filter(|p| p.acks != Acks::None)
             .and_then(|p| p.retry);
         let attempts = u32::from(message.attempts);
-        match retry {
-            Some(retry) if attempts < retry.max => {
+        let copies = refused.full + refused.down;
+        match (retry, message.publisher()) {
+            (Some(retry), Some(producer)) if attempts < retry.max => {
                 let mut parked = message;
                 parked.attempts = message.attempts.saturating_add(1);
+                if !message.has(flag::REAPPEND) {
+                    parked.hand = u32::try_from(copies).unwrap_or(u32::MAX);
+                }
                 let Some(slot) = self.store(parked, slot) else {
                     return;
                 };
-                self.parked += self.copies_of(&parked);
+                self.parked += copies;
                 self.ledger.publish_retries += 1;
                 scheduler.after(
                     retry.backoff.nanos.max(1),
                     Event::PublishRetry {
-                        producer: message.producer as u32 - 1,
+                        producer: producer as u32,
                         slot,
                     },
                 );
@@ -72,20 +89,31 @@ impl World {
                     self.messages.remove(slot);
                 }
                 if !message.has(flag::DEAD) {
-                    self.ledger.lost.broker_failure += self.copies_of(&message);
+                    self.ledger.lost.overflow += refused.full;
+                    self.ledger.lost.broker_failure += refused.down;
+                    self.trace(
+                        now,
+                        message.id,
+                        super::trace::NO_NODE as usize,
+                        super::trace::HopKind::Lost,
+                    );
                 }
-                let _ = now;
             }
         }
     }
 
-    /// Ledger copies a message stands for: one, or, for a rewrite of truncated
-    /// records, one per consumer group of the topic (its copies already exist).
+    /// Ledger copies a publish stands for: one; for a retry after some queues refused it,
+    /// those copies; for a rewrite of truncated records, one per consumer group of the topic
+    /// (its copies already exist).
     pub(super) fn copies_of(&self, message: &Message) -> u64 {
-        if !message.has(flag::REAPPEND) {
+        if message.publisher().is_none() {
             return 1;
         }
-        Self::producer_of(message)
+        if !message.has(flag::REAPPEND) {
+            return u64::from(message.hand.max(1));
+        }
+        message
+            .publisher()
             .and_then(|p| self.producers.get(p))
             .and_then(|p| match self.node_refs.get(p.target) {
                 Some(super::world::NodeRef::Topic(t)) => self.topics.get(*t as usize),
@@ -94,7 +122,16 @@ impl World {
             .map_or(1, |t| t.groups.len().max(1) as u64)
     }
 
-    /// A parked publish is tried again.
+    /// For a publisher's retry after a nack: how many copies the earlier routing left
+    /// refused (the others landed). 0 for a publish not routed before.
+    pub(super) fn refused_before(&self, message: &Message) -> u64 {
+        if message.publisher().is_none() || message.has(flag::REAPPEND) {
+            return 0;
+        }
+        u64::from(message.hand)
+    }
+
+    /// A parked publish is tried again, over the producer's link like the first try.
     pub(super) fn publish_retry(
         &mut self,
         now: SimTime,
@@ -104,13 +141,13 @@ impl World {
     ) {
         let weight = self.messages.get(slot).map_or(1, |m| self.copies_of(m));
         self.parked = self.parked.saturating_sub(weight);
-        let Some(target) = self.producers.get(p).map(|producer| producer.target) else {
+        let Some(edge) = self.producers.get(p).map(|producer| producer.edge) else {
             return;
         };
         let Some(message) = self.messages.get(slot).copied() else {
             return;
         };
-        self.publish(now, target, message, Some(slot), scheduler);
+        self.send_over(now, edge, message, Some(slot), scheduler);
     }
 
     /// Followers caught up with what was appended a replication delay ago: the high watermark moves.
@@ -242,7 +279,12 @@ impl World {
             if waits_for_all && !dead {
                 // Not acknowledged yet: the producer writes it again; its copies carry on.
                 let message = message_of(&record, flag::REAPPEND);
-                self.publish_refused(now, message, None, scheduler);
+                let copies = self.copies_of(&message);
+                let refused = Refused {
+                    full: 0,
+                    down: copies,
+                };
+                self.publish_refused(now, message, None, refused, scheduler);
             } else if !dead {
                 self.ledger.lost.broker_failure += groups;
                 if acked {
@@ -259,14 +301,15 @@ impl World {
                 // (An idempotent producer's retry is recognised by the broker and dropped.)
                 self.ledger.duplicate_copies += 1;
                 let message = message_of(&record, flag::DUPLICATE_PUBLISH);
-                self.publish_refused(now, message, None, scheduler);
+                let refused = Refused { full: 0, down: 1 };
+                self.publish_refused(now, message, None, refused, scheduler);
             }
         }
     }
 
     /// (acks, has retries, idempotent) of the producer that wrote `record`.
     fn record_producer(&self, record: &Record) -> Option<(Acks, bool, bool)> {
-        let p = (record.producer as usize).checked_sub(1)?;
+        let p = super::message::publisher(record.producer)?;
         let producer = self.producers.get(p)?;
         Some((producer.acks, producer.retry.is_some(), producer.idempotent))
     }
@@ -337,7 +380,7 @@ impl World {
         for c in consumers {
             let was_alive = self.consumers.get(c).is_some_and(|cs| cs.alive);
             if was_alive {
-                self.crash(now, c, scheduler);
+                self.go_down(now, c, super::consume::Down::Crash, scheduler);
                 if let Some(consumer) = self.consumers.get_mut(c) {
                     consumer.alive = true;
                     consumer.waiting = true;

@@ -7,6 +7,7 @@
 //! dropped with a reason at the moment it leaves.
 
 use super::consumer::Source;
+use super::failover::Refused;
 use super::message::flag;
 use super::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use super::routing::Dest;
@@ -15,7 +16,7 @@ use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, NodeRef, World};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
-use crate::scenario::raw::{AckMode, OffsetReset, Overflow};
+use crate::scenario::raw::{AckMode, Acks, OffsetReset, Overflow};
 
 impl World {
     // ----- producing and routing -------------------------------------------------
@@ -61,7 +62,10 @@ impl World {
             attempts: 0,
             deliveries: 0,
             flags: 0,
-            producer: u16::try_from(p + 1).unwrap_or(0),
+            producer: u16::try_from(p + 1)
+                .ok()
+                .filter(|v| v & super::message::FORWARDED == 0)
+                .unwrap_or(0),
         };
         producer.produced += 1;
         let target = producer.target;
@@ -115,7 +119,7 @@ impl World {
                 exchange.unroutable += 1;
             }
             if counted {
-                self.ledger.lost.unroutable += 1;
+                self.ledger.lost.unroutable += self.copies_of(&message);
                 self.trace(now, message.id, target, HopKind::Lost);
             }
             if let Some(slot) = slot {
@@ -124,8 +128,22 @@ impl World {
             return;
         }
         if counted {
-            self.ledger.fanned_out += count as u64 - 1;
+            // A first routing fans the copy out; a publisher's retry after a nack lands again
+            // in the queues that took it the first time: duplicates.
+            match self.refused_before(&message) {
+                0 => self.ledger.fanned_out += count as u64 - 1,
+                before => {
+                    self.ledger.duplicate_copies += (count as u64).saturating_sub(before);
+                }
+            }
         }
+        // A publisher that waits for confirms hears of a refusal by any queue (a nack) and
+        // may publish again: the refused copies are then its to retry, not losses.
+        let confirms = message
+            .publisher()
+            .and_then(|p| self.producers.get(p))
+            .is_some_and(|p| p.acks != Acks::None);
+        let mut refused = Refused::default();
         let mut reusable = slot;
         for i in 0..count {
             let Some(&dest) = self.routes.route(target, message.variant).get(i) else {
@@ -133,6 +151,21 @@ impl World {
             };
             match dest {
                 Dest::Queue(node) => {
+                    let Some(NodeRef::Queue(q)) = self.node_refs.get(node).copied() else {
+                        continue;
+                    };
+                    let Some(queue) = self.queues.get_mut(q as usize) else {
+                        continue;
+                    };
+                    if !queue.online {
+                        refused.down += 1;
+                        continue;
+                    }
+                    if confirms && queue.refuses_publish() {
+                        queue.metrics.dropped_overflow += 1;
+                        refused.full += 1;
+                        continue;
+                    }
                     let reused = reusable.take();
                     let Some(slot) = self.store(message, reused) else {
                         if counted {
@@ -140,26 +173,19 @@ impl World {
                         }
                         continue;
                     };
-                    if let Some(NodeRef::Queue(q)) = self.node_refs.get(node).copied() {
-                        if self
-                            .queues
-                            .get(q as usize)
-                            .is_some_and(|queue| queue.online)
-                        {
-                            self.enqueue(now, q as usize, slot, scheduler);
-                        } else {
-                            self.publish_refused(now, message, Some(slot), scheduler);
-                        }
-                    }
+                    self.enqueue(now, q as usize, slot, scheduler);
                 }
                 Dest::Topic(node) => {
                     if let Some(NodeRef::Topic(t)) = self.node_refs.get(node).copied()
                         && !self.append(now, t as usize, &message, scheduler)
                     {
-                        self.publish_refused(now, message, reusable.take(), scheduler);
+                        refused.down += self.copies_of(&message);
                     }
                 }
             }
+        }
+        if refused.any() {
+            self.publish_refused(now, message, reusable.take(), refused, scheduler);
         }
         if let Some(slot) = reusable {
             self.messages.remove(slot);
@@ -420,7 +446,27 @@ impl World {
         if consumer.waiting {
             queue.waiting.push_back(c as u32);
         }
-        if consumer.has_free_slot() {
+        let latency = self
+            .links
+            .get(consumer.inbound)
+            .map_or(0, |link| link.latency + link.extra);
+        if latency > 0 {
+            // On its way over the link: it waits in the consumer's buffer, not startable
+            // before it arrives (and not before the delivery sent ahead of it).
+            let arrival = (now + latency).max(consumer.last_arrival);
+            consumer.last_arrival = arrival;
+            message.enqueued_at = arrival;
+            consumer.buffer.push_back(slot);
+            scheduler.at(
+                arrival,
+                Event::Arrive {
+                    consumer: c as u32,
+                    epoch: consumer.epoch,
+                },
+            );
+            return;
+        }
+        if consumer.has_free_slot() && consumer.buffer.is_empty() {
             Self::start(
                 now,
                 c as u32,
@@ -520,10 +566,10 @@ impl World {
             }
             return true;
         }
-        let needs_all = (message.producer as usize)
-            .checked_sub(1)
+        let needs_all = message
+            .publisher()
             .and_then(|p| self.producers.get(p))
-            .is_some_and(|p| p.acks == crate::scenario::raw::Acks::All);
+            .is_some_and(|p| p.acks == Acks::All);
         let Some(topic) = self.topics.get_mut(t) else {
             return true;
         };

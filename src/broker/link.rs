@@ -1,11 +1,18 @@
-//! Links: the network between a publisher and what it publishes to.
+//! Links: the network between a publisher and what it publishes to, and
+//! between a queue or topic and its consumers.
 //!
 //! Every publish edge (producer -> exchange/queue/topic, consumer -> its
 //! outputs) is a link with a latency, and faults can cut it, delay it or make
 //! it lose messages. A message in transit is in flight; one lost on a link is
 //! lost (`link_loss`), unless its producer waits for acknowledgements and has
 //! retries: it then hears nothing back, and after its request timeout it
-//! publishes again.
+//! publishes again (over the link again).
+//!
+//! A delivery edge (queue -> consumer) is the consumer's connection: its
+//! latency delays each delivery and each acknowledgement (with a prefetch of
+//! P, a consumer can take at most P per round trip), and a cut disconnects the
+//! consumer (see `World::disconnect`), as does a cut between a topic and a
+//! group member. Which edges take which is `scenario::check::link_allowed`.
 
 use rand::RngExt;
 
@@ -17,7 +24,8 @@ use crate::scenario::raw::Acks;
 
 /// The state of one edge's link.
 pub struct Link {
-    /// Where it leads.
+    /// Where it comes from and where it leads.
+    pub from: usize,
     pub target: usize,
     pub latency: u64,
     /// Added by a `Delay` fault.
@@ -66,7 +74,7 @@ impl World {
         let Some(slot) = self.store(message, slot) else {
             return;
         };
-        self.in_transit += 1;
+        self.in_transit += self.copies_of(&message);
         scheduler.after(
             delay,
             Event::Transit {
@@ -84,11 +92,11 @@ impl World {
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
-        self.in_transit = self.in_transit.saturating_sub(1);
-        let Some(target) = self.links.get(edge).map(|l| l.target) else {
+        let Some(message) = self.messages.get(slot).copied() else {
             return;
         };
-        let Some(message) = self.messages.get(slot).copied() else {
+        self.in_transit = self.in_transit.saturating_sub(self.copies_of(&message));
+        let Some(target) = self.links.get(edge).map(|l| l.target) else {
             return;
         };
         self.publish(now, target, message, Some(slot), scheduler);
@@ -103,12 +111,13 @@ impl World {
         slot: Option<Slot>,
         scheduler: &mut Scheduler<Event>,
     ) {
-        let retry = (message.producer as usize)
-            .checked_sub(1)
-            .and_then(|p| self.producers.get(p))
-            .filter(|p| p.acks != Acks::None)
-            .and_then(|p| p.retry);
-        if let Some(retry) = retry
+        let retry = message
+            .publisher()
+            .and_then(|p| self.producers.get(p).map(|producer| (p, producer)))
+            .filter(|(_, producer)| producer.acks != Acks::None)
+            .and_then(|(p, producer)| Some((p, producer.retry?)));
+        let copies = self.copies_of(&message);
+        if let Some((producer, retry)) = retry
             && u32::from(message.attempts) < retry.max
         {
             let mut again = message;
@@ -116,24 +125,29 @@ impl World {
             let Some(slot) = self.store(again, slot) else {
                 return;
             };
-            self.parked += 1;
+            self.parked += copies;
             self.ledger.publish_retries += 1;
             let wait = retry.timeout.nanos + retry.backoff.nanos;
             scheduler.after(
                 wait.max(1),
                 Event::PublishRetry {
-                    producer: message.producer as u32 - 1,
+                    producer: producer as u32,
                     slot,
                 },
             );
-            let _ = now;
             return;
         }
         if let Some(slot) = slot {
             self.messages.remove(slot);
         }
         if !message.has(super::message::flag::DEAD) {
-            self.ledger.lost.link_loss += 1;
+            self.ledger.lost.link_loss += copies;
+            self.trace(
+                now,
+                message.id,
+                super::trace::NO_NODE as usize,
+                super::trace::HopKind::Lost,
+            );
         }
     }
 

@@ -45,7 +45,9 @@ pub struct Message {
     pub size: u32,
     /// For records read from a topic: the partition.
     pub partition: u32,
-    /// Index in its consumer's in-hand list while a consumer holds it.
+    /// Index in its consumer's in-hand list while a consumer holds it. For a producer's
+    /// publish that a queue refused (a nack) and that the producer tries again: the copies
+    /// it stands for (see `World::copies_of`).
     pub hand: u32,
     pub variant: VariantId,
     /// Failed processing attempts so far.
@@ -54,14 +56,42 @@ pub struct Message {
     pub deliveries: u16,
     pub priority: u8,
     pub flags: u8,
-    /// The producer that published it (index + 1; 0 for a copy a consumer published).
+    /// The producer the message started at (index + 1; 0 for a service's), with
+    /// [`FORWARDED`] set on a copy a consumer published onwards.
     pub producer: u16,
+}
+
+/// Set in [`Message::producer`] on a copy a consumer published onwards: it keeps its
+/// origin (poison draws depend on it), but its producer's publish guarantees no longer apply.
+pub const FORWARDED: u16 = 0x8000;
+
+/// The producer (index) whose own publish a message or record with this `producer`
+/// field is: `None` for a copy a consumer or a service published.
+#[inline]
+pub fn publisher(producer: u16) -> Option<usize> {
+    if producer & FORWARDED != 0 {
+        return None;
+    }
+    (producer as usize).checked_sub(1)
 }
 
 impl Message {
     #[inline]
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
+    }
+
+    /// The producer (index) that published this copy, when its publish guarantees
+    /// (acknowledgements, retries) apply to it.
+    #[inline]
+    pub fn publisher(&self) -> Option<usize> {
+        publisher(self.producer)
+    }
+
+    /// The producer (index) the message started at, also for copies published onwards.
+    #[inline]
+    pub fn origin(&self) -> Option<usize> {
+        ((self.producer & !FORWARDED) as usize).checked_sub(1)
     }
 }
 
@@ -80,6 +110,11 @@ pub enum Event {
     AckArrive {
         consumer: u32,
         slot: Slot,
+        epoch: u32,
+    },
+    /// Deliveries sent over a link with latency reach consumer `consumer`.
+    Arrive {
+        consumer: u32,
         epoch: u32,
     },
     /// A delayed retry goes back into its queue.

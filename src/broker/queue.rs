@@ -126,6 +126,13 @@ impl QueueState {
         self.max_length.is_some_and(|max| self.ready_len >= max)
     }
 
+    /// The queue refuses a publish now: it is full and its overflow policy is
+    /// reject-publish (a consumer waiting for a message would take it at once).
+    #[inline]
+    pub fn refuses_publish(&self) -> bool {
+        self.overflow == Overflow::RejectPublish && self.is_full() && self.waiting.is_empty()
+    }
+
     /// Appends a ready message at `priority` (clamped to the queue's maximum, as RabbitMQ does).
     #[inline]
     pub fn push_ready(&mut self, now: SimTime, slot: Slot, priority: u8) {

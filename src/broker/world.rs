@@ -65,6 +65,20 @@ pub enum NodeRef {
     Service(u32),
 }
 
+impl NodeRef {
+    /// The node kind's name, as the scenario format spells it in lower case.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            NodeRef::Producer(_) => "producer",
+            NodeRef::Exchange(_) => "exchange",
+            NodeRef::Queue(_) => "queue",
+            NodeRef::Topic(_) => "topic",
+            NodeRef::Consumer(_) => "consumer",
+            NodeRef::Service(_) => "service",
+        }
+    }
+}
+
 /// Statistics that restart at the end of the warm-up.
 pub struct Window {
     pub start: SimTime,
@@ -344,6 +358,10 @@ impl World {
                 commit: c.commit,
                 since_commit: 0,
                 alive: true,
+                crashed: false,
+                disconnected: false,
+                inbound: c.source_edge,
+                last_arrival: 0,
                 epoch: 0,
                 in_hand: Vec::new(),
                 paused: false,
@@ -475,6 +493,7 @@ impl World {
                 .edges
                 .iter()
                 .map(|e| super::link::Link {
+                    from: e.from,
                     target: e.to,
                     latency: e.latency_nanos,
                     extra: 0,
@@ -695,6 +714,9 @@ impl Model for World {
                 slot,
                 epoch,
             } => self.ack_arrive(now, consumer as usize, slot, epoch, scheduler),
+            Event::Arrive { consumer, epoch } => {
+                self.arrive(now, consumer as usize, epoch, scheduler)
+            }
             Event::Requeue { queue, slot } => {
                 self.requeue_after_delay(now, queue as usize, slot, scheduler)
             }

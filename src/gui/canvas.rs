@@ -914,8 +914,25 @@ fn edge_menu(ui: &mut egui::Ui, doc: &Document, edge: usize, actions: &mut Vec<A
     };
     ui.label(format!("{} -> {}", e.from, e.to));
     let ten = Some(Duration::from_secs(FAULT_SECONDS));
+    let kind_of = |id: &str| {
+        doc.raw
+            .nodes
+            .iter()
+            .find(|n| n.id() == id)
+            .map_or("?", RawNode::kind_name)
+    };
+    let (from, to) = (kind_of(&e.from), kind_of(&e.to));
     let mut fault = |ui: &mut egui::Ui, label: &str, kind: FaultKind| {
-        if ui.button(label).clicked() {
+        // Only where evlab simulates a link; elsewhere the button says why not.
+        let allowed = crate::scenario::check::LinkUse::of_fault(&kind).map_or(Ok(()), |what| {
+            crate::scenario::check::link_allowed(from, to, e.kind, what)
+        });
+        let button = ui.add_enabled(allowed.is_ok(), egui::Button::new(label));
+        let button = match allowed {
+            Err(why) => button.on_disabled_hover_text(why),
+            Ok(()) => button,
+        };
+        if button.clicked() {
             actions.push(Action::Fault {
                 aim: Aim::Edge(edge),
                 kind,

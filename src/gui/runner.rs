@@ -504,7 +504,14 @@ fn statuses(run: &Run, report: &Report) -> Vec<NodeStatus> {
         let alarm = match *node_ref {
             NodeRef::Consumer(c) => world.consumers.get(c as usize).and_then(|c| {
                 if !c.alive {
-                    Some("crashed".to_string())
+                    Some(
+                        if c.disconnected && !c.crashed {
+                            "disconnected"
+                        } else {
+                            "crashed"
+                        }
+                        .to_string(),
+                    )
                 } else if c.fault_failure > 0.0 {
                     Some(format!("failing {:.0}%", c.fault_failure * 100.0))
                 } else if c.slow_factor > 1.0 {

@@ -64,6 +64,10 @@ pub struct Totals {
     pub redeliveries: u64,
     /// Deliveries and retries per produced message.
     pub retry_amplification: f64,
+    /// Publishes producers tried again (refused, nacked, or unanswered in time).
+    pub publish_retries: u64,
+    /// Writes producers were told were safe, then lost (acks=1 and a leader failure).
+    pub acknowledged_lost: u64,
     /// Requests from clients to services (present when a producer sends requests).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests: Option<RequestReport>,
@@ -232,6 +236,8 @@ fn totals(world: &World) -> Totals {
         } else {
             attempts as f64 / ledger.produced as f64
         },
+        publish_retries: ledger.publish_retries,
+        acknowledged_lost: ledger.acknowledged_lost,
         requests: world
             .services
             .clients
@@ -413,6 +419,13 @@ impl Report {
                 t.reordered,
                 t.retries,
                 t.redeliveries
+            );
+        }
+        if t.publish_retries + t.acknowledged_lost > 0 {
+            let _ = writeln!(
+                out,
+                "publishing  retries {}  acknowledged then lost {}",
+                t.publish_retries, t.acknowledged_lost
             );
         }
         let _ = writeln!(

@@ -299,7 +299,7 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     if nodes.len() == raw.nodes.len() {
         clients::check_call_cycles(&mut c, &nodes);
     }
-    not_yet_simulated(&mut c);
+    check_links(&mut c);
     let edges: Vec<Edge> = edges.into_iter().map(|(_, edge)| edge).collect();
     renumber_edges(&mut nodes, &renumber);
     if c.problems.is_empty() && nodes.len() == raw.nodes.len() {
@@ -364,6 +364,77 @@ pub fn edge_allowed(from_kind: &str, to_kind: &str, kind: EdgeKind) -> Result<()
             Err("a service calls other services or publishes to an exchange, a queue or a topic")
         }
         _ => Err("this connection has no meaning"),
+    }
+}
+
+/// What a scenario puts on an edge's network link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkUse {
+    /// The edge's `latency`.
+    Latency,
+    /// A `Cut` fault.
+    Cut,
+    /// A `Delay` fault.
+    Delay,
+    /// A `Loss` fault.
+    Loss,
+}
+
+impl LinkUse {
+    /// The use a link fault makes of its edge; `None` for faults that are not link faults.
+    pub fn of_fault(kind: &crate::scenario::raw::FaultKind) -> Option<LinkUse> {
+        use crate::scenario::raw::FaultKind;
+        match kind {
+            FaultKind::Cut => Some(LinkUse::Cut),
+            FaultKind::Delay { .. } => Some(LinkUse::Delay),
+            FaultKind::Loss { .. } => Some(LinkUse::Loss),
+            _ => None,
+        }
+    }
+}
+
+/// Which edges are network links that evlab simulates, for latency and each link fault,
+/// and why the others are not.
+pub fn link_allowed(
+    from_kind: &str,
+    to_kind: &str,
+    kind: EdgeKind,
+    what: LinkUse,
+) -> Result<(), &'static str> {
+    if kind != EdgeKind::Normal {
+        return Err(
+            "dead-letter and retry edges are the broker's own (or the consumer's) republishing, \
+             not a simulated link: put latency and link faults on publishing or delivery edges",
+        );
+    }
+    match (from_kind, to_kind, what) {
+        // Publishing: a producer's or a consumer's connection to the broker.
+        ("producer" | "consumer", "exchange" | "queue" | "topic", _) => Ok(()),
+        // Synchronous calls: latency on the call edge (outages are service faults).
+        ("service", "service", LinkUse::Latency) => Ok(()),
+        ("service", "service", _) => Err(
+            "link faults between services are not simulated: crash, slow down or fail the called service instead",
+        ),
+        ("exchange", _, _) => Err(
+            "an exchange and its bindings live inside one broker: there is no network between an \
+             exchange and its queues; put latency and link faults on the edge into the exchange \
+             or on a queue's edges to its consumers",
+        ),
+        // Delivery: the consumer's connection. TCP does not lose single deliveries.
+        ("queue" | "topic", "consumer", LinkUse::Loss) => Err(
+            "a consumer's connection does not lose single deliveries: use Cut for a lost \
+             connection, or Delay for a slow network",
+        ),
+        ("queue", "consumer", _) => Ok(()),
+        ("topic", "consumer", LinkUse::Cut) => Ok(()),
+        ("topic", "consumer", _) => Err(
+            "latency between a topic and its consumers is not simulated (consumers fetch records \
+             in batches, which hides it); put it on the publishing edge, or cut the edge",
+        ),
+        _ => Err(
+            "latency and link faults are simulated on publishing edges, deliveries from a queue, \
+             cuts between a topic and its consumers, and latency on calls between services",
+        ),
     }
 }
 
@@ -531,68 +602,36 @@ fn renumber_edges(nodes: &mut [Node], map: &HashMap<usize, usize>) {
     }
 }
 
-/// Parts of the format whose simulation has not landed yet: refused with a
-/// clear message rather than silently ignored. Each line goes when its model lands.
-fn not_yet_simulated(c: &mut Checker<'_>) {
-    const LATER: &str = "is part of the scenario format but not simulated by this evlab yet; remove it to run the scenario";
+/// Latency and link faults only where evlab simulates a network link (see
+/// [`link_allowed`]): refused with the reason elsewhere, never silently ignored.
+fn check_links(c: &mut Checker<'_>) {
     let raw = c.raw;
-    for (i, node) in raw.nodes.iter().enumerate() {
-        let p = format!("nodes[{i}]");
-        match node {
-            RawNode::Producer(n) => {
-                let target_kind = raw
-                    .edges
-                    .iter()
-                    .find(|e| e.from == n.id)
-                    .and_then(|e| c.index.get(e.to.as_str()))
-                    .map(|&t| c.node_kind(t));
-                if n.acks != Acks::None && target_kind == Some("exchange") {
-                    c.problem(
-                        format!("{p}.acks"),
-                        format!("publisher confirms through an exchange {LATER}: publish to the queue or topic directly"),
-                    );
-                }
-            }
-            RawNode::Exchange(_)
-            | RawNode::Queue(_)
-            | RawNode::Topic(_)
-            | RawNode::Service(_)
-            | RawNode::Consumer(_) => {}
-        }
-    }
-    // Latency and link faults are simulated on publish edges (a producer's or a
-    // consumer's) and on calls between services.
-    let simulated_link = |from: &str, to: &str| {
-        let kind = |id: &str| c.index.get(id).map(|&n| c.node_kind(n));
-        let (from, to) = (kind(from), kind(to));
-        matches!(from, Some("producer" | "consumer")) && to != Some("service")
-            || (from == Some("service") && to == Some("service"))
-    };
+    let kind_of = |id: &str| c.index.get(id.trim()).map(|&n| c.node_kind(n));
     let mut found = Vec::new();
     for (e, edge) in raw.edges.iter().enumerate() {
-        if edge.latency.is_some() && !simulated_link(&edge.from, &edge.to) {
-            found.push((
-                format!("edges[{e}].latency"),
-                format!("latency on edges other than publishing (from a producer or a consumer) and calls between services {LATER}"),
-            ));
+        if edge.latency.is_some()
+            && let (Some(from), Some(to)) = (kind_of(&edge.from), kind_of(&edge.to))
+            && let Err(why) = link_allowed(from, to, edge.kind, LinkUse::Latency)
+        {
+            found.push((format!("edges[{e}].latency"), why.to_string()));
         }
     }
     for (i, fault) in raw.faults.iter().enumerate() {
-        let is_link_fault = matches!(
-            fault.kind,
-            FaultKind::Cut | FaultKind::Delay { .. } | FaultKind::Loss { .. }
-        );
-        let on_publish_edge = fault.target.split_once("->").is_some_and(|(from, to)| {
-            simulated_link(from.trim(), to.trim())
-                && c.index
-                    .get(from.trim())
-                    .is_some_and(|&n| c.node_kind(n) != "service")
-        });
-        if is_link_fault && !on_publish_edge {
-            found.push((
-                format!("faults[{i}].target"),
-                format!("link faults on edges other than publishing (from a producer or a consumer) {LATER}"),
-            ));
+        let Some(what) = LinkUse::of_fault(&fault.kind) else {
+            continue;
+        };
+        let Some((from, to)) = fault.target.split_once("->") else {
+            continue;
+        };
+        let edge_kind = raw
+            .edges
+            .iter()
+            .find(|e| e.from == from.trim() && e.to == to.trim())
+            .map(|e| e.kind);
+        if let (Some(from), Some(to), Some(kind)) = (kind_of(from), kind_of(to), edge_kind)
+            && let Err(why) = link_allowed(from, to, kind, what)
+        {
+            found.push((format!("faults[{i}].target"), why.to_string()));
         }
     }
     for (path, message) in found {
