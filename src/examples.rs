@@ -31,6 +31,22 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("retry-queue", include_str!("../scenarios/retry-queue.ron")),
     ("poison-dlq", include_str!("../scenarios/poison-dlq.ron")),
     (
+        "confirms-fanout",
+        include_str!("../scenarios/confirms-fanout.ron"),
+    ),
+    (
+        "connection-cut",
+        include_str!("../scenarios/connection-cut.ron"),
+    ),
+    (
+        "prefetch-latency",
+        include_str!("../scenarios/prefetch-latency.ron"),
+    ),
+    (
+        "exactly-once",
+        include_str!("../scenarios/exactly-once.ron"),
+    ),
+    (
         "lag-and-retention",
         include_str!("../scenarios/lag-and-retention.ron"),
     ),

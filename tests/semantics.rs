@@ -835,6 +835,13 @@ fn confirms_through_an_exchange_retry_a_nack_and_duplicate_where_it_landed() {
         confirmed.totals.duplicates,
         confirmed.totals.duplicate_copies
     );
+    // The full queue nacked those publishes rather than dropping them.
+    let (.., overflow, _) = queue(&confirmed, "full");
+    assert_eq!(overflow, 0);
+    match node(&confirmed, "full") {
+        NodeDetail::Queue { nacked, .. } => assert!(*nacked > 1000, "{nacked}"),
+        _ => panic!("full is a queue"),
+    }
 }
 
 /// A queue with reject-publish nacks a confirming publisher, which retries instead of
@@ -1038,4 +1045,53 @@ fn link_settings_where_there_is_no_simulated_link_are_refused_with_the_reason() 
         r#"(at: "1ms", target: "q->c", kind: Delay(extra: "5ms")), (at: "1ms", target: "t->d", kind: Cut), (at: "1ms", target: "p->x", kind: Loss(probability: 0.1))"#,
     );
     assert_eq!(fine, "");
+}
+
+/// Runs the example `name` from `scenarios/`, with `edit` applied to its text.
+fn example(name: &str, edit: impl Fn(String) -> String) -> Report {
+    let path = format!("{}/scenarios/{name}.ron", env!("CARGO_MANIFEST_DIR"));
+    let text = edit(std::fs::read_to_string(&path).unwrap());
+    let (_, scenario) = evlab::scenario::parse(&text, name).unwrap_or_else(|e| panic!("{e}"));
+    let mut run = Run::new(&scenario).unwrap();
+    run.run_to_end(|_| {}).unwrap();
+    run.check_ledger().unwrap();
+    run.report(None, false)
+}
+
+/// The duplicates one consumer group of a topic saw.
+fn group_duplicates(report: &Report, topic: &str) -> u64 {
+    match node(report, topic) {
+        NodeDetail::Topic { groups, .. } => groups.iter().map(|g| g.duplicates).sum(),
+        _ => panic!("{topic} is not a topic"),
+    }
+}
+
+/// The examples for confirms, links and transactions show what their comments say.
+#[test]
+fn the_confirms_link_and_transaction_examples_show_what_they_describe() {
+    let confirms = example("confirms-fanout", |t| t);
+    assert_eq!(confirms.totals.lost, 0);
+    assert!(confirms.totals.duplicates > 1000);
+    let (billing_in, ..) = queue(&confirms, "billing");
+    assert_eq!(billing_in, confirms.totals.produced);
+    let forget = example("confirms-fanout", |t| {
+        t.replace(r#"acks: Leader, retries: (max: 30, backoff: "1s")"#, "")
+    });
+    assert!(forget.totals.lost_by_reason.overflow > 100);
+    assert_eq!(forget.totals.duplicates, 0);
+
+    let prefetch = example("prefetch-latency", |t| t);
+    let tight = processed(&prefetch, "tight-worker") as f64 / 60.0;
+    assert!((tight - 10.0 / 0.082).abs() < 3.0, "{tight}");
+    assert!(processed(&prefetch, "eager-worker") as f64 / 60.0 > 390.0);
+
+    let cut = example("connection-cut", |t| t);
+    assert!(cut.totals.lost_by_reason.link_loss > 0);
+    assert_eq!(cut.totals.lost, cut.totals.lost_by_reason.link_loss);
+    assert!(cut.totals.redeliveries > 0 && cut.totals.duplicates > 0);
+
+    let once = example("exactly-once", |t| t);
+    assert!(group_duplicates(&once, "auto-out") > 100);
+    assert_eq!(group_duplicates(&once, "txn-out"), 0);
+    assert_eq!(once.totals.lost, 0);
 }

@@ -162,7 +162,7 @@ impl World {
                         continue;
                     }
                     if confirms && queue.refuses_publish() {
-                        queue.metrics.dropped_overflow += 1;
+                        queue.metrics.nacked += 1;
                         refused.full += 1;
                         continue;
                     }

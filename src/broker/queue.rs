@@ -52,6 +52,8 @@ pub struct QueueMetrics {
     pub delivered: u64,
     pub dropped_overflow: u64,
     pub dropped_ttl: u64,
+    /// Publishes it refused to publishers waiting for confirms (a nack: they may retry).
+    pub nacked: u64,
     /// Time from enqueue to delivery.
     pub wait: LatencyHistogram,
     /// Ready messages over time.
@@ -66,6 +68,7 @@ impl QueueMetrics {
         self.delivered = 0;
         self.dropped_overflow = 0;
         self.dropped_ttl = 0;
+        self.nacked = 0;
         self.wait.reset();
         self.depth.reset(now);
         self.unacked.reset(now);

@@ -62,7 +62,7 @@ impl<E: Copy> MinHeap<E> {
         self.entries.first()
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, entry: Entry<E>) {
         let key = entry.key();
         let mut hole = self.entries.len();
@@ -80,7 +80,7 @@ impl<E: Copy> MinHeap<E> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Option<Entry<E>> {
         let last = self.entries.pop()?;
         let Some(&top) = self.entries.first() else {
@@ -167,7 +167,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Adds an event. `time` must not be before the last popped time; an
     /// earlier time is treated as the last popped time.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: SimTime, event: E) {
         let entry = Entry {
             time: time.max(self.last),
@@ -187,7 +187,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Removes and returns the earliest event.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let entry = match &mut self.layout {
             Layout::Heap(heap) => heap.pop()?,

@@ -113,6 +113,8 @@ pub enum NodeDetail {
         depth_at_end: u64,
         unacked_at_end: u64,
         dropped: QueueDrops,
+        /// Publishes refused to publishers waiting for confirms (full, reject-publish): nacked.
+        nacked: u64,
         /// Per message, for this queue's consumers: effects applied twice, redeliveries
         /// skipped by idempotency, out-of-order processing.
         duplicates: u64,
@@ -487,13 +489,19 @@ impl Report {
                     depth_at_end,
                     unacked_at_end,
                     dropped,
+                    nacked,
                     ..
                 } => format!(
-                    "enqueued {enqueued}, delivered {delivered}, wait mean {} p99 {} ms, depth mean {mean_depth:.2} max {max_depth} end {depth_at_end} (+{unacked_at_end} unacked), dropped overflow {} ttl {}",
+                    "enqueued {enqueued}, delivered {delivered}, wait mean {} p99 {} ms, depth mean {mean_depth:.2} max {max_depth} end {depth_at_end} (+{unacked_at_end} unacked), dropped overflow {} ttl {}{}",
                     ms(*mean_wait_ms),
                     ms(wait_ms.p99),
                     dropped.overflow,
-                    dropped.ttl
+                    dropped.ttl,
+                    if *nacked > 0 {
+                        format!(", nacked {nacked}")
+                    } else {
+                        String::new()
+                    }
                 ),
                 NodeDetail::Topic {
                     appended,
@@ -688,6 +696,7 @@ fn node_detail(
                         overflow: m.dropped_overflow,
                         ttl: m.dropped_ttl,
                     },
+                    nacked: m.nacked,
                     duplicates: sub.map_or(0, |s| s.duplicates),
                     deduplicated: sub.map_or(0, |s| s.deduplicated),
                     reordered: sub.map_or(0, |s| s.reordered.total()),
