@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
 use evlab::gui::Lab;
 use evlab::gui::plots::Tab;
@@ -233,6 +233,40 @@ fn steps_and_a_run_feed_the_plots_and_a_crash_shows_on_the_node() {
     assert_eq!(faults.last().map(|f| f.target.as_str()), Some("alo-worker"));
 }
 
+/// The edge menu offers only the link faults evlab simulates there; a cut between a queue and
+/// its consumer disconnects the consumer, and the lab marks both.
+#[test]
+fn a_cut_delivery_edge_disconnects_its_consumer_and_shows_on_the_canvas() {
+    let mut harness = harness();
+    harness.get_by_label("Step").click();
+    until(&mut harness, |lab| lab.snapshot.events == 1);
+    // Edge 4 is alo -> alo-worker.
+    click_edge(&mut harness, 4, egui::PointerButton::Secondary);
+    assert!(
+        harness
+            .get_by_label("Lose 20% of messages for 10 s")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label("Cut the link for 10 s").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| {
+        lab.snapshot.edges.get(4).cloned().flatten().as_deref() == Some("cut")
+            && lab
+                .snapshot
+                .nodes
+                .iter()
+                .any(|n| n.id == "alo-worker" && n.alarm.as_deref() == Some("disconnected"))
+    });
+    assert_eq!(
+        lab(&harness)
+            .injected_faults()
+            .last()
+            .map(|f| f.target.clone()),
+        Some("alo->alo-worker".to_string())
+    );
+}
+
 fn snapshot_options() -> SnapshotOptions {
     // Fonts are rasterised on the CPU and may differ by a pixel between machines.
     SnapshotOptions::new()
@@ -394,25 +428,30 @@ impl egui::DroppedFile for Dropped {
     }
 }
 
-#[test]
-fn an_edge_is_selected_on_its_curve_and_scheduled_faults_can_be_removed() {
-    let mut harness = harness();
+/// Clicks the middle of edge `index`'s curve with `button`.
+fn click_edge(harness: &mut LabHarness, index: usize, button: egui::PointerButton) {
     let middle = {
-        let lab = lab(&harness);
+        let lab = lab(harness);
         lab.canvas
-            .edge_screen_midpoint(&lab.doc, 0)
-            .expect("edge 0")
+            .edge_screen_midpoint(&lab.doc, index)
+            .expect("the edge")
     };
     harness.hover_at(middle);
     for pressed in [true, false] {
         harness.event(egui::Event::PointerButton {
             pos: middle,
-            button: egui::PointerButton::Primary,
+            button,
             pressed,
             modifiers: egui::Modifiers::default(),
         });
     }
     harness.run_steps(2);
+}
+
+#[test]
+fn an_edge_is_selected_on_its_curve_and_scheduled_faults_can_be_removed() {
+    let mut harness = harness();
+    click_edge(&mut harness, 0, egui::PointerButton::Primary);
     assert!(lab(&harness).canvas.selection.edges.contains(&0));
     harness.get_by_label("Edge orders -> fanout");
     harness.get_by_label("binding headers");

@@ -1307,11 +1307,14 @@ impl World {
             FaultTarget::Edge(edge) => {
                 let to = self.links.get(edge).map_or(usize::MAX, |link| link.target);
                 match (kind, self.node_refs.get(to).copied()) {
-                    (FaultKind::Cut, Some(super::world::NodeRef::Consumer(c))) if begins => {
-                        self.disconnect(now, c as usize, scheduler)
-                    }
                     (FaultKind::Cut, Some(super::world::NodeRef::Consumer(c))) => {
-                        self.reconnect(now, c as usize, scheduler)
+                        // The link shows the cut; the consumer loses its connection.
+                        self.link_fault(edge, kind, begins);
+                        if begins {
+                            self.disconnect(now, c as usize, scheduler)
+                        } else {
+                            self.reconnect(now, c as usize, scheduler)
+                        }
                     }
                     _ => self.link_fault(edge, kind, begins),
                 }

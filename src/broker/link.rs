@@ -151,6 +151,23 @@ impl World {
         }
     }
 
+    /// What a fault is doing to the link of `edge` right now, in a few words (`None`:
+    /// nothing). For the lab, which marks the edge.
+    pub fn link_alarm(&self, edge: usize) -> Option<String> {
+        let link = self.links.get(edge)?;
+        if link.cut {
+            return Some("cut".into());
+        }
+        let mut parts = Vec::new();
+        if link.extra > 0 {
+            parts.push(format!("+{} ms", link.extra as f64 / 1e6));
+        }
+        if link.loss > 0.0 {
+            parts.push(format!("losing {:.0}%", link.loss * 100.0));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
     /// A link fault on `edge` starts or ends.
     pub(super) fn link_fault(
         &mut self,

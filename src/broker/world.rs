@@ -144,6 +144,11 @@ pub struct World {
 }
 
 impl World {
+    /// Number of edges (each has a link).
+    pub fn edges_len(&self) -> usize {
+        self.links.len()
+    }
+
     /// Wires a world from a checked scenario and schedules its first events.
     pub fn build(scenario: &Scenario, scheduler: &mut Scheduler<Event>) -> Result<World, String> {
         let mut interner = VariantInterner::default();

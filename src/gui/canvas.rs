@@ -305,8 +305,11 @@ impl Canvas {
                 continue;
             };
             let selected = self.selection.edges.contains(&index);
+            let alarm = live.edges.get(index).and_then(Option::as_ref);
             let color = if selected {
                 style::SELECTED
+            } else if alarm.is_some() {
+                style::ALARM
             } else {
                 style::edge_color(edge.kind)
             };
@@ -332,7 +335,11 @@ impl Canvas {
                 color,
                 Stroke::NONE,
             ));
-            if let Some(label) = edge_label(edge) {
+            let label = match (edge_label(edge), alarm) {
+                (Some(label), Some(alarm)) => Some(format!("{label} · {alarm}")),
+                (label, alarm) => label.or_else(|| alarm.cloned()),
+            };
+            if let Some(label) = label {
                 let mid = bezier(&points, 0.5);
                 painter.text(
                     mid + Vec2::new(0.0, -8.0),

@@ -903,7 +903,7 @@ fn edge_form(f: &mut Form<'_>, edge: &mut RawEdge) {
     );
     f.optional_unit(
         "latency",
-        "Network latency on this edge.",
+        "Network latency on this edge: each publish (from a producer or a consumer), each delivery and acknowledgement (from a queue to its consumer), or each call and answer (between services) takes this long.",
         &mut edge.latency,
         Duration::from_millis(5),
     );

@@ -80,6 +80,8 @@ pub struct Snapshot {
     pub refused: Option<String>,
     pub report: Option<Arc<Report>>,
     pub nodes: Vec<NodeStatus>,
+    /// Per edge, what a link fault is doing to it now (cut, delayed, lossy).
+    pub edges: Vec<Option<String>>,
     /// The scenario's faults and those injected so far.
     pub faults: Vec<Fault>,
     /// One message in this many is traced (dots on the canvas, the message trace).
@@ -469,6 +471,9 @@ impl Engine {
                     error: self.error.clone(),
                     refused: self.refused.clone(),
                     nodes: statuses(run, &report),
+                    edges: (0..run.world().edges_len())
+                        .map(|e| run.world().link_alarm(e))
+                        .collect(),
                     report: Some(Arc::new(report)),
                     faults: run.faults().to_vec(),
                     trace_every: self.trace_every,
