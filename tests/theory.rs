@@ -23,8 +23,8 @@
 //! A comparison passes when `|estimate - theory| < Z * SE` with [`Z`] = 4.5.
 //! For a correct simulator `(estimate - theory) / SE` follows Student's t
 //! with R - 1 = 19 degrees of freedom, so one comparison fails by chance
-//! with probability 2.5e-4 (two-sided), and any of the 49 comparisons in
-//! this file with probability at most 1.2% (union bound; the comparisons are
+//! with probability 2.5e-4 (two-sided), and any of the 53 comparisons in
+//! this file with probability at most 1.3% (union bound; the comparisons are
 //! correlated, since every system's producer is `p` and draws the same unit
 //! exponentials for the same seed). The seeds are fixed, so the outcome is
 //! deterministic; that figure is the chance that a correct simulator meets
@@ -273,6 +273,8 @@ struct Stage {
     service: Service,
     /// `Some((max_length, "RejectPublish" | "DropHead"))`.
     limit: Option<(u64, &'static str)>,
+    /// Latency of the links from the queue to its consumers (ns; 0: none).
+    link_ns: u64,
 }
 
 fn stage(consumers: u32, service: Service) -> Stage {
@@ -280,6 +282,7 @@ fn stage(consumers: u32, service: Service) -> Stage {
         consumers,
         service,
         limit: None,
+        link_ns: 0,
     }
 }
 
@@ -313,7 +316,15 @@ impl System {
                     "        Consumer(id: \"c{n}_{i}\", concurrency: 1, prefetch: 1, service: {}),",
                     st.service.ron()
                 );
-                let _ = writeln!(edges, "        (from: \"q{n}\", to: \"c{n}_{i}\"),");
+                let latency = if st.link_ns > 0 {
+                    format!(", latency: \"{}ns\"", st.link_ns)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    edges,
+                    "        (from: \"q{n}\", to: \"c{n}_{i}\"{latency}),"
+                );
                 if n < self.stages.len() {
                     let _ = writeln!(edges, "        (from: \"c{n}_{i}\", to: \"q{}\"),", n + 1);
                 }
@@ -608,6 +619,21 @@ fn lognormal_system() -> System {
     }
 }
 
+/// M/M/1's queue and consumer with 2.5 ms of latency between them: with prefetch 1, the
+/// next delivery leaves only when the last acknowledgement is back, so the consumer is
+/// a server busy for the service time plus the round trip (5 ms exponential + 5 ms).
+fn remote_system() -> System {
+    let mut remote = stage(1, Service::exp(200.0));
+    remote.link_ns = 2_500_000;
+    System {
+        name: "mg1-remote",
+        lambda: LAMBDA,
+        stages: vec![remote],
+        warmup_s: 20,
+        measure_s: 6000,
+    }
+}
+
 /// The replications of each system, shared between the tests that read them
 /// (the same runs feed the closed-form claims and Little's law).
 macro_rules! shared {
@@ -626,6 +652,7 @@ shared!(mm1k_09, mm1k_system("mm1k-rho0.9", 90.0));
 shared!(mm1k_15, mm1k_system("mm1k-rho1.5", 150.0));
 shared!(tandem, tandem_system());
 shared!(lognormal, lognormal_system());
+shared!(remote, remote_system());
 
 // ===== 1. M/M/1 ======================================================================
 
@@ -709,6 +736,34 @@ fn md1_matches_pollaczek_khinchine() {
     check(
         &format!("M/D/1, lambda 80/s, service 10 ms (Wq ratio to M/M/1: {ratio:.4}, theory 0.5)"),
         &table,
+    );
+}
+
+/// Latency between a queue and its consumer: with prefetch 1 the consumer holds each
+/// message for the service time S plus the round trip 2L (delivery there, acknowledgement
+/// back), so the queue is M/G/1 with G = S + 2L (Pollaczek-Khinchine), and a message's
+/// journey is its wait, one link crossing and its service.
+#[test]
+fn prefetch_one_over_a_link_is_mg1_with_the_round_trip_in_the_service() {
+    let sys = remote_system();
+    let stage = &sys.stages[0];
+    let lambda = sys.lambda;
+    let (s, l) = (stage.service.mean_s(), stage.link_ns as f64 / 1e9);
+    let g = s + 2.0 * l;
+    // E[G^2] = Var(S) + E[G]^2; S is exponential, so Var(S) = s^2.
+    let g2 = s * s + g * g;
+    let rho = lambda * g;
+    let wq = lambda * g2 / (2.0 * (1.0 - rho));
+    #[rustfmt::skip]
+    let claims: &[Claim] = &[
+        ("Wq = lambda E[G^2] / (2 (1 - rho)), G = S + 2L (s)", wq, &|o| o.queue("q1").mean_wait_s),
+        ("W = Wq + L + S, end-to-end (s)", wq + l + s, &|o| o.sojourn_s()),
+        ("Lq = lambda Wq, mean ready depth", lambda * wq, &|o| o.queue("q1").mean_depth),
+        ("rho = lambda (S + 2L), mean unacked", rho, &|o| o.queue("q1").mean_unacked),
+    ];
+    check(
+        &format!("M/G/1 over a link, lambda 80/s, S exp 5 ms, L 2.5 ms (rho {rho:.2})"),
+        &rows(remote(), claims),
     );
 }
 
