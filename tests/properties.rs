@@ -2802,3 +2802,66 @@ fn copy_that_finds_the_arena_full_on_a_link_is_lost() {
     )"#;
     assert_eq!(ledger_after_the_cap_stops(text), Ok(()));
 }
+
+/// A replicated topic keeps two records (250 B of 100 B records); its one consumer takes
+/// 50 ms per record and resets to the latest offset when retention deletes records it has not
+/// fetched. The partition's leader fails at 30 ms: the new leader has only what the follower
+/// had (the high watermark). The group's position and committed offset stay within the log,
+/// and every record ends once.
+///
+/// `World::trim` and `World::reset_below_log_start` (src/broker/flow.rs) reset a group to the
+/// log-end offset, past the records the followers did not have yet, which consumers cannot
+/// read: Kafka's `latest` is the high watermark. The failover then truncated the log below the
+/// group's offsets (`GroupState::lag` underflowed: "attempt to subtract with overflow" at the
+/// next sample), and the records skipped past the watermark were counted lost to retention
+/// and then written again by the producer's retry or lost to the broker failure (found by
+/// `random_valid_scenarios_conserve_messages`).
+#[test]
+fn latest_offset_reset_stops_at_the_high_watermark() {
+    let text = r#"(
+        version: 1,
+        duration: "200ms",
+        sample_every: "1ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "1000/s"), size: "100B", acks: All, retries: (max: 3, backoff: "1ms", timeout: "10ms")),
+            Topic(id: "t", retention_bytes: "250B", replication_factor: 2, replication_delay: "5ms", failover: "1ms"),
+            Consumer(id: "c", service: Constant(time: "50ms"), commit: AfterEach),
+        ],
+        edges: [
+            (from: "p", to: "t"),
+            (from: "t", to: "c"),
+        ],
+        faults: [(at: "30ms", target: "t", kind: BrokerFailure(), duration: "10ms")],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+}
+
+/// A replicated topic (replication delay 5 ms, a record every 1 ms) keeps about two records
+/// (250 B of 100 B records), fewer than its followers lag behind. Retention deletes only what
+/// every in-sync replica has (Kafka deletes segments below the high watermark only), and the
+/// consumer reads records as they become readable.
+///
+/// `World::trim` (src/broker/flow.rs) deleted the oldest record as soon as the partition held
+/// more, before its followers had it; `World::replicated` (src/broker/failover.rs) moves the
+/// high watermark only over records it finds, so it stopped at the first deleted offset for
+/// good: the consumer processed nothing in the whole run, and the partition was never
+/// readable again.
+#[test]
+fn retention_keeps_records_the_followers_do_not_have_yet() {
+    let text = r#"(
+        version: 1,
+        duration: "200ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "1000/s"), size: "100B"),
+            Topic(id: "t", retention_bytes: "250B", replication_factor: 2, replication_delay: "5ms"),
+            Consumer(id: "c", service: Constant(time: "100us"), commit: AfterEach),
+        ],
+        edges: [
+            (from: "p", to: "t"),
+            (from: "t", to: "c"),
+        ],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+    let report = report_of(text);
+    assert!(processed_by(&report, "c") >= 150, "{:#}", report["totals"]);
+}

@@ -166,6 +166,7 @@ impl World {
         let Some(partition) = topic.partitions.get_mut(p) else {
             return;
         };
+        let before = partition.hw;
         while partition.hw < partition.end_offset
             && partition
                 .record(partition.hw)
@@ -173,7 +174,12 @@ impl World {
         {
             partition.hw += 1;
         }
+        let moved = partition.hw > before;
         self.wake_partition(now, t, p, scheduler);
+        if moved {
+            // Retention may delete what the followers have now.
+            self.trim(now, t, p);
+        }
     }
 
     /// The owner of partition `p` in each group looks for work.

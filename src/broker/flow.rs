@@ -648,6 +648,12 @@ impl World {
                 return;
             };
             let offset = partition.base_offset;
+            // Kafka deletes only below the high watermark: what every in-sync replica has,
+            // which consumers may read. (`World::replicated` trims again when it moves.)
+            let readable = topic.readable_end(partition);
+            if offset >= readable {
+                return;
+            }
             let expired_by_time = topic
                 .retention_nanos
                 .is_some_and(|r| front.appended_at + r <= now);
@@ -659,7 +665,9 @@ impl World {
                 return;
             }
             // A group that had not fetched this record has lost it. Kafka then resets the
-            // group's position: to the log start (earliest) or to the log end (latest).
+            // group's position: to the log start (earliest) or to the end of what consumers
+            // may read (latest: the high watermark, never past it, where a failover may
+            // truncate the log).
             // A group that fetched it and has not finished it still holds it; a dead letter
             // it holds is done as far as the log goes (it is out of the ledger), so that a
             // rewind past the log start later does not take it for a lost copy.
@@ -674,7 +682,7 @@ impl World {
                     continue;
                 }
                 let upto = if group.reset == OffsetReset::Latest {
-                    partition.end_offset
+                    readable
                 } else {
                     offset + 1
                 };
@@ -718,12 +726,16 @@ impl World {
         let Some(topic) = self.topics.get_mut(t) else {
             return;
         };
+        let readable = topic
+            .partitions
+            .get(p)
+            .map_or(0, |partition| topic.readable_end(partition));
         let (Some(partition), Some(group)) = (topic.partitions.get(p), topic.groups.get_mut(g))
         else {
             return;
         };
         let upto = if group.reset == OffsetReset::Latest {
-            partition.end_offset
+            readable
         } else {
             partition.base_offset
         };
