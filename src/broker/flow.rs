@@ -250,7 +250,11 @@ impl World {
         };
         message.enqueued_at = now;
         let priority = message.priority;
-        if let Some(c) = queue.waiting.pop_front() {
+        // A queue whose broker is down delivers nothing: what comes back to it meanwhile (a
+        // delayed retry, a message whose visibility timeout ended) waits for the broker.
+        if queue.online
+            && let Some(c) = queue.waiting.pop_front()
+        {
             queue.metrics.enqueued += 1;
             // A consumer has credit, so nothing is ready: deliver at once.
             self.deliver(now, q, c as usize, slot, scheduler);
