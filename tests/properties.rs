@@ -4,34 +4,46 @@
 //! * `random_valid_scenarios_conserve_messages` (1024 cases): a generator builds random
 //!   *valid* [`RawScenario`]s directly as Rust values: 1-3 producers of every arrival kind
 //!   (on/off, schedules of 1-3 steps, zero-rate steps), keys none / uniform / Zipf, 0-3 routing
-//!   keys, headers, priorities; 0-2 exchanges of every type with key, pattern and headers
-//!   bindings (every `x_match`), exchange-to-exchange bindings and alternates; 1-3 queues with
-//!   max length, both overflow policies, TTL, priorities, push or pull delivery (visibility
-//!   timeouts of 0.1-20 ms, `max_receive_count` 1-5), `max_deliveries` 1-5, and at most one
-//!   dead-letter or retry edge to an exchange, a queue or a topic (always a dead-letter edge
-//!   for a redrive); 0-2 topics with 1-8 partitions, every partitioner, retention by time and
-//!   by (small) byte sizes; 1-5 consumers with groups of one or several members, concurrency,
-//!   prefetch, every service distribution, outputs that publish onwards with or without a new
-//!   routing key, loops included, and (three in four) delivery guarantees: ack before or after
-//!   processing, an ack delay of 0 or up to 5 ms, idempotency none / exact / by count / by
-//!   time, retries with immediate, fixed or exponential backoff and every jitter, 1-5
-//!   attempts, failure probabilities of 0 or 0.01-0.5, poison fractions of 0 or up to 0.1,
-//!   short session timeouts and rebalance times (10-200 ms, so that groups rebalance within a
-//!   run), both offset resets, and at most one dead-letter and one retry edge each; and 0-4
-//!   scenario faults on consumers at random times: crashes with and without a restart,
-//!   slow-downs and failing processing, lasting 1 us-1 s or to the end. Every generated
-//!   scenario must pass the checker. Each is run in ten slices; after every slice the ledger
-//!   (`produced + fanned_out + duplicate_copies = processed + dead_lettered + lost + in
-//!   flight`, recounted from the world's structures) must hold, and so must the consumers'
-//!   bookkeeping (a queue consumer's unacked = what it holds: processing, awaiting its ack or
-//!   buffered; unacked within prefetch; busy within concurrency and within what it holds; a
-//!   crashed consumer holds nothing; a queue's unacked = its at-least-once consumers' plus its
-//!   orphans). At the end the report's totals must balance, and the JSON report (with its time
-//!   series) must be byte-identical when the scenario is run again, in the same slices or
-//!   straight through with `run_to_end`. A run may stop early on its `max_in_flight` cap (a
-//!   tenth of the cases set a small one on purpose); the ledger must hold then too. A run that
-//!   goes over [`EVENT_BUDGET`] events is cut at the end of that slice, and the second run
-//!   stops at the same time.
+//!   keys, headers, priorities, and (three in five) publish guarantees: `acks: Leader` or
+//!   `All`, with or without `retries` (0-4, backoffs of 0-20 ms, timeouts of 1 us-50 ms),
+//!   `idempotent` now and then with `acks: All`, whether they publish to an exchange, a queue
+//!   or a topic; 0-2 exchanges of every type with key, pattern and headers bindings (every
+//!   `x_match`), exchange-to-exchange bindings and alternates; 1-3 queues, durable or
+//!   transient, with max length, both overflow policies, TTL, priorities, push or pull
+//!   delivery (visibility timeouts of 0.1-20 ms, `max_receive_count` 1-5), `max_deliveries`
+//!   1-5, and at most one dead-letter or retry edge to an exchange, a queue or a topic (always
+//!   a dead-letter edge for a redrive); 0-2 topics with 1-8 partitions, every partitioner,
+//!   retention by time and by (small) byte sizes, and (half of them) replication: 1-3 replicas,
+//!   any `min_insync_replicas` up to them, replication delays of 0-5 ms, failovers of 0-50 ms;
+//!   1-5 consumers with groups of one or several members, concurrency, prefetch, every service
+//!   distribution, outputs that publish onwards with or without a new routing key, loops
+//!   included, and (three in four) delivery guarantees: ack before or after processing, an ack
+//!   delay of 0 or up to 5 ms, idempotency none / exact / by count / by time, retries with
+//!   immediate, fixed or exponential backoff and every jitter, 1-5 attempts, failure
+//!   probabilities of 0 or 0.01-0.5, poison fractions of 0 or up to 0.1, short session timeouts
+//!   and rebalance times (10-200 ms, so that groups rebalance within a run), both offset
+//!   resets, and at most one dead-letter and one retry edge each; `latency` of 0-5 ms on about
+//!   a fifth of the first 16 edges that take it (publishing edges of producers and consumers,
+//!   and queue -> consumer delivery edges, as `check::link_allowed` says); and 0-4 scenario
+//!   faults at random times, lasting 1 us-1 s or to the end: consumer crashes with and without
+//!   a restart, slow-downs and failing processing; `BrokerFailure` of a queue, or of a topic
+//!   (every partition, or one); `Cut`, `Delay` (1 us-20 ms) and `Loss` (any probability) on
+//!   the edges that take them (`Cut` on publishing and delivery edges, a lost connection on
+//!   the latter; `Delay` on publishing and queue -> consumer edges; `Loss` on publishing
+//!   edges). Every generated scenario must pass the checker. Each is run in ten slices; after
+//!   every slice the ledger (`produced + fanned_out + duplicate_copies = processed +
+//!   dead_lettered + lost + in flight`, recounted from the world's structures, copies in
+//!   transit on links and parked for a publish retry included) must hold, and so must the
+//!   consumers' bookkeeping (a queue consumer's unacked = what it holds: processing, awaiting
+//!   its ack or buffered; unacked within prefetch; busy within concurrency and within what it
+//!   holds; a crashed or disconnected consumer, and one whose queue's broker is down, holds
+//!   nothing; a queue's unacked = its
+//!   at-least-once consumers' plus its orphans). At the end the report's totals must balance,
+//!   and the JSON report (with its time series) must be byte-identical when the scenario is
+//!   run again, in the same slices or straight through with `run_to_end`. A run may stop early
+//!   on its `max_in_flight` cap (a tenth of the cases set a small one on purpose); the ledger
+//!   must hold then too. A run that goes over [`EVENT_BUDGET`] events is cut at the end of that
+//!   slice, and the second run stops at the same time.
 //! * `generator_makes_only_valid_scenarios`: the same generator sampled deterministically 2000
 //!   times, nothing run: every scenario passes `check` (validity is by construction).
 //! * `random_text_never_panics` (2000 cases): the examples in `scenarios/*.ron`, and now and
@@ -47,21 +59,22 @@
 //!   queue -> consumer chain with fresh ids (guarantees included, no faults), at the end or at
 //!   the start of the node list, leaves every original node's report unchanged (producers'
 //!   produced, consumers' processed and failed, and queues', topics' and exchanges' figures):
-//!   one random stream per entity, keyed by its id. The scenario's faults target original
-//!   consumers only. A case whose run stops on the memory cap (an amplifying loop that fills
+//!   one random stream per entity, keyed by its id. The scenario's faults (of every kind
+//!   above) target original nodes and edges only. A case whose run stops on the memory cap (an amplifying loop that fills
 //!   even the default one) is rejected: there is nothing to compare.
 //! * `faults_injected_at_run_time_keep_the_ledger` (512 cases): a generated scenario run in ten
-//!   slices with 1-6 faults injected between them through `Run::inject` (crashes with and
-//!   without a restart, slow-downs, failing processing; random consumers): the ledger and the
-//!   consumers' bookkeeping hold after every slice, `Run::faults` lists the scenario's faults
-//!   and then the injected ones with the times they were injected, a crash aimed at a producer
-//!   is refused and not recorded, the totals balance, and the session saved as a scenario
-//!   (its faults being `Run::faults`) replays to the same report.
+//!   slices with 1-6 faults injected between them through `Run::inject`, of every kind the
+//!   scenario faults above have, on the same targets (consumers; queues and topics, whole or
+//!   one partition; edges that take the link fault): the ledger and the consumers' bookkeeping
+//!   hold after every slice, `Run::faults` lists the scenario's faults and then the injected
+//!   ones with the times they were injected, a crash aimed at a producer and a loss aimed at a
+//!   delivery edge are refused and not recorded, the totals balance, and the session saved as a
+//!   scenario (its faults being `Run::faults`) replays to the same report.
 //!
-//! The generator covers everything the checker accepted when it was written except producer
-//! acks, retries and idempotence, transient queues, topic replication, edge latency and calls,
-//! service nodes, broker and link faults, and transactional commits (tested in
-//! `tests/guarantees.rs` and `tests/services.rs`).
+//! The generator covers everything the checker accepts except service nodes and call edges
+//! (tested in `tests/services.rs`), transactional commits (`tests/guarantees.rs`), latency or
+//! link faults on an edge that shares its ends with an earlier one (a `"from->to"` target
+//! names the first), and producers whose publishes are answered by a service.
 //!
 //! Set `EVLAB_PROPTEST_FACTOR=k` to run k times as many cases, and `EVLAB_DUMP=FILE` to have
 //! every generated scenario written to FILE before it runs (the last one is the culprit when a
@@ -74,7 +87,7 @@ use evlab::broker::consumer::Source;
 use evlab::broker::matching::XMatch;
 use evlab::metrics::report::Report;
 use evlab::run::{Run, RunError};
-use evlab::scenario::check::check;
+use evlab::scenario::check::{LinkUse, check, link_allowed};
 use evlab::scenario::raw::*;
 use evlab::scenario::units::{Duration, Rate, Size};
 use evlab::scenario::{Fault, FaultTarget, LoadError, Scenario, parse, to_ron};
@@ -163,10 +176,32 @@ fn headers(min: usize) -> impl Strategy<Value = BTreeMap<String, String>> {
     )
 }
 
+/// A producer's publish guarantees: fire-and-forget, or acks (leader or all) with or without
+/// retries (0-4 of them, backoffs of 0-20 ms, timeouts of 1 us-50 ms), idempotent now and then
+/// with acks all.
+fn publish_guarantees() -> impl Strategy<Value = (Acks, Option<PublishRetry>, bool)> {
+    prop_oneof![
+        2 => Just((Acks::None, None, false)),
+        3 => (
+            select(&[Acks::Leader, Acks::All][..]),
+            prop::option::weighted(0.7, (0u32..=4, 0u64..20_000, 1u64..50_000)),
+            any::<bool>(),
+        )
+            .prop_map(|(acks, retry, idempotent)| {
+                let retry = retry.map(|(max, backoff, timeout)| PublishRetry {
+                    max,
+                    backoff: us(backoff),
+                    timeout: us(timeout),
+                });
+                (acks, retry, idempotent && acks == Acks::All)
+            }),
+    ]
+}
+
 /// A producer (id left empty) and a selector for its target.
 fn producer() -> impl Strategy<Value = (RawProducer, usize)> {
     (
-        pos(),
+        (pos(), publish_guarantees()),
         arrival(),
         1u64..4096,
         keys(),
@@ -178,7 +213,7 @@ fn producer() -> impl Strategy<Value = (RawProducer, usize)> {
     )
         .prop_map(
             |(
-                pos,
+                (pos, (acks, retries, idempotent)),
                 arrival,
                 size,
                 keys,
@@ -205,7 +240,9 @@ fn producer() -> impl Strategy<Value = (RawProducer, usize)> {
                         routing_keys,
                         headers,
                         priority,
-                        ..Default::default()
+                        acks,
+                        retries,
+                        idempotent,
                     },
                     target,
                 )
@@ -300,6 +337,7 @@ fn queue() -> impl Strategy<Value = QueueSpec> {
             select(&[Overflow::DropHead, Overflow::RejectPublish][..]),
             prop::option::of((1_000u64..1_000_000).prop_map(us)),
             prop::option::of(1u8..=5),
+            prop::bool::weighted(0.7),
         ),
         delivery(),
         prop::option::weighted(0.3, 1u32..=5),
@@ -308,7 +346,7 @@ fn queue() -> impl Strategy<Value = QueueSpec> {
     )
         .prop_map(
             |(
-                (pos, max_length, overflow, ttl, max_priority),
+                (pos, max_length, overflow, ttl, max_priority, durable),
                 delivery,
                 max_deliveries,
                 failed,
@@ -322,9 +360,9 @@ fn queue() -> impl Strategy<Value = QueueSpec> {
                         overflow,
                         ttl,
                         max_priority,
+                        durable,
                         delivery,
                         max_deliveries,
-                        ..Default::default()
                     },
                     failed,
                     redrive,
@@ -344,16 +382,28 @@ fn topic() -> impl Strategy<Value = RawTopic> {
         ],
         prop::option::of((1u64..1000).prop_map(ms)),
         prop::option::of((1u64..20_000).prop_map(|bytes| Size { bytes })),
+        // Replication: 1-3 replicas, any min in-sync count up to them, replication delays of
+        // 0-5 ms and failovers of 0-50 ms (near the processing times and fault lengths).
+        prop::option::weighted(0.5, (1u32..=3, any::<u32>(), 0u64..5_000, 0u64..50_000)),
     )
         .prop_map(
-            |(pos, partitions, partitioner, retention, retention_bytes)| RawTopic {
-                id: String::new(),
-                pos,
-                partitions,
-                partitioner,
-                retention,
-                retention_bytes,
-                ..Default::default()
+            |(pos, partitions, partitioner, retention, retention_bytes, replication)| {
+                let mut topic = RawTopic {
+                    id: String::new(),
+                    pos,
+                    partitions,
+                    partitioner,
+                    retention,
+                    retention_bytes,
+                    ..Default::default()
+                };
+                if let Some((factor, insync, delay, failover)) = replication {
+                    topic.replication_factor = factor;
+                    topic.min_insync_replicas = 1 + insync % factor;
+                    topic.replication_delay = us(delay);
+                    topic.failover = us(failover);
+                }
+                topic
             },
         )
 }
@@ -537,23 +587,40 @@ fn consumer() -> impl Strategy<Value = ConsumerSpec> {
         )
 }
 
+/// What a generated fault does, and to what kind of target.
+#[derive(Debug, Clone, Copy)]
+enum FaultWhat {
+    /// A crash (with or without restart), a slow-down or failing processing, of a consumer.
+    Consumer(FaultKind),
+    /// A cut, a delay or a loss, on an edge that takes it (see [`link_edges`]); a cut of a
+    /// consumer's delivery edge is a lost connection.
+    Link(FaultKind),
+    /// A broker failure of a queue, or of a topic: every partition, or the one selected.
+    Broker { partition: Option<u32> },
+}
+
 #[derive(Debug, Clone)]
 struct FaultSpec {
     /// When, in thousandths of the run.
     at_per_mille: u64,
-    consumer: usize,
-    kind: FaultKind,
+    /// Selects the target among those the fault applies to.
+    target: usize,
+    what: FaultWhat,
     duration: Option<Duration>,
 }
 
-/// A consumer fault: a crash (with or without restart), a slow-down, failing processing, or a
-/// cut of the edge it reads from (a lost connection).
-fn fault_kind() -> impl Strategy<Value = FaultKind> {
+fn fault_what() -> impl Strategy<Value = FaultWhat> {
     prop_oneof![
-        3 => Just(FaultKind::Crash),
-        1 => Just(FaultKind::Cut),
-        1 => (1.1f64..20.0).prop_map(|factor| FaultKind::Slow { factor }),
-        1 => (0.0f64..=1.0).prop_map(|probability| FaultKind::Fail { probability }),
+        3 => Just(FaultWhat::Consumer(FaultKind::Crash)),
+        1 => (1.1f64..20.0).prop_map(|factor| FaultWhat::Consumer(FaultKind::Slow { factor })),
+        1 => (0.0f64..=1.0)
+            .prop_map(|probability| FaultWhat::Consumer(FaultKind::Fail { probability })),
+        2 => Just(FaultWhat::Link(FaultKind::Cut)),
+        1 => (1u64..20_000).prop_map(|extra| FaultWhat::Link(FaultKind::Delay { extra: us(extra) })),
+        1 => (0.0f64..=1.0)
+            .prop_map(|probability| FaultWhat::Link(FaultKind::Loss { probability })),
+        3 => prop::option::weighted(0.4, any::<u32>())
+            .prop_map(|partition| FaultWhat::Broker { partition }),
     ]
 }
 
@@ -562,14 +629,103 @@ fn fault_duration() -> impl Strategy<Value = Option<Duration>> {
 }
 
 fn fault() -> impl Strategy<Value = FaultSpec> {
-    (0u64..1000, any::<usize>(), fault_kind(), fault_duration()).prop_map(
-        |(at_per_mille, consumer, kind, duration)| FaultSpec {
+    (0u64..1000, any::<usize>(), fault_what(), fault_duration()).prop_map(
+        |(at_per_mille, target, what, duration)| FaultSpec {
             at_per_mille,
-            consumer,
-            kind,
+            target,
+            what,
             duration,
         },
     )
+}
+
+fn kind_name(node: &RawNode) -> &'static str {
+    match node {
+        RawNode::Producer(_) => "producer",
+        RawNode::Exchange(_) => "exchange",
+        RawNode::Queue(_) => "queue",
+        RawNode::Topic(_) => "topic",
+        RawNode::Consumer(_) => "consumer",
+        RawNode::Service(_) => "service",
+    }
+}
+
+fn node_index(raw: &RawScenario, id: &str) -> Option<usize> {
+    raw.nodes.iter().position(|n| n.id() == id)
+}
+
+/// Whether edge `e` of `raw` takes `what`, as the checker decides
+/// ([`evlab::scenario::check::link_allowed`]).
+fn link_takes(raw: &RawScenario, e: usize, what: LinkUse) -> bool {
+    let Some(edge) = raw.edges.get(e) else {
+        return false;
+    };
+    let kind = |id: &str| node_index(raw, id).map(|n| kind_name(&raw.nodes[n]));
+    match (kind(&edge.from), kind(&edge.to)) {
+        (Some(from), Some(to)) => link_allowed(from, to, edge.kind, what).is_ok(),
+        _ => false,
+    }
+}
+
+/// The edges a link fault of kind `what` may target: those that take it and that a
+/// `"from->to"` target names (the first edge between their ends), in file order.
+fn link_edges(raw: &RawScenario, what: LinkUse) -> Vec<usize> {
+    (0..raw.edges.len())
+        .filter(|&e| {
+            let edge = &raw.edges[e];
+            raw.edges
+                .iter()
+                .position(|o| o.from == edge.from && o.to == edge.to)
+                == Some(e)
+                && link_takes(raw, e, what)
+        })
+        .collect()
+}
+
+/// Resolves a generated fault against a scenario: its target (node and edge indices are the
+/// same in `raw` and in the checked scenario, all of whose nodes and edges are valid), the
+/// target as written in a file, and its kind. `None` when the scenario has nothing it applies to.
+fn resolve_fault(
+    raw: &RawScenario,
+    what: FaultWhat,
+    sel: usize,
+) -> Option<(FaultTarget, String, FaultKind)> {
+    let of_kind = |pred: fn(&RawNode) -> bool| -> Vec<usize> {
+        (0..raw.nodes.len())
+            .filter(|&n| pred(&raw.nodes[n]))
+            .collect()
+    };
+    let pick = |list: &[usize]| (!list.is_empty()).then(|| list[sel % list.len()]);
+    match what {
+        FaultWhat::Consumer(kind) => {
+            let n = pick(&of_kind(|n| matches!(n, RawNode::Consumer(_))))?;
+            Some((FaultTarget::Node(n), raw.nodes[n].id().to_string(), kind))
+        }
+        FaultWhat::Link(kind) => {
+            let what = LinkUse::of_fault(&kind)?;
+            let e = pick(&link_edges(raw, what))?;
+            let edge = &raw.edges[e];
+            Some((
+                FaultTarget::Edge(e),
+                format!("{}->{}", edge.from, edge.to),
+                kind,
+            ))
+        }
+        FaultWhat::Broker { partition } => {
+            let n = pick(&of_kind(|n| {
+                matches!(n, RawNode::Queue(_) | RawNode::Topic(_))
+            }))?;
+            let partition = match &raw.nodes[n] {
+                RawNode::Topic(t) => partition.map(|p| p % t.partitions.max(1)),
+                _ => None,
+            };
+            Some((
+                FaultTarget::Node(n),
+                raw.nodes[n].id().to_string(),
+                FaultKind::BrokerFailure { partition },
+            ))
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -587,6 +743,8 @@ struct Parts {
     topics: Vec<RawTopic>,
     consumers: Vec<ConsumerSpec>,
     faults: Vec<FaultSpec>,
+    /// Latency of edge `i`, for the first edges, where the edge takes latency.
+    latencies: Vec<Option<Duration>>,
 }
 
 fn limits() -> impl Strategy<Value = Option<RawLimits>> {
@@ -601,7 +759,11 @@ fn limits() -> impl Strategy<Value = Option<RawLimits>> {
 
 fn parts(names: BoxedStrategy<(String, String)>) -> impl Strategy<Value = Parts> {
     (
-        names,
+        (
+            names,
+            // A fifth of the edges that take latency get 0-5 ms of it.
+            prop::collection::vec(prop::option::weighted(0.2, (0u64..5_000).prop_map(us)), 16),
+        ),
         any::<u64>(),
         200u64..=3_000,
         prop::option::weighted(0.3, 1u64..1000),
@@ -616,7 +778,7 @@ fn parts(names: BoxedStrategy<(String, String)>) -> impl Strategy<Value = Parts>
     )
         .prop_map(
             |(
-                (name, description),
+                ((name, description), latencies),
                 seed,
                 duration_ms,
                 warmup_per_mille,
@@ -642,6 +804,7 @@ fn parts(names: BoxedStrategy<(String, String)>) -> impl Strategy<Value = Parts>
                 topics,
                 consumers,
                 faults,
+                latencies,
             },
         )
 }
@@ -687,6 +850,7 @@ fn assemble(parts: Parts) -> RawScenario {
         mut topics,
         consumers,
         faults,
+        latencies,
     } = parts;
     // Every topic needs a consumer: the first consumers read the topics, one each.
     topics.truncate(consumers.len());
@@ -802,7 +966,6 @@ fn assemble(parts: Parts) -> RawScenario {
         nodes.push(RawNode::Topic(t.clone()));
     }
     let nc = consumers.len();
-    let mut sources = Vec::with_capacity(nc);
     for (i, spec) in consumers.into_iter().enumerate() {
         let mut c = spec.raw;
         c.id = cid(i);
@@ -827,7 +990,6 @@ fn assemble(parts: Parts) -> RawScenario {
             };
         }
         push_edge(&mut edges, edge(&source, &c.id));
-        sources.push(source);
         for (target, key) in spec.outputs {
             let mut e = edge(&c.id, &publish_target(target));
             e.key = key.map(String::from);
@@ -867,19 +1029,7 @@ fn assemble(parts: Parts) -> RawScenario {
         }
     }
     let duration = ms(duration_ms);
-    let faults: Vec<RawFault> = faults
-        .into_iter()
-        .map(|f| RawFault {
-            at: Duration::from_nanos(duration.nanos * f.at_per_mille / 1000),
-            target: match f.kind {
-                FaultKind::Cut => format!("{}->{}", sources[f.consumer % nc], cid(f.consumer % nc)),
-                _ => cid(f.consumer % nc),
-            },
-            kind: f.kind,
-            duration: f.duration,
-        })
-        .collect();
-    RawScenario {
+    let mut raw = RawScenario {
         version: FORMAT_VERSION,
         name,
         description,
@@ -892,8 +1042,26 @@ fn assemble(parts: Parts) -> RawScenario {
         limits,
         nodes,
         edges,
-        faults,
+        faults: Vec::new(),
+    };
+    for (e, latency) in latencies.into_iter().enumerate() {
+        if latency.is_some() && link_takes(&raw, e, LinkUse::Latency) {
+            raw.edges[e].latency = latency;
+        }
     }
+    raw.faults = faults
+        .into_iter()
+        .filter_map(|f| {
+            let (_, target, kind) = resolve_fault(&raw, f.what, f.target)?;
+            Some(RawFault {
+                at: Duration::from_nanos(duration.nanos * f.at_per_mille / 1000),
+                target,
+                kind,
+                duration: f.duration,
+            })
+        })
+        .collect();
+    raw
 }
 
 fn plain_names() -> BoxedStrategy<(String, String)> {
@@ -937,7 +1105,8 @@ fn checked(raw: &RawScenario) -> Result<Scenario, TestCaseError> {
 /// awaiting their acknowledgement (`ack_delay`), or buffered beyond its concurrency. A queue
 /// counts the unacknowledged copies of its at-least-once consumers (at-most-once copies are
 /// acknowledged on delivery), plus, for a pull queue, the received copies of crashed consumers
-/// that wait out their visibility timeout.
+/// that wait out their visibility timeout. A queue whose broker is down delivers nothing: its
+/// consumers lost what they held when it failed, and hold nothing until it is back.
 fn check_consumers(run: &Run) -> Result<(), String> {
     let world = run.world();
     let mut unacked_per_queue = vec![0u64; world.queues.len()];
@@ -967,6 +1136,16 @@ fn check_consumers(run: &Run) -> Result<(), String> {
         match c.source {
             Source::Queue(q) => {
                 let held = c.in_hand.len() as u64 + c.buffer.len() as u64;
+                if world
+                    .queues
+                    .get(q as usize)
+                    .is_some_and(|queue| !queue.online)
+                    && held > 0
+                {
+                    return Err(format!(
+                        "consumer `{id}` holds {held} messages of a queue whose broker is down"
+                    ));
+                }
                 if u64::from(c.unacked) != held {
                     return Err(format!(
                         "consumer `{id}` has {} unacked but holds {held} ({} busy, {} in hand, {} buffered)",
@@ -1242,22 +1421,22 @@ proptest! {
     }
 }
 
-/// A fault to inject while running: before slice `slice` of ten, into consumer number
-/// `consumer` (modulo their count).
+/// A fault to inject while running: before slice `slice` of ten, into the target `target`
+/// selects (see [`resolve_fault`]).
 #[derive(Debug, Clone)]
 struct Injection {
     slice: u64,
-    consumer: usize,
-    kind: FaultKind,
+    target: usize,
+    what: FaultWhat,
     duration: Option<Duration>,
 }
 
 fn injection() -> impl Strategy<Value = Injection> {
-    (0u64..10, any::<usize>(), fault_kind(), fault_duration()).prop_map(
-        |(slice, consumer, kind, duration)| Injection {
+    (0u64..10, any::<usize>(), fault_what(), fault_duration()).prop_map(
+        |(slice, target, what, duration)| Injection {
             slice,
-            consumer,
-            kind,
+            target,
+            what,
             duration,
         },
     )
@@ -1277,13 +1456,6 @@ proptest! {
         injections in prop::collection::vec(injection(), 1..=6),
     ) {
         let scenario = checked(&raw)?;
-        let consumers: Vec<usize> = raw
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| matches!(n, RawNode::Consumer(_)))
-            .map(|(i, _)| i)
-            .collect();
         let mut run = Run::new(&scenario).map_err(|e| TestCaseError::fail(format!("Run::new: {e}")))?;
         let mut expected: Vec<Fault> = scenario.faults.clone();
         prop_assert_eq!(run.faults(), &expected[..]);
@@ -1291,23 +1463,26 @@ proptest! {
         let refused = run.inject(FaultTarget::Node(0), FaultKind::Crash, None);
         prop_assert!(refused.is_err(), "a crash of a producer was accepted");
         prop_assert_eq!(run.faults(), &expected[..]);
+        // Every consumer reads through a delivery edge, which loses nothing by itself.
+        let delivery = raw
+            .edges
+            .iter()
+            .position(|e| e.kind == EdgeKind::Normal && node_index(&raw, &e.to).is_some_and(|n| matches!(raw.nodes[n], RawNode::Consumer(_))))
+            .ok_or_else(|| TestCaseError::fail("no delivery edge"))?;
+        let refused = run.inject(FaultTarget::Edge(delivery), FaultKind::Loss { probability: 0.5 }, None);
+        prop_assert!(refused.is_err(), "a loss on a delivery edge was accepted");
+        prop_assert_eq!(run.faults(), &expected[..]);
         let duration = run.duration_nanos();
         let slices = 10;
         let mut stopped = false;
         for i in 0..slices {
             for inj in injections.iter().filter(|inj| inj.slice == i) {
-                let node = consumers[inj.consumer % consumers.len()];
-                let kind = inj.kind;
-                // A cut is aimed at the edge the consumer reads from.
-                let target = match kind {
-                    FaultKind::Cut => FaultTarget::Edge(
-                        scenario.edges.iter().position(|e| e.to == node).ok_or_else(|| TestCaseError::fail("a consumer without a source edge"))?,
-                    ),
-                    _ => FaultTarget::Node(node),
+                let Some((target, name, kind)) = resolve_fault(&raw, inj.what, inj.target) else {
+                    continue;
                 };
                 let duration_nanos = inj.duration.map(|d| d.nanos);
                 run.inject(target, kind, duration_nanos)
-                    .map_err(|e| TestCaseError::fail(format!("inject into `{}`: {e}", raw.nodes[node].id())))?;
+                    .map_err(|e| TestCaseError::fail(format!("inject {kind:?} into `{name}`: {e}")))?;
                 expected.push(Fault {
                     at_nanos: run.now(),
                     target,
@@ -2600,4 +2775,137 @@ fn fault_injected_before_the_first_instant_runs_replays_identically() {
     };
     assert_eq!(service(&live), service(&again));
     assert_eq!(service(&again), Some(3.0.into()));
+}
+
+/// Runs `text`, which must stop on its `max_in_flight` cap, and returns the ledger check after
+/// the stop.
+fn ledger_after_the_cap_stops(text: &str) -> Result<(), String> {
+    let (_, scenario) = parse(text, "regression.ron").unwrap_or_else(|e| panic!("{e}"));
+    let mut run = Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
+    match run.run_to_end(|_| {}) {
+        Err(RunError::Stopped { message, .. }) if message.contains("max_in_flight") => {}
+        other => panic!("the run should stop on its cap: {other:?}"),
+    }
+    run.check_ledger()
+}
+
+/// A producer publishes over a link with latency into a queue nobody reads, until the arena
+/// is full (`max_in_flight: 10`) and the run stops. The copy that found the arena full is
+/// lost (overflow), as one a queue finds no room for is.
+///
+/// `World::send_over` (src/broker/link.rs) stores a copy for its time in transit and returned
+/// when the arena was full without accounting for it: one copy in flight by the counts and
+/// none found (found by `faults_injected_at_run_time_keep_the_ledger`, a `Delay` injected on a
+/// producer's edge). The producer's retries (`World::lost_on_link`, `World::publish_refused`)
+/// dropped a copy the same way when they could not park it.
+#[test]
+fn copy_that_finds_the_arena_full_on_a_link_is_lost() {
+    let text = r#"(
+        version: 1,
+        duration: "100ms",
+        limits: (max_in_flight: 10),
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "1000/s")),
+            Queue(id: "q"),
+        ],
+        edges: [
+            (from: "p", to: "q", latency: "1ms"),
+        ],
+    )"#;
+    assert_eq!(ledger_after_the_cap_stops(text), Ok(()));
+}
+
+/// A replicated topic keeps two records (250 B of 100 B records); its one consumer takes
+/// 50 ms per record and resets to the latest offset when retention deletes records it has not
+/// fetched. The partition's leader fails at 30 ms: the new leader has only what the follower
+/// had (the high watermark). The group's position and committed offset stay within the log,
+/// and every record ends once.
+///
+/// `World::trim` and `World::reset_below_log_start` (src/broker/flow.rs) reset a group to the
+/// log-end offset, past the records the followers did not have yet, which consumers cannot
+/// read: Kafka's `latest` is the high watermark. The failover then truncated the log below the
+/// group's offsets (`GroupState::lag` underflowed: "attempt to subtract with overflow" at the
+/// next sample), and the records skipped past the watermark were counted lost to retention
+/// and then written again by the producer's retry or lost to the broker failure (found by
+/// `random_valid_scenarios_conserve_messages`).
+#[test]
+fn latest_offset_reset_stops_at_the_high_watermark() {
+    let text = r#"(
+        version: 1,
+        duration: "200ms",
+        sample_every: "1ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "1000/s"), size: "100B", acks: All, retries: (max: 3, backoff: "1ms", timeout: "10ms")),
+            Topic(id: "t", retention_bytes: "250B", replication_factor: 2, replication_delay: "5ms", failover: "1ms"),
+            Consumer(id: "c", service: Constant(time: "50ms"), commit: AfterEach),
+        ],
+        edges: [
+            (from: "p", to: "t"),
+            (from: "t", to: "c"),
+        ],
+        faults: [(at: "30ms", target: "t", kind: BrokerFailure(), duration: "10ms")],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+}
+
+/// A replicated topic (replication delay 5 ms, a record every 1 ms) keeps about two records
+/// (250 B of 100 B records), fewer than its followers lag behind. Retention deletes only what
+/// every in-sync replica has (Kafka deletes segments below the high watermark only), and the
+/// consumer reads records as they become readable.
+///
+/// `World::trim` (src/broker/flow.rs) deleted the oldest record as soon as the partition held
+/// more, before its followers had it; `World::replicated` (src/broker/failover.rs) moves the
+/// high watermark only over records it finds, so it stopped at the first deleted offset for
+/// good: the consumer processed nothing in the whole run, and the partition was never
+/// readable again.
+#[test]
+fn retention_keeps_records_the_followers_do_not_have_yet() {
+    let text = r#"(
+        version: 1,
+        duration: "200ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "1000/s"), size: "100B"),
+            Topic(id: "t", retention_bytes: "250B", replication_factor: 2, replication_delay: "5ms"),
+            Consumer(id: "c", service: Constant(time: "100us"), commit: AfterEach),
+        ],
+        edges: [
+            (from: "p", to: "t"),
+            (from: "t", to: "c"),
+        ],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
+    let report = report_of(text);
+    assert!(processed_by(&report, "c") >= 150, "{:#}", report["totals"]);
+}
+
+/// `c` fails every message once (then succeeds) and retries it after 20 ms, back at the tail of
+/// its queue; the queue's broker is down from 30 ms to 80 ms. A broker that is down delivers
+/// nothing: the retries that come back meanwhile wait for it, and `c` holds nothing.
+///
+/// `World::queue_broker_failure` (src/broker/failover.rs) leaves the queue's live consumers
+/// waiting for deliveries, and `World::enqueue` (src/broker/flow.rs) hands a copy straight to
+/// a waiting consumer without asking whether the queue is online: a delayed retry (or a pull
+/// queue's message whose visibility timeout ended) arriving during the outage was delivered
+/// by the failed broker (found by the check, added with broker faults in the generator, that
+/// the consumers of a queue that is down hold nothing).
+#[test]
+fn queue_whose_broker_is_down_delivers_no_retry() {
+    let text = r#"(
+        version: 1,
+        duration: "150ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s")),
+            Queue(id: "q"),
+            Consumer(id: "c", service: Constant(time: "1ms"), retry: (backoff: Fixed(delay: "20ms"), max_attempts: 2)),
+        ],
+        edges: [
+            (from: "p", to: "q"),
+            (from: "q", to: "c"),
+        ],
+        faults: [
+            (at: "0s", target: "c", kind: Fail(probability: 1.0), duration: "30ms"),
+            (at: "30ms", target: "q", kind: BrokerFailure(), duration: "50ms"),
+        ],
+    )"#;
+    assert_eq!(first_broken_invariant(text, 1_000_000), None);
 }

@@ -71,34 +71,35 @@ impl World {
                 if !message.has(flag::REAPPEND) {
                     parked.hand = u32::try_from(copies).unwrap_or(u32::MAX);
                 }
-                let Some(slot) = self.store(parked, slot) else {
+                // With the arena full (the run fails) it cannot wait for its retry: lost below.
+                if let Some(slot) = self.store(parked, slot) {
+                    self.parked += copies;
+                    self.ledger.publish_retries += 1;
+                    scheduler.after(
+                        retry.backoff.nanos.max(1),
+                        Event::PublishRetry {
+                            producer: producer as u32,
+                            slot,
+                        },
+                    );
                     return;
-                };
-                self.parked += copies;
-                self.ledger.publish_retries += 1;
-                scheduler.after(
-                    retry.backoff.nanos.max(1),
-                    Event::PublishRetry {
-                        producer: producer as u32,
-                        slot,
-                    },
-                );
+                }
             }
             _ => {
                 if let Some(slot) = slot {
                     self.messages.remove(slot);
                 }
-                if !message.has(flag::DEAD) {
-                    self.ledger.lost.overflow += refused.full;
-                    self.ledger.lost.broker_failure += refused.down;
-                    self.trace(
-                        now,
-                        message.id,
-                        super::trace::NO_NODE as usize,
-                        super::trace::HopKind::Lost,
-                    );
-                }
             }
+        }
+        if !message.has(flag::DEAD) {
+            self.ledger.lost.overflow += refused.full;
+            self.ledger.lost.broker_failure += refused.down;
+            self.trace(
+                now,
+                message.id,
+                super::trace::NO_NODE as usize,
+                super::trace::HopKind::Lost,
+            );
         }
     }
 
@@ -165,6 +166,7 @@ impl World {
         let Some(partition) = topic.partitions.get_mut(p) else {
             return;
         };
+        let before = partition.hw;
         while partition.hw < partition.end_offset
             && partition
                 .record(partition.hw)
@@ -172,7 +174,12 @@ impl World {
         {
             partition.hw += 1;
         }
+        let moved = partition.hw > before;
         self.wake_partition(now, t, p, scheduler);
+        if moved {
+            // Retention may delete what the followers have now.
+            self.trim(now, t, p);
+        }
     }
 
     /// The owner of partition `p` in each group looks for work.

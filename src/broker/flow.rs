@@ -250,7 +250,11 @@ impl World {
         };
         message.enqueued_at = now;
         let priority = message.priority;
-        if let Some(c) = queue.waiting.pop_front() {
+        // A queue whose broker is down delivers nothing: what comes back to it meanwhile (a
+        // delayed retry, a message whose visibility timeout ended) waits for the broker.
+        if queue.online
+            && let Some(c) = queue.waiting.pop_front()
+        {
             queue.metrics.enqueued += 1;
             // A consumer has credit, so nothing is ready: deliver at once.
             self.deliver(now, q, c as usize, slot, scheduler);
@@ -648,6 +652,12 @@ impl World {
                 return;
             };
             let offset = partition.base_offset;
+            // Kafka deletes only below the high watermark: what every in-sync replica has,
+            // which consumers may read. (`World::replicated` trims again when it moves.)
+            let readable = topic.readable_end(partition);
+            if offset >= readable {
+                return;
+            }
             let expired_by_time = topic
                 .retention_nanos
                 .is_some_and(|r| front.appended_at + r <= now);
@@ -659,7 +669,9 @@ impl World {
                 return;
             }
             // A group that had not fetched this record has lost it. Kafka then resets the
-            // group's position: to the log start (earliest) or to the log end (latest).
+            // group's position: to the log start (earliest) or to the end of what consumers
+            // may read (latest: the high watermark, never past it, where a failover may
+            // truncate the log).
             // A group that fetched it and has not finished it still holds it; a dead letter
             // it holds is done as far as the log goes (it is out of the ledger), so that a
             // rewind past the log start later does not take it for a lost copy.
@@ -674,7 +686,7 @@ impl World {
                     continue;
                 }
                 let upto = if group.reset == OffsetReset::Latest {
-                    partition.end_offset
+                    readable
                 } else {
                     offset + 1
                 };
@@ -718,12 +730,16 @@ impl World {
         let Some(topic) = self.topics.get_mut(t) else {
             return;
         };
+        let readable = topic
+            .partitions
+            .get(p)
+            .map_or(0, |partition| topic.readable_end(partition));
         let (Some(partition), Some(group)) = (topic.partitions.get(p), topic.groups.get_mut(g))
         else {
             return;
         };
         let upto = if group.reset == OffsetReset::Latest {
-            partition.end_offset
+            readable
         } else {
             partition.base_offset
         };

@@ -72,6 +72,10 @@ impl World {
             return;
         }
         let Some(slot) = self.store(message, slot) else {
+            // The arena is full (the run fails): lost, as a copy a queue has no room for.
+            if !message.has(super::message::flag::DEAD) {
+                self.ledger.lost.overflow += self.copies_of(&message);
+            }
             return;
         };
         self.in_transit += self.copies_of(&message);
@@ -122,22 +126,21 @@ impl World {
         {
             let mut again = message;
             again.attempts = message.attempts.saturating_add(1);
-            let Some(slot) = self.store(again, slot) else {
+            // With the arena full (the run fails) it cannot wait for its retry: lost below.
+            if let Some(slot) = self.store(again, slot) {
+                self.parked += copies;
+                self.ledger.publish_retries += 1;
+                let wait = retry.timeout.nanos + retry.backoff.nanos;
+                scheduler.after(
+                    wait.max(1),
+                    Event::PublishRetry {
+                        producer: producer as u32,
+                        slot,
+                    },
+                );
                 return;
-            };
-            self.parked += copies;
-            self.ledger.publish_retries += 1;
-            let wait = retry.timeout.nanos + retry.backoff.nanos;
-            scheduler.after(
-                wait.max(1),
-                Event::PublishRetry {
-                    producer: producer as u32,
-                    slot,
-                },
-            );
-            return;
-        }
-        if let Some(slot) = slot {
+            }
+        } else if let Some(slot) = slot {
             self.messages.remove(slot);
         }
         if !message.has(super::message::flag::DEAD) {
