@@ -1095,3 +1095,57 @@ fn the_confirms_link_and_transaction_examples_show_what_they_describe() {
     assert_eq!(group_duplicates(&once, "txn-out"), 0);
     assert_eq!(once.totals.lost, 0);
 }
+
+/// Overlapping faults on one target: it stays affected until the last one ends (a crash
+/// for good during a crash with a restart stays for good; a short cut inside a long one
+/// does not restore the link).
+#[test]
+fn overlapping_faults_last_until_the_last_one_ends() {
+    let text = |faults: &str| {
+        format!(
+            r#"(version: 1, name: "t", seed: 1, duration: "20s",
+            nodes: [Producer(id: "p", arrival: Constant(rate: "100/s")), Queue(id: "q"),
+                    Consumer(id: "c", service: Constant(time: "1ms"))],
+            edges: [(from: "p", to: "q"), (from: "q", to: "c")],
+            faults: [{faults}])"#
+        )
+    };
+    let at = |faults: &str, seconds: u64| {
+        let (_, scenario) = evlab::scenario::parse(&text(faults), "t").unwrap();
+        let mut run = Run::new(&scenario).unwrap();
+        run.advance_to(seconds * 1_000_000_000).unwrap();
+        run.check_ledger().unwrap();
+        run
+    };
+    // The consumer: a crash from 3 s to 4 s inside one from 2 s to 6 s.
+    let crashes = r#"(at: "2s", target: "c", kind: Crash, duration: "4s"), (at: "3s", target: "c", kind: Crash, duration: "1s")"#;
+    assert!(!at(crashes, 5).world().consumers[0].alive);
+    assert!(at(crashes, 7).world().consumers[0].alive);
+    // A crash for good injected over a crash with a restart.
+    let for_good = r#"(at: "2s", target: "c", kind: Crash, duration: "1s"), (at: "2500ms", target: "c", kind: Crash)"#;
+    assert!(!at(for_good, 10).world().consumers[0].alive);
+    // The queue's broker: a failure from 4 s to 5 s inside one from 3 s to 8 s.
+    let outages = r#"(at: "3s", target: "q", kind: BrokerFailure(), duration: "5s"), (at: "4s", target: "q", kind: BrokerFailure(), duration: "1s")"#;
+    assert!(!at(outages, 6).world().queues[0].online);
+    assert!(at(outages, 9).world().queues[0].online);
+    // The link: a cut from 6 s to 7 s inside one from 5 s to 9 s loses 4 s of publishes.
+    let cuts = r#"(at: "5s", target: "p->q", kind: Cut, duration: "4s"), (at: "6s", target: "p->q", kind: Cut, duration: "1s")"#;
+    let mut run = at(cuts, 1);
+    run.run_to_end(|_| {}).unwrap();
+    assert_eq!(run.report(None, false).totals.lost_by_reason.link_loss, 400);
+    // Slow-downs multiply while they overlap.
+    let slows = r#"(at: "2s", target: "c", kind: Slow(factor: 2.0), duration: "4s"), (at: "3s", target: "c", kind: Slow(factor: 3.0), duration: "1s")"#;
+    assert_eq!(at(slows, 3).world().consumers[0].slow_factor, 6.0);
+    assert_eq!(at(slows, 5).world().consumers[0].slow_factor, 2.0);
+    assert_eq!(at(slows, 7).world().consumers[0].slow_factor, 1.0);
+    // A service crashed for good during a crash with a restart stays down.
+    let text = r#"(version: 1, name: "t", seed: 1, duration: "10s",
+        nodes: [Producer(id: "p", arrival: Constant(rate: "100/s")),
+                Service(id: "s", concurrency: 4, service: Constant(time: "1ms"))],
+        edges: [(from: "p", to: "s")],
+        faults: [(at: "2s", target: "s", kind: Crash, duration: "1s"), (at: "2500ms", target: "s", kind: Crash)])"#;
+    let (_, scenario) = evlab::scenario::parse(text, "t").unwrap();
+    let mut run = Run::new(&scenario).unwrap();
+    run.advance_to(5_000_000_000).unwrap();
+    assert!(!run.world().services.nodes[0].alive);
+}

@@ -296,6 +296,7 @@ impl Services {
                 active: Vec::new(),
                 waiting: Default::default(),
                 alive: true,
+                faults: Default::default(),
                 slow_factor: 1.0,
                 fault_failure: 0.0,
                 metrics: ServiceMetrics::default(),

@@ -790,8 +790,7 @@ impl World {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        if !consumer.crashed {
-            consumer.crashed = true;
+        if consumer.faults.crashes.begin() {
             consumer.metrics.crashes += 1;
         }
         self.go_down(now, c, Down::Crash, scheduler);
@@ -805,17 +804,17 @@ impl World {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        consumer.disconnected = true;
+        consumer.faults.cuts.begin();
         self.go_down(now, c, Down::Disconnected, scheduler);
     }
 
-    /// The cut ends: consumer `c` connects again, unless it has crashed meanwhile.
+    /// The cut ends: consumer `c` connects again, unless it has crashed meanwhile or
+    /// another cut is still on.
     pub(super) fn reconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        consumer.disconnected = false;
-        if !consumer.crashed {
+        if consumer.faults.cuts.end() && !consumer.faults.crashes.any() {
             self.come_up(now, c, scheduler);
         }
     }
@@ -987,13 +986,12 @@ impl World {
         self.dispatch(now, q, scheduler);
     }
 
-    /// Consumer `c` comes back after a crash, unless it is still cut off.
+    /// Consumer `c` comes back after a crash, unless another crash or a cut is still on.
     pub(super) fn restart(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        consumer.crashed = false;
-        if !consumer.disconnected {
+        if consumer.faults.crashes.end() && !consumer.faults.cuts.any() {
             self.come_up(now, c, scheduler);
         }
     }
@@ -1352,12 +1350,22 @@ impl World {
             (FaultKind::Crash, false) => self.restart(now, c, scheduler),
             (FaultKind::Slow { factor }, _) => {
                 if let Some(consumer) = self.consumers.get_mut(c) {
-                    consumer.slow_factor = if begins { factor } else { 1.0 };
+                    if begins {
+                        consumer.faults.slows.begin(factor);
+                    } else {
+                        consumer.faults.slows.end(factor);
+                    }
+                    consumer.slow_factor = consumer.faults.slows.product();
                 }
             }
             (FaultKind::Fail { probability }, _) => {
                 if let Some(consumer) = self.consumers.get_mut(c) {
-                    consumer.fault_failure = if begins { probability } else { 0.0 };
+                    if begins {
+                        consumer.faults.fails.begin(probability);
+                    } else {
+                        consumer.faults.fails.end(probability);
+                    }
+                    consumer.fault_failure = consumer.faults.fails.any_chance();
                     consumer.may_fail = consumer.fault_failure > 0.0
                         || consumer.failure_probability > 0.0
                         || consumer.poison_fraction > 0.0;

@@ -66,10 +66,9 @@ pub struct ConsumerState {
     pub since_commit: u32,
     /// False while crashed or disconnected.
     pub alive: bool,
-    /// Crashed (until it restarts).
-    pub crashed: bool,
-    /// Cut off from its queue or topic by a cut on the edge it reads from.
-    pub disconnected: bool,
+    /// The faults on it now: crashes, cuts of the edge it reads from (it is then
+    /// disconnected), slow-downs and failures.
+    pub faults: super::overlap::NodeFaults,
     /// The edge it reads from (the link deliveries cross).
     pub inbound: usize,
     /// When the last delivery sent over a link with latency arrives: deliveries keep their order.
@@ -87,11 +86,11 @@ pub struct ConsumerState {
     pub retry: RetryPolicy,
     pub failure_probability: f64,
     pub poison_fraction: f64,
-    /// Extra failure probability from an injected fault (a failing dependency).
+    /// Extra failure probability from faults (a failing dependency): `faults.fails` combined.
     pub fault_failure: f64,
     /// Any failure is possible (a shortcut for the common case of none).
     pub may_fail: bool,
-    /// Processing-time multiplier from an injected slow-down.
+    /// Processing-time multiplier from slow-downs: `faults.slows` combined.
     pub slow_factor: f64,
     /// Edges for messages that failed for good, and for messages to try again later.
     pub dead_letter: Option<usize>,

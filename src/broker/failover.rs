@@ -374,6 +374,9 @@ impl World {
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
+        if !queue.outages.begin() {
+            return; // Down already: it stays down until the last failure ends.
+        }
         queue.online = false;
         let durable = queue.durable;
         let consumers: Vec<usize> = self
@@ -421,9 +424,13 @@ impl World {
         q: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
-        if let Some(queue) = self.queues.get_mut(q) {
-            queue.online = true;
+        let Some(queue) = self.queues.get_mut(q) else {
+            return;
+        };
+        if !queue.outages.end() {
+            return; // Another failure of its broker is still on.
         }
+        queue.online = true;
         self.dispatch(now, q, scheduler);
     }
 }

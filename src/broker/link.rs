@@ -32,9 +32,18 @@ pub struct Link {
     pub extra: u64,
     /// From a `Loss` fault.
     pub loss: f64,
-    /// From a `Cut` fault.
+    /// From `Cut` faults.
     pub cut: bool,
+    /// The link faults on it now (`extra`, `loss` and `cut` combine them).
+    pub faults: LinkFaults,
     pub rng: Stream,
+}
+
+#[derive(Default)]
+pub struct LinkFaults {
+    pub cuts: super::overlap::Active,
+    pub delays: super::overlap::Levels,
+    pub losses: super::overlap::Levels,
 }
 
 impl Link {
@@ -182,11 +191,23 @@ impl World {
         let Some(link) = self.links.get_mut(edge) else {
             return;
         };
-        match kind {
-            FaultKind::Cut => link.cut = begins,
-            FaultKind::Delay { extra } => link.extra = if begins { extra.nanos } else { 0 },
-            FaultKind::Loss { probability } => link.loss = if begins { probability } else { 0.0 },
+        // Overlapping faults on one link combine, and it recovers when the last one ends.
+        let faults = &mut link.faults;
+        match (kind, begins) {
+            (FaultKind::Cut, true) => {
+                faults.cuts.begin();
+            }
+            (FaultKind::Cut, false) => {
+                faults.cuts.end();
+            }
+            (FaultKind::Delay { extra }, true) => faults.delays.begin(extra.nanos as f64),
+            (FaultKind::Delay { extra }, false) => faults.delays.end(extra.nanos as f64),
+            (FaultKind::Loss { probability }, true) => faults.losses.begin(probability),
+            (FaultKind::Loss { probability }, false) => faults.losses.end(probability),
             _ => {}
         }
+        link.cut = faults.cuts.any();
+        link.extra = faults.delays.sum() as u64;
+        link.loss = faults.losses.any_chance();
     }
 }

@@ -14,6 +14,7 @@ mod link;
 pub mod matching;
 pub mod message;
 pub mod murmur2;
+pub mod overlap;
 pub mod queue;
 pub mod request;
 pub mod routing;

@@ -41,6 +41,8 @@ pub struct QueueState {
     pub orphans: u64,
     /// False while its broker is down.
     pub online: bool,
+    /// Broker failures on it now: it is back online when the last one ends.
+    pub outages: super::overlap::Active,
     pub durable: bool,
     pub metrics: QueueMetrics,
 }
@@ -118,6 +120,7 @@ impl QueueState {
             visibility_scheduled: false,
             orphans: 0,
             online: true,
+            outages: Default::default(),
             durable: true,
             metrics: QueueMetrics::default(),
         }

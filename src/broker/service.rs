@@ -84,8 +84,11 @@ pub struct ServiceState {
     pub waiting: VecDeque<u32>,
     /// False while crashed.
     pub alive: bool,
+    /// The faults on it now.
+    pub faults: super::overlap::NodeFaults,
+    /// Processing-time multiplier from slow-downs (`faults.slows` combined).
     pub slow_factor: f64,
-    /// Failure probability from a fault.
+    /// Failure probability from faults (`faults.fails` combined).
     pub fault_failure: f64,
     pub metrics: ServiceMetrics,
 }
@@ -490,7 +493,9 @@ impl World {
             return;
         };
         match kind {
-            FaultKind::Crash if begins && node.alive => {
+            // A crash while crashed changes nothing, but keeps it down until both end.
+            FaultKind::Crash if begins && !node.faults.crashes.begin() => {}
+            FaultKind::Crash if begins => {
                 node.alive = false;
                 node.metrics.crashes += 1;
                 // Breakers live in the caller's memory: it restarts with them closed.
@@ -505,11 +510,24 @@ impl World {
                 }
                 self.crash_service(now, s, scheduler);
             }
-            FaultKind::Crash if begins => {}
-            FaultKind::Crash => node.alive = true,
-            FaultKind::Slow { factor } => node.slow_factor = if begins { factor } else { 1.0 },
+            // Up again when the last overlapping crash ends.
+            FaultKind::Crash if node.faults.crashes.end() => node.alive = true,
+            FaultKind::Crash => {}
+            FaultKind::Slow { factor } => {
+                if begins {
+                    node.faults.slows.begin(factor);
+                } else {
+                    node.faults.slows.end(factor);
+                }
+                node.slow_factor = node.faults.slows.product();
+            }
             FaultKind::Fail { probability } => {
-                node.fault_failure = if begins { probability } else { 0.0 }
+                if begins {
+                    node.faults.fails.begin(probability);
+                } else {
+                    node.faults.fails.end(probability);
+                }
+                node.fault_failure = node.faults.fails.any_chance();
             }
             _ => {}
         }

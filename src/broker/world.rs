@@ -363,8 +363,7 @@ impl World {
                 commit: c.commit,
                 since_commit: 0,
                 alive: true,
-                crashed: false,
-                disconnected: false,
+                faults: Default::default(),
                 inbound: c.source_edge,
                 last_arrival: 0,
                 epoch: 0,
@@ -504,6 +503,7 @@ impl World {
                     extra: 0,
                     loss: 0.0,
                     cut: false,
+                    faults: Default::default(),
                     rng: stream(
                         scenario.seed,
                         &format!(

@@ -510,7 +510,7 @@ fn statuses(run: &Run, report: &Report) -> Vec<NodeStatus> {
             NodeRef::Consumer(c) => world.consumers.get(c as usize).and_then(|c| {
                 if !c.alive {
                     Some(
-                        if c.disconnected && !c.crashed {
+                        if c.faults.cuts.any() && !c.faults.crashes.any() {
                             "disconnected"
                         } else {
                             "crashed"
