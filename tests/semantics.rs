@@ -1149,3 +1149,38 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     run.advance_to(5_000_000_000).unwrap();
     assert!(!run.world().services.nodes[0].alive);
 }
+
+/// `Run::inject` refuses what the scenario checker would: a partition the topic does not
+/// have, a strength out of bounds; and records nothing for it.
+#[test]
+fn injected_faults_are_checked_like_scheduled_ones() {
+    use evlab::scenario::FaultTarget;
+    use evlab::scenario::guarantees::FaultKind;
+    let text = r#"(version: 1, name: "t", seed: 1, duration: "10s",
+        nodes: [Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", partitions: 2),
+                Consumer(id: "c", service: Constant(time: "1ms"))],
+        edges: [(from: "p", to: "t"), (from: "t", to: "c")])"#;
+    let (_, scenario) = evlab::scenario::parse(text, "t").unwrap();
+    let mut run = Run::new(&scenario).unwrap();
+    run.advance_to(1_000_000_000).unwrap();
+    let refused = [
+        (
+            FaultTarget::Node(1),
+            FaultKind::BrokerFailure { partition: Some(2) },
+        ),
+        (FaultTarget::Node(2), FaultKind::Slow { factor: 0.0 }),
+        (FaultTarget::Node(2), FaultKind::Fail { probability: 1.5 }),
+        (FaultTarget::Edge(1), FaultKind::Loss { probability: 0.5 }),
+    ];
+    for (target, kind) in refused {
+        assert!(run.inject(target, kind, None).is_err(), "{kind:?} accepted");
+    }
+    assert!(run.faults().is_empty());
+    run.inject(
+        FaultTarget::Node(1),
+        FaultKind::BrokerFailure { partition: Some(1) },
+        None,
+    )
+    .unwrap();
+    assert_eq!(run.faults().len(), 1);
+}

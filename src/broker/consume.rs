@@ -1178,6 +1178,18 @@ impl World {
         fault: crate::scenario::Fault,
         scheduler: &mut Scheduler<Event>,
     ) -> Result<(), String> {
+        // The same bounds the scenario checker puts on a fault's strength.
+        match fault.kind {
+            FaultKind::Slow { factor } if !(factor.is_finite() && factor > 0.0) => {
+                return Err("a slow-down factor must be > 0 (2 is twice as slow)".into());
+            }
+            FaultKind::Fail { probability } | FaultKind::Loss { probability }
+                if !(0.0..=1.0).contains(&probability) =>
+            {
+                return Err("a probability must be between 0 and 1".into());
+            }
+            _ => {}
+        }
         let fits = match (fault.target, fault.kind) {
             (
                 FaultTarget::Node(n),
@@ -1188,10 +1200,29 @@ impl World {
                     Some(super::world::NodeRef::Consumer(_) | super::world::NodeRef::Service(_))
                 )
             }
-            (FaultTarget::Node(n), FaultKind::BrokerFailure { .. }) => matches!(
-                self.node_refs.get(n),
-                Some(super::world::NodeRef::Queue(_) | super::world::NodeRef::Topic(_))
-            ),
+            (FaultTarget::Node(n), FaultKind::BrokerFailure { partition }) => {
+                match (self.node_refs.get(n), partition) {
+                    (Some(super::world::NodeRef::Queue(_)), None) => true,
+                    (Some(super::world::NodeRef::Queue(_)), Some(_)) => {
+                        return Err("a queue has no partitions: fail its broker as a whole".into());
+                    }
+                    (Some(super::world::NodeRef::Topic(t)), Some(p)) => {
+                        let count = self
+                            .topics
+                            .get(*t as usize)
+                            .map_or(0, |t| t.partitions.len());
+                        if p as usize >= count {
+                            return Err(format!(
+                                "the topic has partitions 0 to {}: there is no partition {p}",
+                                count.saturating_sub(1)
+                            ));
+                        }
+                        true
+                    }
+                    (Some(super::world::NodeRef::Topic(_)), None) => true,
+                    _ => false,
+                }
+            }
             (FaultTarget::Edge(e), kind) => {
                 let what = crate::scenario::check::LinkUse::of_fault(&kind).ok_or(
                     "on an edge, inject a link fault: cut it, delay it or make it lose messages",
