@@ -214,7 +214,7 @@ impl World {
                 }
                 self.drop_from_hand(c, slot);
                 self.acknowledge(now, c, q as usize);
-                self.finish(now, c, slot, message, effect, scheduler);
+                self.finish(now, c, slot, &message, effect, scheduler);
             }
             Source::Topic { .. } if message.has(flag::GHOST) => {
                 // Overtaken by a rebalance: the record was fetched again; only the effect counted.
@@ -240,7 +240,7 @@ impl World {
                 }
                 self.after_commit_point(c);
                 if first_for_offset {
-                    self.finish(now, c, slot, message, effect, scheduler);
+                    self.finish(now, c, slot, &message, effect, scheduler);
                 } else {
                     // Processed again after a rebalance: a duplicate whose copy already ended.
                     // It comes back as one duplicate copy, which `forward` fans out to the
@@ -262,7 +262,7 @@ impl World {
         now: SimTime,
         c: usize,
         slot: Slot,
-        message: Message,
+        message: &Message,
         effect: Effect,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -286,7 +286,7 @@ impl World {
                 consumer.transaction.push(slot);
             }
         } else {
-            self.forward(now, c, message, Some(slot), scheduler);
+            self.forward(now, c, *message, Some(slot), scheduler);
         }
     }
 
@@ -423,7 +423,7 @@ impl World {
         } else {
             Effect::First
         };
-        self.finish(now, c, slot, message, effect, scheduler);
+        self.finish(now, c, slot, &message, effect, scheduler);
         self.take_more_work(now, c, 0, scheduler);
     }
 

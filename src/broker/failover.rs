@@ -125,8 +125,9 @@ impl World {
 
     /// For a publisher's retry after a nack: how many copies the earlier routing left
     /// refused (the others landed). 0 for a publish not routed before.
+    #[inline]
     pub(super) fn refused_before(&self, message: &Message) -> u64 {
-        if message.publisher().is_none() || message.has(flag::REAPPEND) {
+        if message.hand == 0 || message.publisher().is_none() || message.has(flag::REAPPEND) {
             return 0;
         }
         u64::from(message.hand)

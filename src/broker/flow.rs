@@ -139,10 +139,11 @@ impl World {
         }
         // A publisher that waits for confirms hears of a refusal by any queue (a nack) and
         // may publish again: the refused copies are then its to retry, not losses.
-        let confirms = message
-            .publisher()
-            .and_then(|p| self.producers.get(p))
-            .is_some_and(|p| p.acks != Acks::None);
+        let confirms = self.any_confirms
+            && message
+                .publisher()
+                .and_then(|p| self.producers.get(p))
+                .is_some_and(|p| p.acks != Acks::None);
         let mut refused = Refused::default();
         let mut reusable = slot;
         for i in 0..count {

@@ -36,6 +36,8 @@ pub struct Link {
     pub cut: bool,
     /// The link faults on it now (`extra`, `loss` and `cut` combine them).
     pub faults: LinkFaults,
+    /// No latency and no fault: a publish goes straight through.
+    plain: bool,
     pub rng: Stream,
 }
 
@@ -47,10 +49,29 @@ pub struct LinkFaults {
 }
 
 impl Link {
+    pub fn new(from: usize, target: usize, latency: u64, rng: Stream) -> Link {
+        Link {
+            from,
+            target,
+            latency,
+            extra: 0,
+            loss: 0.0,
+            cut: false,
+            faults: LinkFaults::default(),
+            plain: latency == 0,
+            rng,
+        }
+    }
+
     /// Nothing happens on the way: publish at once.
     #[inline]
     pub fn is_plain(&self) -> bool {
-        self.latency == 0 && self.extra == 0 && self.loss == 0.0 && !self.cut
+        self.plain
+    }
+
+    /// Recomputes `plain` after the latency or a fault changed.
+    fn update(&mut self) {
+        self.plain = self.latency == 0 && self.extra == 0 && self.loss == 0.0 && !self.cut;
     }
 }
 
@@ -209,5 +230,6 @@ impl World {
         link.cut = faults.cuts.any();
         link.extra = faults.delays.sum() as u64;
         link.loss = faults.losses.any_chance();
+        link.update();
     }
 }

@@ -141,6 +141,9 @@ pub struct World {
     /// Queues dead-lettering a copy right now, and why: a copy that cycles straight back
     /// into one of them is dropped (see `World::send_from`).
     pub(super) dead_lettering: Vec<(u32, super::flow::Discard)>,
+    /// Some producer waits for acknowledgements (publisher confirms): publishes then check
+    /// whether a queue refuses them.
+    pub(super) any_confirms: bool,
 }
 
 impl World {
@@ -466,6 +469,9 @@ impl World {
                     .map_or(0, |n| crate::engine::rng::stable_hash(&n.id))
             })
             .collect();
+        let any_confirms = producers
+            .iter()
+            .any(|p| p.acks != crate::scenario::raw::Acks::None);
         Ok(World {
             ids,
             node_refs,
@@ -496,22 +502,18 @@ impl World {
             links: scenario
                 .edges
                 .iter()
-                .map(|e| super::link::Link {
-                    from: e.from,
-                    target: e.to,
-                    latency: e.latency_nanos,
-                    extra: 0,
-                    loss: 0.0,
-                    cut: false,
-                    faults: Default::default(),
-                    rng: stream(
-                        scenario.seed,
-                        &format!(
-                            "{}->{}",
-                            scenario.nodes.get(e.from).map_or("", |n| n.id.as_str()),
-                            scenario.nodes.get(e.to).map_or("", |n| n.id.as_str())
-                        ),
-                    ),
+                .map(|e| {
+                    let id = format!(
+                        "{}->{}",
+                        scenario.nodes.get(e.from).map_or("", |n| n.id.as_str()),
+                        scenario.nodes.get(e.to).map_or("", |n| n.id.as_str())
+                    );
+                    super::link::Link::new(
+                        e.from,
+                        e.to,
+                        e.latency_nanos,
+                        stream(scenario.seed, &id),
+                    )
                 })
                 .collect(),
             in_transit: 0,
@@ -519,6 +521,7 @@ impl World {
             producer_seeds,
             deferred_faults: Vec::new(),
             flush_scheduled: false,
+            any_confirms,
             dead_letter_depth: 0,
             dead_letter_cascade: 0,
             fault_deferrals: 0,

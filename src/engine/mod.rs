@@ -57,13 +57,13 @@ impl<E: Copy> Scheduler<E> {
     }
 
     /// Schedules `event` at absolute time `at` (never before now).
-    #[inline]
+    #[inline(always)]
     pub fn at(&mut self, at: SimTime, event: E) {
         self.queue.push(at.max(self.now), event);
     }
 
     /// Schedules `event` after `delay` nanoseconds.
-    #[inline]
+    #[inline(always)]
     pub fn after(&mut self, delay: u64, event: E) {
         self.queue.push(self.now.saturating_add(delay), event);
     }
