@@ -493,8 +493,10 @@ fn node_form(f: &mut Form<'_>, node: &mut RawNode) {
             f.choice(
                 "acks",
                 "What a publish waits for. None: fire and forget. Leader (acks=1, publisher \
-                 confirms): the leader has it, but a failover can lose it. All (acks=all): every \
-                 in-sync replica has it, so a failover loses nothing.",
+                 confirms): the leader has it, but a failover can lose it; to a queue, or \
+                 through an exchange, every queue it reaches has taken it, and a full queue's \
+                 nack makes the producer retry the whole message (duplicates in the others). \
+                 All (acks=all): every in-sync replica has it, so a failover loses nothing.",
                 &mut p.acks,
                 &current,
                 &[
