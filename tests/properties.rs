@@ -1118,19 +1118,33 @@ fn check_consumers(run: &Run) -> Result<(), String> {
                 c.busy, c.concurrency
             ));
         }
-        if c.busy as usize > c.in_hand.len() {
+        // What it goes on processing after losing its connection counts as busy.
+        if c.busy as usize > c.in_hand.len() + c.finishing.len() {
             return Err(format!(
-                "consumer `{id}` processes {} messages but holds {}",
+                "consumer `{id}` processes {} messages but holds {} (+{} finishing)",
                 c.busy,
-                c.in_hand.len()
+                c.in_hand.len(),
+                c.finishing.len()
             ));
         }
-        if !c.alive && (c.busy > 0 || !c.in_hand.is_empty() || !c.buffer.is_empty()) {
+        if !c.alive && (!c.in_hand.is_empty() || !c.buffer.is_empty()) {
             return Err(format!(
-                "crashed consumer `{id}` still holds {} messages ({} busy, {} buffered)",
+                "consumer `{id}` is down and still holds {} messages ({} buffered)",
                 c.in_hand.len(),
-                c.busy,
                 c.buffer.len()
+            ));
+        }
+        if !c.alive && c.busy as usize != c.finishing.len() {
+            return Err(format!(
+                "consumer `{id}` is down and processes {} messages, {} of them unconnected",
+                c.busy,
+                c.finishing.len()
+            ));
+        }
+        if c.faults.crashes.any() && !c.finishing.is_empty() {
+            return Err(format!(
+                "crashed consumer `{id}` still processes {} messages",
+                c.finishing.len()
             ));
         }
         match c.source {

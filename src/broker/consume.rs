@@ -67,6 +67,7 @@ impl World {
         consumer.busy += 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
         message.hand = consumer.hold(slot);
+        message.processing = true;
         let mut service = consumer.service.sample(&mut consumer.rng);
         if consumer.slow_factor != 1.0 {
             service = (service as f64 * consumer.slow_factor) as u64;
@@ -128,11 +129,18 @@ impl World {
             return;
         };
         if consumer.epoch != epoch {
-            return; // The consumer crashed since; the copy was dealt with then.
+            // The consumer went down since: the copy was dealt with then, unless it went on
+            // processing it without a connection.
+            if !consumer.finishing.is_empty() {
+                self.finished_unconnected(now, c, slot, epoch, scheduler);
+            }
+            return;
         }
-        let Some(message) = self.messages.get(slot) else {
+        let Some(message) = self.messages.get_mut(slot) else {
             return;
         };
+        message.processing = false;
+        let message = &*message;
         consumer.busy -= 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
         let failed = Self::fails(consumer, message, &self.producer_seeds);
@@ -152,6 +160,41 @@ impl World {
         self.take_more_work(now, c, partition, scheduler);
     }
 
+    /// Consumer `c` processed `message`: its effect in the subscription (first, duplicate, or
+    /// skipped by idempotency), traced; a first effect that ends a journey (`ends`) counts
+    /// in the latency.
+    #[inline]
+    fn apply_effect(&mut self, now: SimTime, c: usize, message: &Message, ends: bool) -> Effect {
+        let Some(consumer) = self.consumers.get(c) else {
+            return Effect::First;
+        };
+        let effect = match self.subscriptions.get_mut(consumer.subscription as usize) {
+            Some(sub) if !message.has(flag::DEAD) => sub.process(
+                now,
+                message.id,
+                message.key,
+                message.key_seq,
+                reorder_cause(message),
+            ),
+            _ => Effect::First,
+        };
+        if self.tracer.is_some() {
+            let kind = match effect {
+                Effect::First => HopKind::Processed,
+                Effect::Duplicate => HopKind::Duplicate,
+                Effect::Deduplicated => HopKind::Deduplicated,
+            };
+            let node = self.consumers.get(c).map_or(NO_NODE as usize, |cs| cs.node);
+            self.trace(now, message.id, node, kind);
+        }
+        if effect == Effect::First && ends {
+            self.window.latency.record(now - message.produced_at);
+            self.series.record_latency(now - message.produced_at);
+            self.window.processed += 1;
+        }
+        effect
+    }
+
     /// Processing succeeded: apply the effect, then acknowledge or commit and publish onwards.
     #[inline]
     fn succeeded(&mut self, now: SimTime, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
@@ -165,30 +208,7 @@ impl World {
         // The acknowledgement crosses the link back to the queue.
         let ack_delay = consumer.ack_delay_nanos + self.inbound_latency(c);
         let dead = message.has(flag::DEAD);
-        let effect = match self.subscriptions.get_mut(consumer.subscription as usize) {
-            Some(sub) if !dead => sub.process(
-                now,
-                message.id,
-                message.key,
-                message.key_seq,
-                reorder_cause(&message),
-            ),
-            _ => Effect::First,
-        };
-        if self.tracer.is_some() {
-            let kind = match effect {
-                Effect::First => HopKind::Processed,
-                Effect::Duplicate => HopKind::Duplicate,
-                Effect::Deduplicated => HopKind::Deduplicated,
-            };
-            let node = self.consumers.get(c).map_or(NO_NODE as usize, |cs| cs.node);
-            self.trace(now, message.id, node, kind);
-        }
-        if effect == Effect::First && outputs == 0 && !dead {
-            self.window.latency.record(now - message.produced_at);
-            self.series.record_latency(now - message.produced_at);
-            self.window.processed += 1;
-        }
+        let effect = self.apply_effect(now, c, &message, outputs == 0 && !dead);
         match source {
             Source::Queue(q) => {
                 let waits_for_ack = ack == AckMode::AfterProcessing && ack_delay > 0;
@@ -794,12 +814,97 @@ impl World {
             consumer.metrics.crashes += 1;
         }
         self.go_down(now, c, Down::Crash, scheduler);
+        self.drop_finishing(now, c);
+    }
+
+    /// Consumer `c`'s process dies: the work it went on with after losing its connection
+    /// dies with it.
+    fn drop_finishing(&mut self, now: SimTime, c: usize) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        if consumer.finishing.is_empty() {
+            return;
+        }
+        let node = consumer.node;
+        consumer.busy = 0;
+        consumer.metrics.busy.set(now, 0);
+        for (slot, _) in std::mem::take(&mut consumer.finishing) {
+            let counted = self
+                .messages
+                .get(slot)
+                .is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::GHOST));
+            self.trace_slot(now, slot, node, HopKind::Lost);
+            self.messages.remove(slot);
+            if counted {
+                self.ledger.lost.crash += 1;
+            }
+        }
+    }
+
+    /// Consumer `c`, cut off from its queue, is done with a copy it went on processing: the
+    /// effect happens, but no acknowledgement (or nack) can reach the broker. An
+    /// at-least-once copy is a ghost: its redelivered twin carries the journey, and will
+    /// apply the effect again (a duplicate). An at-most-once copy was acknowledged on
+    /// delivery and ends here, processed, or lost on the link if it failed.
+    fn finished_unconnected(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        slot: Slot,
+        epoch: u32,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        let Some(i) = consumer
+            .finishing
+            .iter()
+            .position(|&(s, e)| s == slot && e == epoch)
+        else {
+            return;
+        };
+        consumer.finishing.swap_remove(i);
+        consumer.busy = consumer.busy.saturating_sub(1);
+        consumer.metrics.busy.set(now, u64::from(consumer.busy));
+        let Some(message) = self.messages.get_mut(slot) else {
+            return;
+        };
+        message.processing = false;
+        let message = *message;
+        let failed = Self::fails(consumer, &message, &self.producer_seeds);
+        let dead = message.has(flag::DEAD);
+        let counted = !dead && !message.has(flag::GHOST);
+        let node = consumer.node;
+        if failed {
+            consumer.metrics.failed += 1;
+            self.trace(now, message.id, node, HopKind::Failed);
+            self.messages.remove(slot);
+            if counted {
+                self.ledger.lost.link_loss += 1;
+            }
+        } else {
+            consumer.metrics.processed += 1;
+            let ends = counted && consumer.outputs.is_empty();
+            let effect = self.apply_effect(now, c, &message, ends);
+            if counted {
+                self.finish(now, c, slot, &message, effect, scheduler);
+            } else {
+                self.messages.remove(slot);
+            }
+        }
+        if self.consumers.get(c).is_some_and(|cs| cs.alive) {
+            self.take_more_work(now, c, message.partition, scheduler);
+        }
     }
 
     /// A cut on the edge consumer `c` reads from: its connection is gone. To its queue or
     /// group that is a crash (unacknowledged deliveries go back, the group rebalances after
-    /// the session timeout); the work in its hands cannot be acknowledged, so it is dropped,
-    /// and at-most-once copies (acknowledged on delivery) are lost on the link.
+    /// the session timeout). A queue consumer goes on processing what it had started, but
+    /// cannot acknowledge it (see `finished_unconnected`); the rest of what it held, if
+    /// acknowledged on delivery (at-most-once), is lost on the link. A group member and a
+    /// pull consumer drop the work in their hands.
     pub(super) fn disconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
@@ -840,11 +945,12 @@ impl World {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
+        let before = consumer.epoch;
         consumer.epoch += 1;
         consumer.busy = 0;
         consumer.metrics.busy.set(now, 0);
         consumer.last_arrival = 0;
-        let held: Vec<Slot> = consumer
+        let mut held: Vec<Slot> = consumer
             .in_hand
             .drain(..)
             .chain(consumer.buffer.drain(..))
@@ -855,6 +961,9 @@ impl World {
             consumer.epoch,
             consumer.session_timeout_nanos,
         );
+        if why == Down::Disconnected {
+            held = self.go_on_unconnected(now, c, before, held);
+        }
         match source {
             Source::Queue(q) => {
                 if let Some(queue) = self.queues.get_mut(q as usize) {
@@ -958,6 +1067,65 @@ impl World {
                 );
             }
         }
+    }
+
+    /// Consumer `c` lost its connection to its push queue: the copies it was processing
+    /// (their `Done` carries `epoch`) go on in its hands, and leave `held`. An at-least-once
+    /// copy leaves a redelivered twin in `held`, to go back to the queue, and goes on as a
+    /// ghost; an at-most-once copy (acknowledged on delivery) goes on as itself. Returns
+    /// what is left of `held`.
+    fn go_on_unconnected(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        epoch: u32,
+        held: Vec<Slot>,
+    ) -> Vec<Slot> {
+        let Some(consumer) = self.consumers.get(c) else {
+            return held;
+        };
+        let Source::Queue(q) = consumer.source else {
+            return held;
+        };
+        if self
+            .queues
+            .get(q as usize)
+            .is_none_or(|queue| queue.visibility_timeout.is_some())
+        {
+            return held;
+        }
+        let ack = consumer.ack;
+        let mut finishing = Vec::new();
+        let mut left = Vec::with_capacity(held.len());
+        for slot in held {
+            let Some(message) = self.messages.get(slot).copied() else {
+                continue;
+            };
+            if !message.processing {
+                left.push(slot);
+                continue;
+            }
+            if ack == AckMode::AfterProcessing {
+                let Ok(twin) = self.messages.insert(Message {
+                    processing: false,
+                    ..message
+                }) else {
+                    left.push(slot); // No room for a twin: this copy goes back itself.
+                    continue;
+                };
+                if let Some(ghost) = self.messages.get_mut(slot) {
+                    ghost.flags |= flag::GHOST;
+                }
+                left.push(twin);
+            }
+            finishing.push((slot, epoch));
+        }
+        if let Some(consumer) = self.consumers.get_mut(c) {
+            consumer.busy = finishing.len() as u32;
+            consumer.metrics.busy.set(now, u64::from(consumer.busy));
+            consumer.finishing = finishing;
+        }
+        left
     }
 
     /// Puts a copy back at the head of queue `q` as a redelivery (crash, nack with requeue).

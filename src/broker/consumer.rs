@@ -77,6 +77,9 @@ pub struct ConsumerState {
     pub epoch: u32,
     /// Copies being processed or awaiting their acknowledgement (each message's `hand` indexes this).
     pub in_hand: Vec<Slot>,
+    /// Copies it goes on processing after losing its connection, with the epoch their
+    /// `Done` carries: it cannot acknowledge them (see `World::disconnect`).
+    pub finishing: Vec<(Slot, u32)>,
     /// Topics: stopped while the group rebalances.
     pub paused: bool,
     /// Transactional consumers: processed records whose output waits for the commit.

@@ -453,6 +453,7 @@ fn message_of(record: &Record, extra: u8) -> Message {
         deliveries: 0,
         priority: record.priority,
         flags: (record.flags & flag::DEAD) | extra,
+        processing: false,
         producer: record.producer,
     }
 }

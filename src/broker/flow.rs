@@ -62,6 +62,7 @@ impl World {
             attempts: 0,
             deliveries: 0,
             flags: 0,
+            processing: false,
             producer: u16::try_from(p + 1)
                 .ok()
                 .filter(|v| v & super::message::FORWARDED == 0)
@@ -824,6 +825,7 @@ impl World {
                         0
                     }
                     | if replayed { flag::REPLAYED } else { 0 },
+                processing: false,
             };
             if again {
                 self.ledger.redeliveries += 1;
@@ -911,6 +913,7 @@ impl World {
             }
             let Ok(copy) = self.messages.insert(Message {
                 flags: message.flags | flag::REDELIVERED,
+                processing: false,
                 ..message
             }) else {
                 self.at_capacity();

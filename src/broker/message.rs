@@ -56,6 +56,9 @@ pub struct Message {
     pub deliveries: u16,
     pub priority: u8,
     pub flags: u8,
+    /// Being processed by a consumer (started, not done yet). Fits in the padding: the
+    /// copy stays 64 bytes.
+    pub processing: bool,
     /// The producer the message started at (index + 1; 0 for a service's), with
     /// [`FORWARDED`] set on a copy a consumer published onwards.
     pub producer: u16,
@@ -208,6 +211,8 @@ pub enum Event {
     Sample,
     WarmupEnd,
 }
+
+const _: () = assert!(std::mem::size_of::<Message>() <= 64);
 
 // Events are copied through the pending-event set by the million: keep them at 16 bytes
 // (at most three `u32` fields per variant; per-request state lives in `service::Requests`).

@@ -392,6 +392,7 @@ impl World {
                 deliveries: 0,
                 priority: body.priority,
                 flags: 0,
+                processing: false,
                 producer: 0,
             };
             self.next_message_id += 1;

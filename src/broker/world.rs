@@ -371,6 +371,7 @@ impl World {
                 last_arrival: 0,
                 epoch: 0,
                 in_hand: Vec::new(),
+                finishing: Vec::new(),
                 paused: false,
                 transaction: Vec::new(),
                 ack: c.ack,
@@ -601,7 +602,13 @@ impl World {
             .count() as u64;
         let mut in_hands = 0u64;
         for consumer in &self.consumers {
-            for &slot in consumer.in_hand.iter().chain(consumer.buffer.iter()) {
+            let finishing = consumer.finishing.iter().map(|(slot, _)| slot);
+            for &slot in consumer
+                .in_hand
+                .iter()
+                .chain(consumer.buffer.iter())
+                .chain(finishing)
+            {
                 if !live(&slot) {
                     continue;
                 }
