@@ -27,24 +27,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
+use common::node;
 use evlab::metrics::report::{NodeDetail, Report};
 use evlab::run::Run;
 
 const SECOND: u64 = 1_000_000_000;
 
-/// A scenario in RON from its parts (`nodes`, `edges` and `faults` are list bodies).
 fn scenario(seed: u64, duration: &str, nodes: &str, edges: &str, faults: &str) -> String {
-    format!(
-        "(version: 1, name: \"guarantees\", seed: {seed}, duration: \"{duration}\", \
-         nodes: [{nodes}], edges: [{edges}], faults: [{faults}])"
-    )
+    common::scenario("guarantees", seed, duration, nodes, edges, faults)
 }
 
-/// Parses and wires a scenario, failing the test with the checker's message.
 fn start(text: &str) -> Run {
-    let (_, scenario) =
-        evlab::scenario::parse(text, "guarantees").unwrap_or_else(|e| panic!("{e}\n{text}"));
-    Run::new(&scenario).unwrap()
+    common::start(text, "guarantees")
 }
 
 /// Runs to the end, checks the ledger and the balance, and reports.
@@ -58,35 +54,12 @@ fn finish(mut run: Run) -> (Run, Report) {
 fn checked(run: &Run) -> Report {
     run.check_ledger().unwrap_or_else(|e| panic!("{e}"));
     let report = run.report(None, false);
-    let t = &report.totals;
-    assert_eq!(
-        t.produced + t.fanned_out + t.duplicate_copies,
-        t.processed + t.dead_lettered + t.lost + t.in_flight_at_end,
-        "totals do not balance: produced {} + fanned out {} + duplicate copies {} vs processed {} + \
-         dead-lettered {} + lost {} + in flight {}",
-        t.produced,
-        t.fanned_out,
-        t.duplicate_copies,
-        t.processed,
-        t.dead_lettered,
-        t.lost,
-        t.in_flight_at_end
-    );
-    assert_eq!(t.lost, t.lost_by_reason.total());
+    common::assert_balanced(&report);
     report
 }
 
 fn simulate(text: &str) -> (Run, Report) {
     finish(start(text))
-}
-
-fn node<'a>(report: &'a Report, id: &str) -> &'a NodeDetail {
-    &report
-        .nodes
-        .iter()
-        .find(|n| n.id == id)
-        .unwrap_or_else(|| panic!("no node {id}"))
-        .detail
 }
 
 /// A queue's depth at the end (ready messages).

@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
+use common::node;
 use evlab::metrics::report::{NodeDetail, Report};
 use evlab::run::Run;
 
@@ -18,15 +21,6 @@ fn run(duration: &str, nodes: &str, edges: &str) -> Report {
     run.run_to_end(|_| {}).unwrap();
     run.check_ledger().unwrap();
     run.report(None, false)
-}
-
-fn node<'a>(report: &'a Report, id: &str) -> &'a NodeDetail {
-    &report
-        .nodes
-        .iter()
-        .find(|n| n.id == id)
-        .unwrap_or_else(|| panic!("no node {id}"))
-        .detail
 }
 
 fn processed(report: &Report, id: &str) -> u64 {
@@ -512,21 +506,15 @@ fn max_receive_count_redrives_to_the_dead_letter_queue() {
 
 /// Runs a scenario with faults, checking the ledger twenty times on the way.
 fn run_with_faults(duration: &str, nodes: &str, edges: &str, faults: &str) -> Report {
-    let text = format!(
-        "(version: 1, name: \"t\", seed: 3, duration: \"{duration}\", nodes: [{nodes}], edges: [{edges}], faults: [{faults}])"
-    );
-    let (_, scenario) = evlab::scenario::parse(&text, "test").unwrap_or_else(|e| panic!("{e}"));
-    let mut run = Run::new(&scenario).unwrap();
+    let text = common::scenario("t", 3, duration, nodes, edges, faults);
+    let mut run = common::start(&text, "test");
+    let end = run.duration_nanos();
     for step in 1..=20 {
-        run.advance_to(scenario.duration_nanos * step / 20).unwrap();
+        run.advance_to(end * step / 20).unwrap();
         run.check_ledger().unwrap();
     }
     let report = run.report(None, false);
-    let t = &report.totals;
-    assert_eq!(
-        t.produced + t.fanned_out + t.duplicate_copies,
-        t.processed + t.dead_lettered + t.lost + t.in_flight_at_end
-    );
+    common::assert_balanced(&report);
     report
 }
 

@@ -16,6 +16,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
+use common::node as detail;
 use evlab::metrics::report::{NodeDetail, Report};
 use evlab::metrics::requests::{CallReport, RequestReport};
 use evlab::run::Run;
@@ -23,16 +26,11 @@ use evlab::run::Run;
 const SECOND: u64 = 1_000_000_000;
 
 fn scenario(seed: u64, duration: &str, nodes: &str, edges: &str, faults: &str) -> String {
-    format!(
-        "(version: 1, name: \"services\", seed: {seed}, duration: \"{duration}\", \
-         nodes: [{nodes}], edges: [{edges}], faults: [{faults}])"
-    )
+    common::scenario("services", seed, duration, nodes, edges, faults)
 }
 
 fn start(text: &str) -> Run {
-    let (_, scenario) =
-        evlab::scenario::parse(text, "services").unwrap_or_else(|e| panic!("{e}\n{text}"));
-    Run::new(&scenario).unwrap()
+    common::start(text, "services")
 }
 
 /// Runs to the end, checking both ledgers, and reports (with the series).
@@ -44,15 +42,6 @@ fn simulate(text: &str) -> Report {
     let r = requests(&report);
     assert_eq!(r.sent, r.succeeded + r.failed + r.in_flight_at_end);
     report
-}
-
-fn detail<'a>(report: &'a Report, id: &str) -> &'a NodeDetail {
-    &report
-        .nodes
-        .iter()
-        .find(|n| n.id == id)
-        .unwrap_or_else(|| panic!("no node {id}"))
-        .detail
 }
 
 fn requests(report: &Report) -> &RequestReport {
