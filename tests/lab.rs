@@ -369,8 +369,15 @@ fn save_as_then_open_gives_the_same_scenario_and_unsaved_changes_ask_first() {
     let saved = lab(&harness).doc.raw.clone();
     // Saved as it is, problems and all (the new topic has no consumer yet): work is never lost.
     assert!(!lab(&harness).problems.is_empty());
-    let reloaded = evlab::scenario::parse_raw(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    let reloaded = evlab::scenario::parse_raw(&written).unwrap();
     assert_eq!(reloaded, saved);
+    // The example's lesson, in the comments above the scenario, is saved with it.
+    assert!(
+        written.starts_with("// delivery-guarantees:"),
+        "{}",
+        &written[..written.len().min(200)]
+    );
     // An edit, then New: the lab asks before discarding it.
     harness.get_by_label("Queue").click();
     harness.run_steps(2);

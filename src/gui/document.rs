@@ -81,6 +81,8 @@ pub struct Document {
     pub path: Option<PathBuf>,
     /// What the title shows when there is no path (an example's name, or "untitled").
     pub label: String,
+    /// The comments above the scenario in the file it came from, written back on save.
+    pub header: String,
     /// The scenario as last saved or loaded, to tell whether there are unsaved changes.
     saved: RawScenario,
     undo: Vec<RawScenario>,
@@ -97,6 +99,7 @@ impl Document {
             raw,
             path,
             label,
+            header: String::new(),
             undo: Vec::new(),
             redo: Vec::new(),
             last_merge: None,

@@ -32,7 +32,7 @@ use self::traffic::Traffic;
 use crate::examples::{self, DEFAULT_EXAMPLE, EXAMPLES, example};
 use crate::scenario::check::{Problem, check};
 use crate::scenario::raw::{RawNode, RawScenario};
-use crate::scenario::{FaultTarget, LoadError, Scenario, parse_raw, to_ron};
+use crate::scenario::{FaultTarget, LoadError, Scenario, leading_comments, parse_raw, to_ron};
 
 /// Opens the lab window on `file`, or on the built-in example.
 pub fn run(file: Option<PathBuf>) -> Result<(), String> {
@@ -141,8 +141,12 @@ impl Lab {
             .map(parse_raw)
             .and_then(Result::ok)
             .unwrap_or_else(empty_scenario);
+        let mut doc = Document::new(raw, None, format!("{DEFAULT_EXAMPLE} (example)"));
+        doc.header = example(DEFAULT_EXAMPLE)
+            .map(leading_comments)
+            .unwrap_or_default();
         let mut lab = Lab {
-            doc: Document::new(raw, None, format!("{DEFAULT_EXAMPLE} (example)")),
+            doc,
             canvas: Canvas::default(),
             plots: Plots::new(),
             traffic: Traffic::default(),
@@ -170,9 +174,11 @@ impl Lab {
         Ok(lab)
     }
 
-    /// Replaces the document (after New, Open or an example); the old run ends.
-    fn replace(&mut self, raw: RawScenario, path: Option<PathBuf>, label: String) {
+    /// Replaces the document (after New, Open or an example); the old run ends. `header`:
+    /// the comments above the scenario in its file, kept for saving.
+    fn replace(&mut self, raw: RawScenario, path: Option<PathBuf>, label: String, header: String) {
         self.doc = Document::new(raw, path, label);
+        self.doc.header = header;
         self.place_unplaced_nodes();
         let clipboard = std::mem::take(&mut self.canvas.clipboard);
         self.canvas = Canvas::default();
@@ -198,12 +204,14 @@ impl Lab {
         // Placing nodes is not an edit the user made.
         let path = self.doc.path.take();
         let label = std::mem::take(&mut self.doc.label);
+        let header = std::mem::take(&mut self.doc.header);
         self.doc = Document::new(self.doc.raw.clone(), path, label);
+        self.doc.header = header;
     }
 
     /// Opens a scenario that is not a file (a generated one).
     pub fn open_scenario(&mut self, raw: RawScenario, label: String) {
-        self.replace(raw, None, label);
+        self.replace(raw, None, label, String::new());
     }
 
     /// Opens the file at `path`; on failure the current work stays as it is.
@@ -217,15 +225,17 @@ impl Lab {
                 source,
             })
             .and_then(|text| {
-                parse_raw(&text).map_err(|problem| LoadError::Invalid {
-                    file: file.clone(),
-                    problems: vec![problem],
-                })
+                parse_raw(&text)
+                    .map(|raw| (raw, leading_comments(&text)))
+                    .map_err(|problem| LoadError::Invalid {
+                        file: file.clone(),
+                        problems: vec![problem],
+                    })
             });
         match raw {
-            Ok(raw) => {
+            Ok((raw, header)) => {
                 files::remember(&mut self.recent, path);
-                self.replace(raw, Some(path.to_path_buf()), file.clone());
+                self.replace(raw, Some(path.to_path_buf()), file.clone(), header);
                 let problems = match self.problems.len() {
                     0 => String::new(),
                     n => format!(" ({n} problem(s) to fix before it runs: see the inspector)"),
@@ -237,9 +247,11 @@ impl Lab {
     }
 
     pub fn open_example(&mut self, name: &'static str) {
-        match example(name).map(parse_raw) {
-            Some(Ok(raw)) => self.replace(raw, None, format!("{name} (example)")),
-            Some(Err(problem)) => self.load_error = Some(format!("{name}: {}", problem.message)),
+        match example(name).map(|text| (parse_raw(text), leading_comments(text))) {
+            Some((Ok(raw), header)) => self.replace(raw, None, format!("{name} (example)"), header),
+            Some((Err(problem), _)) => {
+                self.load_error = Some(format!("{name}: {}", problem.message))
+            }
             None => self.load_error = Some(format!("no example called {name}")),
         }
     }
@@ -254,6 +266,7 @@ impl Lab {
 
     pub fn save_to(&mut self, path: &Path) {
         let written = to_ron(&self.doc.raw)
+            .map(|text| format!("{}{text}", self.doc.header))
             .map_err(|e| e.to_string())
             .and_then(|text| files::write_atomically(path, &text).map_err(|e| e.to_string()));
         match written {
@@ -506,7 +519,7 @@ impl Lab {
 
     fn proceed(&mut self, what: Discard) {
         match what {
-            Discard::New => self.replace(empty_scenario(), None, "untitled".into()),
+            Discard::New => self.replace(empty_scenario(), None, "untitled".into(), String::new()),
             Discard::Open => {
                 let near = self.doc.path.clone();
                 self.dialogs.ask(Purpose::Open, near.as_deref());

@@ -114,6 +114,26 @@ pub fn place(source: &str, problem: Problem) -> LocatedProblem {
     }
 }
 
+/// The comment lines at the top of a scenario file, before the scenario itself (where the
+/// examples explain their lesson), verbatim with their line ends; empty when there are none.
+/// Saving writes the values, not the text: a front that saves what it loaded puts these back.
+pub fn leading_comments(source: &str) -> String {
+    let mut header = String::new();
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with("//") {
+            header.push_str(line);
+        } else {
+            break;
+        }
+    }
+    if header.lines().any(|l| l.trim().starts_with("//")) {
+        header
+    } else {
+        String::new()
+    }
+}
+
 /// RON text -> raw types, with syntax and type errors placed in the text.
 pub fn parse_raw(source: &str) -> Result<RawScenario, LocatedProblem> {
     let options = ron_options();
@@ -202,4 +222,18 @@ pub fn to_ron(raw: &RawScenario) -> Result<String, ron::Error> {
         .indentor("    ".to_string())
         .separate_tuple_members(false);
     ron_options().to_string_pretty(raw, pretty)
+}
+
+#[cfg(test)]
+mod header_tests {
+    #[test]
+    fn leading_comments_are_the_lines_before_the_scenario() {
+        let text = "// lesson: one\n//\n// two\n\n(\n    // inside\n    version: 1,\n)\n";
+        assert_eq!(
+            super::leading_comments(text),
+            "// lesson: one\n//\n// two\n\n"
+        );
+        assert_eq!(super::leading_comments("(version: 1)"), "");
+        assert_eq!(super::leading_comments("\n\n(version: 1)"), "");
+    }
 }
