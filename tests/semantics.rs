@@ -13,14 +13,10 @@ use evlab::run::Run;
 
 /// Parses `nodes` and `edges` (RON fragments) into a scenario and runs it.
 fn run(duration: &str, nodes: &str, edges: &str) -> Report {
-    let text = format!(
-        "(version: 1, name: \"t\", seed: 1, duration: \"{duration}\", nodes: [{nodes}], edges: [{edges}])"
-    );
-    let (_, scenario) = evlab::scenario::parse(&text, "test").unwrap_or_else(|e| panic!("{e}"));
-    let mut run = Run::new(&scenario).unwrap();
-    run.run_to_end(|_| {}).unwrap();
-    run.check_ledger().unwrap();
-    run.report(None, false)
+    common::run_checked(
+        &common::scenario("t", 1, duration, nodes, edges, ""),
+        "test",
+    )
 }
 
 fn processed(report: &Report, id: &str) -> u64 {
@@ -1058,12 +1054,7 @@ fn link_settings_where_there_is_no_simulated_link_are_refused_with_the_reason() 
 /// Runs the example `name` from `scenarios/`, with `edit` applied to its text.
 fn example(name: &str, edit: impl Fn(String) -> String) -> Report {
     let path = format!("{}/scenarios/{name}.ron", env!("CARGO_MANIFEST_DIR"));
-    let text = edit(std::fs::read_to_string(&path).unwrap());
-    let (_, scenario) = evlab::scenario::parse(&text, name).unwrap_or_else(|e| panic!("{e}"));
-    let mut run = Run::new(&scenario).unwrap();
-    run.run_to_end(|_| {}).unwrap();
-    run.check_ledger().unwrap();
-    run.report(None, false)
+    common::run_checked(&edit(std::fs::read_to_string(&path).unwrap()), name)
 }
 
 /// The duplicates one consumer group of a topic saw.

@@ -906,22 +906,27 @@ impl World {
     /// acknowledged on delivery (at-most-once), is lost on the link. A group member and a
     /// pull consumer drop the work in their hands.
     pub(super) fn disconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
-        let Some(consumer) = self.consumers.get_mut(c) else {
-            return;
-        };
-        consumer.faults.cuts.begin();
         self.go_down(now, c, Down::Disconnected, scheduler);
     }
 
-    /// The cut ends: consumer `c` connects again, unless it has crashed meanwhile or
-    /// another cut is still on.
+    /// A cut ends: consumer `c` connects again, unless it has crashed meanwhile or another
+    /// cut of its edge is still on.
     pub(super) fn reconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
-        let Some(consumer) = self.consumers.get_mut(c) else {
-            return;
-        };
-        if consumer.faults.cuts.end() && !consumer.faults.crashes.any() {
+        let crashed = self
+            .consumers
+            .get(c)
+            .is_none_or(|consumer| consumer.faults.crashes.any());
+        if !crashed && !self.is_disconnected(c) {
             self.come_up(now, c, scheduler);
         }
+    }
+
+    /// Whether consumer `c` is cut off: the edge it reads from is cut.
+    pub fn is_disconnected(&self, c: usize) -> bool {
+        self.consumers
+            .get(c)
+            .and_then(|consumer| self.links.get(consumer.inbound))
+            .is_some_and(|link| link.cut)
     }
 
     /// Consumer `c` stops (crash, lost connection, its queue's broker failing): what it held
@@ -1159,7 +1164,7 @@ impl World {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        if consumer.faults.crashes.end() && !consumer.faults.cuts.any() {
+        if consumer.faults.crashes.end() && !self.is_disconnected(c) {
             self.come_up(now, c, scheduler);
         }
     }
@@ -1346,17 +1351,21 @@ impl World {
         fault: crate::scenario::Fault,
         scheduler: &mut Scheduler<Event>,
     ) -> Result<(), String> {
-        // The same bounds the scenario checker puts on a fault's strength.
-        match fault.kind {
-            FaultKind::Slow { factor } if !(factor.is_finite() && factor > 0.0) => {
-                return Err("a slow-down factor must be > 0 (2 is twice as slow)".into());
-            }
-            FaultKind::Fail { probability } | FaultKind::Loss { probability }
-                if !(0.0..=1.0).contains(&probability) =>
-            {
-                return Err("a probability must be between 0 and 1".into());
-            }
-            _ => {}
+        // The checker's rules for the fault's own settings.
+        let partitions = match fault.target {
+            FaultTarget::Node(n) => match self.node_refs.get(n) {
+                Some(super::world::NodeRef::Topic(t)) => self
+                    .topics
+                    .get(*t as usize)
+                    .map_or(0, |t| t.partitions.len() as u32),
+                _ => 0,
+            },
+            FaultTarget::Edge(_) => 0,
+        };
+        if let Some((field, message)) =
+            crate::scenario::check::fault_kind_problem(&fault.kind, partitions)
+        {
+            return Err(format!("{field} {message}"));
         }
         let fits = match (fault.target, fault.kind) {
             (
@@ -1368,29 +1377,10 @@ impl World {
                     Some(super::world::NodeRef::Consumer(_) | super::world::NodeRef::Service(_))
                 )
             }
-            (FaultTarget::Node(n), FaultKind::BrokerFailure { partition }) => {
-                match (self.node_refs.get(n), partition) {
-                    (Some(super::world::NodeRef::Queue(_)), None) => true,
-                    (Some(super::world::NodeRef::Queue(_)), Some(_)) => {
-                        return Err("a queue has no partitions: fail its broker as a whole".into());
-                    }
-                    (Some(super::world::NodeRef::Topic(t)), Some(p)) => {
-                        let count = self
-                            .topics
-                            .get(*t as usize)
-                            .map_or(0, |t| t.partitions.len());
-                        if p as usize >= count {
-                            return Err(format!(
-                                "the topic has partitions 0 to {}: there is no partition {p}",
-                                count.saturating_sub(1)
-                            ));
-                        }
-                        true
-                    }
-                    (Some(super::world::NodeRef::Topic(_)), None) => true,
-                    _ => false,
-                }
-            }
+            (FaultTarget::Node(n), FaultKind::BrokerFailure { .. }) => matches!(
+                self.node_refs.get(n),
+                Some(super::world::NodeRef::Queue(_) | super::world::NodeRef::Topic(_))
+            ),
             (FaultTarget::Edge(e), kind) => {
                 let what = crate::scenario::check::LinkUse::of_fault(&kind).ok_or(
                     "on an edge, inject a link fault: cut it, delay it or make it lose messages",
@@ -1505,7 +1495,7 @@ impl World {
                 let to = self.links.get(edge).map_or(usize::MAX, |link| link.target);
                 match (kind, self.node_refs.get(to).copied()) {
                     (FaultKind::Cut, Some(super::world::NodeRef::Consumer(c))) => {
-                        // The link shows the cut; the consumer loses its connection.
+                        // The link counts the cuts; the consumer loses its connection.
                         self.link_fault(edge, kind, begins);
                         if begins {
                             self.disconnect(now, c as usize, scheduler)

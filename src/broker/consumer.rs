@@ -66,8 +66,8 @@ pub struct ConsumerState {
     pub since_commit: u32,
     /// False while crashed or disconnected.
     pub alive: bool,
-    /// The faults on it now: crashes, cuts of the edge it reads from (it is then
-    /// disconnected), slow-downs and failures.
+    /// The faults on it now: crashes, slow-downs and failures. (A cut of the edge it reads
+    /// from is its link's: see `World::is_disconnected`.)
     pub faults: super::overlap::NodeFaults,
     /// The edge it reads from (the link deliveries cross).
     pub inbound: usize,

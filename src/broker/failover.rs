@@ -57,43 +57,75 @@ impl World {
         refused: Refused,
         scheduler: &mut Scheduler<Event>,
     ) {
-        let retry = message
-            .publisher()
-            .and_then(|p| self.producers.get(p))
-            .filter(|p| p.acks != Acks::None)
-            .and_then(|p| p.retry);
-        let attempts = u32::from(message.attempts);
         let copies = refused.full + refused.down;
-        match (retry, message.publisher()) {
-            (Some(retry), Some(producer)) if attempts < retry.max => {
-                let mut parked = message;
-                parked.attempts = message.attempts.saturating_add(1);
-                if !message.has(flag::REAPPEND) {
-                    parked.hand = u32::try_from(copies).unwrap_or(u32::MAX);
-                }
-                // With the arena full (the run fails) it cannot wait for its retry: lost below.
-                if let Some(slot) = self.store(parked, slot) {
-                    self.parked += copies;
-                    self.ledger.publish_retries += 1;
-                    scheduler.after(
-                        retry.backoff.nanos.max(1),
-                        Event::PublishRetry {
-                            producer: producer as u32,
-                            slot,
-                        },
-                    );
-                    return;
-                }
-            }
-            _ => {
-                if let Some(slot) = slot {
-                    self.messages.remove(slot);
-                }
-            }
+        let mut nacked = message;
+        if !message.has(flag::REAPPEND) {
+            // The retry stands for the refused copies; the others landed.
+            nacked.hand = u32::try_from(copies).unwrap_or(u32::MAX);
         }
+        if !self.retry_publish(nacked, slot, copies, false, scheduler) {
+            self.publish_lost(now, &message, |lost| {
+                lost.overflow += refused.full;
+                lost.broker_failure += refused.down;
+            });
+        }
+    }
+
+    /// Parks a producer's publish (standing for `copies` ledger copies) for its next try,
+    /// after the retry's backoff, and its timeout first when no answer came (`unanswered`).
+    /// False when it will not be tried again (no confirms, no retries or none left, or no
+    /// room to park it): its slot is then freed, and the caller counts the loss.
+    pub(super) fn retry_publish(
+        &mut self,
+        message: Message,
+        slot: Option<Slot>,
+        copies: u64,
+        unanswered: bool,
+        scheduler: &mut Scheduler<Event>,
+    ) -> bool {
+        let policy = message.publisher().and_then(|p| {
+            let producer = self.producers.get(p)?;
+            (producer.acks != Acks::None)
+                .then_some(producer.retry)
+                .flatten()
+                .map(|retry| (p, retry))
+        });
+        let Some((producer, retry)) =
+            policy.filter(|(_, retry)| u32::from(message.attempts) < retry.max)
+        else {
+            if let Some(slot) = slot {
+                self.messages.remove(slot);
+            }
+            return false;
+        };
+        let mut parked = message;
+        parked.attempts = message.attempts.saturating_add(1);
+        // With the arena full (the run fails) it cannot wait for its retry.
+        let Some(slot) = self.store(parked, slot) else {
+            return false;
+        };
+        self.parked += copies;
+        self.ledger.publish_retries += 1;
+        let wait = retry.backoff.nanos + if unanswered { retry.timeout.nanos } else { 0 };
+        scheduler.after(
+            wait.max(1),
+            Event::PublishRetry {
+                producer: producer as u32,
+                slot,
+            },
+        );
+        true
+    }
+
+    /// A publish is lost for good: `count` adds it to the losses, unless it was a dead letter.
+    pub(super) fn publish_lost(
+        &mut self,
+        now: SimTime,
+        message: &Message,
+        count: impl FnOnce(&mut super::ledger::Lost),
+    ) {
         if !message.has(flag::DEAD) {
-            self.ledger.lost.overflow += refused.full;
-            self.ledger.lost.broker_failure += refused.down;
+            count(&mut self.ledger.lost);
             self.trace(
                 now,
                 message.id,

@@ -20,7 +20,6 @@ use super::world::{Event, Message, World};
 use crate::engine::arena::Slot;
 use crate::engine::rng::Stream;
 use crate::engine::{Scheduler, SimTime};
-use crate::scenario::raw::Acks;
 
 /// The state of one edge's link.
 pub struct Link {
@@ -145,42 +144,9 @@ impl World {
         slot: Option<Slot>,
         scheduler: &mut Scheduler<Event>,
     ) {
-        let retry = message
-            .publisher()
-            .and_then(|p| self.producers.get(p).map(|producer| (p, producer)))
-            .filter(|(_, producer)| producer.acks != Acks::None)
-            .and_then(|(p, producer)| Some((p, producer.retry?)));
         let copies = self.copies_of(&message);
-        if let Some((producer, retry)) = retry
-            && u32::from(message.attempts) < retry.max
-        {
-            let mut again = message;
-            again.attempts = message.attempts.saturating_add(1);
-            // With the arena full (the run fails) it cannot wait for its retry: lost below.
-            if let Some(slot) = self.store(again, slot) {
-                self.parked += copies;
-                self.ledger.publish_retries += 1;
-                let wait = retry.timeout.nanos + retry.backoff.nanos;
-                scheduler.after(
-                    wait.max(1),
-                    Event::PublishRetry {
-                        producer: producer as u32,
-                        slot,
-                    },
-                );
-                return;
-            }
-        } else if let Some(slot) = slot {
-            self.messages.remove(slot);
-        }
-        if !message.has(super::message::flag::DEAD) {
-            self.ledger.lost.link_loss += copies;
-            self.trace(
-                now,
-                message.id,
-                super::trace::NO_NODE as usize,
-                super::trace::HopKind::Lost,
-            );
+        if !self.retry_publish(message, slot, copies, true, scheduler) {
+            self.publish_lost(now, &message, |lost| lost.link_loss += copies);
         }
     }
 

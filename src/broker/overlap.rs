@@ -31,8 +31,6 @@ impl Active {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeFaults {
     pub crashes: Active,
-    /// Cuts of the edge a consumer reads from.
-    pub cuts: Active,
     pub slows: Levels,
     pub fails: Levels,
 }

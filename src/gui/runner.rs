@@ -507,10 +507,10 @@ fn statuses(run: &Run, report: &Report) -> Vec<NodeStatus> {
             continue;
         };
         let alarm = match *node_ref {
-            NodeRef::Consumer(c) => world.consumers.get(c as usize).and_then(|c| {
+            NodeRef::Consumer(i) => world.consumers.get(i as usize).and_then(|c| {
                 if !c.alive {
                     Some(
-                        if c.faults.cuts.any() && !c.faults.crashes.any() {
+                        if world.is_disconnected(i as usize) && !c.faults.crashes.any() {
                             "disconnected"
                         } else {
                             "crashed"

@@ -28,6 +28,14 @@ pub fn start(text: &str, name: &str) -> Run {
     Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs `text` to the end, checks the ledger, and reports (without the time series).
+pub fn run_checked(text: &str, name: &str) -> Report {
+    let mut run = start(text, name);
+    run.run_to_end(|_| {}).unwrap_or_else(|e| panic!("{e}"));
+    run.check_ledger().unwrap_or_else(|e| panic!("{e}"));
+    run.report(None, false)
+}
+
 /// What the report says of node `id`.
 pub fn node<'a>(report: &'a Report, id: &str) -> &'a NodeDetail {
     &report

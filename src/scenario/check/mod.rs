@@ -367,6 +367,28 @@ pub fn edge_allowed(from_kind: &str, to_kind: &str, kind: EdgeKind) -> Result<()
     }
 }
 
+/// What is wrong with a fault's own settings, for a target with `partitions` partitions (0
+/// for anything but a topic): the field and the message. The checker and `Run::inject` both ask.
+pub fn fault_kind_problem(kind: &FaultKind, partitions: u32) -> Option<(&'static str, String)> {
+    match *kind {
+        FaultKind::Slow { factor } if !(factor.is_finite() && factor > 0.0) => {
+            Some(("factor", "must be > 0 (2 is twice as slow)".into()))
+        }
+        FaultKind::Fail { probability } | FaultKind::Loss { probability }
+            if !(0.0..=1.0).contains(&probability) =>
+        {
+            Some(("probability", "must be between 0 and 1".into()))
+        }
+        FaultKind::BrokerFailure {
+            partition: Some(partition),
+        } if partition >= partitions => Some((
+            "partition",
+            format!("must name a partition of the topic (0..{partitions})"),
+        )),
+        _ => None,
+    }
+}
+
 /// What a scenario puts on an edge's network link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkUse {
@@ -528,34 +550,15 @@ fn check_faults(c: &mut Checker<'_>, nodes: &[Node], edges: &[(usize, Edge)]) ->
             );
             continue;
         }
-        match fault.kind {
-            FaultKind::Slow { factor } if !(factor.is_finite() && factor > 0.0) => c.problem(
-                format!("{p}.kind.factor"),
-                "must be > 0 (2 is twice as slow)",
-            ),
-            FaultKind::Fail { probability } | FaultKind::Loss { probability }
-                if !(0.0..=1.0).contains(&probability) =>
-            {
-                c.problem(format!("{p}.kind.probability"), "must be between 0 and 1")
-            }
-            FaultKind::BrokerFailure {
-                partition: Some(partition),
-            } => {
-                let partitions = match target {
-                    FaultTarget::Node(n) => match nodes.get(n).map(|n| &n.kind) {
-                        Some(NodeKind::Topic(t)) => t.partitions,
-                        _ => 0,
-                    },
-                    FaultTarget::Edge(_) => 0,
-                };
-                if partition >= partitions {
-                    c.problem(
-                        format!("{p}.kind.partition"),
-                        format!("must name a partition of the topic (0..{partitions})"),
-                    );
-                }
-            }
-            _ => {}
+        let partitions = match target {
+            FaultTarget::Node(n) => match nodes.get(n).map(|n| &n.kind) {
+                Some(NodeKind::Topic(t)) => t.partitions,
+                _ => 0,
+            },
+            FaultTarget::Edge(_) => 0,
+        };
+        if let Some((field, message)) = fault_kind_problem(&fault.kind, partitions) {
+            c.problem(format!("{p}.kind.{field}"), message);
         }
         faults.push(Fault {
             at_nanos: fault.at.nanos,
