@@ -6,6 +6,7 @@
 //! ([`metrics`]). The command line ([`cli`]) and the desktop lab are thin
 //! fronts over [`run`].
 
+pub mod atomic;
 pub mod broker;
 pub mod cli;
 pub mod engine;
@@ -15,4 +16,5 @@ pub mod gui;
 pub mod metrics;
 pub mod run;
 pub mod scenario;
+pub mod text;
 pub mod topology;

@@ -11,13 +11,26 @@ use crate::metrics::report::{Report, RunInfo};
 use crate::scenario::raw::FaultKind;
 use crate::scenario::{Fault, FaultTarget, Scenario};
 
-/// Why a run stopped early.
+/// Why a run could not start, or stopped early.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RunError {
+    /// The scenario would need more memory than `limits.max_memory` allows; `path` is
+    /// where in the file the biggest part comes from. A problem with the file.
+    #[error("{path}: {message}")]
+    TooBig { path: String, message: String },
+    /// The model cannot be wired from the scenario (such as a routing table too big):
+    /// a problem with the file.
     #[error("cannot build the model: {0}")]
     Build(String),
     #[error("the run stopped at {at_seconds:.3} s of simulated time: {message}")]
     Stopped { at_seconds: f64, message: String },
+}
+
+impl RunError {
+    /// Whether the scenario file is at fault (it asks for too much), rather than the run.
+    pub fn is_the_files(&self) -> bool {
+        matches!(self, RunError::TooBig { .. } | RunError::Build(_))
+    }
 }
 
 pub struct Run {
@@ -26,22 +39,50 @@ pub struct Run {
     seed: u64,
     duration_nanos: SimTime,
     warmup_nanos: SimTime,
-    slice_nanos: SimTime,
+    max_events: u64,
+    /// Events at which the run next projects its whole length (see [`PROJECTION_FROM`]).
+    next_projection: u64,
+    /// Set when a projection found the run would need far more events than it may.
+    hopeless: Option<f64>,
     /// Debugging: check the ledger's conservation law after every event.
     check_every_step: bool,
 }
 
+/// Events after which a run first projects how many its whole length needs, and again
+/// at each doubling. A run that would need more than [`HOPELESS`] times
+/// `limits.max_events` stops there, at once, instead of running to the limit. The
+/// projection looks only at events and simulated time, so it stops every run of a
+/// scenario at the same event, whatever the machine or the front.
+pub const PROJECTION_FROM: u64 = 1 << 24;
+
+/// How far over `limits.max_events` a projection must go to stop a run early: early
+/// bursts may make the start of a run busier than its average.
+pub const HOPELESS: f64 = 4.0;
+
 impl Run {
+    /// Wires the scenario's world, after checking that it fits in `limits.max_memory`.
     pub fn new(scenario: &Scenario) -> Result<Run, RunError> {
-        let sim = Simulation::build(|scheduler| World::build(scenario, scheduler))
-            .map_err(RunError::Build)?;
+        let estimate = crate::broker::budget::estimate(scenario);
+        estimate
+            .check(scenario.max_memory_bytes)
+            .map_err(|refusal| RunError::TooBig {
+                path: refusal.path,
+                message: refusal.message,
+            })?;
+        let routing_budget = scenario.max_memory_bytes.saturating_sub(estimate.total());
+        let mut sim =
+            Simulation::build(|scheduler| World::build(scenario, scheduler, routing_budget))
+                .map_err(RunError::Build)?;
+        sim.set_event_limit(scenario.max_events);
         Ok(Run {
             sim,
             name: scenario.name.clone(),
             seed: scenario.seed,
             duration_nanos: scenario.duration_nanos,
             warmup_nanos: scenario.warmup_nanos,
-            slice_nanos: scenario.sample_every_nanos.max(1),
+            max_events: scenario.max_events,
+            next_projection: PROJECTION_FROM,
+            hopeless: None,
             check_every_step: false,
         })
     }
@@ -83,6 +124,7 @@ impl Run {
         while self.sim.scheduler().next_time().is_some_and(|t| t <= until)
             && self.sim.stalled_at().is_none()
             && self.sim.model().failure.is_none()
+            && !self.sim.event_limit_reached()
         {
             executed += self.sim.step(1);
             if let Err(message) = self.sim.model().check_ledger() {
@@ -97,21 +139,52 @@ impl Run {
 
     /// Advances to `until` (capped at the scenario's duration).
     pub fn advance_to(&mut self, until: SimTime) -> Result<u64, RunError> {
+        self.advance_to_or_pause(until, u64::MAX)
+    }
+
+    /// Advances to `until` (capped at the scenario's duration), pausing after about
+    /// `max_events` events so a front can look at the clock, show progress or stop; a
+    /// pause never changes the run. Returns the events executed.
+    pub fn advance_to_or_pause(
+        &mut self,
+        until: SimTime,
+        max_events: u64,
+    ) -> Result<u64, RunError> {
         let until = until.min(self.duration_nanos);
         if self.check_every_step {
             let executed = self.advance_checked(until)?;
             return self.stop_reason().map_or(Ok(executed), Err);
         }
         let mut executed = 0;
-        // In slices, so a failure (a memory cap hit) stops the run promptly.
-        while self.sim.now() < until {
-            let next = (self.sim.now() + self.slice_nanos).min(until);
-            executed += self.sim.run_until(next);
+        loop {
+            // Pause at the next projection point, whatever pauses the front asks for.
+            let to_projection = self.next_projection.saturating_sub(self.sim.events());
+            let budget = (max_events - executed).min(to_projection.max(1));
+            executed += self.sim.run_until_or_pause(until, budget);
+            if self.sim.events() >= self.next_projection {
+                self.next_projection = self.next_projection.saturating_mul(2);
+                self.project();
+            }
             if let Some(stopped) = self.stop_reason() {
                 return Err(stopped);
             }
+            if executed >= max_events || self.sim.now() >= until || self.sim.event_limit_reached() {
+                return Ok(executed);
+            }
         }
-        Ok(executed)
+    }
+
+    /// Projects the events the whole run needs from the pace so far, and marks the run
+    /// hopeless when it is far over `limits.max_events`.
+    fn project(&mut self) {
+        let now = self.sim.now();
+        if now == 0 {
+            return;
+        }
+        let needed = self.sim.events() as f64 * self.duration_nanos as f64 / now as f64;
+        if needed > HOPELESS * self.max_events as f64 {
+            self.hopeless = Some(needed);
+        }
     }
 
     /// Executes the next engine event, if it falls within the run (single-stepping in the lab).
@@ -128,7 +201,8 @@ impl Run {
         self.stop_reason().map_or(Ok(executed), Err)
     }
 
-    /// Why the run cannot go on, if it cannot: a model failure or stalled time.
+    /// Why the run cannot go on, if it cannot: a model failure, stalled time, or the
+    /// event limit reached before the end.
     fn stop_reason(&self) -> Option<RunError> {
         if let Some(message) = &self.sim.model().failure {
             return Some(RunError::Stopped {
@@ -136,15 +210,55 @@ impl Run {
                 message: message.clone(),
             });
         }
-        self.sim.stalled_at().map(|at| RunError::Stopped {
-            at_seconds: at as f64 / 1e9,
-            message: format!(
-                "simulated time stopped advancing: more than {} events at one instant. \
-                 A message is probably circling with no delay, such as a consumer with zero \
-                 processing time publishing back into its own input; give it a processing time",
-                crate::engine::MAX_EVENTS_PER_INSTANT
-            ),
-        })
+        if let Some(at) = self.sim.stalled_at() {
+            return Some(RunError::Stopped {
+                at_seconds: at as f64 / 1e9,
+                message: format!(
+                    "simulated time stopped advancing: {} events at one instant. A message is \
+                     probably circling with no delay, such as a consumer with zero processing \
+                     time publishing back into its own input, or calls retried with no backoff; \
+                     give it a processing time or a delay",
+                    self.sim.events_at_this_instant()
+                ),
+            });
+        }
+        if let Some(needed) = self.hopeless {
+            return Some(RunError::Stopped {
+                at_seconds: self.sim.now() as f64 / 1e9,
+                message: format!(
+                    "at its pace over the first {} engine events ({:.6} s simulated), the run \
+                     needs about {needed:.2e} events to simulate {:.3} s, far more than \
+                     limits.max_events ({}). Simulate less time (--duration), lower the load, \
+                     look for a retry or a loop with a tiny delay, or raise limits.max_events",
+                    self.sim.events(),
+                    self.sim.now() as f64 / 1e9,
+                    self.duration_nanos as f64 / 1e9,
+                    self.max_events
+                ),
+            });
+        }
+        let more_to_do = self
+            .sim
+            .scheduler()
+            .next_time()
+            .is_some_and(|t| t <= self.duration_nanos);
+        if self.sim.event_limit_reached() && more_to_do {
+            let now = self.sim.now().max(1);
+            let needed = self.sim.events() as f64 * self.duration_nanos as f64 / now as f64;
+            return Some(RunError::Stopped {
+                at_seconds: self.sim.now() as f64 / 1e9,
+                message: format!(
+                    "it reached limits.max_events ({} engine events) at {:.3} s of {:.3} s \
+                     simulated; at this pace the whole run needs about {:.2e} events. Simulate \
+                     less time (--duration), lower the load, or raise limits.max_events",
+                    self.max_events,
+                    self.sim.now() as f64 / 1e9,
+                    self.duration_nanos as f64 / 1e9,
+                    needed
+                ),
+            });
+        }
+        None
     }
 
     /// Runs to the end, calling `progress` with the fraction done after each slice.
@@ -212,6 +326,19 @@ impl Run {
     /// Checks the ledger's conservation law against the model's structures.
     pub fn check_ledger(&self) -> Result<(), String> {
         self.sim.model().check_ledger()
+    }
+
+    /// The report of the run so far, marked as partial with `reason` (the run stopped, or
+    /// was stopped, before its end).
+    pub fn partial_report(
+        &self,
+        reason: &str,
+        wall_seconds: Option<f64>,
+        include_series: bool,
+    ) -> Report {
+        let mut report = self.report(wall_seconds, include_series);
+        report.mark_partial(reason, self.duration_nanos);
+        report
     }
 
     pub fn report(&self, wall_seconds: Option<f64>, include_series: bool) -> Report {

@@ -750,10 +750,10 @@ struct Parts {
 fn limits() -> impl Strategy<Value = Option<RawLimits>> {
     prop_oneof![
         4 => Just(None),
-        4 => Just(Some(RawLimits { max_in_flight: Some(200_000) })),
+        4 => Just(Some(RawLimits { max_in_flight: Some(200_000), ..Default::default() })),
         1 => Just(Some(RawLimits::default())),
         // Small caps, so that some runs stop early and the stop path is checked too.
-        1 => (20u64..2_000).prop_map(|cap| Some(RawLimits { max_in_flight: Some(cap) })),
+        1 => (20u64..2_000).prop_map(|cap| Some(RawLimits { max_in_flight: Some(cap), ..Default::default() })),
     ]
 }
 

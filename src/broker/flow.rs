@@ -169,7 +169,14 @@ impl World {
                         continue;
                     }
                     let reused = reusable.take();
-                    let Some(slot) = self.store(message, reused) else {
+                    // Entering a queue: the copy's dead-letter history is the one it leaves
+                    // its last queue with when a queue dead-letters it, none otherwise.
+                    let history = self.dead_lettering.last().map_or(0, |&(h, _)| h);
+                    let entering = Message {
+                        offset: u64::from(history),
+                        ..message
+                    };
+                    let Some(slot) = self.store(entering, reused) else {
                         if counted {
                             self.ledger.lost.overflow += 1;
                         }
@@ -338,9 +345,10 @@ impl World {
         }
     }
 
-    /// Queue `q` dead-letters (or retries) `slot` along `edge` for reason `why`. While it
-    /// does, a copy that comes straight back into `q` is dropped: RabbitMQ drops messages
-    /// that cycle back to a queue with no rejection on the way.
+    /// Queue `q` dead-letters (or retries) `slot` along `edge` for reason `why` (expired,
+    /// over its length or its delivery limit: an automatic death, which RabbitMQ records
+    /// in the message). A copy that this would bring back into a queue it was dead-lettered
+    /// from since its last rejection is dropped instead (see [`super::deaths`]).
     fn send_from(
         &mut self,
         now: SimTime,
@@ -350,22 +358,34 @@ impl World {
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
-        self.dead_lettering.push((q as u32, why));
+        let before = self
+            .messages
+            .get(slot)
+            .map_or(0, |m| u32::try_from(m.offset).unwrap_or(0));
+        let Some(history) = self.deaths.add(before, q as u32) else {
+            self.fail(format!(
+                "messages take more than {} distinct dead-letter paths: the dead-letter \
+                 topology is too large to follow; use fewer dead-letter edges between queues",
+                super::deaths::MAX_PATHS
+            ));
+            self.discard(now, slot, why);
+            return;
+        };
+        self.dead_lettering.push((history, why));
         self.send_along(now, edge, slot, scheduler);
         self.dead_lettering.pop();
     }
 
-    /// Whether `slot`, arriving at queue `q`, is cycling back to a queue that is
-    /// dead-lettering it; if so it is dropped for the reason it left.
+    /// Whether `slot`, arriving at queue `q` as a dead letter, has been dead-lettered from
+    /// `q` before (since its last rejection); if so it is dropped for the reason it left.
     #[cold]
     fn dead_letter_cycle(&mut self, now: SimTime, q: usize, slot: Slot) -> bool {
-        let Some(&(_, why)) = self
-            .dead_lettering
-            .iter()
-            .find(|(source, _)| *source as usize == q)
-        else {
+        let Some(&(history, why)) = self.dead_lettering.last() else {
             return false;
         };
+        if !self.deaths.contains(history, q as u32) {
+            return false;
+        }
         // The queue counted the drop when the copy left it.
         self.discard(now, slot, why);
         true

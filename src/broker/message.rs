@@ -37,7 +37,8 @@ pub struct Message {
     pub produced_at: SimTime,
     /// When it entered its current queue.
     pub enqueued_at: SimTime,
-    /// For records read from a topic: the offset, to commit.
+    /// For records read from a topic: the offset, to commit. For copies in a queue: their
+    /// dead-letter history (a [`super::deaths::History`]), set as they enter the queue.
     pub offset: u64,
     pub key: u32,
     /// Per-key sequence number, in production order.

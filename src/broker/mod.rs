@@ -4,9 +4,11 @@
 //! state and handles the events. The other modules hold one concept each.
 
 pub mod breaker;
+pub mod budget;
 pub mod call;
 mod consume;
 pub mod consumer;
+pub mod deaths;
 mod failover;
 mod flow;
 pub mod ledger;

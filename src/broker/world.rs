@@ -138,9 +138,11 @@ pub struct World {
     pub services: Services,
     /// Message tracing for the lab; `None` (off) unless a front turns it on.
     pub(super) tracer: Option<Box<super::trace::Tracer>>,
-    /// Queues dead-lettering a copy right now, and why: a copy that cycles straight back
-    /// into one of them is dropped (see `World::send_from`).
-    pub(super) dead_lettering: Vec<(u32, super::flow::Discard)>,
+    /// Queues dead-lettering a copy right now: the history the copy leaves with, and why.
+    /// A copy that would enter a queue in that history is dropped (see `World::send_from`).
+    pub(super) dead_lettering: Vec<(super::deaths::History, super::flow::Discard)>,
+    /// The dead-letter histories of the copies in queues.
+    pub(super) deaths: super::deaths::Deaths,
     /// Some producer waits for acknowledgements (publisher confirms): publishes then check
     /// whether a queue refuses them.
     pub(super) any_confirms: bool,
@@ -152,8 +154,14 @@ impl World {
         self.links.len()
     }
 
-    /// Wires a world from a checked scenario and schedules its first events.
-    pub fn build(scenario: &Scenario, scheduler: &mut Scheduler<Event>) -> Result<World, String> {
+    /// Wires a world from a checked scenario and schedules its first events. The routing
+    /// table may take at most `routing_budget_bytes` (what `limits.max_memory` leaves once
+    /// the rest is counted: see [`super::budget`]).
+    pub fn build(
+        scenario: &Scenario,
+        scheduler: &mut Scheduler<Event>,
+        routing_budget_bytes: u64,
+    ) -> Result<World, String> {
         let mut interner = VariantInterner::default();
         let mut node_refs = Vec::with_capacity(scenario.nodes.len());
         let (mut np, mut ne, mut nq, mut nt, mut nc, mut ns) = (0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
@@ -440,7 +448,7 @@ impl World {
         }
         let client_targets: Vec<usize> = producers.iter().map(|p| p.target).collect();
         let services = Services::build(scenario, &node_refs, &mut interner, &client_targets)?;
-        let routes = interner.into_table(scenario);
+        let routes = interner.into_table(scenario, routing_budget_bytes)?;
 
         for (index, fault) in scenario.faults.iter().enumerate() {
             scheduler.at(
@@ -530,6 +538,7 @@ impl World {
             services,
             tracer: None,
             dead_lettering: Vec::new(),
+            deaths: Default::default(),
         })
     }
 

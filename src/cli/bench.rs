@@ -31,11 +31,11 @@ use crate::scenario;
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = BenchFormat::Table)]
     pub format: BenchFormat,
-    /// Messages per run of the pipeline workloads.
-    #[arg(long, default_value_t = 2_000_000)]
+    /// Messages per run of the pipeline workloads (at least 1000).
+    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1000..))]
     pub messages: u64,
     /// Runs per workload; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
 }
 

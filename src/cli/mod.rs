@@ -8,13 +8,16 @@ pub mod bench;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::run::Run;
+use crate::atomic::PendingFile;
+use crate::run::{Run, RunError};
+use crate::scenario;
 use crate::scenario::units::Duration;
-use crate::scenario::{self, LoadError};
+use crate::text::printable;
 
 /// Exit code for invalid input (a bad file or bad arguments).
 pub const EXIT_INVALID: u8 = 2;
@@ -41,27 +44,31 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario headless and print its report.
     Run(RunArgs),
-    /// Check a scenario file without running it.
+    /// Check scenario files without running them (exit 2 if any has a problem).
     Validate {
-        /// The scenario file (.ron).
-        file: PathBuf,
+        /// The scenario files (.ron); `-` reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Run the built-in reference workloads and print engine speed.
     Bench(bench::BenchArgs),
 }
 
+/// The commands, for "did you mean".
+const COMMANDS: &[&str] = &["run", "validate", "bench", "help"];
+
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// The scenario file (.ron).
+    /// The scenario file (.ron); `-` reads standard input.
     pub file: PathBuf,
     /// Seed for every random stream (overrides the file's).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Simulated duration, such as 60s or 5min (overrides the file's).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
     /// Statistics before this simulated time are discarded (overrides the file's).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub warmup: Option<Duration>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -86,8 +93,15 @@ pub enum Format {
     Csv,
 }
 
+/// Exit code of a run stopped by Ctrl+C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = unknown_command(&args) {
+        return code;
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -100,32 +114,76 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => run(args),
-        Some(Command::Validate { file }) => validate(&file),
+        Some(Command::Validate { files }) => validate(&files),
         Some(Command::Bench(args)) => bench::main(args),
-        None => match cli.file {
-            // A typo of a command would otherwise open the lab on a file that is not there.
-            Some(file) if !file.exists() => {
-                eprintln!(
-                    "error: `{}` is neither a command (run, validate, bench) nor a scenario file; see `evlab --help`",
-                    file.display()
-                );
-                ExitCode::from(EXIT_INVALID)
-            }
-            file => lab(file),
-        },
+        None => lab(cli.file),
     }
+}
+
+/// `evlab runn file.ron`, or `evlab lab` with no such file: a mistyped command, said as
+/// such (with the command it was probably meant to be) rather than opening the lab on a
+/// file that is not there.
+fn unknown_command(args: &[std::ffi::OsString]) -> Option<ExitCode> {
+    let first = args.get(1)?.to_string_lossy();
+    if first.starts_with('-') || COMMANDS.contains(&first.as_ref()) {
+        return None;
+    }
+    let exists = Path::new(first.as_ref()).exists();
+    if exists && args.len() == 2 {
+        return None;
+    }
+    let shown = printable(&first);
+    let near = crate::text::nearest(&first, COMMANDS.iter().copied());
+    match near {
+        Some(near) => eprintln!("error: unknown command `{shown}`; did you mean `{near}`?"),
+        None if args.len() == 2 => eprintln!(
+            "error: `{shown}` is neither a command (run, validate, bench) nor a scenario file; see `evlab --help`"
+        ),
+        None => eprintln!(
+            "error: unknown command `{shown}`; the commands are run, validate and bench (see `evlab --help`)"
+        ),
+    }
+    if exists {
+        eprintln!("(to open `{shown}` in the lab, give only the file: `evlab {shown}`)");
+    }
+    Some(ExitCode::from(EXIT_INVALID))
 }
 
 /// Opens the desktop lab.
 #[cfg(feature = "gui")]
 fn lab(file: Option<PathBuf>) -> ExitCode {
+    if let Err(why) = display_available() {
+        eprintln!(
+            "error: the lab needs a display, and {why}. To simulate without one, run a \
+             scenario headless: `evlab run FILE.ron` (see `evlab --help`)"
+        );
+        return ExitCode::from(EXIT_FAILED);
+    }
     match crate::gui::run(file) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: cannot open the lab: {e}");
+            let first_line = e.to_string();
+            let first_line = first_line.lines().next().unwrap_or("");
+            eprintln!("error: cannot open the lab: {}", printable(first_line));
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// Whether a window can be opened: on Linux and the BSDs, an X11 or Wayland display.
+#[cfg(feature = "gui")]
+fn display_available() -> Result<(), &'static str> {
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd"
+    )) {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+            return Err("none is set (DISPLAY and WAYLAND_DISPLAY are empty)");
+        }
+    }
+    Ok(())
 }
 
 /// Without the `gui` feature there is no lab: say how to get it.
@@ -138,35 +196,77 @@ fn lab(_file: Option<PathBuf>) -> ExitCode {
     ExitCode::from(EXIT_INVALID)
 }
 
+/// The name of a scenario file in messages.
+fn file_name(file: &Path) -> String {
+    if file == Path::new("-") {
+        scenario::STDIN.to_string()
+    } else {
+        file.display().to_string()
+    }
+}
+
+/// Reads and checks a scenario file (`-`: standard input), saying what is wrong if anything.
 fn load(file: &Path) -> Result<scenario::Scenario, ExitCode> {
-    match scenario::load(file) {
+    let text = if file == Path::new("-") {
+        scenario::read_stdin()
+    } else {
+        scenario::read_text(file)
+    };
+    match text.and_then(|text| scenario::parse(&text, &file_name(file))) {
         Ok((_, scenario)) => Ok(scenario),
         Err(e) => {
             eprintln!("error: {e}");
-            if let LoadError::Invalid { problems, .. } = &e
-                && problems.len() > 1
-            {
-                eprintln!("{} problems; fix them and run again", problems.len());
+            if let count @ 2.. = e.problem_count() {
+                eprintln!("{count} problems; fix them and run again");
             }
             Err(ExitCode::from(EXIT_INVALID))
         }
     }
 }
 
-fn validate(file: &Path) -> ExitCode {
-    match load(file) {
-        Ok(scenario) => {
-            eprintln!(
+/// A scenario that would need more than it may, or cannot be wired: the file's fault.
+fn build_refused(file: &Path, e: &RunError) -> ExitCode {
+    eprintln!(
+        "error: {}: {}",
+        printable(&file_name(file)),
+        printable(&e.to_string())
+    );
+    ExitCode::from(EXIT_INVALID)
+}
+
+fn validate(files: &[PathBuf]) -> ExitCode {
+    let mut worst = ExitCode::SUCCESS;
+    for file in files {
+        let scenario = match load(file) {
+            Ok(scenario) => scenario,
+            Err(code) => {
+                worst = code;
+                continue;
+            }
+        };
+        // Wiring the model (without running it) finds what only building can: a scenario
+        // too big for its memory limit, a routing table too large.
+        match Run::new(&scenario) {
+            Ok(_) => eprintln!(
                 "{}: ok ({} nodes, {:.1} s simulated)",
-                file.display(),
+                printable(&file_name(file)),
                 scenario.nodes.len(),
                 scenario.duration_nanos as f64 / 1e9
-            );
-            ExitCode::SUCCESS
+            ),
+            Err(e) => worst = build_refused(file, &e),
         }
-        Err(code) => code,
     }
+    worst
 }
+
+/// Set by Ctrl+C during `evlab run`: the run stops at its next pause and reports.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Events between two looks at the clock and at Ctrl+C (a few hundredths of a second).
+const EVENTS_PER_LOOK: u64 = 2_000_000;
+
+/// Wall-clock time after which a run says how long it will take.
+const ESTIMATE_AFTER_SECS: f64 = 1.0;
 
 fn run(args: RunArgs) -> ExitCode {
     let mut scenario = match load(&args.file) {
@@ -197,46 +297,77 @@ fn run(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_INVALID);
     }
-    let mut run = match Run::new(&scenario) {
-        Ok(run) => run,
+    // Where the report goes is checked before the run, not found unwritable after it.
+    let out = match args.out.as_deref().map(PendingFile::create).transpose() {
+        Ok(out) => out,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: cannot write the report to {}: {e}",
+                args.out
+                    .as_deref()
+                    .map_or(String::new(), |p| printable(&p.display().to_string())
+                        .into_owned())
+            );
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    let mut run = match Run::new(&scenario) {
+        Ok(run) => run,
+        Err(e) => return build_refused(&args.file, &e),
+    };
     run.set_latency_series(args.series);
     run.set_check_every_step(args.check_ledger);
-    let progress = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(1000);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:40}] {percent}% ({eta} left)",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_message(format!("simulating {}", args.file.display()));
-        bar
-    });
+    INTERRUPTED.store(false, Ordering::Relaxed);
+    // Without a handler Ctrl+C ends the process at once: the run still ends, only
+    // without its partial report.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+    let name = file_name(&args.file);
+    let progress = std::io::stderr().is_terminal().then(|| progress_bar(&name));
     let started = Instant::now();
-    let result = run.run_to_end(|fraction| {
+    let mut estimated = false;
+    let mut stopped: Option<(String, u8)> = None;
+    while !run.is_finished() {
+        if let Err(e) = run.advance_to_or_pause(run.duration_nanos(), EVENTS_PER_LOOK) {
+            eprintln!("error: {}", printable(&e.to_string()));
+            stopped = Some((e.to_string(), EXIT_FAILED));
+            break;
+        }
+        let fraction = run.now() as f64 / run.duration_nanos().max(1) as f64;
         if let Some(bar) = &progress {
             bar.set_position((fraction * 1000.0) as u64);
         }
-    });
+        let wall = started.elapsed().as_secs_f64();
+        if !estimated && wall >= ESTIMATE_AFTER_SECS && fraction < 0.5 {
+            estimated = true;
+            let line = estimate_line(&run, wall, scenario.max_events);
+            match &progress {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            eprintln!(
+                "interrupted at {:.3} s of {:.3} s simulated: the report covers the run so far",
+                run.now() as f64 / 1e9,
+                run.duration_nanos() as f64 / 1e9
+            );
+            stopped = Some(("interrupted (Ctrl+C)".into(), EXIT_INTERRUPTED));
+            break;
+        }
+    }
     let wall = started.elapsed().as_secs_f64();
     if let Some(bar) = progress {
         bar.finish_and_clear();
-    }
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_FAILED);
     }
     if let Err(e) = run.check_ledger() {
         eprintln!("internal error: {e}");
         return ExitCode::from(EXIT_FAILED);
     }
-    let report = run.report(args.timing.then_some(wall), args.series);
+    let timing = args.timing.then_some(wall);
+    let report = match &stopped {
+        Some((reason, _)) => run.partial_report(reason, timing, args.series),
+        None => run.report(timing, args.series),
+    };
     let text = match args.format {
         Format::Table => report.to_table(),
         Format::Json => report.to_json() + "\n",
@@ -248,40 +379,77 @@ fn run(args: RunArgs) -> ExitCode {
         wall,
         run.events() as f64 / wall.max(1e-9) / 1e6
     );
-    write_output(args.out.as_deref(), &text)
+    let written = write_output(out, &text);
+    match stopped {
+        Some((_, code)) => ExitCode::from(code),
+        None => written,
+    }
 }
 
-/// Writes to `out` (atomically: a temporary file, then a rename) or to stdout.
-fn write_output(out: Option<&Path>, text: &str) -> ExitCode {
-    let result = match out {
-        Some(path) => write_atomically(path, text.as_bytes()),
-        None => std::io::stdout().lock().write_all(text.as_bytes()),
+fn progress_bar(name: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(1000);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:40}] {percent}% ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("simulating {}", printable(name)));
+    bar
+}
+
+/// What the run so far says of the whole: events it will need and how long it will take,
+/// or that it will stop at `limits.max_events` first.
+fn estimate_line(run: &Run, wall_secs: f64, max_events: u64) -> String {
+    let done = run.now().max(1) as f64 / run.duration_nanos().max(1) as f64;
+    let events = run.events().max(1) as f64;
+    let needed = events / done;
+    let rate = events / wall_secs.max(1e-9);
+    if needed > max_events as f64 {
+        format!(
+            "note: at this pace the run needs about {needed:.2e} engine events, more than \
+             limits.max_events ({max_events}): it will stop there in about {} with a partial \
+             report (press Ctrl+C to stop now); simulate less time or raise limits.max_events",
+            seconds_text((max_events as f64 - events).max(0.0) / rate)
+        )
+    } else {
+        format!(
+            "note: this run will take about {} more ({needed:.2e} engine events at {:.1} M/s); \
+             press Ctrl+C to stop it with the report so far",
+            seconds_text((needed - events).max(0.0) / rate),
+            rate / 1e6
+        )
+    }
+}
+
+fn seconds_text(secs: f64) -> String {
+    if secs >= 5400.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else if secs >= 90.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{secs:.0} s")
+    }
+}
+
+/// Writes to the prepared file (atomically) or to stdout.
+fn write_output(out: Option<PendingFile>, text: &str) -> ExitCode {
+    let (result, name) = match out {
+        Some(file) => {
+            let name = file.target().display().to_string();
+            (file.commit(text.as_bytes()), name)
+        }
+        None => (
+            std::io::stdout().lock().write_all(text.as_bytes()),
+            "stdout".into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!(
-                "error: cannot write {}: {e}",
-                out.map_or("stdout".into(), |p| p.display().to_string())
-            );
+            eprintln!("error: cannot write {}: {e}", printable(&name));
             ExitCode::from(EXIT_FAILED)
         }
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

@@ -32,9 +32,18 @@ pub trait Model {
     }
 }
 
-/// Events at one instant beyond which simulated time is taken to have stopped
-/// (a zero-delay loop in the model): the run stops rather than hang.
-pub const MAX_EVENTS_PER_INSTANT: u64 = 50_000_000;
+/// Events at one instant after which the engine looks for a zero-delay loop in the model
+/// (a message circling with no delay): it stops the run unless the instant is one of a
+/// large system, with many events pending (see [`Simulation::stalled_at`]).
+pub const MAX_EVENTS_PER_INSTANT: u64 = 1_000_000;
+
+/// Events at one instant allowed per event pending when [`MAX_EVENTS_PER_INSTANT`] is
+/// reached: a big system may do a lot at one instant, but not this much more than it has
+/// pending, unless something loops.
+const EVENTS_PER_PENDING_AT_ONE_INSTANT: u64 = 16;
+
+/// The most events one instant may have, however large the system.
+const MAX_EVENTS_AT_ANY_INSTANT: u64 = 64 * MAX_EVENTS_PER_INSTANT;
 
 /// The pending-event set and the clock, as a model sees them.
 pub struct Scheduler<E> {
@@ -86,8 +95,14 @@ pub struct Simulation<M: Model> {
     events: u64,
     /// Consecutive events at the current instant.
     same_instant: u64,
+    /// Events at the current instant after which to look for a zero-delay loop again.
+    instant_limit: u64,
     /// Set when time stopped advancing; see [`MAX_EVENTS_PER_INSTANT`].
     stalled_at: Option<SimTime>,
+    /// The run pauses (or, at `event_limit`, ends) when `events` reaches this.
+    pause_at: u64,
+    /// Most events the run may execute in all; see [`Simulation::set_event_limit`].
+    event_limit: u64,
 }
 
 impl<M: Model> Simulation<M> {
@@ -98,7 +113,10 @@ impl<M: Model> Simulation<M> {
             model,
             events: 0,
             same_instant: 0,
+            instant_limit: MAX_EVENTS_PER_INSTANT,
             stalled_at: None,
+            pause_at: u64::MAX,
+            event_limit: u64::MAX,
         }
     }
 
@@ -113,7 +131,10 @@ impl<M: Model> Simulation<M> {
             model,
             events: 0,
             same_instant: 0,
+            instant_limit: MAX_EVENTS_PER_INSTANT,
             stalled_at: None,
+            pause_at: u64::MAX,
+            event_limit: u64::MAX,
         })
     }
 
@@ -140,41 +161,86 @@ impl<M: Model> Simulation<M> {
         &self.scheduler
     }
 
-    /// The instant at which simulated time stopped advancing, if it did.
+    /// The instant at which simulated time stopped advancing, if it did: more than
+    /// [`MAX_EVENTS_PER_INSTANT`] events at it, and more than 16 for every event pending
+    /// (at most 64 million in all).
     pub fn stalled_at(&self) -> Option<SimTime> {
         self.stalled_at
     }
 
-    /// Handles one popped event. Returns false when the run must stop.
+    /// Events executed at the current instant so far.
+    pub fn events_at_this_instant(&self) -> u64 {
+        self.same_instant + 1
+    }
+
+    /// Most events the run may execute; once it has, it runs no more
+    /// ([`Simulation::event_limit_reached`]).
+    pub fn set_event_limit(&mut self, limit: u64) {
+        self.event_limit = limit;
+        self.pause_at = self.pause_at.min(limit);
+    }
+
+    /// Whether the run has executed as many events as its limit allows.
+    pub fn event_limit_reached(&self) -> bool {
+        self.events >= self.event_limit
+    }
+
+    /// Handles one popped event. Returns false when the run must stop or pause.
     #[inline]
     fn dispatch(&mut self, time: SimTime, event: M::Event) -> bool {
         if time == self.scheduler.now {
             self.same_instant += 1;
         } else {
             self.same_instant = 0;
+            self.instant_limit = MAX_EVENTS_PER_INSTANT;
         }
         self.scheduler.now = time;
         self.model.handle(time, event, &mut self.scheduler);
         self.events += 1;
-        if self.same_instant >= MAX_EVENTS_PER_INSTANT {
+        if self.same_instant >= self.instant_limit && self.looping() {
             self.stalled_at = Some(time);
             return false;
         }
-        !self.model.halted()
+        self.events < self.pause_at && !self.model.halted()
+    }
+
+    /// Called when an instant has had `instant_limit` events: whether the model is taken
+    /// to loop with no delay. A large system gets a higher limit for this instant.
+    #[cold]
+    fn looping(&mut self) -> bool {
+        let allowed = (self.scheduler.pending() as u64)
+            .saturating_mul(EVENTS_PER_PENDING_AT_ONE_INSTANT)
+            .min(MAX_EVENTS_AT_ANY_INSTANT);
+        if allowed > self.same_instant {
+            self.instant_limit = allowed;
+            return false;
+        }
+        true
     }
 
     /// Runs every event with time <= `until`, then sets the clock to `until`.
-    /// Stops early when the model halts or time stalls. Returns the number of events executed.
+    /// Stops early when the model halts, time stalls or the event limit is reached.
+    /// Returns the number of events executed.
     pub fn run_until(&mut self, until: SimTime) -> u64 {
+        self.run_until_or_pause(until, u64::MAX)
+    }
+
+    /// [`Simulation::run_until`], pausing after at most `max_events` events (then the
+    /// clock stays at the last event's time, and a later call goes on from there: pausing
+    /// never changes a run). Returns the number of events executed.
+    pub fn run_until_or_pause(&mut self, until: SimTime, max_events: u64) -> u64 {
         let start = self.events;
-        if self.stalled_at.is_some() || self.model.halted() {
+        if self.stalled_at.is_some() || self.model.halted() || self.event_limit_reached() {
             return 0;
         }
+        self.pause_at = start.saturating_add(max_events).min(self.event_limit);
         while let Some((time, event)) = self.scheduler.queue.pop_if_at_or_before(until) {
             if !self.dispatch(time, event) {
+                self.pause_at = self.event_limit;
                 return self.events - start;
             }
         }
+        self.pause_at = self.event_limit;
         self.scheduler.now = self.scheduler.now.max(until);
         self.events - start
     }
@@ -182,7 +248,11 @@ impl<M: Model> Simulation<M> {
     /// Runs at most `n` events. Returns how many ran (fewer when none are pending or the run stops).
     pub fn step(&mut self, n: u64) -> u64 {
         let start = self.events;
-        while self.events - start < n && self.stalled_at.is_none() && !self.model.halted() {
+        while self.events - start < n
+            && self.stalled_at.is_none()
+            && !self.model.halted()
+            && !self.event_limit_reached()
+        {
             let Some((time, event)) = self.scheduler.queue.pop() else {
                 break;
             };
@@ -256,6 +326,48 @@ mod tests {
         assert_eq!(ran, MAX_EVENTS_PER_INSTANT + 1);
         assert_eq!(sim.stalled_at(), Some(7));
         assert_eq!(sim.run_until(2_000), 0);
+    }
+
+    /// Fans out at one instant: `width` events, each scheduling one more until `depth`.
+    struct Wide;
+
+    impl Model for Wide {
+        type Event = u32;
+        fn handle(&mut self, _now: SimTime, depth: u32, s: &mut Scheduler<u32>) {
+            if depth > 0 {
+                s.after(0, depth - 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_system_may_do_much_at_one_instant_without_being_taken_for_a_loop() {
+        // 200,000 pending events, each going 9 hops at one instant: 2 million events,
+        // more than the base limit but only 10 per pending event.
+        let mut sim = Simulation::new(Wide);
+        for _ in 0..200_000 {
+            sim.parts_mut().1.at(3, 9);
+        }
+        assert_eq!(sim.run_until(10), 2_000_000);
+        assert_eq!(sim.stalled_at(), None);
+    }
+
+    #[test]
+    fn pausing_and_the_event_limit_stop_between_events() {
+        let mut sim = Simulation::new(Recorder { seen: vec![] });
+        for t in 0..10 {
+            sim.parts_mut().1.at(t, (t as u32, 0));
+        }
+        sim.set_event_limit(7);
+        assert_eq!(sim.run_until_or_pause(100, 3), 3);
+        assert_eq!(sim.now(), 2, "a pause leaves the clock at the last event");
+        assert_eq!(sim.run_until_or_pause(100, 3), 3);
+        assert!(!sim.event_limit_reached());
+        assert_eq!(sim.run_until(100), 1);
+        assert!(sim.event_limit_reached());
+        assert_eq!(sim.run_until(100), 0);
+        assert_eq!(sim.step(5), 0);
+        assert_eq!(sim.events(), 7);
     }
 
     #[test]

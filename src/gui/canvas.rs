@@ -755,7 +755,7 @@ pub fn refusal(doc: &Document, edge: &RawEdge) -> Option<String> {
     let messages = |raw: &crate::scenario::raw::RawScenario| -> Vec<String> {
         match crate::scenario::check::check(raw) {
             Ok(_) => Vec::new(),
-            Err(problems) => problems.into_iter().map(|p| p.message).collect(),
+            Err(problems) => problems.list.into_iter().map(|p| p.message).collect(),
         }
     };
     let before = messages(&doc.raw);

@@ -122,18 +122,10 @@ impl Dialogs {
     }
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, then a rename, so a
-/// crash mid-save never leaves a half-written scenario.
+/// Writes `text` to `path` atomically (see [`crate::atomic`]), so a crash mid-save never
+/// leaves a half-written scenario.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    let temporary = path.with_file_name(format!(".{name}.evlab-tmp"));
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
+    crate::atomic::write_atomically(path, text.as_bytes())
 }
 
 /// Most recent first, without duplicates, at most `RECENT` long.
@@ -148,18 +140,6 @@ pub const RECENT: usize = 8;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
-        let dir = std::env::temp_dir().join(format!("evlab-files-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("s.ron");
-        write_atomically(&path, "one").unwrap();
-        write_atomically(&path, "two").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn recent_files_are_most_recent_first_without_repeats() {

@@ -219,19 +219,15 @@ impl Lab {
         // A file that parses opens even if the checker has problems with it: it may be
         // work in progress, saved as it was. Its problems show in the inspector.
         let file = path.display().to_string();
-        let raw = std::fs::read_to_string(path)
-            .map_err(|source| LoadError::Io {
-                file: file.clone(),
-                source,
-            })
-            .and_then(|text| {
-                parse_raw(&text)
-                    .map(|raw| (raw, leading_comments(&text)))
-                    .map_err(|problem| LoadError::Invalid {
-                        file: file.clone(),
-                        problems: vec![problem],
-                    })
-            });
+        let raw = crate::scenario::read_text(path).and_then(|text| {
+            parse_raw(&text)
+                .map(|raw| (raw, leading_comments(&text)))
+                .map_err(|problem| LoadError::Invalid {
+                    file: file.clone(),
+                    problems: vec![problem],
+                    more: 0,
+                })
+        });
         match raw {
             Ok((raw, header)) => {
                 files::remember(&mut self.recent, path);
@@ -379,7 +375,7 @@ impl Lab {
         }
         self.problems = match check(&self.doc.raw) {
             Ok(_) => Vec::new(),
-            Err(problems) => problems,
+            Err(problems) => problems.list,
         };
         self.problems_for = Some(self.doc.generation);
     }

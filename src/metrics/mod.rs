@@ -70,6 +70,11 @@ impl LatencyHistogram {
         self.count
     }
 
+    /// Memory its counts take (fixed: set by its bounds and precision).
+    pub fn bytes(&self) -> u64 {
+        (self.hdr.distinct_values() * std::mem::size_of::<u64>()) as u64
+    }
+
     pub fn mean_nanos(&self) -> f64 {
         if self.count == 0 {
             0.0

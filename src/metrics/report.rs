@@ -36,6 +36,18 @@ pub struct Report {
     pub nodes: Vec<NodeReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<Series>,
+    /// Present only when the run stopped before its end: the figures cover the run so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Partial>,
+}
+
+/// Why a report covers only part of its run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Partial {
+    /// What stopped it: a limit, a failure, or the user.
+    pub reason: String,
+    /// Simulated time the run was meant to last; `sim_seconds` is where it stopped.
+    pub duration_seconds: f64,
 }
 
 /// Whole-run counts: the ledger and what happened to messages on the way.
@@ -289,11 +301,23 @@ impl Report {
             },
             nodes,
             series: info.include_series.then(|| world.series.clone()),
+            partial: None,
         }
     }
 
+    /// Marks the report as covering only the run so far, and why.
+    pub fn mark_partial(&mut self, reason: impl Into<String>, duration_nanos: SimTime) {
+        self.partial = Some(Partial {
+            reason: reason.into(),
+            duration_seconds: duration_nanos as f64 / 1e9,
+        });
+    }
+
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        crate::text::json_safe(
+            serde_json::to_string_pretty(self)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+        )
     }
 
     /// Long format: `scenario,seed,scope,id,kind,metric,value`, one value per row.
@@ -306,6 +330,15 @@ impl Report {
         }
         for (metric, value) in &flat {
             rows.push(("run".into(), String::new(), metric.clone(), value.clone()));
+        }
+        if let Some(partial) = &self.partial {
+            rows.push(("run".into(), String::new(), "partial".into(), "1".into()));
+            rows.push((
+                "run".into(),
+                String::new(),
+                "partial_reason".into(),
+                csv_field(&partial.reason),
+            ));
         }
         for (name, value) in [
             ("events", json.get("events")),
@@ -370,12 +403,21 @@ impl Report {
             out,
             "evlab {} | scenario: {} | seed {} | {:.1} s simulated (warm-up {:.1} s) | {} events",
             self.evlab_version,
-            self.scenario,
+            crate::text::printable(&self.scenario),
             self.seed,
             self.sim_seconds,
             self.warmup_seconds,
             self.events
         );
+        if let Some(partial) = &self.partial {
+            let _ = writeln!(
+                out,
+                "PARTIAL REPORT: the run stopped at {:.3} s of {:.1} s simulated ({}); the figures cover the run so far",
+                self.sim_seconds,
+                partial.duration_seconds,
+                crate::text::printable(&partial.reason)
+            );
+        }
         if let Some(wall) = self.wall_seconds {
             let _ = writeln!(
                 out,
@@ -601,6 +643,7 @@ pub(super) fn ms(value: f64) -> String {
 }
 
 fn csv_field(text: &str) -> String {
+    let text = crate::text::printable(text);
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::units::Duration;
+use super::whole;
 
 /// When a consumer acknowledges (RabbitMQ) or commits (Kafka) a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -27,7 +28,10 @@ pub enum Commit {
     /// Auto-commit every interval (Kafka's enable.auto.commit, auto.commit.interval.ms = 5 s).
     Interval { every: Duration },
     /// Commit after every `size` messages.
-    Batch { size: u32 },
+    Batch {
+        #[serde(deserialize_with = "whole::u32")]
+        size: u32,
+    },
     /// Transactional consume-process-produce (Kafka's exactly-once): what the consumer
     /// publishes and its offsets commit together every interval; a crash aborts both.
     Transactional { every: Duration },
@@ -50,7 +54,10 @@ pub enum Idempotency {
     /// Every processed id is remembered: each message's effect is applied once.
     Exact,
     /// Only the last `count` processed ids are remembered; older duplicates slip through.
-    Window { count: u32 },
+    Window {
+        #[serde(deserialize_with = "whole::u32")]
+        count: u32,
+    },
     /// Ids processed within `span` are remembered; older duplicates slip through.
     TimeWindow { span: Duration },
 }
@@ -62,7 +69,7 @@ pub struct RetryPolicy {
     #[serde(default)]
     pub backoff: Backoff,
     /// Attempts in all, the first included; then the message is dead-lettered.
-    #[serde(default = "default_max_attempts")]
+    #[serde(deserialize_with = "whole::u32", default = "default_max_attempts")]
     pub max_attempts: u32,
 }
 
@@ -128,6 +135,7 @@ pub enum Acks {
 #[serde(deny_unknown_fields)]
 pub struct PublishRetry {
     /// Retries after the first attempt.
+    #[serde(deserialize_with = "whole::u32")]
     pub max: u32,
     /// Wait between attempts.
     #[serde(default = "default_publish_backoff")]
@@ -155,7 +163,11 @@ pub enum Delivery {
     /// visible again; after `max_receive_count` receives it is redriven to the dead-letter target.
     Pull {
         visibility_timeout: Duration,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            deserialize_with = "whole::opt_u32",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         max_receive_count: Option<u32>,
     },
 }
@@ -170,7 +182,7 @@ pub enum OffsetReset {
 }
 
 /// What an edge means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum EdgeKind {
     /// Publish, bind, deliver or call, according to its ends.
     #[default]
@@ -188,12 +200,12 @@ pub enum EdgeKind {
 pub struct CircuitBreaker {
     /// Opens when at least this fraction of the last `window` calls failed.
     pub failure_rate: f64,
-    #[serde(default = "default_breaker_window")]
+    #[serde(deserialize_with = "whole::u32", default = "default_breaker_window")]
     pub window: u32,
     /// Stays open this long, failing calls at once, then lets trial calls through (half-open).
     pub cooldown: Duration,
     /// Trial calls in the half-open state; all must succeed to close again.
-    #[serde(default = "default_half_open_calls")]
+    #[serde(deserialize_with = "whole::u32", default = "default_half_open_calls")]
     pub half_open_calls: u32,
 }
 
@@ -211,7 +223,7 @@ fn default_half_open_calls() -> u32 {
 pub struct CallPolicy {
     /// The caller gives up after this.
     pub timeout: Duration,
-    #[serde(default)]
+    #[serde(deserialize_with = "whole::u32", default)]
     pub retries: u32,
     #[serde(default)]
     pub backoff: Duration,
@@ -242,7 +254,11 @@ pub enum FaultKind {
     Fail { probability: f64 },
     /// A queue's broker or a topic partition's leader fails (every partition when `partition` is absent).
     BrokerFailure {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            deserialize_with = "whole::opt_u32",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         partition: Option<u32>,
     },
     /// An edge carries nothing.

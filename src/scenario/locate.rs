@@ -27,22 +27,81 @@ pub struct Position {
 /// found (for a `Field`, the position of the field name or map key). Returns the position of the
 /// deepest matched prefix when the full path does not exist (e.g. a field that was left out and
 /// defaulted). `None` only if not even the first segment matches. An empty path gives the root.
+/// To place many paths in one text, make one [`Locator`]: it scans the text once.
 pub fn locate(source: &str, path: &[PathSegment]) -> Option<Position> {
-    let tokens = tokenize(source);
-    let mut walker = Walker {
-        tokens: &tokens,
-        memo: HashMap::new(),
-    };
-    let mut root = 0;
-    while walker.punct(root) == Some('#') {
-        // `#![enable(...)]` attributes
-        root = walker.skip_value(root + 1 + usize::from(walker.punct(root + 1) == Some('!')));
+    Locator::new(source).locate(path)
+}
+
+/// A text scanned once, to place any number of paths in it (see [`locate`]).
+pub struct Locator<'a> {
+    source: &'a str,
+    tokens: Vec<Token<'a>>,
+    /// The first token after any `#![enable(...)]` attributes.
+    root: usize,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(source: &'a str) -> Self {
+        let tokens = tokenize(source);
+        let walker = Walker {
+            tokens: &tokens,
+            memo: HashMap::new(),
+        };
+        let mut root = 0;
+        while walker.punct(root) == Some('#') {
+            // `#![enable(...)]` attributes
+            root = walker.skip_value(root + 1 + usize::from(walker.punct(root + 1) == Some('!')));
+        }
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Locator {
+            source,
+            tokens,
+            root,
+            line_starts,
+        }
     }
-    let offset = match path {
-        [] => tokens.get(root)?.start,
-        _ => walker.walk(root, path, 0)?.1,
-    };
-    Some(position_of(source, offset))
+
+    /// Where `path` points; see [`locate`].
+    pub fn locate(&self, path: &[PathSegment]) -> Option<Position> {
+        let mut walker = Walker {
+            tokens: &self.tokens,
+            memo: HashMap::new(),
+        };
+        let offset = match path {
+            [] => self.tokens.get(self.root)?.start,
+            _ => walker.walk(self.root, path, 0)?.1,
+        };
+        Some(self.position_of(offset))
+    }
+
+    /// Line and column of a byte offset, as [`position_of`] gives them, without scanning
+    /// the text before its line.
+    pub fn position_of(&self, byte_offset: usize) -> Position {
+        let mut end = byte_offset.min(self.source.len());
+        while !self.source.is_char_boundary(end) {
+            end -= 1;
+        }
+        let line = self.line_starts.partition_point(|&start| start <= end);
+        let line_start = self
+            .line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
+        Position {
+            line: line.max(1),
+            column: self
+                .source
+                .get(line_start..end)
+                .unwrap_or("")
+                .chars()
+                .count()
+                + 1,
+        }
+    }
 }
 
 /// Parses a display path such as `nodes[3].arrival.rate`, `edges[0].to` or `headers["x-format"]`

@@ -10,11 +10,14 @@ pub mod locate;
 pub mod model;
 pub mod raw;
 pub mod units;
+pub mod whole;
 
 use std::fmt;
 use std::path::Path;
 
-pub use check::Problem;
+use crate::text::printable;
+
+pub use check::{Problem, Problems};
 pub use model::*;
 pub use raw::RawScenario;
 
@@ -40,30 +43,55 @@ pub struct LocatedProblem {
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{file}: cannot read the file: {source}")]
+    #[error("{}: cannot read the file: {source}", printable(.file))]
     Io {
         file: String,
         source: std::io::Error,
     },
-    #[error("{}", render_problems(.file, .problems))]
+    #[error("{}", render_problems(.file, .problems, *.more))]
     Invalid {
         file: String,
+        /// The first problems found, at most [`check::MAX_PROBLEMS`].
         problems: Vec<LocatedProblem>,
+        /// How many more were found and not kept.
+        more: usize,
     },
 }
 
-fn render_problems(file: &str, problems: &[LocatedProblem]) -> String {
+impl LoadError {
+    /// One problem in the file.
+    fn one(file: &str, problem: LocatedProblem) -> LoadError {
+        LoadError::Invalid {
+            file: file.to_string(),
+            problems: vec![problem],
+            more: 0,
+        }
+    }
+
+    /// Every problem found, kept or not.
+    pub fn problem_count(&self) -> usize {
+        match self {
+            LoadError::Io { .. } => 1,
+            LoadError::Invalid { problems, more, .. } => problems.len() + more,
+        }
+    }
+}
+
+fn render_problems(file: &str, problems: &[LocatedProblem], more: usize) -> String {
+    let file = printable(file);
     let mut out = String::new();
     for (i, p) in problems.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&format!("{file}:{}:{}: ", p.line, p.column));
-        if !p.path.is_empty() {
-            out.push_str(&p.path);
-            out.push_str(": ");
-        }
-        out.push_str(&p.message);
+        out.push_str(&format!("{file}:{p}"));
+    }
+    if more > 0 {
+        out.push_str(&format!(
+            "\n... and {more} more problem{} (only the first {} are listed)",
+            if more == 1 { "" } else { "s" },
+            problems.len()
+        ));
     }
     out
 }
@@ -72,40 +100,93 @@ impl fmt::Display for LocatedProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}: ", self.line, self.column)?;
         if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", printable(&self.path))?;
         }
-        f.write_str(&self.message)
+        f.write_str(&printable(&self.message))
     }
+}
+
+/// Reads a scenario file's text. A file that is not UTF-8 is refused with the line,
+/// column and byte offset of the first byte that is not.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    text_of(bytes).map_err(|problem| LoadError::one(&file, problem))
+}
+
+/// Reads a scenario's text from standard input (`-` on the command line).
+pub fn read_stdin() -> Result<String, LoadError> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(|source| {
+        LoadError::Io {
+            file: STDIN.into(),
+            source,
+        }
+    })?;
+    text_of(bytes).map_err(|problem| LoadError::one(STDIN, problem))
+}
+
+/// How standard input is named in messages.
+pub const STDIN: &str = "<stdin>";
+
+/// Bytes as UTF-8 text, or where they stop being UTF-8.
+pub fn text_of(bytes: Vec<u8>) -> Result<String, LocatedProblem> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = std::str::from_utf8(bytes.get(..offset).unwrap_or_default()).unwrap_or("");
+        let position = locate::position_of(valid, offset);
+        let bad = bytes.get(offset).copied().unwrap_or(0);
+        LocatedProblem {
+            line: position.line,
+            column: position.column,
+            path: String::new(),
+            message: format!(
+                "the file is not UTF-8 text: byte 0x{bad:02X} at byte offset {offset} does not \
+                 start a UTF-8 character; save the file as UTF-8"
+            ),
+        }
+    })
 }
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<(RawScenario, Scenario), LoadError> {
-    let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    parse(&source, &file)
+    let source = read_text(path)?;
+    parse(&source, &path.display().to_string())
 }
 
 /// Parses and checks scenario text; `file` names it in errors.
 pub fn parse(source: &str, file: &str) -> Result<(RawScenario, Scenario), LoadError> {
-    let raw = parse_raw(source).map_err(|problem| LoadError::Invalid {
-        file: file.to_string(),
-        problems: vec![problem],
-    })?;
-    let scenario = check::check(&raw).map_err(|problems| LoadError::Invalid {
-        file: file.to_string(),
-        problems: problems.into_iter().map(|p| place(source, p)).collect(),
+    let raw = parse_raw(source).map_err(|problem| LoadError::one(file, problem))?;
+    let scenario = check::check(&raw).map_err(|found| {
+        let locator = locate::Locator::new(source);
+        LoadError::Invalid {
+            file: file.to_string(),
+            problems: found
+                .list
+                .into_iter()
+                .map(|p| place_with(&locator, p))
+                .collect(),
+            more: found.more,
+        }
     })?;
     Ok((raw, scenario))
 }
 
 /// Puts a checker's problem at its place in the text.
 pub fn place(source: &str, problem: Problem) -> LocatedProblem {
+    place_with(&locate::Locator::new(source), problem)
+}
+
+/// Puts a checker's problem at its place in a text already scanned.
+pub fn place_with(locator: &locate::Locator<'_>, problem: Problem) -> LocatedProblem {
     let segments = locate::parse_path(&problem.path);
-    let position =
-        locate::locate(source, &segments).unwrap_or(locate::Position { line: 1, column: 1 });
+    let position = locator
+        .locate(&segments)
+        .unwrap_or(locate::Position { line: 1, column: 1 });
     LocatedProblem {
         line: position.line,
         column: position.column,
@@ -196,21 +277,31 @@ fn describe_ron_error(code: &ron::Error) -> String {
     match code {
         ron::Error::NoSuchStructField {
             expected, found, ..
-        } => format!(
-            "unknown field `{found}`; this place takes: {}",
-            expected.join(", ")
-        ),
+        } => match crate::text::nearest(found, expected.iter().copied()) {
+            Some(near) => format!(
+                "unknown field `{found}`; did you mean `{near}`? This place takes: {}",
+                expected.join(", ")
+            ),
+            None => format!(
+                "unknown field `{found}`; this place takes: {}",
+                expected.join(", ")
+            ),
+        },
         ron::Error::MissingStructField { field, .. } => {
             format!("missing field `{field}`: add `{field}: ...`")
         }
         ron::Error::NoSuchEnumVariant {
             expected, found, ..
-        } => {
-            format!(
+        } => match crate::text::nearest(found, expected.iter().copied()) {
+            Some(near) => format!(
+                "unknown kind `{found}`; did you mean `{near}`? Expected one of: {}",
+                expected.join(", ")
+            ),
+            None => format!(
                 "unknown kind `{found}`; expected one of: {}",
                 expected.join(", ")
-            )
-        }
+            ),
+        },
         other => other.to_string(),
     }
 }

@@ -25,6 +25,10 @@ pub struct Scenario {
     /// The file gave no `sample_every`: the interval follows the duration.
     pub sample_every_is_default: bool,
     pub max_in_flight: u64,
+    /// Most engine events the run may execute (`limits.max_events`).
+    pub max_events: u64,
+    /// Most memory the run may need, in bytes (`limits.max_memory`).
+    pub max_memory_bytes: u64,
     pub nodes: Vec<Node>,
     /// Every edge, in file order; nodes refer to their edges by index (links can fail).
     pub edges: Vec<Edge>,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::guarantees::*;
 use super::units::{Duration, Rate, Size};
+use super::whole;
 use crate::broker::matching::XMatch;
 
 /// The only scenario format version this build reads.
@@ -19,12 +20,13 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
+    #[serde(deserialize_with = "whole::u32")]
     pub version: u32,
     #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub description: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "whole::u64", default)]
     pub seed: u64,
     pub duration: Duration,
     /// Statistics before this time are discarded.
@@ -49,8 +51,22 @@ pub struct RawScenario {
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     /// Most message copies that may be in flight at once (queued, in a log, in a consumer's hands).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "whole::opt_u64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_in_flight: Option<u64>,
+    /// Most engine events the run may execute; it stops there with a partial report.
+    #[serde(
+        deserialize_with = "whole::opt_u64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_events: Option<u64>,
+    /// Most memory the scenario may need (estimated before it is built), such as "2GiB".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<Size>,
 }
 
 /// A position on the canvas, in canvas units (x right, y down).
@@ -147,7 +163,11 @@ pub struct RawProducer {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// Message priority, for queues with `max_priority`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "whole::opt_u8",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub priority: Option<u8>,
     /// What a publish waits for: nothing (acks=0), the leader (acks=1, confirms), or all in-sync replicas.
     #[serde(default)]
@@ -195,9 +215,16 @@ pub enum RawKeys {
     #[default]
     None,
     /// Keys `key-0` .. `key-{count-1}`, each equally likely.
-    Uniform { count: u32 },
+    Uniform {
+        #[serde(deserialize_with = "whole::u32")]
+        count: u32,
+    },
     /// Keys `key-0` .. `key-{count-1}` with Zipf weights: `key-0` is the hottest.
-    Zipf { count: u32, exponent: f64 },
+    Zipf {
+        #[serde(deserialize_with = "whole::u32")]
+        count: u32,
+        exponent: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,7 +260,11 @@ pub struct RawQueue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos: Option<CanvasPos>,
     /// Most ready messages the queue holds (RabbitMQ's x-max-length).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "whole::opt_u64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_length: Option<u64>,
     /// What happens to a publish when the queue is full.
     #[serde(default)]
@@ -242,7 +273,11 @@ pub struct RawQueue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<Duration>,
     /// Enables priorities 0..=max_priority (RabbitMQ's x-max-priority); higher first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "whole::opt_u8",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_priority: Option<u8>,
     /// A durable queue keeps its messages through a broker failure; a transient one loses them.
     #[serde(default = "default_true")]
@@ -251,7 +286,11 @@ pub struct RawQueue {
     #[serde(default)]
     pub delivery: Delivery,
     /// Deliveries after which a message is dead-lettered (RabbitMQ quorum queues' delivery-limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "whole::opt_u32",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_deliveries: Option<u32>,
 }
 
@@ -275,7 +314,7 @@ pub struct RawTopic {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos: Option<CanvasPos>,
-    #[serde(default = "default_partitions")]
+    #[serde(deserialize_with = "whole::u32", default = "default_partitions")]
     pub partitions: u32,
     #[serde(default)]
     pub partitioner: Partitioner,
@@ -286,10 +325,10 @@ pub struct RawTopic {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_bytes: Option<Size>,
     /// Copies of each partition (Kafka's replication.factor).
-    #[serde(default = "default_one")]
+    #[serde(deserialize_with = "whole::u32", default = "default_one")]
     pub replication_factor: u32,
     /// In-sync replicas an acks=all write needs (Kafka's min.insync.replicas).
-    #[serde(default = "default_one")]
+    #[serde(deserialize_with = "whole::u32", default = "default_one")]
     pub min_insync_replicas: u32,
     /// How long followers take to copy a record from the leader.
     #[serde(default = "default_replication_delay")]
@@ -325,7 +364,10 @@ pub enum Partitioner {
     RoundRobin,
     /// Keyless records stick to one partition for `batch` records, then move on
     /// (Kafka's sticky partitioner); keyed records hash as in `KeyHash`.
-    Sticky { batch: u32 },
+    Sticky {
+        #[serde(deserialize_with = "whole::u32")]
+        batch: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -338,11 +380,15 @@ pub struct RawConsumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Messages processed at the same time.
-    #[serde(default = "default_concurrency")]
+    #[serde(deserialize_with = "whole::u32", default = "default_concurrency")]
     pub concurrency: u32,
     /// Most unacknowledged messages a queue pushes to this consumer
     /// (RabbitMQ's basic.qos prefetch); defaults to `concurrency`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "whole::opt_u32",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prefetch: Option<u32>,
     /// Processing time of one message.
     pub service: RawService,
@@ -405,10 +451,14 @@ pub struct RawServiceNode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos: Option<CanvasPos>,
     /// Requests handled at once (worker threads).
-    #[serde(default = "default_concurrency")]
+    #[serde(deserialize_with = "whole::u32", default = "default_concurrency")]
     pub concurrency: u32,
     /// Most requests waiting for a worker; more are refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "whole::opt_u32",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub queue_limit: Option<u32>,
     /// Processing time of one request, before its calls.
     pub service: RawService,

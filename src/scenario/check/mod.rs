@@ -22,6 +22,25 @@ pub struct Problem {
     pub message: String,
 }
 
+/// What the checker found wrong: the first [`MAX_PROBLEMS`] problems, and how many more.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Problems {
+    pub list: Vec<Problem>,
+    /// Problems found beyond the first [`MAX_PROBLEMS`]: counted, not kept.
+    pub more: usize,
+}
+
+/// Problems kept and reported; the rest are counted. A file with a problem on every
+/// one of 100,000 nodes still gets its report at once and in little memory.
+pub const MAX_PROBLEMS: usize = 50;
+
+/// Default cap on engine events in one run: 10 to 30 s of simulation on a laptop.
+pub const DEFAULT_MAX_EVENTS: u64 = 250_000_000;
+/// Default cap on the memory a scenario may need: 2 GiB.
+pub const DEFAULT_MAX_MEMORY: u64 = 2 << 30;
+/// Smallest memory limit a scenario may set: the fixed cost of a small run.
+const MIN_MAX_MEMORY: u64 = 16 << 20;
+
 /// Default cap on message copies in flight at once.
 pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
 /// Largest key space a producer may draw from (keys are precomputed).
@@ -33,14 +52,42 @@ struct Checker<'a> {
     raw: &'a RawScenario,
     index: HashMap<&'a str, usize>,
     problems: Vec<Problem>,
+    /// Problems found after the first [`MAX_PROBLEMS`].
+    more: usize,
+    /// Ids that some other exchange names as its alternate.
+    alternates: std::collections::HashSet<&'a str>,
 }
 
 impl Checker<'_> {
     fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            path: path.into(),
-            message: message.into(),
-        });
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(Problem {
+                path: path.into(),
+                message: message.into(),
+            });
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// A problem whose message costs something to write (a suggestion): written only
+    /// when it is kept.
+    fn problem_with(&mut self, path: impl Into<String>, message: impl FnOnce(&Self) -> String) {
+        if self.problems.len() < MAX_PROBLEMS {
+            let message = message(self);
+            self.problem(path, message);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn has_problems(&self) -> bool {
+        !self.problems.is_empty() || self.more > 0
+    }
+
+    /// `path` names `id`, which is no node's.
+    fn unknown_node(&mut self, path: impl Into<String>, id: &str) {
+        self.problem_with(path, |c| unknown_node(id, c));
     }
 
     fn node_kind(&self, index: usize) -> &'static str {
@@ -104,11 +151,20 @@ struct NodeEdges {
 }
 
 /// Checks a raw scenario. On success every reference is resolved.
-pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
+pub fn check(raw: &RawScenario) -> Result<Scenario, Problems> {
     let mut c = Checker {
         raw,
         index: HashMap::new(),
         problems: Vec::new(),
+        more: 0,
+        alternates: raw
+            .nodes
+            .iter()
+            .filter_map(|node| match node {
+                RawNode::Exchange(x) => x.alternate.as_deref().filter(|a| *a != x.id),
+                _ => None,
+            })
+            .collect(),
     };
     if raw.version != FORMAT_VERSION {
         c.problem(
@@ -148,6 +204,25 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     if max_in_flight == 0 || max_in_flight > u32::MAX as u64 / 2 {
         c.problem("limits.max_in_flight", "must be between 1 and 2^31");
     }
+    let limits = raw.limits.as_ref();
+    let max_events = limits
+        .and_then(|l| l.max_events)
+        .unwrap_or(DEFAULT_MAX_EVENTS);
+    if max_events == 0 {
+        c.problem(
+            "limits.max_events",
+            format!("must be at least 1 (the default is {DEFAULT_MAX_EVENTS})"),
+        );
+    }
+    let max_memory = limits
+        .and_then(|l| l.max_memory)
+        .map_or(DEFAULT_MAX_MEMORY, |m| m.bytes);
+    if max_memory < MIN_MAX_MEMORY {
+        c.problem(
+            "limits.max_memory",
+            "must be at least 16MiB (the default is 2GiB)",
+        );
+    }
     if raw.nodes.is_empty() {
         c.problem(
             "nodes",
@@ -185,14 +260,15 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     let mut node_edges: Vec<NodeEdges> =
         (0..raw.nodes.len()).map(|_| NodeEdges::default()).collect();
     let mut edges = Vec::with_capacity(raw.edges.len());
+    let mut seen_edges = std::collections::HashSet::new();
     for (e, edge) in raw.edges.iter().enumerate() {
         let from = c.index.get(edge.from.as_str()).copied();
         let to = c.index.get(edge.to.as_str()).copied();
         if from.is_none() {
-            c.problem(format!("edges[{e}].from"), unknown_node(&edge.from, raw));
+            c.unknown_node(format!("edges[{e}].from"), &edge.from);
         }
         if to.is_none() {
-            c.problem(format!("edges[{e}].to"), unknown_node(&edge.to, raw));
+            c.unknown_node(format!("edges[{e}].to"), &edge.to);
         }
         let (Some(from), Some(to)) = (from, to) else {
             continue;
@@ -215,18 +291,7 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
             );
             continue;
         }
-        let earlier = |list: &[usize]| {
-            list.iter().any(|&other| {
-                raw.edges.get(other).is_some_and(|o| {
-                    o.to == edge.to
-                        && o.key == edge.key
-                        && o.headers == edge.headers
-                        && o.kind == edge.kind
-                })
-            })
-        };
-        let out = &node_edges[from];
-        if earlier(&out.normal) || earlier(&out.dead_letter) || earlier(&out.retry) {
+        if !seen_edges.insert((from, to, edge.kind, edge.key.as_deref(), &edge.headers)) {
             c.problem(
                 format!("edges[{e}]"),
                 format!(
@@ -302,7 +367,7 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     check_links(&mut c);
     let edges: Vec<Edge> = edges.into_iter().map(|(_, edge)| edge).collect();
     renumber_edges(&mut nodes, &renumber);
-    if c.problems.is_empty() && nodes.len() == raw.nodes.len() {
+    if !c.has_problems() && nodes.len() == raw.nodes.len() {
         Ok(Scenario {
             name: raw.name.clone(),
             description: raw.description.clone(),
@@ -312,24 +377,41 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
             sample_every_nanos: sample_every,
             sample_every_is_default: raw.sample_every.is_none(),
             max_in_flight,
+            max_events,
+            max_memory_bytes: max_memory,
             nodes,
             edges,
             faults,
         })
     } else {
-        Err(c.problems)
+        Err(Problems {
+            list: c.problems,
+            more: c.more,
+        })
     }
 }
 
-pub(super) fn unknown_node(id: &str, raw: &RawScenario) -> String {
-    let ids: Vec<&str> = raw.nodes.iter().map(RawNode::id).collect();
-    let near = ids.iter().find(|known| {
-        known.eq_ignore_ascii_case(id)
-            || (known.len() > 2 && (known.contains(id) || id.contains(*known)))
-    });
-    match near {
-        Some(near) => format!("no node has the id `{id}`; did you mean `{near}`?"),
-        None => format!("no node has the id `{id}`; known ids: {}", ids.join(", ")),
+/// What to say of `id`, which names no node: the id it was probably meant to be, or
+/// some of the ids there are.
+fn unknown_node(id: &str, c: &Checker<'_>) -> String {
+    let shown = crate::text::printable(id);
+    if let Some(i) = c.raw.nodes.iter().position(|n| n.id() == id) {
+        return format!("`{shown}` is the id of nodes[{i}], which is not valid: fix that id first");
+    }
+    if let Some(near) = crate::text::nearest(id, c.raw.nodes.iter().map(RawNode::id)) {
+        return format!("no node has the id `{shown}`; did you mean `{near}`?");
+    }
+    const LISTED: usize = 8;
+    let mut ids: Vec<&str> = c.raw.nodes.iter().map(RawNode::id).take(LISTED).collect();
+    if c.raw.nodes.len() > LISTED {
+        ids.push("...");
+    }
+    match ids.len() {
+        0 => format!("no node has the id `{shown}`: the scenario has no nodes"),
+        _ => format!(
+            "no node has the id `{shown}`; the ids are: {}",
+            crate::text::printable(&ids.join(", "))
+        ),
     }
 }
 
@@ -379,11 +461,18 @@ pub fn fault_kind_problem(kind: &FaultKind, partitions: u32) -> Option<(&'static
         {
             Some(("probability", "must be between 0 and 1".into()))
         }
+        FaultKind::BrokerFailure { partition: Some(_) } if partitions == 0 => Some((
+            "partition",
+            "only a topic has partitions: leave `partition` out to fail the queue's broker".into(),
+        )),
         FaultKind::BrokerFailure {
             partition: Some(partition),
         } if partition >= partitions => Some((
             "partition",
-            format!("must name a partition of the topic (0..{partitions})"),
+            format!(
+                "the topic has partitions 0 to {}: name one of them, or leave `partition` out to fail them all",
+                partitions - 1
+            ),
         )),
         _ => None,
     }
@@ -496,15 +585,22 @@ fn check_edge_fields(
 /// Resolves fault targets (a node id, or `from->to` for an edge) and checks each kind fits its target.
 fn check_faults(c: &mut Checker<'_>, nodes: &[Node], edges: &[(usize, Edge)]) -> Vec<Fault> {
     let mut faults = Vec::new();
+    // The first edge between two nodes, by their indices.
+    let mut by_ends: HashMap<(usize, usize), usize> = HashMap::new();
+    for (index, (_, edge)) in edges.iter().enumerate() {
+        by_ends.entry((edge.from, edge.to)).or_insert(index);
+    }
     for (i, fault) in c.raw.faults.iter().enumerate() {
         let p = format!("faults[{i}]");
         let target = match fault.target.split_once("->") {
             Some((from, to)) => {
                 let (from, to) = (from.trim(), to.trim());
-                match edges.iter().position(|(_, e)| {
-                    c.raw.nodes.get(e.from).is_some_and(|n| n.id() == from)
-                        && c.raw.nodes.get(e.to).is_some_and(|n| n.id() == to)
-                }) {
+                let ends = (c.index.get(from), c.index.get(to));
+                let found = match ends {
+                    (Some(from), Some(to)) => by_ends.get(&(*from, *to)).copied(),
+                    _ => None,
+                };
+                match found {
                     Some(index) => FaultTarget::Edge(index),
                     None => {
                         c.problem(
@@ -518,7 +614,7 @@ fn check_faults(c: &mut Checker<'_>, nodes: &[Node], edges: &[(usize, Edge)]) ->
             None => match c.index.get(fault.target.as_str()) {
                 Some(&node) => FaultTarget::Node(node),
                 None => {
-                    c.problem(format!("{p}.target"), unknown_node(&fault.target, c.raw));
+                    c.unknown_node(format!("{p}.target"), &fault.target);
                     continue;
                 }
             },
@@ -611,6 +707,13 @@ fn check_links(c: &mut Checker<'_>) {
     let raw = c.raw;
     let kind_of = |id: &str| c.index.get(id.trim()).map(|&n| c.node_kind(n));
     let mut found = Vec::new();
+    // The kind of the first edge between two ids.
+    let mut edge_kinds: HashMap<(&str, &str), EdgeKind> = HashMap::new();
+    for edge in &raw.edges {
+        edge_kinds
+            .entry((edge.from.as_str(), edge.to.as_str()))
+            .or_insert(edge.kind);
+    }
     for (e, edge) in raw.edges.iter().enumerate() {
         if edge.latency.is_some()
             && let (Some(from), Some(to)) = (kind_of(&edge.from), kind_of(&edge.to))
@@ -626,11 +729,7 @@ fn check_links(c: &mut Checker<'_>) {
         let Some((from, to)) = fault.target.split_once("->") else {
             continue;
         };
-        let edge_kind = raw
-            .edges
-            .iter()
-            .find(|e| e.from == from.trim() && e.to == to.trim())
-            .map(|e| e.kind);
+        let edge_kind = edge_kinds.get(&(from.trim(), to.trim())).copied();
         if let (Some(from), Some(to), Some(kind)) = (kind_of(from), kind_of(to), edge_kind)
             && let Err(why) = link_allowed(from, to, kind, what)
         {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Checker, MAX_KEYS, MAX_PARTITIONS, unknown_node};
+use super::{Checker, MAX_KEYS, MAX_PARTITIONS};
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 
@@ -175,12 +175,12 @@ pub(super) fn check_exchange(
                 None
             }
             None => {
-                c.problem(format!("{p}.alternate"), unknown_node(id, c.raw));
+                c.unknown_node(format!("{p}.alternate"), id);
                 None
             }
         },
     };
-    let is_alternate = c.raw.nodes.iter().any(|other| matches!(other, RawNode::Exchange(x) if x.alternate.as_deref() == Some(n.id.as_str()) && x.id != n.id));
+    let is_alternate = c.alternates.contains(n.id.as_str());
     if incoming.is_empty() && !is_alternate {
         c.problem(p, format!("exchange `{}` receives nothing: connect a producer or a consumer to it, or remove it", n.id));
     }
