@@ -20,7 +20,7 @@ use super::service::ServiceState;
 use super::subscription::Subscription;
 use super::topic::{GroupCursor, Partition, Record, TopicState};
 use super::world::{ExchangeState, ProducerState};
-use crate::metrics::LatencyHistogram;
+use crate::metrics::{LatencyHistogram, NodeHistogram};
 use crate::scenario::raw::Idempotency;
 use crate::scenario::{NodeKind, Scenario};
 
@@ -136,7 +136,8 @@ fn node_bytes(kind: &NodeKind, histogram: u64) -> u64 {
 
 /// Adds up what building and running `scenario` needs, but for the routing table.
 pub fn estimate(scenario: &Scenario) -> Estimate {
-    let histogram = LatencyHistogram::default().bytes();
+    let histogram = NodeHistogram::default().bytes();
+    let run_histogram = LatencyHistogram::default().bytes();
     let nodes = &scenario.nodes;
     let mut parts = Vec::new();
 
@@ -162,7 +163,7 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         .count() as u64;
     parts.push(Part {
         what: "latency histograms".into(),
-        bytes: (2 * clients + 3) * histogram,
+        bytes: (2 * clients + 3) * run_histogram,
         path: "nodes".into(),
         advice: "use fewer producers",
     });
@@ -213,6 +214,8 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
 
     // The time series: one row per sample, with a column or two per node.
     let samples = scenario.duration_nanos / scenario.sample_every_nanos.max(1) + 1;
+    // Time, rates and in-flight are reserved for every sample; latency quantiles (3 more
+    // columns) grow as recorded, when a front asks for them.
     let row: u64 = 7 * 8
         + nodes
             .iter()

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use crate::engine::SimTime;
 use crate::engine::arena::Slot;
-use crate::metrics::{LatencyHistogram, TimeAverage};
+use crate::metrics::{NodeHistogram, TimeAverage};
 use crate::scenario::raw::Overflow;
 
 pub struct QueueState {
@@ -57,7 +57,7 @@ pub struct QueueMetrics {
     /// Publishes it refused to publishers waiting for confirms (a nack: they may retry).
     pub nacked: u64,
     /// Time from enqueue to delivery.
-    pub wait: LatencyHistogram,
+    pub wait: NodeHistogram,
     /// Ready messages over time.
     pub depth: TimeAverage,
     /// Unacknowledged messages over time.

@@ -32,7 +32,7 @@ use super::sampling::ServiceSampler;
 use super::world::{Event, Message, NodeRef, World};
 use crate::engine::rng::Stream;
 use crate::engine::{Scheduler, SimTime};
-use crate::metrics::{LatencyHistogram, TimeAverage};
+use crate::metrics::{NodeHistogram, TimeAverage};
 use crate::scenario::raw::FaultKind;
 
 /// A service's measurements; they restart at the end of the warm-up.
@@ -47,7 +47,7 @@ pub struct ServiceMetrics {
     pub refused: u64,
     pub crashes: u64,
     /// Arrival -> answer, for admitted requests.
-    pub latency: LatencyHistogram,
+    pub latency: NodeHistogram,
     /// Workers busy (processing or waiting on a call).
     pub busy: TimeAverage,
     pub waiting: TimeAverage,

@@ -468,7 +468,12 @@ impl World {
             scheduler.at(scenario.warmup_nanos, Event::WarmupEnd);
         }
         let ids: Vec<String> = scenario.nodes.iter().map(|n| n.id.clone()).collect();
-        let series = Series::new(&ids, &node_refs);
+        let samples = scenario.duration_nanos / scenario.sample_every_nanos.max(1) + 1;
+        let series = Series::new(
+            &ids,
+            &node_refs,
+            usize::try_from(samples).unwrap_or(usize::MAX),
+        )?;
         let producer_seeds = producers
             .iter()
             .map(|p| {

@@ -97,6 +97,8 @@ pub struct Simulation<M: Model> {
     same_instant: u64,
     /// Events at the current instant after which to look for a zero-delay loop again.
     instant_limit: u64,
+    /// Events pending when the current instant began: what a loop cannot inflate.
+    instant_pending: usize,
     /// Set when time stopped advancing; see [`MAX_EVENTS_PER_INSTANT`].
     stalled_at: Option<SimTime>,
     /// The run pauses (or, at `event_limit`, ends) when `events` reaches this.
@@ -114,6 +116,7 @@ impl<M: Model> Simulation<M> {
             events: 0,
             same_instant: 0,
             instant_limit: MAX_EVENTS_PER_INSTANT,
+            instant_pending: 0,
             stalled_at: None,
             pause_at: u64::MAX,
             event_limit: u64::MAX,
@@ -132,6 +135,7 @@ impl<M: Model> Simulation<M> {
             events: 0,
             same_instant: 0,
             instant_limit: MAX_EVENTS_PER_INSTANT,
+            instant_pending: 0,
             stalled_at: None,
             pause_at: u64::MAX,
             event_limit: u64::MAX,
@@ -163,7 +167,7 @@ impl<M: Model> Simulation<M> {
 
     /// The instant at which simulated time stopped advancing, if it did: more than
     /// [`MAX_EVENTS_PER_INSTANT`] events at it, and more than 16 for every event pending
-    /// (at most 64 million in all).
+    /// when it began (at most 64 million in all).
     pub fn stalled_at(&self) -> Option<SimTime> {
         self.stalled_at
     }
@@ -193,6 +197,7 @@ impl<M: Model> Simulation<M> {
         } else {
             self.same_instant = 0;
             self.instant_limit = MAX_EVENTS_PER_INSTANT;
+            self.instant_pending = self.scheduler.queue.len();
         }
         self.scheduler.now = time;
         self.model.handle(time, event, &mut self.scheduler);
@@ -205,10 +210,11 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Called when an instant has had `instant_limit` events: whether the model is taken
-    /// to loop with no delay. A large system gets a higher limit for this instant.
+    /// to loop with no delay. A large system (many events pending when the instant began,
+    /// not many scheduled since, which a loop could do) gets a higher limit for it.
     #[cold]
     fn looping(&mut self) -> bool {
-        let allowed = (self.scheduler.pending() as u64)
+        let allowed = (self.instant_pending as u64 + 1)
             .saturating_mul(EVENTS_PER_PENDING_AT_ONE_INSTANT)
             .min(MAX_EVENTS_AT_ANY_INSTANT);
         if allowed > self.same_instant {

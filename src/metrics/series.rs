@@ -48,28 +48,54 @@ pub struct NodeSeries {
 }
 
 impl Series {
-    pub fn new(ids: &[String], refs: &[NodeRef]) -> Self {
-        let nodes = ids
-            .iter()
-            .zip(refs)
-            .map(|(id, r)| NodeSeries {
+    /// The series of a run with these nodes, room made for `samples` rows at once (the
+    /// memory estimate counts them; a reservation that fails is an error, not an abort).
+    pub fn new(ids: &[String], refs: &[NodeRef], samples: usize) -> Result<Self, String> {
+        let too_big = |_| {
+            format!(
+                "cannot reserve memory for {samples} samples of the time series: sample less often"
+            )
+        };
+        let mut nodes = Vec::new();
+        nodes.try_reserve_exact(ids.len()).map_err(too_big)?;
+        for (id, r) in ids.iter().zip(refs) {
+            let mut node = NodeSeries {
                 id: id.clone(),
-                kind: match r {
-                    NodeRef::Producer(_) => "producer",
-                    NodeRef::Exchange(_) => "exchange",
-                    NodeRef::Queue(_) => "queue",
-                    NodeRef::Topic(_) => "topic",
-                    NodeRef::Consumer(_) => "consumer",
-                    NodeRef::Service(_) => "service",
-                },
+                kind: r.kind_name(),
                 ..Default::default()
-            })
-            .collect();
-        Self {
+            };
+            match r {
+                NodeRef::Queue(_) => {
+                    node.depth.try_reserve_exact(samples).map_err(too_big)?;
+                    node.unacked.try_reserve_exact(samples).map_err(too_big)?;
+                }
+                NodeRef::Topic(_) => node.depth.try_reserve_exact(samples).map_err(too_big)?,
+                NodeRef::Consumer(_) => node.busy.try_reserve_exact(samples).map_err(too_big)?,
+                NodeRef::Service(_) => {
+                    node.depth.try_reserve_exact(samples).map_err(too_big)?;
+                    node.busy.try_reserve_exact(samples).map_err(too_big)?;
+                }
+                NodeRef::Producer(_) | NodeRef::Exchange(_) => {}
+            }
+            nodes.push(node);
+        }
+        let mut series = Self {
             nodes,
             interval: Some(LatencyHistogram::with_precision(2)),
             ..Default::default()
+        };
+        for column in [
+            &mut series.time_s,
+            &mut series.produced_per_s,
+            &mut series.processed_per_s,
+        ] {
+            column.try_reserve_exact(samples).map_err(too_big)?;
         }
+        series
+            .in_flight
+            .try_reserve_exact(samples)
+            .map_err(too_big)?;
+        Ok(series)
     }
 
     /// Turns the per-interval latency quantiles on or off (they are on by default).

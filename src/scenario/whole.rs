@@ -30,7 +30,11 @@ impl Unsigned for u64 {
 
 /// What the field takes, in words.
 fn takes<T: Unsigned>() -> String {
-    format!("takes a whole number from 0 to {}", T::MAX)
+    if T::MAX == u64::MAX {
+        "takes a whole number, 0 or more".into()
+    } else {
+        format!("takes a whole number from 0 to {}", T::MAX)
+    }
 }
 
 struct Whole<T>(PhantomData<T>);
@@ -92,6 +96,12 @@ impl<'de, T: Unsigned> Visitor<'de> for Whole<T> {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<T, E> {
+        if value.fract() == 0.0 && value > T::MAX as f64 {
+            return Err(E::custom(format!(
+                "`{value}` is too large: this field {}",
+                takes::<T>()
+            )));
+        }
         if value.fract() == 0.0 && (0.0..=T::MAX as f64).contains(&value) {
             // `1e3` or `1000.0`: say how to write it rather than guess.
             return Err(E::custom(format!(
@@ -181,4 +191,57 @@ pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error>
 
 pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     optional(d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, serde::Deserialize)]
+    struct Fields {
+        #[serde(deserialize_with = "super::u8", default)]
+        small: u8,
+        #[serde(deserialize_with = "super::opt_u64", default)]
+        big: Option<u64>,
+    }
+
+    fn read(text: &str) -> Result<Fields, String> {
+        ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .from_str::<Fields>(text)
+            .map_err(|e| e.code.to_string())
+    }
+
+    #[test]
+    fn a_wrong_number_says_what_the_field_takes() {
+        let cases = [
+            (
+                "(small: -5)",
+                "`-5` is negative: this field takes a whole number from 0 to 255",
+            ),
+            (
+                "(small: 300)",
+                "`300` is too large: this field takes a whole number from 0 to 255",
+            ),
+            ("(small: 1.5)", "`1.5` is not a whole number"),
+            (
+                "(small: \"7\")",
+                "\"7\" is text: this field takes a whole number from 0 to 255: write 7 without quotes",
+            ),
+            ("(small: true)", "`true` is not a number"),
+            ("(big: 1e3)", "write it as a whole number, 1000"),
+            (
+                "(big: 3e20)",
+                "`300000000000000000000` is too large: this field takes a whole number, 0 or more",
+            ),
+            ("(big: -1)", "`-1` is negative"),
+        ];
+        for (text, expected) in cases {
+            let error = read(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        let ok = read("(small: 255, big: 1_000)").unwrap();
+        assert_eq!((ok.small, ok.big), (255, Some(1000)));
+        assert_eq!(read("(big: None)").unwrap().big, None);
+        assert_eq!(read("(big: Some(0x10))").unwrap().big, Some(16));
+        assert_eq!(read("()").unwrap().big, None);
+    }
 }
