@@ -513,3 +513,214 @@ fn check_ledger_checks_after_every_event() {
         );
     }
 }
+
+/// `evlab` with `stdin` piped in.
+fn evlab_with_input(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evlab"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("evlab runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn mistyped_commands_and_arguments_say_what_was_meant() {
+    let hello = scenario("hello.ron");
+    // (arguments, what stderr must say); each exits 2.
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["runn", &hello],
+            "unknown command `runn`; did you mean `run`?",
+        ),
+        (&["validat", &hello], "did you mean `validate`?"),
+        (
+            &["frobnicate", &hello],
+            "unknown command `frobnicate`; the commands are run, validate and bench",
+        ),
+        (
+            &["nosuch.ron"],
+            "`nosuch.ron` is neither a command (run, validate, bench) nor a scenario file",
+        ),
+        (
+            &["run", &hello, "--duration", "-1s"],
+            "`-1s`: a duration cannot be negative",
+        ),
+        (
+            &["run", &hello, "--warmup", "-5s"],
+            "a duration cannot be negative",
+        ),
+        (&["bench", "--repeat", "0"], "0 is not in 1.."),
+        (&["bench", "--messages", "0"], "0 is not in 1000.."),
+    ];
+    for (args, expected) in cases {
+        let out = evlab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!stdout(&out).contains("NaN"), "{args:?}");
+    }
+}
+
+#[test]
+fn validate_takes_several_files_and_standard_input() {
+    let broken = TempFile::new("broken.ron", "(version: 1, duration: \"1s\", nodes: [])");
+    let hello = scenario("hello.ron");
+    let out = evlab(&["validate", &hello, broken.path(), &scenario("fanout.ron")]);
+    assert_eq!(out.status.code(), Some(2), "one bad file fails the whole");
+    let said = stderr(&out);
+    assert_eq!(said.matches(": ok (").count(), 2, "{said}");
+    assert!(said.contains("the scenario has no nodes"), "{said}");
+    let text = std::fs::read_to_string(&hello).unwrap();
+    let out = evlab_with_input(&["validate", "-"], &text);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("<stdin>: ok"), "{}", stderr(&out));
+    let out = evlab_with_input(&["run", "-", "--duration", "5s", "--format", "json"], &text);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["scenario"], "hello");
+    let out = evlab_with_input(&["validate", "-"], "(version: 1,");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("<stdin>:1:"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unwritable_out_is_refused_before_the_run() {
+    let out = evlab(&[
+        "run",
+        &scenario("hello.ron"),
+        "--out",
+        "/nonexistent-dir/report.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert!(
+        said.contains("cannot write the report to /nonexistent-dir/report.json"),
+        "{said}"
+    );
+    assert!(!said.contains("events in"), "nothing ran: {said}");
+}
+
+#[cfg(unix)]
+#[test]
+fn out_onto_a_symbolic_link_writes_the_file_it_points_to() {
+    let real = TempFile::new("real-report.json", "old");
+    let link = std::env::temp_dir()
+        .join(format!("evlab-cli-{}", std::process::id()))
+        .join("link-report.json");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(real.path(), &link).unwrap();
+    let out = evlab(&[
+        "run",
+        &scenario("hello.ron"),
+        "--duration",
+        "5s",
+        "--format",
+        "json",
+        "--out",
+        link.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written = std::fs::read_to_string(real.path()).unwrap();
+    assert!(written.contains("\"scenario\": \"hello\""));
+    std::fs::remove_file(&link).unwrap();
+}
+
+#[test]
+fn a_run_at_its_event_limit_reports_what_it_did_as_partial() {
+    let text = std::fs::read_to_string(scenario("hello.ron"))
+        .unwrap()
+        .replace("seed: 42,", "seed: 42, limits: (max_events: 5000),");
+    let file = TempFile::new("limited.ron", &text);
+    let out = evlab(&["run", file.path(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("it reached limits.max_events (5000 engine events)"),
+        "{}",
+        stderr(&out)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["events"], 5000);
+    assert!(
+        json["partial"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("limits.max_events")
+    );
+    let table = evlab(&["run", file.path()]);
+    assert!(
+        stdout(&table).contains("PARTIAL REPORT: the run stopped at"),
+        "{}",
+        stdout(&table)
+    );
+    let csv = evlab(&["run", file.path(), "--format", "csv"]);
+    assert!(
+        stdout(&csv).contains(",run,,,partial,1"),
+        "{}",
+        stdout(&csv)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_run_and_prints_the_report_so_far() {
+    // About 10 s of work: stopped after half a second.
+    let child = Command::new(env!("CARGO_BIN_EXE_evlab"))
+        .args([
+            "run",
+            &scenario("hello.ron"),
+            "--duration",
+            "100h",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted at"), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["partial"]["reason"], "interrupted (Ctrl+C)");
+    assert!(json["sim_seconds"].as_f64().unwrap() < 360_000.0);
+}
+
+#[cfg(feature = "gui")]
+#[test]
+fn the_lab_without_a_display_says_how_to_run_headless() {
+    let out = Command::new(env!("CARGO_BIN_EXE_evlab"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert!(said.contains("the lab needs a display"), "{said}");
+    assert!(said.contains("evlab run FILE.ron"), "{said}");
+    assert!(!said.contains(".rs:"), "no build paths: {said}");
+}

@@ -225,6 +225,14 @@ impl World {
 
     pub(super) fn at_capacity(&mut self) {
         let cap = self.messages.cap();
+        if self.messages.len() < cap {
+            let held = self.messages.len();
+            self.fail(format!(
+                "the machine gave no memory for more than {held} message copies in flight: \
+                 reduce the load or duration, add consumers, or lower limits.max_in_flight"
+            ));
+            return;
+        }
         self.fail(format!(
             "more than {cap} message copies in flight at once: the system is overloaded or the run too long; \
              reduce the load or duration, add consumers, or raise limits.max_in_flight"

@@ -15,10 +15,12 @@ use std::collections::VecDeque;
 use crate::engine::SimTime;
 use crate::scenario::raw::Idempotency;
 
-/// A growable set of message ids, one bit each.
+/// A growable set of message ids, one bit each. It grows fallibly: an id it found no
+/// memory for is not kept, and [`IdSet::out_of_memory`] says so (the run then stops).
 #[derive(Default, Clone)]
 pub struct IdSet {
     words: Vec<u64>,
+    out_of_memory: bool,
 }
 
 impl IdSet {
@@ -29,11 +31,32 @@ impl IdSet {
             .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
+    /// Makes room for word `word`, with `spare` words more; false if the memory was refused.
+    #[cold]
+    fn grow(&mut self, word: usize, spare: usize) -> bool {
+        let len = word.saturating_add(1).saturating_add(spare);
+        if self
+            .words
+            .try_reserve(len.saturating_sub(self.words.len()))
+            .is_err()
+        {
+            self.out_of_memory = true;
+            return false;
+        }
+        self.words.resize(len, 0);
+        true
+    }
+
+    /// Whether an id could not be kept for want of memory.
+    pub fn out_of_memory(&self) -> bool {
+        self.out_of_memory
+    }
+
     #[inline]
     pub fn insert(&mut self, id: u64) {
         let word = (id / 64) as usize;
-        if word >= self.words.len() {
-            self.words.resize(word + 1, 0);
+        if word >= self.words.len() && !self.grow(word, 0) {
+            return;
         }
         if let Some(w) = self.words.get_mut(word) {
             *w |= 1 << (id % 64);
@@ -44,8 +67,8 @@ impl IdSet {
     #[inline]
     pub fn test_and_set(&mut self, id: u64) -> bool {
         let word = (id / 64) as usize;
-        if word >= self.words.len() {
-            self.words.resize(word + 1 + word / 8, 0);
+        if word >= self.words.len() && !self.grow(word, word / 8) {
+            return false;
         }
         let bit = 1 << (id % 64);
         match self.words.get_mut(word) {
@@ -148,6 +171,11 @@ impl Subscription {
             deduplicated: 0,
             reordered: Reordered::default(),
         }
+    }
+
+    /// Whether an id could not be remembered for want of memory (the counts would be wrong).
+    pub fn out_of_memory(&self) -> bool {
+        self.processed.out_of_memory() || self.window.members.out_of_memory()
     }
 
     /// Forgets that `id` was processed (its transaction aborted: the effect never happened).

@@ -594,6 +594,14 @@ impl World {
                 self.trim(now, t, p);
             }
         }
+        if self.subscriptions.iter().any(Subscription::out_of_memory) {
+            self.fail(
+                "the machine gave no more memory to remember which messages were processed: \
+                 simulate less time or at lower rates"
+                    .into(),
+            );
+            return;
+        }
         let mut series = std::mem::take(&mut self.series);
         series.sample(now, self);
         self.series = series;

@@ -3,7 +3,8 @@
 //! Messages in flight live here, so the hot loop moves 4-byte indices
 //! instead of structs and reuses slots instead of allocating. The arena has
 //! a capacity cap: inserting past it is an error the caller reports, which
-//! keeps a runaway scenario from eating the machine's memory.
+//! keeps a runaway scenario from eating the machine's memory. It grows fallibly, so
+//! memory the machine refuses is the same error, never an abort.
 
 /// Index of a slot in an [`Arena`].
 pub type Slot = u32;
@@ -38,6 +39,12 @@ impl<T: Copy> Arena<T> {
         }
         if self.slots.len() >= self.cap {
             return Err(ArenaFull);
+        }
+        if self.slots.len() == self.slots.capacity() {
+            // Grow by doubling, up to the cap, and fallibly: a machine that cannot give the
+            // memory makes the insert fail like a full arena, instead of aborting.
+            let more = self.slots.len().max(1024).min(self.cap - self.slots.len());
+            self.slots.try_reserve_exact(more).map_err(|_| ArenaFull)?;
         }
         self.slots.push(value);
         Ok((self.slots.len() - 1) as Slot)

@@ -392,7 +392,8 @@ impl Report {
                 }
             }
         }
-        out
+        // Names from the file (groups, the scenario) may hold control characters.
+        crate::text::printable_lines(&out).into_owned()
     }
 
     /// A table for people.
@@ -628,7 +629,8 @@ impl Report {
             };
             let _ = writeln!(out, "{:<width$}  {:<9} {details}", node.id, node.kind);
         }
-        out
+        // Names from the file (groups, the scenario) may hold control characters.
+        crate::text::printable_lines(&out).into_owned()
     }
 }
 

@@ -6,8 +6,10 @@
 //! Counts are process-wide: such a binary measures one case at a time.
 
 // The allocator interface is unsafe by nature; this forwards to the system allocator and
-// only adds counters.
+// only adds counters and a limit.
 #![allow(unsafe_code)]
+// Each user of this module uses a different part of it.
+#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +18,17 @@ pub struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Refuses allocations that would take the live bytes past `bytes`, as an address-space
+/// limit would: an infallible allocation then aborts the process.
+pub fn set_limit(bytes: usize) {
+    LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+fn allowed(more: usize) -> bool {
+    LIVE.load(Ordering::Relaxed).saturating_add(more) <= LIMIT.load(Ordering::Relaxed)
+}
 
 fn grew(bytes: usize) {
     let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
@@ -28,6 +41,9 @@ fn shrank(bytes: usize) {
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if !allowed(layout.size()) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
@@ -37,6 +53,9 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if !allowed(layout.size()) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: as for `alloc`.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
@@ -52,6 +71,9 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !allowed(new_size.saturating_sub(layout.size())) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: as for `dealloc`; `System` upholds `realloc`'s contract.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
