@@ -302,6 +302,29 @@ fn expected_messages(scenario: &Scenario) -> u64 {
 mod tests {
     use super::*;
 
+    /// The bar: under 16 KiB of fixed memory per node, whatever its kind.
+    #[test]
+    fn every_kind_of_node_costs_less_than_16_kib() {
+        let (_, scenario) = crate::scenario::parse(
+            r#"(version: 1, duration: "1s", nodes: [
+                Producer(id: "p", arrival: Poisson(rate: "10/s")),
+                Exchange(id: "x", type: Fanout), Queue(id: "q"), Topic(id: "t"),
+                Consumer(id: "c", service: Exponential(mean: "1ms")),
+                Consumer(id: "g", service: Exponential(mean: "1ms")),
+                Producer(id: "client", arrival: Poisson(rate: "10/s")),
+                Service(id: "s", service: Exponential(mean: "1ms"))],
+             edges: [(from: "p", to: "x"), (from: "x", to: "q"), (from: "q", to: "c"),
+                     (from: "c", to: "t"), (from: "t", to: "g"), (from: "client", to: "s")])"#,
+            "kinds.ron",
+        )
+        .unwrap();
+        let histogram = NodeHistogram::default().bytes();
+        for node in &scenario.nodes {
+            let bytes = node_bytes(&node.kind, histogram);
+            assert!(bytes < 16 << 10, "{}: {bytes} bytes", node.id);
+        }
+    }
+
     #[test]
     fn bytes_read_as_people_write_them() {
         let cases = [
