@@ -576,7 +576,10 @@ fn mistyped_commands_and_arguments_say_what_was_meant() {
 
 #[test]
 fn validate_takes_several_files_and_standard_input() {
-    let broken = TempFile::new("broken.ron", "(version: 1, duration: \"1s\", nodes: [])");
+    let broken = TempFile::new(
+        "one-of-several.ron",
+        "(version: 1, duration: \"1s\", nodes: [])",
+    );
     let hello = scenario("hello.ron");
     let out = evlab(&["validate", &hello, broken.path(), &scenario("fanout.ron")]);
     assert_eq!(out.status.code(), Some(2), "one bad file fails the whole");

@@ -93,7 +93,7 @@ impl World {
         &mut self,
         now: SimTime,
         target: usize,
-        message: Message,
+        mut message: Message,
         slot: Option<Slot>,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -147,6 +147,10 @@ impl World {
                 .is_some_and(|p| p.acks != Acks::None);
         let mut refused = Refused::default();
         let mut reusable = slot;
+        // A copy entering a queue carries the dead-letter history it leaves its last queue
+        // with when a queue dead-letters it, none otherwise (see `deaths.rs`). A topic
+        // record keeps its own offset instead.
+        message.offset = u64::from(self.dead_lettering.last().map_or(0, |&(h, _)| h));
         for i in 0..count {
             let Some(&dest) = self.routes.route(target, message.variant).get(i) else {
                 break;
@@ -169,14 +173,7 @@ impl World {
                         continue;
                     }
                     let reused = reusable.take();
-                    // Entering a queue: the copy's dead-letter history is the one it leaves
-                    // its last queue with when a queue dead-letters it, none otherwise.
-                    let history = self.dead_lettering.last().map_or(0, |&(h, _)| h);
-                    let entering = Message {
-                        offset: u64::from(history),
-                        ..message
-                    };
-                    let Some(slot) = self.store(entering, reused) else {
+                    let Some(slot) = self.store(message, reused) else {
                         if counted {
                             self.ledger.lost.overflow += 1;
                         }

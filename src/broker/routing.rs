@@ -204,7 +204,7 @@ impl RouteTable {
             + self.via.len() * std::mem::size_of::<NodeIndex>()) as u64
     }
 
-    #[inline]
+    #[inline(always)]
     fn entry(&self, node: NodeIndex, variant: VariantId) -> Option<&[u32; 4]> {
         let row = *self.rows.get(node)?;
         if row == NO_ROW {
@@ -215,7 +215,7 @@ impl RouteTable {
     }
 
     /// Destinations of `variant` published to `node`; empty when unroutable.
-    #[inline]
+    #[inline(always)]
     pub fn route(&self, node: NodeIndex, variant: VariantId) -> &[Dest] {
         if let Some(Some(dest)) = self.own.get(node) {
             return std::slice::from_ref(dest);
@@ -229,7 +229,7 @@ impl RouteTable {
     }
 
     /// Exchanges that `variant` published to `node` passes through, the first one being `node` itself.
-    #[inline]
+    #[inline(always)]
     pub fn via(&self, node: NodeIndex, variant: VariantId) -> &[NodeIndex] {
         match self.entry(node, variant) {
             Some(&[_, _, start, end]) => self.via.get(start as usize..end as usize).unwrap_or(&[]),

@@ -190,7 +190,7 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Handles one popped event. Returns false when the run must stop or pause.
-    #[inline]
+    #[inline(always)]
     fn dispatch(&mut self, time: SimTime, event: M::Event) -> bool {
         if time == self.scheduler.now {
             self.same_instant += 1;
