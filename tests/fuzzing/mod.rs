@@ -149,8 +149,11 @@ const FAULTS: &[&str] = &[
     "(at: \"0s\", target: \"{id}->{id2}\", kind: Delay(extra: \"1e6s\")), ",
 ];
 
+/// A byte range of a text.
+type Span = (usize, usize);
+
 /// Spans of number literals and of quoted strings (inside the quotes) in `text`.
-fn spans(text: &str) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+fn spans(text: &str) -> (Vec<Span>, Vec<Span>) {
     let bytes = text.as_bytes();
     let (mut numbers, mut strings) = (Vec::new(), Vec::new());
     let mut i = 0;
@@ -199,7 +202,7 @@ fn pick<'a, T>(rng: &mut Xoshiro256PlusPlus, items: &'a [T]) -> Option<&'a T> {
 }
 
 /// Replaces `span` of `text` by `with`, if the span is on character boundaries.
-fn splice(text: &mut String, (start, end): (usize, usize), with: &str) {
+fn splice(text: &mut String, (start, end): Span, with: &str) {
     if text.is_char_boundary(start) && text.is_char_boundary(end) && start <= end {
         text.replace_range(start..end, with);
     }
@@ -299,12 +302,10 @@ fn mutate_once(rng: &mut Xoshiro256PlusPlus, input: Vec<u8>) -> Vec<u8> {
                 return text.into_bytes();
             };
             let fault = fault.replace("{id2}", id2).replace("{id}", id);
-            match text.find("faults: [") {
-                Some(at) => splice(&mut text, (at + 9, at + 9), &fault),
-                None => match text.rfind(')') {
-                    Some(at) => splice(&mut text, (at, at), &format!(", faults: [{fault}]")),
-                    None => {}
-                },
+            if let Some(at) = text.find("faults: [") {
+                splice(&mut text, (at + 9, at + 9), &fault);
+            } else if let Some(at) = text.rfind(')') {
+                splice(&mut text, (at, at), &format!(", faults: [{fault}]"));
             }
         }
         8 => {
