@@ -139,6 +139,16 @@ struct Tally {
     most_events: (u64, u64),
 }
 
+/// A worker process and the inputs it has left.
+struct Job {
+    /// The next input it has not finished, and the end of its range.
+    next: u64,
+    to: u64,
+    /// The input it is checking, and since when.
+    current: Option<(u64, Instant)>,
+    child: Option<std::process::Child>,
+}
+
 enum Report {
     Line(String),
     /// The worker's output ended: it finished its inputs, or died.
@@ -153,13 +163,6 @@ fn supervise(o: &Options) {
     let per_job = o.inputs.div_ceil(o.jobs);
     let (tx, rx) = mpsc::channel::<(u64, Report)>();
     let mut tally = Tally::default();
-    // Per job: its range, the input it is at, and when it started it.
-    let mut jobs: Vec<(
-        u64,
-        u64,
-        Option<(u64, Instant)>,
-        Option<std::process::Child>,
-    )> = Vec::new();
     let spawn = |job: u64, from: u64, to: u64| -> std::process::Child {
         let mut child = Command::new(&exe)
             .args([
@@ -184,13 +187,19 @@ fn supervise(o: &Options) {
         });
         child
     };
-    for job in 0..o.jobs {
-        let (from, to) = (job * per_job, ((job + 1) * per_job).min(o.inputs));
-        let child = (from < to).then(|| spawn(job, from, to));
-        jobs.push((from, to, None, child));
-    }
+    let mut jobs: Vec<Job> = (0..o.jobs)
+        .map(|job| {
+            let (from, to) = (job * per_job, ((job + 1) * per_job).min(o.inputs));
+            Job {
+                next: from,
+                to,
+                current: None,
+                child: (from < to).then(|| spawn(job, from, to)),
+            }
+        })
+        .collect();
     let mut last_note = Instant::now();
-    while jobs.iter().any(|j| j.3.is_some()) {
+    while jobs.iter().any(|j| j.child.is_some()) {
         let message = rx.recv_timeout(Duration::from_millis(500));
         if let Ok((job, report)) = message {
             let j = job as usize;
@@ -199,10 +208,10 @@ fn supervise(o: &Options) {
                     let words: Vec<&str> = line.splitn(8, ' ').collect();
                     let index: u64 = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(0);
                     match words.first().copied() {
-                        Some("start") => jobs[j].2 = Some((index, Instant::now())),
+                        Some("start") => jobs[j].current = Some((index, Instant::now())),
                         Some("done") => {
-                            jobs[j].2 = None;
-                            jobs[j].0 = index + 1;
+                            jobs[j].current = None;
+                            jobs[j].next = index + 1;
                             tally.inputs += 1;
                             let field = |k: usize| {
                                 words
@@ -230,8 +239,8 @@ fn supervise(o: &Options) {
                             }
                         }
                         Some("panic") => {
-                            jobs[j].2 = None;
-                            jobs[j].0 = index + 1;
+                            jobs[j].current = None;
+                            jobs[j].next = index + 1;
                             tally.inputs += 1;
                             tally.panics.push(index);
                             keep(
@@ -245,39 +254,39 @@ fn supervise(o: &Options) {
                     }
                 }
                 Report::Ended => {
-                    let Some(mut child) = jobs[j].3.take() else {
+                    let Some(mut child) = jobs[j].child.take() else {
                         continue;
                     };
                     let status = child.wait().ok();
-                    if let Some((index, _)) = jobs[j].2.take() {
+                    if let Some((index, _)) = jobs[j].current.take() {
                         // It died during an input: an abort (or our kill after a timeout).
                         let killed =
-                            status.is_some_and(|s| s.code().is_none()) && jobs[j].0 > index;
+                            status.is_some_and(|s| s.code().is_none()) && jobs[j].next > index;
                         if !killed {
                             tally.inputs += 1;
                             tally.aborts.push(index);
                             keep(o, "abort", index, format!("{status:?}"));
                         }
-                        jobs[j].0 = index + 1;
+                        jobs[j].next = index + 1;
                     }
-                    let (from, to) = (jobs[j].0, jobs[j].1);
+                    let (from, to) = (jobs[j].next, jobs[j].to);
                     if from < to {
-                        jobs[j].3 = Some(spawn(job, from, to));
+                        jobs[j].child = Some(spawn(job, from, to));
                     }
                 }
             }
         }
         // An input that takes too long: kill its worker, count a timeout, go on after it.
-        for j in 0..jobs.len() {
-            if let (Some((index, since)), Some(child)) = (jobs[j].2, jobs[j].3.as_mut())
+        for job in &mut jobs {
+            if let (Some((index, since)), Some(child)) = (job.current, job.child.as_mut())
                 && since.elapsed() > o.timeout
             {
                 let _ = child.kill();
                 tally.inputs += 1;
                 tally.timeouts.push(index);
                 keep(o, "timeout", index, format!("over {:?}", o.timeout));
-                jobs[j].0 = index + 1;
-                jobs[j].2 = None;
+                job.next = index + 1;
+                job.current = None;
             }
         }
         if last_note.elapsed() > Duration::from_secs(30) {
