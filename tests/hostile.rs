@@ -446,6 +446,31 @@ fn a_dead_letter_cycle_across_queues_drops_each_message_on_its_second_lap() {
     assert_eq!((enqueued("a"), enqueued("b")), (600, 600), "one lap each");
 }
 
+#[test]
+fn a_rejection_on_the_way_lets_a_dead_letter_come_round_again() {
+    let _one = one_at_a_time();
+    // a's TTL dead-letters into b; b's consumer rejects every message, which b
+    // dead-letters back into a. As in RabbitMQ, the rejection breaks the cycle rule.
+    let text = scenario_text(
+        "",
+        "Producer(id: \"p\", arrival: Constant(rate: \"10/s\")),\n\
+         Queue(id: \"a\", ttl: \"100ms\"), Queue(id: \"b\"),\n\
+         Consumer(id: \"c\", service: Constant(time: \"1ms\"), failure_probability: 1.0),",
+        "(from: \"p\", to: \"a\"), (from: \"a\", to: \"b\", kind: Retry),\n\
+         (from: \"b\", to: \"c\"), (from: \"b\", to: \"a\", kind: Retry),",
+        "",
+    )
+    .replace("\"1s\"", "\"10s\"");
+    let (_, scenario) = scenario::parse(&text, "rejected.ron").unwrap();
+    let report = evlab::run::run(&scenario).unwrap();
+    let node = report.nodes.iter().find(|n| n.id == "b").unwrap();
+    let evlab::metrics::report::NodeDetail::Queue { enqueued, .. } = node.detail else {
+        panic!("b is a queue");
+    };
+    assert_eq!(report.totals.produced, 100);
+    assert!(enqueued > 2_000, "about 50 laps a message: {enqueued}");
+}
+
 /// What `evlab run` says of a file from `tests/hostile/`: its exit code, its messages
 /// (stderr) and its report (stdout).
 fn run_file(path: &Path) -> (i32, String, String) {

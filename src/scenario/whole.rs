@@ -41,12 +41,21 @@ struct Whole<T>(PhantomData<T>);
 
 impl<T: Unsigned> Whole<T> {
     fn fits<E: de::Error>(value: u64) -> Result<T, E> {
-        T::try_from(value).map_err(|_| {
-            E::custom(format!(
-                "`{value}` is too large: this field {}",
-                takes::<T>()
-            ))
-        })
+        T::try_from(value).map_err(|_| Self::wrong("is too large", value))
+    }
+
+    /// `value` is `what` (negative, too large): the sentence saying what the field takes.
+    fn wrong<E: de::Error>(what: &str, value: impl fmt::Display) -> E {
+        E::custom(format!("`{value}` {what}: this field {}", takes::<T>()))
+    }
+
+    /// A signed or wide value: in range, negative, or too large.
+    fn of_wide<E: de::Error>(value: i128) -> Result<T, E> {
+        match u64::try_from(value) {
+            Ok(value) => Self::fits(value),
+            Err(_) if value < 0 => Err(Self::wrong("is negative", value)),
+            Err(_) => Err(Self::wrong("is too large", value)),
+        }
     }
 }
 
@@ -62,45 +71,23 @@ impl<'de, T: Unsigned> Visitor<'de> for Whole<T> {
     }
 
     fn visit_u128<E: de::Error>(self, value: u128) -> Result<T, E> {
-        match u64::try_from(value) {
-            Ok(value) => Self::fits(value),
-            Err(_) => Err(E::custom(format!(
-                "`{value}` is too large: this field {}",
-                takes::<T>()
-            ))),
+        match i128::try_from(value) {
+            Ok(value) => Self::of_wide(value),
+            Err(_) => Err(Self::wrong("is too large", value)),
         }
     }
 
     fn visit_i64<E: de::Error>(self, value: i64) -> Result<T, E> {
-        match u64::try_from(value) {
-            Ok(value) => Self::fits(value),
-            Err(_) => Err(E::custom(format!(
-                "`{value}` is negative: this field {}",
-                takes::<T>()
-            ))),
-        }
+        Self::of_wide(i128::from(value))
     }
 
     fn visit_i128<E: de::Error>(self, value: i128) -> Result<T, E> {
-        match u64::try_from(value) {
-            Ok(value) => Self::fits(value),
-            Err(_) if value < 0 => Err(E::custom(format!(
-                "`{value}` is negative: this field {}",
-                takes::<T>()
-            ))),
-            Err(_) => Err(E::custom(format!(
-                "`{value}` is too large: this field {}",
-                takes::<T>()
-            ))),
-        }
+        Self::of_wide(value)
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<T, E> {
         if value.fract() == 0.0 && value > T::MAX as f64 {
-            return Err(E::custom(format!(
-                "`{value}` is too large: this field {}",
-                takes::<T>()
-            )));
+            return Err(Self::wrong("is too large", value));
         }
         if value.fract() == 0.0 && (0.0..=T::MAX as f64).contains(&value) {
             // `1e3` or `1000.0`: say how to write it rather than guess.
@@ -108,10 +95,7 @@ impl<'de, T: Unsigned> Visitor<'de> for Whole<T> {
                 "`{value}` is written as a decimal: write it as a whole number, {value:.0}"
             )));
         }
-        Err(E::custom(format!(
-            "`{value}` is not a whole number: this field {}",
-            takes::<T>()
-        )))
+        Err(Self::wrong("is not a whole number", value))
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<T, E> {
@@ -127,10 +111,7 @@ impl<'de, T: Unsigned> Visitor<'de> for Whole<T> {
     }
 
     fn visit_bool<E: de::Error>(self, value: bool) -> Result<T, E> {
-        Err(E::custom(format!(
-            "`{value}` is not a number: this field {}",
-            takes::<T>()
-        )))
+        Err(Self::wrong("is not a number", value))
     }
 
     fn visit_char<E: de::Error>(self, value: char) -> Result<T, E> {
