@@ -11,6 +11,7 @@ pub mod broker;
 pub mod cli;
 pub mod engine;
 pub mod examples;
+pub mod experiment;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod metrics;

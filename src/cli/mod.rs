@@ -4,6 +4,7 @@
 //! 1 the run failed, 2 the input is invalid.
 
 pub mod bench;
+mod experiment;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -50,17 +51,19 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Compare designs on common random numbers: each figure with its interval, and the
+    /// paired difference from the first design.
+    Compare(experiment::CompareArgs),
     /// Run the built-in reference workloads and print engine speed.
     Bench(bench::BenchArgs),
 }
 
 /// The commands, for "did you mean".
-const COMMANDS: &[&str] = &["run", "validate", "bench", "help"];
+const COMMANDS: &[&str] = &["run", "validate", "compare", "bench", "help"];
 
-#[derive(clap::Args)]
-pub struct RunArgs {
-    /// The scenario file (.ron); `-` reads standard input.
-    pub file: PathBuf,
+/// What every command that runs scenarios takes from `evlab run`.
+#[derive(clap::Args, Clone)]
+pub struct RunFlags {
     /// Seed for every random stream (overrides the file's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -70,6 +73,48 @@ pub struct RunArgs {
     /// Statistics before this simulated time are discarded (overrides the file's).
     #[arg(long, allow_hyphen_values = true)]
     pub warmup: Option<Duration>,
+}
+
+impl RunFlags {
+    /// Applies the flags to a scenario, or says why they do not fit it.
+    pub fn apply(&self, scenario: &mut scenario::Scenario) -> Result<(), String> {
+        if let Some(seed) = self.seed {
+            scenario.seed = seed;
+        }
+        if let Some(duration) = self.duration {
+            if duration.nanos == 0 {
+                return Err("--duration must be > 0".into());
+            }
+            scenario.set_duration(duration.nanos);
+            if self.warmup.is_none() && scenario.warmup_nanos >= duration.nanos {
+                eprintln!(
+                    "note: the file's warm-up ({}) is not shorter than --duration {duration}: \
+                     statistics cover the whole run (give --warmup to keep one)",
+                    Duration::from_nanos(scenario.warmup_nanos)
+                );
+                scenario.warmup_nanos = 0;
+            }
+        }
+        if let Some(warmup) = self.warmup {
+            scenario.warmup_nanos = warmup.nanos;
+        }
+        if scenario.warmup_nanos >= scenario.duration_nanos {
+            return Err(format!(
+                "the warm-up ({}) must be shorter than the duration ({})",
+                Duration::from_nanos(scenario.warmup_nanos),
+                Duration::from_nanos(scenario.duration_nanos)
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (.ron); `-` reads standard input.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub flags: RunFlags,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the report here instead of stdout.
@@ -84,6 +129,10 @@ pub struct RunArgs {
     /// Debugging: check the ledger's conservation law after every event (slow).
     #[arg(long)]
     pub check_ledger: bool,
+    /// Independent runs, replication i on a seed derived from the base seed and i; every
+    /// figure is then reported as mean, 95% interval and count. 1: the single run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub replications: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,6 +164,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate { files }) => validate(&files),
+        Some(Command::Compare(args)) => experiment::compare(args),
         Some(Command::Bench(args)) => bench::main(args),
         None => lab(cli.file),
     }
@@ -137,10 +187,10 @@ fn unknown_command(args: &[std::ffi::OsString]) -> Option<ExitCode> {
     match near {
         Some(near) => eprintln!("error: unknown command `{shown}`; did you mean `{near}`?"),
         None if args.len() == 2 => eprintln!(
-            "error: `{shown}` is neither a command (run, validate, bench) nor a scenario file; see `evlab --help`"
+            "error: `{shown}` is neither a command (run, validate, compare, bench) nor a scenario file; see `evlab --help`"
         ),
         None => eprintln!(
-            "error: unknown command `{shown}`; the commands are run, validate and bench (see `evlab --help`)"
+            "error: unknown command `{shown}`; the commands are run, validate, compare and bench (see `evlab --help`)"
         ),
     }
     if exists {
@@ -197,7 +247,7 @@ fn lab(_file: Option<PathBuf>) -> ExitCode {
 }
 
 /// The name of a scenario file in messages.
-fn file_name(file: &Path) -> String {
+pub(crate) fn file_name(file: &Path) -> String {
     if file == Path::new("-") {
         scenario::STDIN.to_string()
     } else {
@@ -225,7 +275,7 @@ fn load(file: &Path) -> Result<scenario::Scenario, ExitCode> {
 }
 
 /// A scenario that would need more than it may, or cannot be wired: the file's fault.
-fn build_refused(file: &Path, e: &RunError) -> ExitCode {
+pub(crate) fn build_refused(file: &Path, e: &RunError) -> ExitCode {
     eprintln!(
         "error: {}: {}",
         printable(&file_name(file)),
@@ -268,49 +318,40 @@ const EVENTS_PER_LOOK: u64 = 2_000_000;
 /// Wall-clock time after which a run says how long it will take.
 const ESTIMATE_AFTER_SECS: f64 = 1.0;
 
+/// Prepares `--out` before anything runs: a file that cannot be written is found now.
+pub(crate) fn prepare_out(out: Option<&Path>) -> Result<Option<PendingFile>, ExitCode> {
+    out.map(PendingFile::create).transpose().map_err(|e| {
+        eprintln!(
+            "error: cannot write the report to {}: {e}",
+            out.map_or(String::new(), |p| printable(&p.display().to_string())
+                .into_owned())
+        );
+        ExitCode::from(EXIT_FAILED)
+    })
+}
+
+/// Loads a scenario file and applies the run flags to it.
+pub(crate) fn load_with(file: &Path, flags: &RunFlags) -> Result<scenario::Scenario, ExitCode> {
+    let mut scenario = load(file)?;
+    flags.apply(&mut scenario).map_err(|why| {
+        eprintln!("error: {why}");
+        ExitCode::from(EXIT_INVALID)
+    })?;
+    Ok(scenario)
+}
+
 fn run(args: RunArgs) -> ExitCode {
-    let mut scenario = match load(&args.file) {
+    let scenario = match load_with(&args.file, &args.flags) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let Some(seed) = args.seed {
-        scenario.seed = seed;
-    }
-    if let Some(duration) = args.duration {
-        if duration.nanos == 0 {
-            eprintln!("error: --duration must be > 0");
-            return ExitCode::from(EXIT_INVALID);
-        }
-        scenario.set_duration(duration.nanos);
-        if args.warmup.is_none() && scenario.warmup_nanos >= duration.nanos {
-            scenario.warmup_nanos = 0;
-        }
-    }
-    if let Some(warmup) = args.warmup {
-        scenario.warmup_nanos = warmup.nanos;
-    }
-    if scenario.warmup_nanos >= scenario.duration_nanos {
-        eprintln!(
-            "error: the warm-up ({}) must be shorter than the duration ({})",
-            Duration::from_nanos(scenario.warmup_nanos),
-            Duration::from_nanos(scenario.duration_nanos)
-        );
-        return ExitCode::from(EXIT_INVALID);
-    }
-    // Where the report goes is checked before the run, not found unwritable after it.
-    let out = match args.out.as_deref().map(PendingFile::create).transpose() {
+    let out = match prepare_out(args.out.as_deref()) {
         Ok(out) => out,
-        Err(e) => {
-            eprintln!(
-                "error: cannot write the report to {}: {e}",
-                args.out
-                    .as_deref()
-                    .map_or(String::new(), |p| printable(&p.display().to_string())
-                        .into_owned())
-            );
-            return ExitCode::from(EXIT_FAILED);
-        }
+        Err(code) => return code,
     };
+    if args.replications > 1 {
+        return experiment::replications(&args, &scenario, out);
+    }
     let mut run = match Run::new(&scenario) {
         Ok(run) => run,
         Err(e) => return build_refused(&args.file, &e),
@@ -434,7 +475,7 @@ fn seconds_text(secs: f64) -> String {
 }
 
 /// Writes to the prepared file (atomically) or to stdout.
-fn write_output(out: Option<PendingFile>, text: &str) -> ExitCode {
+pub(crate) fn write_output(out: Option<PendingFile>, text: &str) -> ExitCode {
     let (result, name) = match out {
         Some(file) => {
             let name = file.target().display().to_string();
