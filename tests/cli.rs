@@ -545,11 +545,11 @@ fn mistyped_commands_and_arguments_say_what_was_meant() {
         (&["validat", &hello], "did you mean `validate`?"),
         (
             &["frobnicate", &hello],
-            "unknown command `frobnicate`; the commands are run, validate, compare and bench",
+            "unknown command `frobnicate`; the commands are run, validate, compare, sweep, merge and bench",
         ),
         (
             &["nosuch.ron"],
-            "`nosuch.ron` is neither a command (run, validate, compare, bench) nor a scenario file",
+            "`nosuch.ron` is neither a command (run, validate, compare, sweep, merge, bench) nor a scenario file",
         ),
         (
             &["run", &hello, "--duration", "-1s"],

@@ -5,6 +5,7 @@
 
 pub mod bench;
 mod experiment;
+mod sweep;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -54,12 +55,19 @@ pub enum Command {
     /// Compare designs on common random numbers: each figure with its interval, and the
     /// paired difference from the first design.
     Compare(experiment::CompareArgs),
+    /// Run a scenario over a grid of parameters, one row per run (wide CSV or JSON), and
+    /// answer a sizing question (--where, --minimize).
+    Sweep(sweep::SweepArgs),
+    /// Join the outputs of a sharded sweep into exactly the file one sweep writes.
+    Merge(sweep::MergeArgs),
     /// Run the built-in reference workloads and print engine speed.
     Bench(bench::BenchArgs),
 }
 
 /// The commands, for "did you mean".
-const COMMANDS: &[&str] = &["run", "validate", "compare", "bench", "help"];
+const COMMANDS: &[&str] = &[
+    "run", "validate", "compare", "sweep", "merge", "bench", "help",
+];
 
 /// What every command that runs scenarios takes from `evlab run`.
 #[derive(clap::Args, Clone)]
@@ -165,6 +173,8 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate { files }) => validate(&files),
         Some(Command::Compare(args)) => experiment::compare(args),
+        Some(Command::Sweep(args)) => sweep::sweep(args),
+        Some(Command::Merge(args)) => sweep::merge(args),
         Some(Command::Bench(args)) => bench::main(args),
         None => lab(cli.file),
     }
@@ -187,10 +197,10 @@ fn unknown_command(args: &[std::ffi::OsString]) -> Option<ExitCode> {
     match near {
         Some(near) => eprintln!("error: unknown command `{shown}`; did you mean `{near}`?"),
         None if args.len() == 2 => eprintln!(
-            "error: `{shown}` is neither a command (run, validate, compare, bench) nor a scenario file; see `evlab --help`"
+            "error: `{shown}` is neither a command (run, validate, compare, sweep, merge, bench) nor a scenario file; see `evlab --help`"
         ),
         None => eprintln!(
-            "error: unknown command `{shown}`; the commands are run, validate, compare and bench (see `evlab --help`)"
+            "error: unknown command `{shown}`; the commands are run, validate, compare, sweep, merge and bench (see `evlab --help`)"
         ),
     }
     if exists {

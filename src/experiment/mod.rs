@@ -8,6 +8,8 @@
 //! replication `i` of two designs draws the same numbers wherever their nodes share ids.
 
 pub mod stats;
+pub mod sweep;
+pub mod vary;
 
 use std::collections::BTreeMap;
 
