@@ -84,6 +84,19 @@ pub struct RunFlags {
 }
 
 impl RunFlags {
+    /// What applying the flags to `scenario` does that a user would not expect: a
+    /// `--duration` no longer than the file's warm-up drops the warm-up.
+    pub fn note(&self, scenario: &scenario::Scenario) -> Option<String> {
+        let duration = self.duration?;
+        (self.warmup.is_none() && scenario.warmup_nanos >= duration.nanos).then(|| {
+            format!(
+                "note: the file's warm-up ({}) is not shorter than --duration {duration}: \
+                 statistics cover the whole run (give --warmup to keep one)",
+                Duration::from_nanos(scenario.warmup_nanos)
+            )
+        })
+    }
+
     /// Applies the flags to a scenario, or says why they do not fit it.
     pub fn apply(&self, scenario: &mut scenario::Scenario) -> Result<(), String> {
         if let Some(seed) = self.seed {
@@ -95,11 +108,6 @@ impl RunFlags {
             }
             scenario.set_duration(duration.nanos);
             if self.warmup.is_none() && scenario.warmup_nanos >= duration.nanos {
-                eprintln!(
-                    "note: the file's warm-up ({}) is not shorter than --duration {duration}: \
-                     statistics cover the whole run (give --warmup to keep one)",
-                    Duration::from_nanos(scenario.warmup_nanos)
-                );
                 scenario.warmup_nanos = 0;
             }
         }
@@ -343,6 +351,9 @@ pub(crate) fn prepare_out(out: Option<&Path>) -> Result<Option<PendingFile>, Exi
 /// Loads a scenario file and applies the run flags to it.
 pub(crate) fn load_with(file: &Path, flags: &RunFlags) -> Result<scenario::Scenario, ExitCode> {
     let mut scenario = load(file)?;
+    if let Some(note) = flags.note(&scenario) {
+        eprintln!("{note}");
+    }
     flags.apply(&mut scenario).map_err(|why| {
         eprintln!("error: {why}");
         ExitCode::from(EXIT_INVALID)

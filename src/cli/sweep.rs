@@ -105,6 +105,11 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
+    if let Ok(scenario) = crate::scenario::check::check(&raw)
+        && let Some(note) = args.flags.note(&scenario)
+    {
+        eprintln!("{note}");
+    }
     for vary in &args.varies {
         if let Err(why) = vary::check_path(&raw, &vary.path) {
             eprintln!(
