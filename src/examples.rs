@@ -105,7 +105,9 @@ mod tests {
         let mut on_disk: Vec<String> =
             std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
                 .unwrap()
-                .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+                .filter_map(|p| p.file_stem()?.to_str().map(String::from))
                 .collect();
         on_disk.sort();
         let mut embedded: Vec<String> = EXAMPLES.iter().map(|(n, _)| n.to_string()).collect();

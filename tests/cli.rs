@@ -207,15 +207,71 @@ fn csv_is_long_format_with_one_value_per_row() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("scenario,seed,scope,id,kind,metric,value")
+        Some("evlab_version,scenario,seed,warmup_seconds,scope,id,kind,metric,value")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert!(rows.iter().all(|r| r.len() == 7), "every row has 7 fields");
-    assert!(rows.iter().any(|r| r[2] == "run" && r[5] == "processed"));
+    assert!(rows.iter().all(|r| r.len() == 9), "every row has 9 fields");
     assert!(
         rows.iter()
-            .any(|r| r[3] == "analytics" && r[5] == "dropped.overflow")
+            .all(|r| r[0] == env!("CARGO_PKG_VERSION") && r[3] == "0")
     );
+    assert!(rows.iter().any(|r| r[4] == "run" && r[7] == "processed"));
+    assert!(
+        rows.iter()
+            .any(|r| r[5] == "analytics" && r[7] == "dropped.overflow")
+    );
+}
+
+#[test]
+fn csv_runs_append_under_one_header_and_flags_do_what_they_say() {
+    let dir = std::env::temp_dir().join(format!("evlab-cli-append-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("runs.csv");
+    let out = out.to_str().unwrap();
+    for seed in ["1", "2"] {
+        let run = evlab(&[
+            "run",
+            &scenario("hello.ron"),
+            "--duration",
+            "40s",
+            "--seed",
+            seed,
+            "--format",
+            "csv",
+            "--out",
+            out,
+            "--append",
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    let text = std::fs::read_to_string(out).unwrap();
+    assert_eq!(
+        text.matches("evlab_version,scenario").count(),
+        1,
+        "one header"
+    );
+    assert!(text.contains(",hello,1,30,") && text.contains(",hello,2,30,"));
+    let series = evlab(&["run", &scenario("hello.ron"), "--series"]);
+    assert_eq!(series.status.code(), Some(2));
+    assert!(stderr(&series).contains("--series adds the time series to JSON reports"));
+    let timed = stdout(&evlab(&[
+        "run",
+        &scenario("hello.ron"),
+        "--duration",
+        "40s",
+        "--format",
+        "csv",
+        "--timing",
+    ]));
+    assert!(timed.contains(",run,,,wall_seconds,"), "{timed}");
+    let short = evlab(&["run", &scenario("hello.ron"), "--duration", "10s"]);
+    assert!(
+        stderr(&short).contains("is not shorter than --duration 10s"),
+        "{}",
+        stderr(&short)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

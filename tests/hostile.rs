@@ -321,8 +321,8 @@ const CASES: &[Case] = &[
     Case {
         name: "one_hundred_thousand_nodes_aborted",
         text: || many_nodes(50_000, ""),
-        end: End::Finishes(1_000),
-        max_bytes: 1536 * MB,
+        end: End::Refused("nodes: this scenario needs about 2.6 GiB"),
+        max_bytes: 1024 * MB,
     },
     Case {
         name: "nodes_beyond_the_memory_limit_are_refused",

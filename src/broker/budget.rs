@@ -109,7 +109,7 @@ pub fn bytes_text(bytes: u64) -> String {
 
 /// Fixed memory of one node of `kind` (its state, its histograms, its series columns'
 /// bookkeeping), before any message.
-fn node_bytes(kind: &NodeKind, histogram: u64) -> u64 {
+fn node_bytes(kind: &NodeKind, histogram: u64, sinks: usize) -> u64 {
     let own = match kind {
         NodeKind::Producer(p) => {
             size_of::<ProducerState>() as u64 + 2 * p.routing_keys.len().max(1) as u64
@@ -123,7 +123,15 @@ fn node_bytes(kind: &NodeKind, histogram: u64) -> u64 {
                 + 4 * q.consumers.len() as u64
         }
         NodeKind::Topic(_) => size_of::<TopicState>() as u64,
-        NodeKind::Consumer(c) => size_of::<ConsumerState>() as u64 + 64 * c.outputs.len() as u64,
+        NodeKind::Consumer(c) => {
+            // A sink among several keeps its own latency histogram.
+            let own_latency = if c.outputs.is_empty() && sinks > 1 {
+                histogram
+            } else {
+                0
+            };
+            size_of::<ConsumerState>() as u64 + 64 * c.outputs.len() as u64 + own_latency
+        }
         NodeKind::Service(s) => {
             size_of::<ServiceState>() as u64
                 + histogram
@@ -141,9 +149,13 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
     let nodes = &scenario.nodes;
     let mut parts = Vec::new();
 
+    let sinks = nodes
+        .iter()
+        .filter(|n| matches!(&n.kind, NodeKind::Consumer(c) if c.outputs.is_empty()))
+        .count();
     let node_total: u64 = nodes
         .iter()
-        .map(|n| node_bytes(&n.kind, histogram))
+        .map(|n| node_bytes(&n.kind, histogram, sinks))
         .sum::<u64>()
         + 128 * scenario.edges.len() as u64;
     parts.push(Part {
@@ -320,7 +332,7 @@ mod tests {
         .unwrap();
         let histogram = NodeHistogram::default().bytes();
         for node in &scenario.nodes {
-            let bytes = node_bytes(&node.kind, histogram);
+            let bytes = node_bytes(&node.kind, histogram, 2);
             assert!(bytes < 16 << 10, "{}: {bytes} bytes", node.id);
         }
     }

@@ -188,6 +188,14 @@ impl World {
             self.trace(now, message.id, node, kind);
         }
         if effect == Effect::First && ends {
+            if self.sinks > 1
+                && let Some(latency) = self
+                    .consumers
+                    .get_mut(c)
+                    .and_then(|consumer| consumer.metrics.latency.as_mut())
+            {
+                latency.record(now - message.produced_at);
+            }
             self.window.latency.record(now - message.produced_at);
             self.series.record_latency(now - message.produced_at);
             self.window.processed += 1;
@@ -1351,6 +1359,7 @@ impl World {
         fault: crate::scenario::Fault,
         scheduler: &mut Scheduler<Event>,
     ) -> Result<(), String> {
+        self.now = now;
         // The checker's rules for the fault's own settings.
         let partitions = match fault.target {
             FaultTarget::Node(n) => match self.node_refs.get(n) {
@@ -1577,19 +1586,24 @@ impl World {
         else {
             return;
         };
-        let Some(group) = self
-            .topics
-            .get_mut(topic as usize)
-            .and_then(|t| t.groups.get_mut(group as usize))
-        else {
+        let now = self.now;
+        let Some(topic) = self.topics.get_mut(topic as usize) else {
+            return;
+        };
+        let Some(group) = topic.groups.get_mut(group as usize) else {
             return;
         };
         let Some(assigned) = group.assigned.get(member as usize) else {
             return;
         };
         for &p in assigned {
-            if let Some(cursor) = group.cursors.get_mut(p as usize) {
+            if let (Some(cursor), Some(partition)) = (
+                group.cursors.get_mut(p as usize),
+                topic.partitions.get(p as usize),
+            ) {
+                let before = cursor.committed;
                 cursor.commit();
+                cursor.committed_moved(now, partition.end_offset, before);
             }
         }
     }

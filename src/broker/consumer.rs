@@ -118,10 +118,18 @@ pub struct ConsumerMetrics {
     pub started: u64,
     /// Busy slots over time.
     pub busy: TimeAverage,
+    /// Produced -> processed, for the journeys that end here (a sink), when the scenario
+    /// has more than one sink (with one, it is the run's end-to-end latency): `None` else.
+    pub latency: Option<crate::metrics::NodeHistogram>,
+    /// Deliveries to this consumer that were redeliveries (whole run).
+    pub redelivered: u64,
 }
 
 impl ConsumerMetrics {
     pub fn reset(&mut self, now: SimTime) {
+        if let Some(latency) = &mut self.latency {
+            latency.reset();
+        }
         self.processed = 0;
         self.failed = 0;
         self.service_nanos = 0;

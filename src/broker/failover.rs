@@ -106,6 +106,9 @@ impl World {
         };
         self.parked += copies;
         self.ledger.publish_retries += 1;
+        if let Some(state) = self.producers.get_mut(producer) {
+            state.publish_retries += 1;
+        }
         let wait = retry.backoff.nanos + if unanswered { retry.timeout.nanos } else { 0 };
         scheduler.after(
             wait.max(1),
@@ -298,6 +301,7 @@ impl World {
             partition.bytes = partition.bytes.saturating_sub(u64::from(record.size));
             truncated.push(record);
         }
+        partition.end_average.set(now, partition.end_offset);
         self.stored_records = self.stored_records.saturating_sub(truncated.len() as u64);
         // Records that reached the followers but whose acknowledgement was still on its way
         // back: the producer sees a failure and writes them again.
@@ -329,6 +333,11 @@ impl World {
                 self.ledger.lost.broker_failure += groups;
                 if acked {
                     self.ledger.acknowledged_lost += 1;
+                    if let Some(state) = super::message::publisher(record.producer)
+                        .and_then(|p| self.producers.get_mut(p))
+                    {
+                        state.acknowledged_lost += 1;
+                    }
                 }
             }
         }

@@ -431,6 +431,7 @@ impl World {
         message.deliveries = message.deliveries.saturating_add(1);
         if message.deliveries > 1 {
             self.ledger.redeliveries += 1;
+            consumer.metrics.redelivered += 1;
         }
         // Over the delivery limit (RabbitMQ quorum queues): dead-lettered instead of delivered.
         if queue
@@ -640,6 +641,7 @@ impl World {
             producer: message.producer,
         });
         partition.end_offset += 1;
+        partition.end_average.set(now, partition.end_offset);
         partition.bytes += u64::from(message.size);
         topic.appended += 1;
         self.stored_records += 1;
@@ -854,6 +856,7 @@ impl World {
             };
             if again {
                 self.ledger.redeliveries += 1;
+                consumer.metrics.redelivered += 1;
             }
             let Ok(slot) = self.messages.insert(message) else {
                 let cap = self.messages.cap();
@@ -863,7 +866,9 @@ impl World {
             cursor.take();
             if consumer.ack == AckMode::BeforeProcessing {
                 // At-most-once: commit past the record before processing it.
+                let before = cursor.committed;
                 cursor.commit_to(cursor.position);
+                cursor.committed_moved(now, partition.end_offset, before);
             }
             Self::start(
                 now,

@@ -15,6 +15,7 @@ use super::routing::VariantId;
 use super::sampling::{NO_KEY, key_text};
 use crate::engine::SimTime;
 use crate::engine::rng::Stream;
+use crate::metrics::TimeAverage;
 use crate::scenario::raw::{OffsetReset, Partitioner};
 use rand::Rng;
 
@@ -50,6 +51,8 @@ pub struct Partition {
     pub offline_until: SimTime,
     /// Replicas whose broker is down.
     pub failed_replicas: u32,
+    /// The log-end offset over time (after the warm-up), for the groups' mean lag.
+    pub end_average: TimeAverage,
 }
 
 impl Partition {
@@ -77,9 +80,37 @@ pub struct GroupCursor {
     pub done: VecDeque<bool>,
     /// Highest position reached before a rewind.
     pub fetched_upto: u64,
+    /// The committed offset over time, and the most the lag reached (after the warm-up).
+    pub committed_average: TimeAverage,
+    pub max_lag: u64,
 }
 
 impl GroupCursor {
+    /// The committed offset moved from `before` (at `now`, the partition's log ending at
+    /// `end`): the lag it had just before is a candidate for the maximum, since between
+    /// commits the lag only grows.
+    pub fn committed_moved(&mut self, now: SimTime, end: u64, before: u64) {
+        if self.committed != before {
+            self.max_lag = self.max_lag.max(end.saturating_sub(before));
+            self.committed_average.set(now, self.committed);
+        }
+    }
+
+    /// The lag's mean since the warm-up (log-end minus committed, time-averaged), and its
+    /// maximum, counting the lag it has now.
+    pub fn lag_figures(&self, now: SimTime, partition: &Partition) -> (f64, u64) {
+        let mean = partition.end_average.mean(now) - self.committed_average.mean(now);
+        let current = partition.end_offset.saturating_sub(self.committed);
+        (mean.max(0.0), self.max_lag.max(current))
+    }
+
+    /// The warm-up ended: lag statistics restart from now.
+    pub fn reset_lag(&mut self, now: SimTime, partition: &Partition) {
+        self.committed_average.set(now, self.committed);
+        self.committed_average.reset(now);
+        self.max_lag = partition.end_offset.saturating_sub(self.committed);
+    }
+
     /// Whether `offset` is committed or processed since the last commit.
     pub fn is_complete(&self, offset: u64) -> bool {
         match offset.checked_sub(self.committed) {

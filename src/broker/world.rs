@@ -40,6 +40,9 @@ pub struct ProducerState {
     pub(super) priority: u8,
     pub(super) rng: Stream,
     pub produced: u64,
+    /// Publishes tried again, and writes acknowledged then lost (whole run).
+    pub publish_retries: u64,
+    pub acknowledged_lost: u64,
     pub acks: crate::scenario::raw::Acks,
     pub retry: Option<crate::scenario::raw::PublishRetry>,
     pub idempotent: bool,
@@ -146,9 +149,24 @@ pub struct World {
     /// Some producer waits for acknowledgements (publisher confirms): publishes then check
     /// whether a queue refuses them.
     pub(super) any_confirms: bool,
+    /// Consumers that publish nothing onwards: where journeys end. With more than one,
+    /// each keeps its own end-to-end latency.
+    pub sinks: u32,
+    /// The time of the event being handled.
+    pub(super) now: SimTime,
 }
 
 impl World {
+    /// Whether queue `q` sends what its TTL expires along a retry edge (the delayed-retry
+    /// pattern): its expiries are retries, not losses.
+    pub fn retries_on_expiry(&self, q: usize) -> bool {
+        self.queues
+            .get(q)
+            .and_then(|queue| queue.dead_letter)
+            .and_then(|e| self.edges.get(e))
+            .is_some_and(|&(_, kind)| kind == EdgeKind::Retry)
+    }
+
     /// Number of edges (each has a link).
     pub fn edges_len(&self) -> usize {
         self.links.len()
@@ -221,6 +239,8 @@ impl World {
                         priority: p.priority,
                         rng: stream(scenario.seed, &node.id),
                         produced: 0,
+                        publish_retries: 0,
+                        acknowledged_lost: 0,
                         acks: p.acks,
                         retry: p.retry,
                         idempotent: p.idempotent,
@@ -486,6 +506,12 @@ impl World {
         let any_confirms = producers
             .iter()
             .any(|p| p.acks != crate::scenario::raw::Acks::None);
+        let sinks = consumers.iter().filter(|c| c.outputs.is_empty()).count() as u32;
+        if sinks > 1 {
+            for consumer in consumers.iter_mut().filter(|c| c.outputs.is_empty()) {
+                consumer.metrics.latency = Some(Default::default());
+            }
+        }
         Ok(World {
             ids,
             node_refs,
@@ -536,6 +562,8 @@ impl World {
             deferred_faults: Vec::new(),
             flush_scheduled: false,
             any_confirms,
+            sinks,
+            now: 0,
             dead_letter_depth: 0,
             dead_letter_cascade: 0,
             fault_deferrals: 0,
@@ -577,6 +605,17 @@ impl World {
         }
         for consumer in &mut self.consumers {
             consumer.metrics.reset(now);
+        }
+        for topic in &mut self.topics {
+            for partition in &mut topic.partitions {
+                partition.end_average.set(now, partition.end_offset);
+                partition.end_average.reset(now);
+            }
+            for group in &mut topic.groups {
+                for (cursor, partition) in group.cursors.iter_mut().zip(&topic.partitions) {
+                    cursor.reset_lag(now, partition);
+                }
+            }
         }
         for exchange in &mut self.exchanges {
             exchange.received = 0;
@@ -739,6 +778,7 @@ impl Model for World {
 
     #[inline]
     fn handle(&mut self, now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {
+        self.now = now;
         match event {
             Event::Produce { producer } => self.produce(now, producer as usize, scheduler),
             Event::Done {

@@ -139,6 +139,10 @@ pub struct RunArgs {
     /// Include the time series in JSON reports.
     #[arg(long)]
     pub series: bool,
+    /// CSV only: add this run's rows to the --out file instead of replacing it; the header
+    /// is written only into an empty or new file, so runs concatenate into one table.
+    #[arg(long, requires = "out")]
+    pub append: bool,
     /// Include wall-clock time in the report (then two runs no longer give identical bytes).
     #[arg(long)]
     pub timing: bool,
@@ -348,6 +352,58 @@ pub(crate) fn prepare_out(out: Option<&Path>) -> Result<Option<PendingFile>, Exi
     })
 }
 
+/// Checks that `path` can take appended CSV rows: absent, empty, or a CSV report of this
+/// evlab's format.
+fn append_target(path: Option<&Path>) -> Result<(), ExitCode> {
+    let Some(path) = path else { return Ok(()) };
+    let header = crate::metrics::report::Report::CSV_HEADER;
+    let shown = printable(&path.display().to_string()).into_owned();
+    let refuse = |why: String| {
+        eprintln!("error: cannot append to {shown}: {why}");
+        Err(ExitCode::from(EXIT_FAILED))
+    };
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return refuse(e.to_string()),
+        Ok(bytes) if bytes.is_empty() || bytes.starts_with(header.as_bytes()) => {}
+        Ok(_) => {
+            return refuse("it is not a CSV report of this evlab (its first line differs)".into());
+        }
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map(drop)
+        .or_else(|e| refuse(e.to_string()))
+}
+
+/// Appends a CSV report to `path`, leaving out its header when the file has one.
+fn append_csv(path: &Path, text: &str) -> ExitCode {
+    let has_header = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    let rows = if has_header {
+        text.strip_prefix(crate::metrics::report::Report::CSV_HEADER)
+            .unwrap_or(text)
+    } else {
+        text
+    };
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(rows.as_bytes()));
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "error: cannot append to {}: {e}",
+                printable(&path.display().to_string())
+            );
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
 /// Loads a scenario file and applies the run flags to it.
 pub(crate) fn load_with(file: &Path, flags: &RunFlags) -> Result<scenario::Scenario, ExitCode> {
     let mut scenario = load(file)?;
@@ -362,13 +418,33 @@ pub(crate) fn load_with(file: &Path, flags: &RunFlags) -> Result<scenario::Scena
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    if args.series && args.format != Format::Json {
+        eprintln!(
+            "error: --series adds the time series to JSON reports: give --format json (a table or \
+             CSV of every sample would bury the report)"
+        );
+        return ExitCode::from(EXIT_INVALID);
+    }
+    if args.append && (args.format != Format::Csv || args.replications > 1) {
+        eprintln!(
+            "error: --append concatenates single-run CSV reports: give --format csv, without --replications"
+        );
+        return ExitCode::from(EXIT_INVALID);
+    }
     let scenario = match load_with(&args.file, &args.flags) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let out = match prepare_out(args.out.as_deref()) {
-        Ok(out) => out,
-        Err(code) => return code,
+    let out = match args.append {
+        // Appended to in place, after the run: checked now that it can be.
+        true => match append_target(args.out.as_deref()) {
+            Ok(()) => None,
+            Err(code) => return code,
+        },
+        false => match prepare_out(args.out.as_deref()) {
+            Ok(out) => out,
+            Err(code) => return code,
+        },
     };
     if args.replications > 1 {
         return experiment::replications(&args, &scenario, out);
@@ -441,7 +517,10 @@ fn run(args: RunArgs) -> ExitCode {
         wall,
         run.events() as f64 / wall.max(1e-9) / 1e6
     );
-    let written = write_output(out, &text);
+    let written = match (args.append, args.out.as_deref()) {
+        (true, Some(path)) => append_csv(path, &text),
+        _ => write_output(out, &text),
+    };
     match stopped {
         Some((_, code)) => ExitCode::from(code),
         None => written,

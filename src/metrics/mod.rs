@@ -40,6 +40,21 @@ impl Default for LatencyHistogram {
 #[derive(Clone)]
 pub struct NodeHistogram(LatencyHistogram);
 
+impl NodeHistogram {
+    /// `run`'s distribution at a node's precision: the same quantiles as if its values
+    /// had been recorded here (the finer buckets nest in the coarser ones), the exact mean
+    /// and maximum kept.
+    pub fn from_run(run: &LatencyHistogram) -> NodeHistogram {
+        let mut node = NodeHistogram::default();
+        if node.0.hdr.add(&run.hdr).is_ok() {
+            node.0.count = run.count;
+            node.0.sum_nanos = run.sum_nanos;
+            node.0.max_nanos = run.max_nanos;
+        }
+        node
+    }
+}
+
 impl Default for NodeHistogram {
     fn default() -> Self {
         Self(LatencyHistogram::with_precision(2))
@@ -222,5 +237,29 @@ mod tests {
         assert_eq!(h.max_nanos(), 100_000_000);
         h.reset();
         assert_eq!(h.summary_ms(), LatencySummary::default());
+    }
+}
+
+#[cfg(test)]
+mod node_histogram_tests {
+    use super::*;
+
+    #[test]
+    fn a_run_histogram_at_node_precision_equals_recording_at_node_precision() {
+        let (mut run, mut node) = (LatencyHistogram::default(), NodeHistogram::default());
+        let mut x: u64 = 12345;
+        for _ in 0..50_000 {
+            // A spread of latencies from microseconds to minutes.
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let nanos = 1_000 + (x >> 20) % 100_000_000_000;
+            run.record(nanos);
+            node.record(nanos);
+        }
+        assert_eq!(
+            NodeHistogram::from_run(&run).summary_ms(),
+            node.summary_ms()
+        );
     }
 }

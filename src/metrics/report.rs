@@ -106,6 +106,10 @@ pub enum NodeDetail {
     Producer {
         produced: u64,
         rate_per_s: f64,
+        /// Publishes it tried again (refused, nacked or unanswered), and writes it was told
+        /// were safe that a leader failure then lost (whole run).
+        publish_retries: u64,
+        acknowledged_lost: u64,
         /// The answers to a client's requests, when the producer sends to a service.
         #[serde(skip_serializing_if = "Option::is_none")]
         requests: Option<RequestReport>,
@@ -132,6 +136,10 @@ pub enum NodeDetail {
         duplicates: u64,
         deduplicated: u64,
         reordered: u64,
+        /// Deliveries that were redeliveries (whole run).
+        redelivered: u64,
+        /// TTL expiries sent along a retry edge: how a delayed retry works, not losses.
+        expired_to_retry: u64,
     },
     Topic {
         appended: u64,
@@ -146,6 +154,12 @@ pub enum NodeDetail {
         /// Processing attempts that failed, and crashes.
         failed: u64,
         crashes: u64,
+        /// Deliveries (or fetches) that were redeliveries (whole run).
+        redelivered: u64,
+        /// Produced -> processed for the journeys that end here, after the warm-up; only
+        /// for a consumer that publishes nothing onwards (a sink).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        latency_ms: Option<LatencySummary>,
     },
     /// A request/response service, after the warm-up.
     Service {
@@ -193,6 +207,12 @@ pub struct GroupReport {
     /// Age of the oldest uncommitted record, per partition, at the end: lag as time.
     pub lag_ms_per_partition: Vec<f64>,
     pub max_lag_ms: f64,
+    /// Lag over the run (after the warm-up), summed over partitions: its time average, and
+    /// the most it reached, and both per partition.
+    pub mean_lag: f64,
+    pub max_lag: u64,
+    pub mean_lag_per_partition: Vec<f64>,
+    pub max_lag_per_partition: Vec<u64>,
     pub rebalances: u64,
     /// Per message, for this group: effects applied twice, redeliveries skipped by idempotency, out-of-order processing.
     pub duplicates: u64,
@@ -320,7 +340,12 @@ impl Report {
         )
     }
 
-    /// Long format: `scenario,seed,scope,id,kind,metric,value`, one value per row.
+    /// The header of [`Report::to_csv`].
+    pub const CSV_HEADER: &'static str =
+        "evlab_version,scenario,seed,warmup_seconds,scope,id,kind,metric,value\n";
+
+    /// Long format: `evlab_version,scenario,seed,warmup_seconds,scope,id,kind,metric,value`,
+    /// one value per row; wall-clock time as a `wall_seconds` row when it was measured.
     pub fn to_csv(&self) -> String {
         let mut rows: Vec<(String, String, String, String)> = Vec::new();
         let json = serde_json::to_value(self).unwrap_or_default();
@@ -343,6 +368,10 @@ impl Report {
         for (name, value) in [
             ("events", json.get("events")),
             ("sim_seconds", json.get("sim_seconds")),
+            (
+                "wall_seconds",
+                json.get("wall_seconds").filter(|v| !v.is_null()),
+            ),
         ] {
             if let Some(v) = value {
                 rows.push(("run".into(), String::new(), name.into(), v.to_string()));
@@ -360,14 +389,16 @@ impl Report {
                 rows.push(("run".into(), String::new(), metric, value));
             }
         }
-        let mut out = String::from("scenario,seed,scope,id,kind,metric,value\n");
+        let lead = format!(
+            "{},{},{},{}",
+            self.evlab_version,
+            csv_field(&self.scenario),
+            self.seed,
+            self.warmup_seconds
+        );
+        let mut out = String::from(Self::CSV_HEADER);
         for (scope, id, metric, value) in rows {
-            let _ = writeln!(
-                out,
-                "{},{},{scope},{id},,{metric},{value}",
-                csv_field(&self.scenario),
-                self.seed
-            );
+            let _ = writeln!(out, "{lead},{scope},{id},,{metric},{value}");
         }
         if let Some(nodes) = json.get("nodes").and_then(|n| n.as_array()) {
             for node in nodes {
@@ -382,13 +413,7 @@ impl Report {
                     if metric == "id" || metric == "kind" {
                         continue;
                     }
-                    let _ = writeln!(
-                        out,
-                        "{},{},node,{},{kind},{metric},{value}",
-                        csv_field(&self.scenario),
-                        self.seed,
-                        csv_field(id)
-                    );
+                    let _ = writeln!(out, "{lead},node,{},{kind},{metric},{value}", csv_field(id));
                 }
             }
         }
@@ -513,10 +538,20 @@ impl Report {
                 NodeDetail::Producer {
                     produced,
                     rate_per_s,
+                    publish_retries,
+                    acknowledged_lost,
                     requests,
                 } => match requests {
                     Some(r) => format!("requests at {rate_per_s:.1}/s; {}", r.line()),
-                    None => format!("produced {produced} ({rate_per_s:.1}/s)"),
+                    None => {
+                        let mut text = format!("produced {produced} ({rate_per_s:.1}/s)");
+                        if publish_retries + acknowledged_lost > 0 {
+                            text.push_str(&format!(
+                                ", publish retries {publish_retries}, acknowledged then lost {acknowledged_lost}"
+                            ));
+                        }
+                        text
+                    }
                 },
                 NodeDetail::Exchange {
                     received,
@@ -533,19 +568,40 @@ impl Report {
                     unacked_at_end,
                     dropped,
                     nacked,
+                    duplicates,
+                    deduplicated,
+                    reordered,
+                    redelivered,
+                    expired_to_retry,
                     ..
-                } => format!(
-                    "enqueued {enqueued}, delivered {delivered}, wait mean {} p99 {} ms, depth mean {mean_depth:.2} max {max_depth} end {depth_at_end} (+{unacked_at_end} unacked), dropped overflow {} ttl {}{}",
-                    ms(*mean_wait_ms),
-                    ms(wait_ms.p99),
-                    dropped.overflow,
-                    dropped.ttl,
-                    if *nacked > 0 {
-                        format!(", nacked {nacked}")
+                } => {
+                    let wait = if *delivered == 0 {
+                        "wait n/a (nothing delivered)".to_string()
                     } else {
-                        String::new()
+                        format!("wait mean {} p99 {} ms", ms(*mean_wait_ms), ms(wait_ms.p99))
+                    };
+                    let ttl = if *expired_to_retry > 0 {
+                        format!("expired to retry {expired_to_retry}")
+                    } else {
+                        format!("ttl {}", dropped.ttl)
+                    };
+                    let mut text = format!(
+                        "enqueued {enqueued}, delivered {delivered}, {wait}, depth mean {mean_depth:.2} max {max_depth} end {depth_at_end} (+{unacked_at_end} unacked), dropped overflow {} {ttl}",
+                        dropped.overflow
+                    );
+                    for (name, value) in [
+                        ("nacked", nacked),
+                        ("redelivered", redelivered),
+                        ("duplicates", duplicates),
+                        ("deduplicated", deduplicated),
+                        ("reordered", reordered),
+                    ] {
+                        if *value > 0 {
+                            text.push_str(&format!(", {name} {value}"));
+                        }
                     }
-                ),
+                    text
+                }
                 NodeDetail::Topic {
                     appended,
                     partitions,
@@ -553,7 +609,23 @@ impl Report {
                 } => {
                     let groups: Vec<String> = groups
                         .iter()
-                        .map(|g| format!("{} lag {}", g.group, g.lag))
+                        .map(|g| {
+                            let mut text = format!(
+                                "{} lag {} (mean {:.1}, max {})",
+                                g.group, g.lag, g.mean_lag, g.max_lag
+                            );
+                            for (name, value) in [
+                                ("duplicates", g.duplicates),
+                                ("deduplicated", g.deduplicated),
+                                ("reordered", g.reordered),
+                                ("rebalances", g.rebalances),
+                            ] {
+                                if value > 0 {
+                                    text.push_str(&format!(" {name} {value}"));
+                                }
+                            }
+                            text
+                        })
                         .collect();
                     format!(
                         "appended {appended} over {} partitions; {}",
@@ -568,14 +640,22 @@ impl Report {
                     mean_service_ms,
                     failed,
                     crashes,
+                    redelivered,
+                    latency_ms,
                 } => {
                     let mut text = format!(
                         "processed {processed} ({throughput_per_s:.1}/s), utilization {:.1}%, service mean {} ms",
                         utilization * 100.0,
                         ms(*mean_service_ms)
                     );
+                    if let Some(l) = latency_ms.filter(|l| l.count > 0) {
+                        text.push_str(&format!(", latency p50 {} p99 {} ms", ms(l.p50), ms(l.p99)));
+                    }
                     if *failed + *crashes > 0 {
                         text.push_str(&format!(", failed {failed}, crashes {crashes}"));
+                    }
+                    if *redelivered > 0 {
+                        text.push_str(&format!(", redelivered {redelivered}"));
                     }
                     text
                 }
@@ -628,6 +708,18 @@ impl Report {
                 }
             };
             let _ = writeln!(out, "{:<width$}  {:<9} {details}", node.id, node.kind);
+        }
+        if self
+            .nodes
+            .iter()
+            .any(|n| matches!(n.detail, NodeDetail::Consumer { .. }))
+        {
+            let _ = writeln!(
+                out,
+                "\nA consumer's `processed` counts every processing, duplicates included; the whole \
+                 run's counts each copy's journey once. Queue and group lines count their own \
+                 duplicates, redeliveries and reordering; `lost` is the whole run's."
+            );
         }
         // Names from the file (groups, the scenario) may hold control characters.
         crate::text::printable_lines(&out).into_owned()
@@ -691,7 +783,8 @@ fn node_detail(
     let window = now.saturating_sub(world.window.start);
     Some(match r {
         NodeRef::Producer(i) => {
-            let produced = world.producers.get(i as usize).map_or(0, |p| p.produced);
+            let producer = world.producers.get(i as usize);
+            let produced = producer.map_or(0, |p| p.produced);
             let requests = world
                 .services
                 .clients
@@ -703,6 +796,8 @@ fn node_detail(
                 NodeDetail::Producer {
                     produced,
                     rate_per_s: per_s(produced),
+                    publish_retries: producer.map_or(0, |p| p.publish_retries),
+                    acknowledged_lost: producer.map_or(0, |p| p.acknowledged_lost),
                     requests,
                 },
             )
@@ -745,6 +840,17 @@ fn node_detail(
                     duplicates: sub.map_or(0, |s| s.duplicates),
                     deduplicated: sub.map_or(0, |s| s.deduplicated),
                     reordered: sub.map_or(0, |s| s.reordered.total()),
+                    redelivered: world
+                        .consumers
+                        .iter()
+                        .filter(|c| c.source == crate::broker::consumer::Source::Queue(i))
+                        .map(|c| c.metrics.redelivered)
+                        .sum(),
+                    expired_to_retry: if world.retries_on_expiry(i as usize) {
+                        m.dropped_ttl
+                    } else {
+                        0
+                    },
                 },
             )
         }
@@ -786,6 +892,12 @@ fn node_detail(
                         g.name
                     );
                     let sub = world.subscriptions.iter().find(|s| s.name == name);
+                    let (mean_lag_per_partition, max_lag_per_partition): (Vec<f64>, Vec<u64>) = g
+                        .cursors
+                        .iter()
+                        .zip(&t.partitions)
+                        .map(|(c, p)| c.lag_figures(now, p))
+                        .unzip();
                     GroupReport {
                         group: g.name.clone(),
                         members: g
@@ -798,6 +910,10 @@ fn node_detail(
                         lag_per_partition,
                         max_lag_ms: lag_ms_per_partition.iter().copied().fold(0.0, f64::max),
                         lag_ms_per_partition,
+                        mean_lag: mean_lag_per_partition.iter().sum(),
+                        max_lag: max_lag_per_partition.iter().sum(),
+                        mean_lag_per_partition,
+                        max_lag_per_partition,
                         rebalances: g.rebalances,
                         duplicates: sub.map_or(0, |s| s.duplicates),
                         deduplicated: sub.map_or(0, |s| s.deduplicated),
@@ -836,6 +952,12 @@ fn node_detail(
                     mean_service_ms,
                     failed: m.failed,
                     crashes: m.crashes,
+                    redelivered: m.redelivered,
+                    latency_ms: c.outputs.is_empty().then(|| match &m.latency {
+                        Some(latency) => latency.summary_ms(),
+                        // The only sink: every journey ends here, at a node's precision.
+                        None => super::NodeHistogram::from_run(&world.window.latency).summary_ms(),
+                    }),
                 },
             )
         }
