@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the engine: the reference pipeline, a keyed topic
 //! with a consumer group, the bare binary-heap loop they are compared with,
-//! and the event queue holding a million pending events. `evlab bench`
+//! the event queue holding a million pending events, and the start-up of a run (parse,
+//! check and build) for every example. `evlab bench`
 //! prints the same workloads as one table; these give criterion's statistics.
 
 #![allow(clippy::expect_used)] // a benchmark of built-in scenarios may stop loudly
@@ -46,5 +47,22 @@ fn pending(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipelines, pending);
+/// What every run of a sweep pays before its first event: reading, checking and wiring a
+/// scenario. The bar: under 1 ms for each example.
+fn start_up(c: &mut Criterion) {
+    let mut group = c.benchmark_group("start_up");
+    for (name, text) in evlab::examples::EXAMPLES {
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                let (_, scenario) = evlab::scenario::parse(text, name).expect("an example parses");
+                Run::new(&scenario)
+                    .expect("an example builds")
+                    .pending_events()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pipelines, pending, start_up);
 criterion_main!(benches);
