@@ -529,3 +529,90 @@ fn a_new_scenario_cannot_run_until_its_problems_are_fixed() {
     harness.run_steps(3);
     assert_eq!(lab(&harness).snapshot.events, 0);
 }
+
+#[test]
+fn replicate_runs_in_the_background_and_shows_every_figure_with_its_interval() {
+    let mut harness = harness();
+    {
+        let lab = harness.state_mut().as_mut().expect("lab");
+        lab.plots.tab = Tab::Report;
+        lab.plots.replicate.replications = 3;
+    }
+    harness.get_by_label("flat out").click();
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.finished);
+    harness.run_steps(2);
+    harness.get_by_label("Replicate").click();
+    harness.run_steps(1);
+    // The UI goes on while the replications run.
+    assert!(
+        lab(&harness).plots.replicate.running() || lab(&harness).plots.replicate.result.is_some()
+    );
+    until(&mut harness, |lab| lab.plots.replicate.result.is_some());
+    let (n, figures) = lab(&harness).plots.replicate.result.as_ref().unwrap();
+    assert_eq!(*n, 3);
+    let figures = figures.as_ref().expect("the replications ran");
+    assert_eq!(figures["totals.produced"].n, 3);
+    assert!(
+        figures["totals.produced"].ci95 > 0.0,
+        "three seeds, three different runs"
+    );
+    harness.run_steps(2);
+    harness.get_by_label_contains("3 replications (seeds derived");
+}
+
+#[test]
+fn a_second_design_runs_beside_the_first_with_its_plots_and_report() {
+    let dir = temp_dir("compare");
+    let other = dir.join("faster.ron");
+    let text = evlab::examples::example("delivery-guarantees")
+        .unwrap()
+        .replace("mean: \"15ms\"", "mean: \"5ms\"");
+    std::fs::write(&other, text).unwrap();
+    let mut harness = harness();
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Compare with…").click();
+    harness.run_steps(3);
+    type_path(&mut harness, &other);
+    until(&mut harness, |lab| lab.plots.compare.done().is_some());
+    let series = &lab(&harness).plots.compare.done().unwrap().series;
+    assert!(
+        series.time_s.len() > 100,
+        "the compared design's whole time series"
+    );
+    harness.state_mut().as_mut().expect("lab").plots.tab = Tab::Report;
+    harness.get_by_label("flat out").click();
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.finished);
+    harness.run_steps(3);
+    harness.get_by_label("A: this design (live)");
+    harness.get_by_label_contains("B: ");
+    // The saved version: save the open design, then compare with it.
+    let saved = dir.join("saved.ron");
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Save As…").click();
+    harness.run_steps(3);
+    type_path(&mut harness, &saved);
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness
+        .get_by_label("Compare with the saved version")
+        .click();
+    harness.run_steps(3);
+    until(&mut harness, |lab| {
+        lab.plots
+            .compare
+            .done()
+            .is_some_and(|o| o.label.contains("(saved), seed "))
+    });
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Stop comparing").click();
+    harness.run_steps(2);
+    assert!(lab(&harness).plots.compare.other.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

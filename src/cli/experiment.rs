@@ -10,38 +10,10 @@ use serde::Serialize;
 
 use super::{EXIT_FAILED, EXIT_INVALID, Format, RunArgs, RunFlags};
 use crate::atomic::PendingFile;
-use crate::experiment::{self, Summary, paired_difference, replication_seed};
+use crate::experiment::{self, HEADLINE, Summary, number, paired_difference, replication_seed};
 use crate::metrics::report::Report;
 use crate::scenario::Scenario;
 use crate::text::printable;
-
-/// The figures a user compares first, in the order the table leads with them.
-pub const HEADLINE: &[&str] = &[
-    "throughput_per_s.processed",
-    "latency_ms.p50",
-    "latency_ms.p95",
-    "latency_ms.p99",
-    "totals.lost",
-    "totals.duplicates",
-    "totals.dead_lettered",
-    "totals.reordered",
-];
-
-/// A number as the tables print it: whole numbers whole, others to a few digits.
-pub fn number(v: f64) -> String {
-    if !v.is_finite() {
-        return v.to_string();
-    }
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
-        format!("{v:.1}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
-}
 
 /// Figure names: the headline ones first (those present), then every other, sorted.
 fn ordered<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {

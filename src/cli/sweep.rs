@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
-use super::experiment::number;
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, RunFlags};
 use crate::experiment::Summary;
+use crate::experiment::number;
 use crate::experiment::sweep::{Grid, Row, Sweep, Table, shard};
 use crate::experiment::vary::{self, Vary};
 use crate::text::printable;

@@ -21,6 +21,34 @@ use crate::scenario::Scenario;
 
 pub use stats::{Summary, paired_difference};
 
+/// The figures a user compares first, in the order the table leads with them.
+pub const HEADLINE: &[&str] = &[
+    "throughput_per_s.processed",
+    "latency_ms.p50",
+    "latency_ms.p95",
+    "latency_ms.p99",
+    "totals.lost",
+    "totals.duplicates",
+    "totals.dead_lettered",
+    "totals.reordered",
+];
+
+/// A number as the tables print it: whole numbers whole, others to a few digits.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 /// The seed of replication `index` of a run whose base seed is `base`.
 pub fn replication_seed(base: u64, index: u32) -> u64 {
     if index == 0 {

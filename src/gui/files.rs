@@ -16,6 +16,8 @@ pub enum Purpose {
     SaveAs,
     ExportJson,
     ExportCsv,
+    /// A second design to compare the open one with.
+    Compare,
 }
 
 impl Purpose {
@@ -25,12 +27,13 @@ impl Purpose {
             Purpose::SaveAs => "Save scenario as",
             Purpose::ExportJson => "Export report as JSON",
             Purpose::ExportCsv => "Export report as CSV",
+            Purpose::Compare => "Compare with scenario",
         }
     }
 
     fn extension(self) -> &'static str {
         match self {
-            Purpose::Open | Purpose::SaveAs => "ron",
+            Purpose::Open | Purpose::SaveAs | Purpose::Compare => "ron",
             Purpose::ExportJson => "json",
             Purpose::ExportCsv => "csv",
         }
@@ -89,7 +92,7 @@ impl Dialogs {
                     dialog = dialog.set_file_name(name);
                 }
                 let answer = match purpose {
-                    Purpose::Open => dialog.pick_file(),
+                    Purpose::Open | Purpose::Compare => dialog.pick_file(),
                     _ => dialog.save_file(),
                 };
                 let _ = tx.send(answer);

@@ -9,6 +9,7 @@
 
 pub mod canvas;
 pub mod document;
+pub mod experiments;
 pub mod files;
 pub mod inspector;
 pub mod layout;
@@ -126,6 +127,8 @@ pub struct Lab {
     confirm: Option<Discard>,
     allow_close: bool,
     title: String,
+    /// To wake the UI from background work (replications, a design to compare with).
+    ctx: egui::Context,
 }
 
 impl Lab {
@@ -168,6 +171,7 @@ impl Lab {
             confirm: None,
             allow_close: false,
             title: String::new(),
+            ctx: ctx.clone(),
         };
         lab.place_unplaced_nodes();
         lab.sync_run();
@@ -571,7 +575,8 @@ impl Lab {
                         self.snapshot.trace_every,
                     )
                 };
-                if let Some(export) = self.plots.ui(ui, report.as_deref(), trace) {
+                let scenario = self.loaded.as_ref().map(|(_, s)| s);
+                if let Some(export) = self.plots.ui(ui, report.as_deref(), scenario, trace) {
                     let purpose = match export {
                         Export::Json => Purpose::ExportJson,
                         Export::Csv => Purpose::ExportCsv,
@@ -737,6 +742,39 @@ impl Lab {
                 if ui.button("Save As…").clicked() {
                     let near = self.doc.path.clone();
                     self.dialogs.ask(Purpose::SaveAs, near.as_deref());
+                }
+                ui.separator();
+                if ui
+                    .button("Compare with…")
+                    .on_hover_text(
+                        "Run another design to its end and overlay its plots on this one's, with \
+                         its report beside this one's",
+                    )
+                    .clicked()
+                {
+                    let near = self.doc.path.clone();
+                    self.dialogs.ask(Purpose::Compare, near.as_deref());
+                }
+                let saved = self.doc.path.clone();
+                if ui
+                    .add_enabled(
+                        saved.is_some(),
+                        egui::Button::new("Compare with the saved version"),
+                    )
+                    .on_disabled_hover_text("Save the scenario first")
+                    .clicked()
+                    && let Some(path) = saved
+                {
+                    self.compare_with(experiments::Source::Saved(path));
+                }
+                if ui
+                    .add_enabled(
+                        self.plots.compare.other.is_some(),
+                        egui::Button::new("Stop comparing"),
+                    )
+                    .clicked()
+                {
+                    self.plots.compare.clear();
                 }
                 ui.separator();
                 if ui.button("Quit").clicked() {
@@ -1077,6 +1115,33 @@ impl Lab {
             Purpose::SaveAs => self.save_to(&path),
             Purpose::ExportJson => self.export(&path, Export::Json),
             Purpose::ExportCsv => self.export(&path, Export::Csv),
+            Purpose::Compare => self.compare_with(experiments::Source::File(path)),
+        }
+    }
+
+    /// Runs another design (a file, or the open one as saved) to compare the open one with.
+    pub fn compare_with(&mut self, source: experiments::Source) {
+        let (path, label) = match source {
+            experiments::Source::Saved(path) => {
+                let label = format!("{} (saved)", path.display());
+                (path, label)
+            }
+            experiments::Source::File(path) => {
+                let label = path.display().to_string();
+                (path, label)
+            }
+        };
+        match crate::scenario::load(&path) {
+            Ok((_, mut scenario)) => {
+                // Common random numbers: the other design runs on this one's seed, so nodes
+                // they share draw the same numbers and a difference is the design's.
+                scenario.seed = self.doc.raw.seed;
+                let label = format!("{label}, seed {}", scenario.seed);
+                let ctx = self.ctx.clone();
+                self.plots.compare.start(&ctx, label.clone(), scenario);
+                self.status = Some((format!("Comparing with {label}: running it…"), false));
+            }
+            Err(e) => self.load_error = Some(e.to_string()),
         }
     }
 

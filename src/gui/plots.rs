@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
+use super::experiments::{Compare, Replicate};
 use super::runner::Point;
 use crate::metrics::report::Report;
 
@@ -50,6 +51,10 @@ impl Tab {
 pub struct Plots {
     pub tab: Tab,
     pub points: Vec<Point>,
+    /// Replications of the open scenario, shown in the Report tab.
+    pub replicate: Replicate,
+    /// Another design run to its end: its lines overlaid (dashed), its report beside.
+    pub compare: Compare,
     /// Show only the last `window_s` seconds of simulated time.
     pub rolling: bool,
     pub window_s: f64,
@@ -94,9 +99,11 @@ impl Plots {
         &mut self,
         ui: &mut egui::Ui,
         report: Option<&Report>,
+        scenario: Option<&crate::scenario::Scenario>,
         trace_ui: impl FnOnce(&mut egui::Ui),
     ) -> Option<Export> {
         let mut export = None;
+        self.compare.poll();
         ui.horizontal(|ui| {
             for tab in Tab::ALL {
                 ui.selectable_value(&mut self.tab, tab, tab.label());
@@ -133,17 +140,46 @@ impl Plots {
                 .link_cursor(egui::Id::unique("time-axis"), [true, false])
                 .allow_scroll(false)
         };
+        // The compared design's series, dashed, named with a "(B)".
+        let other = self.compare.done().map(|o| &o.series);
+        let overlay = |name: &str, column: &[f64]| {
+            let times = other.map_or(&[][..], |s| s.time_s.as_slice());
+            Line::new(
+                format!("{name} (B)"),
+                times
+                    .iter()
+                    .zip(column)
+                    .map(|(t, v)| [*t, *v])
+                    .collect::<PlotPoints<'_>>(),
+            )
+            .style(egui_plot::LineStyle::dashed_loose())
+        };
+        let node_column = |id: &str, pick: fn(&crate::metrics::series::NodeSeries) -> Vec<f64>| {
+            other
+                .and_then(|s| s.nodes.iter().find(|n| n.id == id))
+                .map(pick)
+                .unwrap_or_default()
+        };
         match self.tab {
             Tab::Throughput => {
                 plot("throughput", "messages / s").show(ui, |p| {
                     p.line(line("produced (in)", &|p| Some(p.produced_per_s)));
                     p.line(line("processed (out)", &|p| Some(p.processed_per_s)));
+                    if let Some(s) = other {
+                        p.line(overlay("produced (in)", &s.produced_per_s));
+                        p.line(overlay("processed (out)", &s.processed_per_s));
+                    }
                 });
             }
             Tab::Latency => {
                 plot("latency", "end-to-end latency (ms)").show(ui, |p| {
                     for (i, name) in ["p50", "p95", "p99"].into_iter().enumerate() {
                         p.line(line(name, &|p| p.latency_ms.map(|l| l[i])));
+                    }
+                    if let Some(s) = other {
+                        p.line(overlay("p50", &s.latency_p50_ms));
+                        p.line(overlay("p95", &s.latency_p95_ms));
+                        p.line(overlay("p99", &s.latency_p99_ms));
                     }
                 });
             }
@@ -161,6 +197,14 @@ impl Plots {
                         p.line(line(&format!("{name} unacked"), &|pt| {
                             pt.queues.iter().find(|q| &q.0 == name).map(|q| q.2 as f64)
                         }));
+                    }
+                    for node in other.map_or(&[][..], |s| s.nodes.as_slice()) {
+                        if node.kind == "queue" {
+                            let ready = node_column(&node.id, |n| {
+                                n.depth.iter().map(|&v| v as f64).collect()
+                            });
+                            p.line(overlay(&format!("{} ready", node.id), &ready));
+                        }
                     }
                 });
             }
@@ -192,6 +236,15 @@ impl Plots {
                             }
                         }
                     }
+                    // The compared design keeps a topic's lag summed over its groups.
+                    for node in other.map_or(&[][..], |s| s.nodes.as_slice()) {
+                        if node.kind == "topic" {
+                            let lag = node_column(&node.id, |n| {
+                                n.depth.iter().map(|&v| v as f64).collect()
+                            });
+                            p.line(overlay(&format!("{} lag, all groups", node.id), &lag));
+                        }
+                    }
                 });
             }
             Tab::Failures => {
@@ -203,7 +256,9 @@ impl Plots {
                     p.line(line("reordered", &|p| Some(p.reordered as f64)));
                 });
             }
-            Tab::Report => export = report_ui(ui, report),
+            Tab::Report => {
+                export = report_ui(ui, report, &mut self.replicate, &self.compare, scenario)
+            }
             Tab::Trace => trace_ui(ui),
         }
         export
@@ -224,7 +279,13 @@ pub enum Export {
     Csv,
 }
 
-fn report_ui(ui: &mut egui::Ui, report: Option<&Report>) -> Option<Export> {
+fn report_ui(
+    ui: &mut egui::Ui,
+    report: Option<&Report>,
+    replicate: &mut Replicate,
+    compare: &Compare,
+    scenario: Option<&crate::scenario::Scenario>,
+) -> Option<Export> {
     let Some(report) = report else {
         ui.label("Run the scenario to see its report.");
         return None;
@@ -239,8 +300,37 @@ fn report_ui(ui: &mut egui::Ui, report: Option<&Report>) -> Option<Export> {
         }
         ui.label("The same report `evlab run` prints.");
     });
+    let monospace = |ui: &mut egui::Ui, text: String| {
+        ui.add(egui::Label::new(egui::RichText::new(text).monospace()).extend());
+    };
     egui::ScrollArea::both().show(ui, |ui| {
-        ui.add(egui::Label::new(egui::RichText::new(report.to_table()).monospace()).extend());
+        replicate.ui(ui, scenario);
+        ui.separator();
+        match &compare.other {
+            Some(Ok(other)) => {
+                ui.columns(2, |columns| {
+                    columns[0].strong("A: this design (live)");
+                    monospace(&mut columns[0], report.to_table());
+                    columns[1].strong(format!("B: {} (run to its end)", other.label));
+                    monospace(&mut columns[1], other.report.to_table());
+                });
+            }
+            Some(Err(why)) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("The design to compare with did not run: {why}"),
+                );
+                monospace(ui, report.to_table());
+            }
+            None if compare.running() => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("running the design to compare with…");
+                });
+                monospace(ui, report.to_table());
+            }
+            None => monospace(ui, report.to_table()),
+        }
     });
     export
 }
