@@ -81,6 +81,8 @@
 //! case never ends). Bugs the properties found are pinned at the end of the file as regression
 //! tests named after them.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use evlab::broker::consumer::Source;
@@ -1274,6 +1276,12 @@ fn check_totals(report: &Report) -> Result<(), TestCaseError> {
     prop_assert_eq!(t.lost, t.lost_by_reason.total());
     prop_assert_eq!(t.dropped_total, t.dropped.total());
     prop_assert_eq!(t.dropped_total, t.lost);
+    prop_assert_eq!(
+        t.lost,
+        common::lost_at_nodes(report) + t.lost_in_transit,
+        "queues' and groups' losses and those between nodes do not add up: {:?}",
+        t.lost_by_reason
+    );
     prop_assert_eq!(
         t.produced + t.fanned_out + t.duplicate_copies,
         t.processed + t.dead_lettered + t.lost + t.in_flight_at_end,

@@ -1183,3 +1183,116 @@ fn injected_faults_are_checked_like_scheduled_ones() {
     .unwrap();
     assert_eq!(run.faults().len(), 1);
 }
+
+/// What a queue (`id`) or a consumer group (`topic/group`) says it lost.
+fn lost_at(report: &Report, id: &str) -> u64 {
+    let (node_id, group) = id.split_once('/').unwrap_or((id, ""));
+    match node(report, node_id) {
+        NodeDetail::Queue { lost, .. } => *lost,
+        NodeDetail::Topic { groups, .. } => {
+            groups
+                .iter()
+                .find(|g| g.group == group)
+                .unwrap_or_else(|| panic!("no group {id}"))
+                .lost
+        }
+        _ => panic!("{id} is not a queue or a topic"),
+    }
+}
+
+#[test]
+fn each_queue_and_group_reports_the_copies_it_lost() {
+    // Side by side, a lossy design and a safe one: the totals mix them, each line says its own.
+    // (nodes, edges, [(queue or topic, lost there)], lost between nodes)
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, Loss)],
+        Loss,
+    );
+    #[derive(Debug, Clone, Copy)]
+    enum Loss {
+        None,
+        Some,
+        All,
+    }
+    let cases: [Case; 6] = [
+        (
+            // Two full queues drop heads at different rates: each its own share.
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Exchange(id: "x", type: Fanout),
+            Queue(id: "one", max_length: 5, overflow: DropHead),
+            Queue(id: "two", max_length: 5, overflow: DropHead),
+            Consumer(id: "slow", service: Constant(time: "50ms")),
+            Consumer(id: "slower", service: Constant(time: "100ms"))"#,
+            r#"(from: "p", to: "x"), (from: "x", to: "one"), (from: "x", to: "two"),
+            (from: "one", to: "slow"), (from: "two", to: "slower")"#,
+            &[("one", Loss::Some), ("two", Loss::Some)],
+            Loss::None,
+        ),
+        (
+            // Drop-head overflow with no dead-letter target, beside a queue with room.
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Exchange(id: "x", type: Fanout),
+            Queue(id: "small", max_length: 5, overflow: DropHead), Queue(id: "big"),
+            Consumer(id: "slow", service: Constant(time: "50ms")),
+            Consumer(id: "fast", service: Constant(time: "1ms"))"#,
+            r#"(from: "p", to: "x"), (from: "x", to: "small"), (from: "x", to: "big"),
+            (from: "small", to: "slow"), (from: "big", to: "fast")"#,
+            &[("small", Loss::All), ("big", Loss::None)],
+            Loss::None,
+        ),
+        (
+            // Message TTL with no dead-letter target, beside a queue without one.
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Exchange(id: "x", type: Fanout),
+            Queue(id: "expiring", ttl: "100ms"), Queue(id: "keeping"),
+            Consumer(id: "slow", service: Constant(time: "50ms")),
+            Consumer(id: "slow2", service: Constant(time: "50ms"))"#,
+            r#"(from: "p", to: "x"), (from: "x", to: "expiring"), (from: "x", to: "keeping"),
+            (from: "expiring", to: "slow"), (from: "keeping", to: "slow2")"#,
+            &[("expiring", Loss::All), ("keeping", Loss::None)],
+            Loss::None,
+        ),
+        (
+            // Failing for good with nowhere to dead-letter, beside a consumer that never fails.
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Exchange(id: "x", type: Fanout),
+            Queue(id: "failing"), Queue(id: "fine"),
+            Consumer(id: "bad", service: Constant(time: "1ms"), failure_probability: 0.3),
+            Consumer(id: "good", service: Constant(time: "1ms"))"#,
+            r#"(from: "p", to: "x"), (from: "x", to: "failing"), (from: "x", to: "fine"),
+            (from: "failing", to: "bad"), (from: "fine", to: "good")"#,
+            &[("failing", Loss::All), ("fine", Loss::None)],
+            Loss::None,
+        ),
+        (
+            // Retention deletes what the slow group has not read; the fast group reads it all.
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1s"),
+            Consumer(id: "slow", group: "reports", service: Constant(time: "100ms")),
+            Consumer(id: "fast", group: "billing", service: Constant(time: "1ms"))"#,
+            r#"(from: "p", to: "t"), (from: "t", to: "slow"), (from: "t", to: "fast")"#,
+            &[("t/reports", Loss::All), ("t/billing", Loss::None)],
+            Loss::None,
+        ),
+        (
+            // An exchange that routes half the keys nowhere: lost between nodes, not in a queue.
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s"), routing_keys: ["a", "b"]),
+            Exchange(id: "x", type: Direct), Queue(id: "q"),
+            Consumer(id: "c", service: Constant(time: "1ms"))"#,
+            r#"(from: "p", to: "x"), (from: "x", to: "q", key: "a"), (from: "q", to: "c")"#,
+            &[("q", Loss::None)],
+            Loss::All,
+        ),
+    ];
+    for (nodes, edges, expected, transit) in cases {
+        let r = run("10s", nodes, edges);
+        let lost = r.totals.lost;
+        assert!(lost > 0, "the case loses something: {nodes}");
+        let check = |what: &str, got: u64, want: Loss| match want {
+            Loss::None => assert_eq!(got, 0, "{what} lost nothing: {nodes}"),
+            Loss::Some => assert!(got > 0 && got < lost, "{what}: {got} of {lost}"),
+            Loss::All => assert_eq!(got, lost, "{what} lost all {lost}: {nodes}"),
+        };
+        for &(id, want) in expected {
+            check(id, lost_at(&r, id), want);
+        }
+        check("between nodes", r.totals.lost_in_transit, transit);
+    }
+}

@@ -582,6 +582,7 @@ impl World {
             None => {
                 self.messages.remove(slot);
                 self.ledger.lost.rejected += 1;
+                self.lost_from(source, 1);
             }
         }
     }
@@ -607,6 +608,35 @@ impl World {
             cursor.complete(message.offset);
         }
         self.after_commit_point(c);
+    }
+
+    /// Counts `n` copies lost where consumers reading `source` got them: their queue, or
+    /// their group (the ledger counts them by reason).
+    pub(super) fn lost_from(&mut self, source: Source, n: u64) {
+        match source {
+            Source::Queue(q) => self.lost_in_queue(q as usize, n),
+            Source::Topic { topic, group, .. } => {
+                self.lost_in_group(topic as usize, group as usize, n)
+            }
+        }
+    }
+
+    /// Counts `n` copies lost in queue `q` or in its consumers' hands.
+    pub(super) fn lost_in_queue(&mut self, q: usize, n: u64) {
+        if let Some(queue) = self.queues.get_mut(q) {
+            queue.lost += n;
+        }
+    }
+
+    /// Counts `n` copies lost by group `group` of topic `topic`.
+    pub(super) fn lost_in_group(&mut self, topic: usize, group: usize, n: u64) {
+        if let Some(group) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.groups.get_mut(group))
+        {
+            group.lost += n;
+        }
     }
 
     /// Sends a copy along a dead-letter or retry edge. Along a dead-letter edge
@@ -643,6 +673,7 @@ impl World {
             self.messages.remove(slot);
             if !message.has(flag::DEAD) {
                 self.ledger.lost.overflow += 1;
+                self.ledger.lost_in_transit += 1;
             }
             return;
         }
@@ -834,7 +865,7 @@ impl World {
         if consumer.finishing.is_empty() {
             return;
         }
-        let node = consumer.node;
+        let (node, source) = (consumer.node, consumer.source);
         consumer.busy = 0;
         consumer.metrics.busy.set(now, 0);
         for (slot, _) in std::mem::take(&mut consumer.finishing) {
@@ -846,6 +877,7 @@ impl World {
             self.messages.remove(slot);
             if counted {
                 self.ledger.lost.crash += 1;
+                self.lost_from(source, 1);
             }
         }
     }
@@ -884,13 +916,14 @@ impl World {
         let failed = Self::fails(consumer, &message, &self.producer_seeds);
         let dead = message.has(flag::DEAD);
         let counted = !dead && !message.has(flag::GHOST);
-        let node = consumer.node;
+        let (node, source) = (consumer.node, consumer.source);
         if failed {
             consumer.metrics.failed += 1;
             self.trace(now, message.id, node, HopKind::Failed);
             self.messages.remove(slot);
             if counted {
                 self.ledger.lost.link_loss += 1;
+                self.lost_from(source, 1);
             }
         } else {
             consumer.metrics.processed += 1;
@@ -1035,6 +1068,7 @@ impl World {
                             self.messages.remove(slot);
                             if !dead {
                                 why.count(&mut self.ledger.lost);
+                                self.lost_in_queue(q as usize, 1);
                             }
                         }
                     }
@@ -1049,6 +1083,7 @@ impl World {
                         && message.is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::REPLAYED))
                     {
                         why.count(&mut self.ledger.lost);
+                        self.lost_from(source, 1);
                     }
                 }
                 // Nobody reads the crashed member's partitions until the group rebalances;

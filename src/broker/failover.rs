@@ -128,7 +128,9 @@ impl World {
         count: impl FnOnce(&mut super::ledger::Lost),
     ) {
         if !message.has(flag::DEAD) {
+            let before = self.ledger.lost.total();
             count(&mut self.ledger.lost);
+            self.ledger.lost_in_transit += self.ledger.lost.total() - before;
             self.trace(
                 now,
                 message.id,
@@ -331,6 +333,9 @@ impl World {
                 self.publish_refused(now, message, None, refused, scheduler);
             } else if !dead {
                 self.ledger.lost.broker_failure += groups;
+                for group in 0..groups as usize {
+                    self.lost_in_group(t, group, 1);
+                }
                 if acked {
                     self.ledger.acknowledged_lost += 1;
                     if let Some(state) = super::message::publisher(record.producer)
@@ -455,6 +460,7 @@ impl World {
                 self.messages.remove(slot);
                 if !dead {
                     self.ledger.lost.broker_failure += 1;
+                    self.lost_in_queue(q, 1);
                 }
             }
         }

@@ -120,7 +120,9 @@ impl World {
                 exchange.unroutable += 1;
             }
             if counted {
-                self.ledger.lost.unroutable += self.copies_of(&message);
+                let copies = self.copies_of(&message);
+                self.ledger.lost.unroutable += copies;
+                self.ledger.lost_in_transit += copies;
                 self.trace(now, message.id, target, HopKind::Lost);
             }
             if let Some(slot) = slot {
@@ -150,7 +152,7 @@ impl World {
         // A copy entering a queue carries the dead-letter history it leaves its last queue
         // with when a queue dead-letters it, none otherwise (see `deaths.rs`). A topic
         // record keeps its own offset instead.
-        message.offset = u64::from(self.dead_lettering.last().map_or(0, |&(h, _)| h));
+        message.offset = u64::from(self.dead_lettering.last().map_or(0, |&(h, _, _)| h));
         for i in 0..count {
             let Some(&dest) = self.routes.route(target, message.variant).get(i) else {
                 break;
@@ -176,6 +178,7 @@ impl World {
                     let Some(slot) = self.store(message, reused) else {
                         if counted {
                             self.ledger.lost.overflow += 1;
+                            self.ledger.lost_in_transit += 1;
                         }
                         continue;
                     };
@@ -329,7 +332,7 @@ impl World {
             queue.metrics.dropped_overflow += 1;
             match queue.overflow {
                 Overflow::RejectPublish => {
-                    self.discard(now, slot, Discard::Overflow);
+                    self.discard(now, q, slot, Discard::Overflow);
                     return false;
                 }
                 Overflow::DropHead => {
@@ -343,7 +346,7 @@ impl World {
                         Some(edge) if !dead => {
                             self.send_from(now, q, Discard::Overflow, edge, head, scheduler)
                         }
-                        _ => self.discard(now, head, Discard::Overflow),
+                        _ => self.discard(now, q, head, Discard::Overflow),
                     }
                 }
             }
@@ -373,10 +376,10 @@ impl World {
                  topology is too large to follow; use fewer dead-letter edges between queues",
                 super::deaths::MAX_PATHS
             ));
-            self.discard(now, slot, why);
+            self.discard(now, q, slot, why);
             return;
         };
-        self.dead_lettering.push((history, why));
+        self.dead_lettering.push((history, why, q));
         self.send_along(now, edge, slot, scheduler);
         self.dead_lettering.pop();
     }
@@ -385,20 +388,20 @@ impl World {
     /// `q` before (since its last rejection); if so it is dropped for the reason it left.
     #[cold]
     fn dead_letter_cycle(&mut self, now: SimTime, q: usize, slot: Slot) -> bool {
-        let Some(&(history, why)) = self.dead_lettering.last() else {
+        let Some(&(history, why, from)) = self.dead_lettering.last() else {
             return false;
         };
         if !self.deaths.contains(history, q as u32) {
             return false;
         }
-        // The queue counted the drop when the copy left it.
-        self.discard(now, slot, why);
+        // The queue it left counted the drop when the copy left it, and counts the loss.
+        self.discard(now, from, slot, why);
         true
     }
 
     /// Frees a copy that leaves the system without being processed, counting the loss
-    /// unless it was a dead letter already.
-    fn discard(&mut self, now: SimTime, slot: Slot, why: Discard) {
+    /// unless it was a dead letter already, as lost at queue `q` (which drops it).
+    fn discard(&mut self, now: SimTime, q: usize, slot: Slot, why: Discard) {
         self.trace_slot(now, slot, NO_NODE as usize, HopKind::Lost);
         let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
         self.messages.remove(slot);
@@ -408,6 +411,7 @@ impl World {
                 Discard::Ttl => self.ledger.lost.ttl += 1,
                 Discard::Rejected => self.ledger.lost.rejected += 1,
             }
+            self.lost_in_queue(q, 1);
         }
     }
 
@@ -442,7 +446,7 @@ impl World {
             queue.waiting.push_front(c as u32);
             match queue.dead_letter {
                 Some(edge) => self.send_from(now, q, Discard::Rejected, edge, slot, scheduler),
-                None => self.discard(now, slot, Discard::Rejected),
+                None => self.discard(now, q, slot, Discard::Rejected),
             }
             return;
         }
@@ -557,7 +561,7 @@ impl World {
         for head in expired {
             match dead_letter {
                 Some(edge) => self.send_from(now, q, Discard::Ttl, edge, head, scheduler),
-                None => self.discard(now, head, Discard::Ttl),
+                None => self.discard(now, q, head, Discard::Ttl),
             }
         }
         let Some(queue) = self.queues.get_mut(q) else {
@@ -594,7 +598,9 @@ impl World {
                 self.max_records
             ));
             if counted {
-                self.ledger.lost.overflow += self.copies_of(message);
+                let copies = self.copies_of(message);
+                self.ledger.lost.overflow += copies;
+                self.ledger.lost_in_transit += copies;
             }
             return true;
         }
@@ -719,7 +725,9 @@ impl World {
                 } else {
                     offset + 1
                 };
-                self.ledger.lost.retention += skip_to(cursor, partition, upto);
+                let lost = skip_to(cursor, partition, upto);
+                self.ledger.lost.retention += lost;
+                group.lost += lost;
             }
             let Some(partition) = topic.partitions.get_mut(p) else {
                 return;
@@ -775,7 +783,9 @@ impl World {
         if let Some(cursor) = group.cursors.get_mut(p)
             && cursor.position < partition.base_offset
         {
-            self.ledger.lost.retention += skip_to(cursor, partition, upto);
+            let lost = skip_to(cursor, partition, upto);
+            self.ledger.lost.retention += lost;
+            group.lost += lost;
         }
     }
 

@@ -60,6 +60,10 @@ pub struct Ledger {
     /// Copies that reached a dead-letter target.
     pub dead_lettered: u64,
     pub lost: Lost,
+    /// Of `lost`, the copies lost between nodes, before a queue or topic held them:
+    /// unroutable, lost on a link, refused and not published again, or no room to
+    /// store them. The others were lost in a queue or a group, which count them too.
+    pub lost_in_transit: u64,
     /// Failed attempts that were tried again.
     pub retries: u64,
     /// Deliveries of a copy after its first (crash, nack, visibility timeout, rebalance).

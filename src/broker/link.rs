@@ -103,7 +103,9 @@ impl World {
         let Some(slot) = self.store(message, slot) else {
             // The arena is full (the run fails): lost, as a copy a queue has no room for.
             if !message.has(super::message::flag::DEAD) {
-                self.ledger.lost.overflow += self.copies_of(&message);
+                let copies = self.copies_of(&message);
+                self.ledger.lost.overflow += copies;
+                self.ledger.lost_in_transit += copies;
             }
             return;
         };

@@ -44,6 +44,9 @@ pub struct QueueState {
     /// Broker failures on it now: it is back online when the last one ends.
     pub outages: super::overlap::Active,
     pub durable: bool,
+    /// Copies lost while in this queue or its consumers' hands (whole run, as the
+    /// ledger's `lost`).
+    pub lost: u64,
     pub metrics: QueueMetrics,
 }
 
@@ -122,6 +125,7 @@ impl QueueState {
             online: true,
             outages: Default::default(),
             durable: true,
+            lost: 0,
             metrics: QueueMetrics::default(),
         }
     }

@@ -201,6 +201,9 @@ pub struct GroupState {
     /// Where the group starts again when its position was deleted (Kafka's
     /// `auto.offset.reset`, its first member's).
     pub reset: OffsetReset,
+    /// Copies this group lost: deleted before it read them, truncated by a failover,
+    /// or lost in its members' hands (whole run, as the ledger's `lost`).
+    pub lost: u64,
 }
 
 impl GroupState {
@@ -213,6 +216,7 @@ impl GroupState {
             cursors: (0..partitions).map(|_| GroupCursor::default()).collect(),
             rebalances: 0,
             reset: OffsetReset::Earliest,
+            lost: 0,
         };
         group.assign_range();
         group

@@ -143,7 +143,7 @@ pub struct World {
     pub(super) tracer: Option<Box<super::trace::Tracer>>,
     /// Queues dead-lettering a copy right now: the history the copy leaves with, and why.
     /// A copy that would enter a queue in that history is dropped (see `World::send_from`).
-    pub(super) dead_lettering: Vec<(super::deaths::History, super::flow::Discard)>,
+    pub(super) dead_lettering: Vec<(super::deaths::History, super::flow::Discard, usize)>,
     /// The dead-letter histories of the copies in queues.
     pub(super) deaths: super::deaths::Deaths,
     /// Some producer waits for acknowledgements (publisher confirms): publishes then check

@@ -62,6 +62,10 @@ pub struct Totals {
     pub dead_lettered: u64,
     pub lost: u64,
     pub lost_by_reason: Lost,
+    /// Of `lost`, the copies lost between nodes, before any queue or topic held them
+    /// (unroutable, on a link, refused and not published again); each queue and group
+    /// reports the others as its `lost`, so these add up to `lost`.
+    pub lost_in_transit: u64,
     /// The same as `lost_by_reason`, under the name the first report format used.
     pub dropped: Lost,
     pub dropped_total: u64,
@@ -129,6 +133,9 @@ pub enum NodeDetail {
         depth_at_end: u64,
         unacked_at_end: u64,
         dropped: QueueDrops,
+        /// Copies lost at this queue (dropped with nowhere to go) or in its consumers'
+        /// hands, whole run.
+        lost: u64,
         /// Publishes refused to publishers waiting for confirms (full, reject-publish): nacked.
         nacked: u64,
         /// Per message, for this queue's consumers: effects applied twice, redeliveries
@@ -214,6 +221,9 @@ pub struct GroupReport {
     pub mean_lag_per_partition: Vec<f64>,
     pub max_lag_per_partition: Vec<u64>,
     pub rebalances: u64,
+    /// Copies this group lost (deleted by retention before it read them, truncated by a
+    /// leader failover, lost in its members' hands), whole run.
+    pub lost: u64,
     /// Per message, for this group: effects applied twice, redeliveries skipped by idempotency, out-of-order processing.
     pub duplicates: u64,
     pub deduplicated: u64,
@@ -257,6 +267,7 @@ fn totals(world: &World) -> Totals {
         dead_lettered: ledger.dead_lettered,
         lost: ledger.lost.total(),
         lost_by_reason: ledger.lost,
+        lost_in_transit: ledger.lost_in_transit,
         dropped: ledger.lost,
         dropped_total: ledger.lost.total(),
         duplicates,
@@ -461,7 +472,7 @@ impl Report {
             let d = &t.lost_by_reason;
             let _ = writeln!(
                 out,
-                "lost by     unroutable {}  overflow {}  ttl {}  retention {}  crash {}  rejected {}  broker failure {}  link {}",
+                "lost by     unroutable {}  overflow {}  ttl {}  retention {}  crash {}  rejected {}  broker failure {}  link {}  (between nodes {})",
                 d.unroutable,
                 d.overflow,
                 d.ttl,
@@ -469,7 +480,8 @@ impl Report {
                 d.crash,
                 d.rejected,
                 d.broker_failure,
-                d.link_loss
+                d.link_loss,
+                t.lost_in_transit
             );
         }
         if t.dead_lettered
@@ -567,6 +579,7 @@ impl Report {
                     depth_at_end,
                     unacked_at_end,
                     dropped,
+                    lost,
                     nacked,
                     duplicates,
                     deduplicated,
@@ -590,6 +603,7 @@ impl Report {
                         dropped.overflow
                     );
                     for (name, value) in [
+                        ("lost", lost),
                         ("nacked", nacked),
                         ("redelivered", redelivered),
                         ("duplicates", duplicates),
@@ -615,6 +629,7 @@ impl Report {
                                 g.group, g.lag, g.mean_lag, g.max_lag
                             );
                             for (name, value) in [
+                                ("lost", g.lost),
                                 ("duplicates", g.duplicates),
                                 ("deduplicated", g.deduplicated),
                                 ("reordered", g.reordered),
@@ -718,7 +733,8 @@ impl Report {
                 out,
                 "\nA consumer's `processed` counts every processing, duplicates included; the whole \
                  run's counts each copy's journey once. Queue and group lines count their own \
-                 duplicates, redeliveries and reordering; `lost` is the whole run's."
+                 duplicates, redeliveries and reordering, and their own `lost` over the whole \
+                 run: with the losses between nodes, they add up to the whole run's."
             );
         }
         // Names from the file (groups, the scenario) may hold control characters.
@@ -836,6 +852,7 @@ fn node_detail(
                         overflow: m.dropped_overflow,
                         ttl: m.dropped_ttl,
                     },
+                    lost: q.lost,
                     nacked: m.nacked,
                     duplicates: sub.map_or(0, |s| s.duplicates),
                     deduplicated: sub.map_or(0, |s| s.deduplicated),
@@ -915,6 +932,7 @@ fn node_detail(
                         mean_lag_per_partition,
                         max_lag_per_partition,
                         rebalances: g.rebalances,
+                        lost: g.lost,
                         duplicates: sub.map_or(0, |s| s.duplicates),
                         deduplicated: sub.map_or(0, |s| s.deduplicated),
                         reordered: sub.map_or(0, |s| s.reordered.total()),

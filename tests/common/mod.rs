@@ -28,12 +28,15 @@ pub fn start(text: &str, name: &str) -> Run {
     Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs `text` to the end, checks the ledger, and reports (without the time series).
+/// Runs `text` to the end, checks the ledger and the report's balance, and reports
+/// (without the time series).
 pub fn run_checked(text: &str, name: &str) -> Report {
     let mut run = start(text, name);
     run.run_to_end(|_| {}).unwrap_or_else(|e| panic!("{e}"));
     run.check_ledger().unwrap_or_else(|e| panic!("{e}"));
-    run.report(None, false)
+    let report = run.report(None, false);
+    assert_balanced(&report);
+    report
 }
 
 /// What the report says of node `id`.
@@ -65,4 +68,22 @@ pub fn assert_balanced(report: &Report) {
         t.in_flight_at_end
     );
     assert_eq!(t.lost, t.lost_by_reason.total());
+    assert_eq!(
+        t.lost,
+        lost_at_nodes(report) + t.lost_in_transit,
+        "the losses of queues and groups and those between nodes do not add up to lost"
+    );
+}
+
+/// Copies the report's queues and consumer groups say they lost, summed.
+pub fn lost_at_nodes(report: &Report) -> u64 {
+    report
+        .nodes
+        .iter()
+        .map(|n| match &n.detail {
+            NodeDetail::Queue { lost, .. } => *lost,
+            NodeDetail::Topic { groups, .. } => groups.iter().map(|g| g.lost).sum(),
+            _ => 0,
+        })
+        .sum()
 }
