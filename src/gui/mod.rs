@@ -992,6 +992,14 @@ impl Lab {
                 ui.separator();
                 ui.label(RichText::new(format!("Fault refused: {refused}")).color(style::ALARM));
             } else if let Some((message, bad)) = &self.status {
+                // The compared design's run ended since the status said it began.
+                let message = match self.plots.compare.done() {
+                    Some(other) if message.ends_with("in the background…") => format!(
+                        "Comparing with {}: its plots are dashed, its report is in the Report tab",
+                        other.label
+                    ),
+                    _ => message.clone(),
+                };
                 ui.separator();
                 let color = if *bad {
                     style::ALARM
@@ -1139,7 +1147,10 @@ impl Lab {
                 let label = format!("{label}, seed {}", scenario.seed);
                 let ctx = self.ctx.clone();
                 self.plots.compare.start(&ctx, label.clone(), scenario);
-                self.status = Some((format!("Comparing with {label}: running it…"), false));
+                self.status = Some((
+                    format!("Comparing with {label}: running it in the background…"),
+                    false,
+                ));
             }
             Err(e) => self.load_error = Some(e.to_string()),
         }

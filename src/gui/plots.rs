@@ -122,6 +122,7 @@ impl Plots {
             }
         });
         let points = self.visible();
+        // Each figure has one colour; the compared design's line has it too, dashed.
         let line = |name: &str, f: &dyn Fn(&Point) -> Option<f64>| {
             Line::new(
                 name.to_string(),
@@ -130,6 +131,7 @@ impl Plots {
                     .filter_map(|p| Some([p.time_s, f(p)?]))
                     .collect::<PlotPoints<'_>>(),
             )
+            .color(colour(name))
         };
         let plot = |id: &str, y: &str| {
             Plot::new(id)
@@ -152,6 +154,7 @@ impl Plots {
                     .map(|(t, v)| [*t, *v])
                     .collect::<PlotPoints<'_>>(),
             )
+            .color(colour(name))
             .style(egui_plot::LineStyle::dashed_loose())
         };
         let node_column = |id: &str, pick: fn(&crate::metrics::series::NodeSeries) -> Vec<f64>| {
@@ -265,6 +268,37 @@ impl Plots {
     }
 }
 
+/// A line's colour, from its name, so that a design and the one compared with it draw the
+/// same figure in the same colour (a topic's summed lag takes its groups' total's).
+fn colour(name: &str) -> egui::Color32 {
+    const PALETTE: [egui::Color32; 8] = [
+        egui::Color32::from_rgb(0x4e, 0x9a, 0xf0),
+        egui::Color32::from_rgb(0xf0, 0x8a, 0x3c),
+        egui::Color32::from_rgb(0x5c, 0xc8, 0x6e),
+        egui::Color32::from_rgb(0xe0, 0x5a, 0x6a),
+        egui::Color32::from_rgb(0xb0, 0x84, 0xf0),
+        egui::Color32::from_rgb(0xe8, 0xd0, 0x4a),
+        egui::Color32::from_rgb(0x4a, 0xd0, 0xd0),
+        egui::Color32::from_rgb(0xd0, 0xd0, 0xd0),
+    ];
+    // The usual figures get colours far apart; others one from a hash of the name.
+    let known = [
+        ("p50", 0),
+        ("p95", 1),
+        ("p99", 3),
+        ("produced", 0),
+        ("processed", 2),
+    ];
+    if let Some(&(_, i)) = known.iter().find(|(prefix, _)| name.starts_with(prefix)) {
+        return PALETTE[i];
+    }
+    // FNV-1a: stable across runs and platforms.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    PALETTE[(hash % PALETTE.len() as u64) as usize]
+}
+
 fn names(all: impl Iterator<Item = String>) -> Vec<String> {
     let mut names: Vec<String> = all.collect();
     names.sort();
@@ -308,11 +342,21 @@ fn report_ui(
         ui.separator();
         match &compare.other {
             Some(Ok(other)) => {
+                // Side by side, each report scrolls on its own rather than running into the other.
                 ui.columns(2, |columns| {
-                    columns[0].strong("A: this design (live)");
-                    monospace(&mut columns[0], report.to_table());
-                    columns[1].strong(format!("B: {} (run to its end)", other.label));
-                    monospace(&mut columns[1], other.report.to_table());
+                    let tables = [
+                        ("A: this design (live)".to_string(), report.to_table()),
+                        (
+                            format!("B: {} (run to its end)", other.label),
+                            other.report.to_table(),
+                        ),
+                    ];
+                    for (column, (title, table)) in columns.iter_mut().zip(tables) {
+                        column.strong(title.as_str());
+                        egui::ScrollArea::horizontal()
+                            .id_salt(title.as_str())
+                            .show(column, |ui| monospace(ui, table));
+                    }
                 });
             }
             Some(Err(why)) => {
