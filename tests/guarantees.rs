@@ -480,15 +480,15 @@ fn the_dead_letter_rate_is_lambda_p_to_the_n_plus_one() {
 
 // ----- 7. lag and retention -----------------------------------------------------------------
 
-/// 100/s into a one-partition topic keeping 5 s of records, read by a consumer
-/// taking `service` per record and committing after each.
+/// 100/s into a one-partition topic keeping 5 s of records (segments of 100 ms, checked
+/// every 100 ms), read by a consumer taking `service` per record and committing after each.
 fn retention_scenario(service: &str) -> String {
     scenario(
         7,
         "30s",
         &format!(
             r#"Producer(id: "p", arrival: Constant(rate: "100/s")),
-               Topic(id: "t", retention: "5s"),
+               Topic(id: "t", retention: "5s", segment_roll: "100ms", retention_check: "100ms"),
                Consumer(id: "c", service: Constant(time: "{service}"), commit: AfterEach,
                         auto_offset_reset: Earliest)"#
         ),

@@ -387,9 +387,25 @@ fn topic() -> impl Strategy<Value = RawTopic> {
         // Replication: 1-3 replicas, any min in-sync count up to them, replication delays of
         // 0-5 ms and failovers of 0-50 ms (near the processing times and fault lengths).
         prop::option::weighted(0.5, (1u32..=3, any::<u32>(), 0u64..5_000, 0u64..50_000)),
+        // Segments and retention checks small enough for retention to act within a run:
+        // segments of 1 B (a record each) to 10 kB, rolled after 1-500 ms, checked every
+        // 1-200 ms (Kafka's defaults, mostly, when left out).
+        prop::option::weighted(0.8, 1u64..10_000),
+        prop::option::weighted(0.5, 1u64..500),
+        prop::option::weighted(0.8, 1u64..200),
     )
         .prop_map(
-            |(pos, partitions, partitioner, retention, retention_bytes, replication)| {
+            |(
+                pos,
+                partitions,
+                partitioner,
+                retention,
+                retention_bytes,
+                replication,
+                segment_bytes,
+                segment_roll,
+                retention_check,
+            )| {
                 let mut topic = RawTopic {
                     id: String::new(),
                     pos,
@@ -397,6 +413,9 @@ fn topic() -> impl Strategy<Value = RawTopic> {
                     partitioner,
                     retention,
                     retention_bytes,
+                    segment_bytes: segment_bytes.map(|bytes| Size { bytes }),
+                    segment_roll: segment_roll.map(ms),
+                    retention_check: retention_check.map(ms),
                     ..Default::default()
                 };
                 if let Some((factor, insync, delay, failover)) = replication {
@@ -1203,6 +1222,28 @@ fn check_consumers(run: &Run) -> Result<(), String> {
     Ok(())
 }
 
+/// The report of `scenario` (tracing every `trace` messages), without its time series and
+/// event count, or `None` when the run stops or takes more than [`EVENT_BUDGET`] events.
+fn observed_report(
+    scenario: &Scenario,
+    trace: Option<u64>,
+) -> Result<Option<serde_json::Value>, TestCaseError> {
+    let mut run = Run::new(scenario).map_err(|e| TestCaseError::fail(format!("Run::new: {e}")))?;
+    run.set_tracing(trace);
+    let duration = run.duration_nanos();
+    for i in 1..=10 {
+        if run.advance_to(duration * i / 10).is_err() || run.events() > EVENT_BUDGET {
+            return Ok(None);
+        }
+    }
+    let mut json: serde_json::Value = serde_json::from_str(&run.report(None, false).to_json())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    if let Some(object) = json.as_object_mut() {
+        object.remove("events");
+    }
+    Ok(Some(json))
+}
+
 /// Engine events a run may execute before the properties stop it at the end of a slice: a few
 /// generated scenarios amplify without bound (consumers publishing back into their own input
 /// through fanouts, dead letters expiring around a cycle) and would otherwise take seconds.
@@ -1340,6 +1381,19 @@ proptest! {
             let json = run.report(None, true).to_json();
             prop_assert!(first.json == json, "two runs of one scenario differ");
         }
+    }
+
+    /// Observing a run never changes it: another sampling interval, and tracing every
+    /// message, give the same report (but for the event count, which counts the samples).
+    #[test]
+    fn observing_a_run_never_changes_it(raw in scenario(), sample_us in 1u64..2_000_000) {
+        let scenario = checked(&raw)?;
+        let plain = observed_report(&scenario, None)?;
+        prop_assume!(plain.is_some(), "too many events or stopped: nothing to compare");
+        let mut observed = scenario.clone();
+        observed.sample_every_nanos = sample_us * 1_000;
+        let traced = observed_report(&observed, Some(1))?;
+        prop_assert!(plain == traced, "sampling every {sample_us} us and tracing changed the report");
     }
 
     #[test]
@@ -2625,7 +2679,7 @@ fn dead_letter_deleted_from_a_log_while_in_hand_is_not_counted_after_a_crash() {
         nodes: [
             Producer(id: "p", arrival: Constant(rate: "100/s"), size: "100B"),
             Queue(id: "q", ttl: "1ms"),
-            Topic(id: "t", retention_bytes: "150B"),
+            Topic(id: "t", retention_bytes: "150B", segment_bytes: "1B", retention_check: "1ms"),
             Consumer(id: "c", service: Constant(time: "50ms"), commit: Interval(every: "1s")),
         ],
         edges: [
@@ -2638,11 +2692,12 @@ fn dead_letter_deleted_from_a_log_while_in_hand_is_not_counted_after_a_crash() {
     assert_eq!(first_broken_invariant(text, 1_000_000), None);
 }
 
-/// A topic keeps one record (150 B of 100 B records); its producer stops after three. `c`
-/// (50 ms per record, `auto_offset_reset: Earliest`) holds the first when retention deletes
-/// it, crashes at 25 ms and restarts at once; after the rebalance its group's committed offset
-/// (0) is below the log start (2). Kafka's fetch is then out of range and the group resets to
-/// the earliest record still kept, offset 2, and processes it.
+/// A topic keeps two records (Kafka deletes a segment only while what is left stays at or
+/// above `retention_bytes`, 150 B: a record a segment, 100 B each); its producer stops after
+/// three. `c` (50 ms per record, `auto_offset_reset: Earliest`) holds the first when retention
+/// deletes it, crashes at 25 ms and restarts at once; after the rebalance its group's committed
+/// offset (0) is below the log start (1). Kafka's fetch is then out of range and the group
+/// resets to the earliest record still kept, offset 1, and processes offsets 1 and 2.
 ///
 /// The rewind (`World::crash`, `World::rebalance_done` in src/broker/consume.rs) put the
 /// position at 0, `World::fetch` found no record there and took the partition for idle, and
@@ -2655,7 +2710,7 @@ fn group_rewound_below_the_log_start_reads_from_it() {
         duration: "300ms",
         nodes: [
             Producer(id: "p", arrival: Schedule(steps: [(at: "0s", rate: "100/s"), (at: "35ms", rate: "0/s")]), size: "100B"),
-            Topic(id: "t", retention_bytes: "150B"),
+            Topic(id: "t", retention_bytes: "150B", segment_bytes: "1B", retention_check: "1ms"),
             Consumer(id: "c", service: Constant(time: "50ms"), commit: Interval(every: "1s"), rebalance_time: "10ms", auto_offset_reset: Earliest),
         ],
         edges: [
@@ -2666,7 +2721,7 @@ fn group_rewound_below_the_log_start_reads_from_it() {
     )"#;
     assert_eq!(first_broken_invariant(text, 1_000_000), None);
     let report = report_of(text);
-    assert_eq!(processed_by(&report, "c"), 1);
+    assert_eq!(processed_by(&report, "c"), 2);
     assert_eq!(
         report["totals"]["in_flight_at_end"], 0,
         "{:#}",
@@ -2838,7 +2893,8 @@ fn copy_that_finds_the_arena_full_on_a_link_is_lost() {
     assert_eq!(ledger_after_the_cap_stops(text), Ok(()));
 }
 
-/// A replicated topic keeps two records (250 B of 100 B records); its one consumer takes
+/// A replicated topic keeps three records (a record a segment, 100 B each: Kafka deletes one
+/// only while 250 B stay); its one consumer takes
 /// 50 ms per record and resets to the latest offset when retention deletes records it has not
 /// fetched. The partition's leader fails at 30 ms: the new leader has only what the follower
 /// had (the high watermark). The group's position and committed offset stay within the log,
@@ -2859,7 +2915,7 @@ fn latest_offset_reset_stops_at_the_high_watermark() {
         sample_every: "1ms",
         nodes: [
             Producer(id: "p", arrival: Constant(rate: "1000/s"), size: "100B", acks: All, retries: (max: 3, backoff: "1ms", timeout: "10ms")),
-            Topic(id: "t", retention_bytes: "250B", replication_factor: 2, replication_delay: "5ms", failover: "1ms"),
+            Topic(id: "t", retention_bytes: "250B", segment_bytes: "1B", retention_check: "1ms", replication_factor: 2, replication_delay: "5ms", failover: "1ms"),
             Consumer(id: "c", service: Constant(time: "50ms"), commit: AfterEach),
         ],
         edges: [
@@ -2871,8 +2927,8 @@ fn latest_offset_reset_stops_at_the_high_watermark() {
     assert_eq!(first_broken_invariant(text, 1_000_000), None);
 }
 
-/// A replicated topic (replication delay 5 ms, a record every 1 ms) keeps about two records
-/// (250 B of 100 B records), fewer than its followers lag behind. Retention deletes only what
+/// A replicated topic (replication delay 5 ms, a record every 1 ms) keeps about three records
+/// (a record a segment, 100 B each, at least 250 B kept), fewer than its followers lag behind. Retention deletes only what
 /// every in-sync replica has (Kafka deletes segments below the high watermark only), and the
 /// consumer reads records as they become readable.
 ///
@@ -2888,7 +2944,7 @@ fn retention_keeps_records_the_followers_do_not_have_yet() {
         duration: "200ms",
         nodes: [
             Producer(id: "p", arrival: Constant(rate: "1000/s"), size: "100B"),
-            Topic(id: "t", retention_bytes: "250B", replication_factor: 2, replication_delay: "5ms"),
+            Topic(id: "t", retention_bytes: "250B", segment_bytes: "1B", retention_check: "1ms", replication_factor: 2, replication_delay: "5ms"),
             Consumer(id: "c", service: Constant(time: "100us"), commit: AfterEach),
         ],
         edges: [

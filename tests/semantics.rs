@@ -368,7 +368,7 @@ fn retention_deletes_what_a_slow_group_has_not_read() {
     // 100/s into a topic, a consumer that manages 10/s, retention 1 s: most records are lost to it.
     let r = run(
         "20s",
-        r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1s"),
+        r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1s", segment_roll: "100ms", retention_check: "100ms"),
         Consumer(id: "slow", service: Constant(time: "100ms"))"#,
         r#"(from: "p", to: "t"), (from: "t", to: "slow")"#,
     );
@@ -376,7 +376,7 @@ fn retention_deletes_what_a_slow_group_has_not_read() {
     assert!(processed(&r, "slow") <= 200);
     let control = run(
         "20s",
-        r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1h"),
+        r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1h", segment_roll: "100ms", retention_check: "100ms"),
         Consumer(id: "slow", service: Constant(time: "100ms"))"#,
         r#"(from: "p", to: "t"), (from: "t", to: "slow")"#,
     );
@@ -1264,7 +1264,7 @@ fn each_queue_and_group_reports_the_copies_it_lost() {
         ),
         (
             // Retention deletes what the slow group has not read; the fast group reads it all.
-            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1s"),
+            r#"Producer(id: "p", arrival: Constant(rate: "100/s")), Topic(id: "t", retention: "1s", segment_roll: "100ms", retention_check: "100ms"),
             Consumer(id: "slow", group: "reports", service: Constant(time: "100ms")),
             Consumer(id: "fast", group: "billing", service: Constant(time: "1ms"))"#,
             r#"(from: "p", to: "t"), (from: "t", to: "slow"), (from: "t", to: "fast")"#,
@@ -1294,5 +1294,102 @@ fn each_queue_and_group_reports_the_copies_it_lost() {
             check(id, lost_at(&r, id), want);
         }
         check("between nodes", r.totals.lost_in_transit, transit);
+    }
+}
+
+/// Records a topic lost to retention, and how many it still stores.
+fn retained(report: &Report, id: &str) -> (u64, u64) {
+    match node(report, id) {
+        NodeDetail::Topic {
+            partitions, groups, ..
+        } => (
+            groups.iter().map(|g| g.lost).sum(),
+            partitions.iter().map(|p| p.stored_records).sum(),
+        ),
+        _ => panic!("{id} is not a topic"),
+    }
+}
+
+#[test]
+fn retention_deletes_whole_segments_at_its_checks_as_kafka_does() {
+    // Ten records a second of 100 B (record n appended at phase + n * 100 ms, phase < 100 ms)
+    // into one partition, read by a consumer that is down from the start (and would restart
+    // from the earliest record kept), so the records retention deletes are the ones lost.
+    // (topic fields, run length, faults, lost, stored at the end)
+    let cases: &[(&str, &str, &str, u64, u64)] = &[
+        // Kafka's defaults (1 GiB or 7-day segments, checked every 5 minutes): a 1 s
+        // retention deletes nothing in a minute.
+        (r#"retention: "1s""#, "60s", "", 0, 600),
+        // Segments of 10 records, checked every 5 s, 1 s retention. At 5 s segments 0-3 go
+        // (their newest record is over 1 s old), not segment 4, whose newest came at 4.9 s;
+        // at 10 s segments 4-8 go. 105 records in 10.5 s: 90 lost, 15 stored.
+        (
+            r#"retention: "1s", segment_bytes: "1000B", retention_check: "5s""#,
+            "10500ms",
+            "",
+            90,
+            15,
+        ),
+        // No time limit but 2500 B kept: a segment goes only while at least 2500 B stay. At
+        // 5 s, 5000 B: two segments go; at 10 s, 8000 B: five more. 70 lost, 35 stored.
+        (
+            r#"retention_bytes: "2500B", segment_bytes: "1000B", retention_check: "5s""#,
+            "10500ms",
+            "",
+            70,
+            35,
+        ),
+        // The producer's link is cut at 2 s: at the check at 5 s the whole log, active
+        // segment included, is over 1 s old, and goes (Kafka rolls a new, empty one first).
+        (
+            r#"retention: "1s", retention_check: "5s""#,
+            "6s",
+            r#"(at: "2s", target: "p->t", kind: Cut), "#,
+            20,
+            0,
+        ),
+    ];
+    for &(fields, duration, faults, lost, stored) in cases {
+        let r = run_with_faults(
+            duration,
+            &format!(
+                r#"Producer(id: "p", size: "100B", arrival: Constant(rate: "10/s")),
+                Topic(id: "t", {fields}),
+                Consumer(id: "c", service: Constant(time: "1ms"), auto_offset_reset: Earliest)"#
+            ),
+            r#"(from: "p", to: "t"), (from: "t", to: "c")"#,
+            &format!(r#"{faults}(at: "0s", target: "c", kind: Crash)"#),
+        );
+        assert_eq!(retained(&r, "t"), (lost, stored), "{fields} for {duration}");
+        assert_eq!(r.totals.lost_by_reason.retention, lost);
+    }
+}
+
+#[test]
+fn retention_does_not_depend_on_the_sampling_interval() {
+    // Regression: retention ran at sampling instants, so a 2 s retention with an on/off
+    // producer and a slow consumer lost 1168 records sampled every 100 ms and 1169 every 1 s.
+    let report = |sample_every: &str| {
+        let text = format!(
+            r#"(version: 1, name: "t", seed: 5, duration: "60s", sample_every: "{sample_every}",
+            nodes: [Producer(id: "p", arrival: OnOff(rate: "100/s", on: "3s", off: "2s")),
+                    Topic(id: "t", retention: "2s", segment_roll: "500ms", retention_check: "700ms"),
+                    Consumer(id: "c", service: Constant(time: "30ms"))],
+            edges: [(from: "p", to: "t"), (from: "t", to: "c")])"#
+        );
+        let r = common::run_checked(&text, "t");
+        (r.totals.lost, processed(&r, "c"), retained(&r, "t"))
+    };
+    let reference = report("1s");
+    assert!(
+        reference.0 > 500,
+        "the slow consumer loses records: {reference:?}"
+    );
+    for sample_every in ["1ms", "100ms", "333ms", "7s"] {
+        assert_eq!(
+            report(sample_every),
+            reference,
+            "sampling every {sample_every}"
+        );
     }
 }

@@ -785,7 +785,7 @@ impl World {
             }
             Source::Topic { topic, .. } => {
                 self.fetch(now, c, scheduler);
-                self.trim(now, topic as usize, partition as usize);
+                self.trim(topic as usize, partition as usize);
             }
         }
     }
@@ -1614,23 +1614,24 @@ impl World {
             return;
         };
         let Source::Topic {
-            topic,
-            group,
+            topic: topic_index,
+            group: group_index,
             member,
         } = consumer.source
         else {
             return;
         };
         let now = self.now;
-        let Some(topic) = self.topics.get_mut(topic as usize) else {
+        let Some(topic) = self.topics.get_mut(topic_index as usize) else {
             return;
         };
-        let Some(group) = topic.groups.get_mut(group as usize) else {
+        let Some(group) = topic.groups.get_mut(group_index as usize) else {
             return;
         };
         let Some(assigned) = group.assigned.get(member as usize) else {
             return;
         };
+        let mut moved = false;
         for &p in assigned {
             if let (Some(cursor), Some(partition)) = (
                 group.cursors.get_mut(p as usize),
@@ -1639,6 +1640,23 @@ impl World {
                 let before = cursor.committed;
                 cursor.commit();
                 cursor.committed_moved(now, partition.end_offset, before);
+                moved |= cursor.committed != before;
+            }
+        }
+        // Without retention, what every group has committed is deleted at once.
+        let count = assigned.len();
+        if moved {
+            let (t, g, m) = (topic_index as usize, group_index as usize, member as usize);
+            for i in 0..count {
+                let p = self
+                    .topics
+                    .get(t)
+                    .and_then(|topic| topic.groups.get(g))
+                    .and_then(|group| group.assigned.get(m))
+                    .and_then(|assigned| assigned.get(i).copied());
+                if let Some(p) = p {
+                    self.trim(t, p as usize);
+                }
             }
         }
     }

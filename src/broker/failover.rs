@@ -215,8 +215,8 @@ impl World {
         let moved = partition.hw > before;
         self.wake_partition(now, t, p, scheduler);
         if moved {
-            // Retention may delete what the followers have now.
-            self.trim(now, t, p);
+            // What every group has committed may go now that the followers have it.
+            self.trim(t, p);
         }
     }
 
@@ -304,6 +304,7 @@ impl World {
             truncated.push(record);
         }
         partition.end_average.set(now, partition.end_offset);
+        partition.truncate_segments();
         self.stored_records = self.stored_records.saturating_sub(truncated.len() as u64);
         // Records that reached the followers but whose acknowledgement was still on its way
         // back: the producer sees a failure and writes them again.

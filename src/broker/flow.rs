@@ -627,6 +627,11 @@ impl World {
             topic.min_insync_replicas,
             topic.replication_delay,
         );
+        let (retention, segment_bytes, roll) = (
+            topic.has_retention(),
+            topic.segment_bytes,
+            topic.segment_roll,
+        );
         let Some(partition) = topic.partitions.get_mut(p) else {
             return true;
         };
@@ -649,6 +654,9 @@ impl World {
         partition.end_offset += 1;
         partition.end_average.set(now, partition.end_offset);
         partition.bytes += u64::from(message.size);
+        if retention {
+            partition.add_to_segment(now, u64::from(message.size), segment_bytes, roll);
+        }
         topic.appended += 1;
         self.stored_records += 1;
         let groups = topic.groups.len() as u64;
@@ -656,7 +664,7 @@ impl World {
         if counted && !message.has(flag::REAPPEND) {
             self.ledger.fanned_out += groups.saturating_sub(1);
         }
-        self.trim(now, t, p);
+        self.trim(t, p);
         if replicas > 1 {
             // Readable once the followers have it.
             scheduler.after(
@@ -672,13 +680,75 @@ impl World {
         true
     }
 
-    /// Deletes records retention no longer keeps, and records every group has committed when no retention is set.
-    pub(super) fn trim(&mut self, now: SimTime, t: usize, p: usize) {
+    /// Deletes the records every group has committed, in a topic without retention: no
+    /// group can read them again, so they are not kept. (A topic with retention keeps
+    /// them until a retention check deletes their segment.)
+    pub(super) fn trim(&mut self, t: usize, p: usize) {
+        let Some(topic) = self.topics.get(t) else {
+            return;
+        };
+        if topic.has_retention() {
+            return;
+        }
+        let Some(partition) = topic.partitions.get(p) else {
+            return;
+        };
+        let upto = topic.min_committed(p).min(topic.readable_end(partition));
+        self.delete_below(t, p, upto);
+    }
+
+    /// A retention check of topic `t` at `now`: in each partition, the whole segments
+    /// retention no longer keeps are deleted, read or not. When that is every segment,
+    /// a new empty one takes the appends, as Kafka rolls one first.
+    pub(super) fn enforce_retention(&mut self, now: SimTime, t: usize) {
+        let partitions = self.topics.get(t).map_or(0, |topic| topic.partitions.len());
+        for p in 0..partitions {
+            let Some(topic) = self.topics.get(t) else {
+                return;
+            };
+            let Some(partition) = topic.partitions.get(p) else {
+                continue;
+            };
+            let cut = partition.expired_segments(
+                now,
+                topic.readable_end(partition),
+                topic.retention_nanos,
+                topic.retention_bytes,
+            );
+            if cut == 0 {
+                continue;
+            }
+            let upto = partition
+                .segments
+                .get(cut)
+                .map_or(partition.end_offset, |next| next.base_offset);
+            self.delete_below(t, p, upto);
+            let Some(partition) = self
+                .topics
+                .get_mut(t)
+                .and_then(|topic| topic.partitions.get_mut(p))
+            else {
+                continue;
+            };
+            partition.segments.drain(..cut);
+            if partition.segments.is_empty() {
+                partition.segments.push_back(super::topic::Segment {
+                    base_offset: partition.end_offset,
+                    bytes: 0,
+                    first_at: now,
+                    last_at: now,
+                });
+            }
+        }
+    }
+
+    /// Deletes the records of partition `p` of topic `t` below offset `upto` (never at or
+    /// above what consumers may read). A group that had not fetched a deleted record has
+    /// lost it; see the comments inside for where its position goes.
+    fn delete_below(&mut self, t: usize, p: usize, upto: u64) {
         let Some(topic) = self.topics.get_mut(t) else {
             return;
         };
-        let has_retention = topic.retention_nanos.is_some() || topic.retention_bytes.is_some();
-        let min_committed = topic.min_committed(p);
         loop {
             let Some(partition) = topic.partitions.get(p) else {
                 return;
@@ -688,19 +758,9 @@ impl World {
             };
             let offset = partition.base_offset;
             // Kafka deletes only below the high watermark: what every in-sync replica has,
-            // which consumers may read. (`World::replicated` trims again when it moves.)
+            // which consumers may read.
             let readable = topic.readable_end(partition);
-            if offset >= readable {
-                return;
-            }
-            let expired_by_time = topic
-                .retention_nanos
-                .is_some_and(|r| front.appended_at + r <= now);
-            let over_size = topic
-                .retention_bytes
-                .is_some_and(|max| partition.bytes > max);
-            let consumed = !has_retention && offset < min_committed;
-            if !(expired_by_time || over_size || consumed) {
+            if offset >= readable || offset >= upto {
                 return;
             }
             // A group that had not fetched this record has lost it. Kafka then resets the

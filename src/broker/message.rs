@@ -104,6 +104,10 @@ pub enum Event {
     Produce {
         producer: u32,
     },
+    /// The broker applies topic `topic`'s retention (every `retention_check`).
+    RetentionCheck {
+        topic: u32,
+    },
     /// A consumer finished processing; stale when the consumer crashed since (`epoch`).
     Done {
         consumer: u32,

@@ -3,6 +3,12 @@
 //!
 //! A partition stores records from the lowest offset any group still needs
 //! (its committed offset) or, with retention set, from what retention keeps.
+//! With retention, the log is a list of segments, as in Kafka: the newest
+//! (active) one takes appends and rolls over at `segment_bytes` or
+//! `segment_roll`, and every `retention_check` the broker deletes whole
+//! segments from the oldest on (see `World::enforce_retention`), never one at
+//! or above the high watermark. Deletion happens on that schedule only, so
+//! nothing else (sampling, tracing) moves it.
 //! Each group tracks, per partition, its committed offset and its position
 //! (next offset to fetch); records between the two are in consumers' hands.
 //! Assignment within a group is Kafka's range assignor: partitions in order,
@@ -36,6 +42,19 @@ pub struct Record {
     pub producer: u16,
 }
 
+/// A stretch of a partition's log, deleted as a whole by retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// Offset of its first record.
+    pub base_offset: u64,
+    pub bytes: u64,
+    /// When its first record was appended (it rolls `segment_roll` after that).
+    pub first_at: SimTime,
+    /// When its newest record was appended (Kafka's largest timestamp: the segment
+    /// expires `retention` after it).
+    pub last_at: SimTime,
+}
+
 #[derive(Default)]
 pub struct Partition {
     /// Offset of `records[0]`.
@@ -53,6 +72,9 @@ pub struct Partition {
     pub failed_replicas: u32,
     /// The log-end offset over time (after the warm-up), for the groups' mean lag.
     pub end_average: TimeAverage,
+    /// With retention: the log's segments, oldest first, the active one last; records
+    /// from `base_offset` on, none empty but a fresh active one. Empty without retention.
+    pub segments: VecDeque<Segment>,
 }
 
 impl Partition {
@@ -66,6 +88,109 @@ impl Partition {
     pub fn record(&self, offset: u64) -> Option<&Record> {
         self.records
             .get(offset.checked_sub(self.base_offset)? as usize)
+    }
+
+    /// Counts a record of `size` bytes appended at `now` (its offset `end_offset - 1`) in
+    /// the active segment, rolling a new one first when the active one holds records and
+    /// the record would take it past `max_bytes` or it was started more than `roll` ago
+    /// (Kafka's `LogSegment.shouldRoll`).
+    pub fn add_to_segment(&mut self, now: SimTime, size: u64, max_bytes: u64, roll: u64) {
+        let offset = self.end_offset.saturating_sub(1);
+        let rolls = self.segments.back().is_none_or(|active| {
+            active.bytes > 0
+                && (active.bytes.saturating_add(size) > max_bytes
+                    || now.saturating_sub(active.first_at) > roll)
+        });
+        if rolls {
+            self.segments.push_back(Segment {
+                base_offset: offset,
+                bytes: 0,
+                first_at: now,
+                last_at: now,
+            });
+        }
+        if let Some(active) = self.segments.back_mut() {
+            if active.bytes == 0 {
+                active.base_offset = offset;
+                active.first_at = now;
+            }
+            active.bytes += size;
+            active.last_at = now;
+        }
+    }
+
+    /// How many whole segments, oldest first, retention deletes at `now`: first while
+    /// the log is over `retention_bytes` by at least the segment's size, then while the
+    /// segment's newest record is older than `retention`; never a segment that reaches
+    /// past `readable` (the high watermark) and never an empty active one (Kafka's
+    /// `deleteRetentionSizeBreachedSegments`, then `deleteRetentionMsBreachedSegments`).
+    pub fn expired_segments(
+        &self,
+        now: SimTime,
+        readable: u64,
+        retention: Option<u64>,
+        retention_bytes: Option<u64>,
+    ) -> usize {
+        let deletable = |i: usize| {
+            let Some(segment) = self.segments.get(i) else {
+                return false;
+            };
+            let upper = self
+                .segments
+                .get(i + 1)
+                .map_or(self.end_offset, |next| next.base_offset);
+            let last_and_empty = i + 1 == self.segments.len() && segment.bytes == 0;
+            readable >= upper && !last_and_empty
+        };
+        let mut cut = 0;
+        if let Some(max) = retention_bytes
+            && self.bytes >= max
+        {
+            let mut over = self.bytes - max;
+            while deletable(cut) && over >= self.segments[cut].bytes {
+                over -= self.segments[cut].bytes;
+                cut += 1;
+            }
+        }
+        if let Some(retention) = retention {
+            while deletable(cut) && now.saturating_sub(self.segments[cut].last_at) > retention {
+                cut += 1;
+            }
+        }
+        cut
+    }
+
+    /// Records were removed from the end of the log (a failover truncated it): segments
+    /// beyond the new end go, and the new active one is measured again.
+    pub fn truncate_segments(&mut self) {
+        if self.segments.is_empty() {
+            return;
+        }
+        while self.segments.len() > 1
+            && self
+                .segments
+                .back()
+                .is_some_and(|s| s.base_offset >= self.end_offset)
+        {
+            self.segments.pop_back();
+        }
+        let Some(active) = self.segments.back().copied() else {
+            return;
+        };
+        let (mut bytes, mut last_at) = (0, active.first_at);
+        for offset in active.base_offset..self.end_offset {
+            if let Some(record) = self.record(offset) {
+                bytes += u64::from(record.size);
+                last_at = record.appended_at;
+            }
+        }
+        if let Some(active) = self.segments.back_mut() {
+            active.bytes = bytes;
+            active.last_at = last_at;
+            if bytes == 0 {
+                active.base_offset = self.end_offset;
+            }
+        }
     }
 }
 
@@ -274,6 +399,9 @@ pub struct TopicState {
     pub partitioner: Partitioner,
     pub retention_nanos: Option<u64>,
     pub retention_bytes: Option<u64>,
+    pub segment_bytes: u64,
+    pub segment_roll: u64,
+    pub retention_check: u64,
     pub partitions: Vec<Partition>,
     pub groups: Vec<GroupState>,
     /// Round-robin cursor for keyless records, and the sticky partitioner's batch count.
@@ -304,6 +432,9 @@ impl TopicState {
             partitioner: spec.partitioner,
             retention_nanos: spec.retention_nanos,
             retention_bytes: spec.retention_bytes,
+            segment_bytes: spec.segment_bytes,
+            segment_roll: spec.segment_roll_nanos,
+            retention_check: spec.retention_check_nanos,
             partitions: (0..partitions).map(|_| Partition::default()).collect(),
             groups: Vec::new(),
             rr_next: 0,
@@ -320,6 +451,11 @@ impl TopicState {
 
     /// Where consumers may read up to in partition `p`: the high watermark when followers replicate.
     #[inline]
+    /// Whether records are deleted by retention (by time or size) rather than once read.
+    pub fn has_retention(&self) -> bool {
+        self.retention_nanos.is_some() || self.retention_bytes.is_some()
+    }
+
     pub fn readable_end(&self, partition: &Partition) -> u64 {
         if self.replication_factor > 1 {
             partition.hw

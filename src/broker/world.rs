@@ -484,6 +484,14 @@ impl World {
             }
         }
         scheduler.at(scenario.sample_every_nanos, Event::Sample);
+        for (t, topic) in topics.iter().enumerate() {
+            if topic.has_retention() {
+                scheduler.at(
+                    topic.retention_check,
+                    Event::RetentionCheck { topic: t as u32 },
+                );
+            }
+        }
         if scenario.warmup_nanos > 0 {
             scheduler.at(scenario.warmup_nanos, Event::WarmupEnd);
         }
@@ -628,11 +636,6 @@ impl World {
     }
 
     fn sample(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
-        for t in 0..self.topics.len() {
-            for p in 0..self.topics[t].partitions.len() {
-                self.trim(now, t, p);
-            }
-        }
         if self.subscriptions.iter().any(Subscription::out_of_memory) {
             self.fail(
                 "the machine gave no more memory to remember which messages were processed: \
@@ -840,6 +843,12 @@ impl Model for World {
             }
             Event::CallRetry { request, token } => self.call_retry(now, request, token, scheduler),
             Event::Sample => self.sample(now, scheduler),
+            Event::RetentionCheck { topic } => {
+                self.enforce_retention(now, topic as usize);
+                if let Some(check) = self.topics.get(topic as usize).map(|t| t.retention_check) {
+                    scheduler.after(check, Event::RetentionCheck { topic });
+                }
+            }
             Event::WarmupEnd => self.warmup_end(now),
         }
     }

@@ -633,13 +633,33 @@ fn node_form(f: &mut Form<'_>, node: &mut RawNode) {
                     1..=100_000,
                 );
             }
-            f.optional_unit("retention", "Records older than this are deleted, read or not: a group lagging behind loses them.", &mut t.retention, Duration::from_secs(60));
+            f.optional_unit("retention", "Segments whose records are all older than this are deleted at the next retention check, read or not: a group lagging behind loses them.", &mut t.retention, Duration::from_secs(60));
             f.optional_unit(
                 "retention bytes",
-                "Most bytes kept per partition; the oldest records go first.",
+                "Most bytes kept per partition; the oldest segments go first.",
                 &mut t.retention_bytes,
                 Size { bytes: 1 << 20 },
             );
+            if t.retention.is_some() || t.retention_bytes.is_some() {
+                f.optional_unit(
+                    "segment bytes",
+                    "Retention deletes whole log segments: a new one starts past this size. Kafka's default is 1 GiB.",
+                    &mut t.segment_bytes,
+                    Size { bytes: 1 << 20 },
+                );
+                f.optional_unit(
+                    "segment roll",
+                    "A new segment also starts when the current one is this old. Kafka's default is 7 days.",
+                    &mut t.segment_roll,
+                    Duration::from_secs(10),
+                );
+                f.optional_unit(
+                    "retention check",
+                    "How often the broker deletes expired segments. Kafka's default is 5 minutes: with it, short runs delete nothing.",
+                    &mut t.retention_check,
+                    Duration::from_secs(5),
+                );
+            }
             f.number(
                 "replication factor",
                 "Copies of each partition. With acks=all a write waits for the in-sync ones.",

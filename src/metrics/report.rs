@@ -899,7 +899,10 @@ fn node_detail(
                         .iter()
                         .zip(&g.cursors)
                         .map(|(p, c)| {
-                            p.record(c.committed)
+                            // Records below the log start that the group still holds are
+                            // gone from the log: the oldest left stands for them.
+                            p.record(c.committed.max(p.base_offset))
+                                .filter(|_| c.committed < p.end_offset)
                                 .map_or(0.0, |r| now.saturating_sub(r.appended_at) as f64 / 1e6)
                         })
                         .collect();

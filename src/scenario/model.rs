@@ -249,6 +249,10 @@ pub struct Topic {
     pub partitioner: Partitioner,
     pub retention_nanos: Option<u64>,
     pub retention_bytes: Option<u64>,
+    /// Kafka's segment.bytes, segment.ms and log.retention.check.interval.ms (defaults filled).
+    pub segment_bytes: u64,
+    pub segment_roll_nanos: u64,
+    pub retention_check_nanos: u64,
     /// Consumer groups reading this topic, sorted by name, each with its members sorted by id.
     pub groups: Vec<(String, Vec<NodeIndex>)>,
     pub replication_factor: u32,

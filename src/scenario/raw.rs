@@ -324,6 +324,18 @@ pub struct RawTopic {
     /// Oldest records are deleted while a partition holds more than this (Kafka's retention.bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_bytes: Option<Size>,
+    /// A partition's log is stored in segments, and retention deletes whole segments:
+    /// a new segment starts when the current one would grow past this (Kafka's
+    /// segment.bytes, 1 GiB by default)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_bytes: Option<Size>,
+    /// ...or when it is this old (Kafka's segment.ms, 7 days by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_roll: Option<Duration>,
+    /// How often the broker applies retention (Kafka's log.retention.check.interval.ms,
+    /// 5 minutes by default): records are deleted only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_check: Option<Duration>,
     /// Copies of each partition (Kafka's replication.factor).
     #[serde(deserialize_with = "whole::u32", default = "default_one")]
     pub replication_factor: u32,
@@ -571,6 +583,9 @@ impl Default for RawTopic {
             partitioner: Partitioner::default(),
             retention: None,
             retention_bytes: None,
+            segment_bytes: None,
+            segment_roll: None,
+            retention_check: None,
             replication_factor: default_one(),
             min_insync_replicas: default_one(),
             replication_delay: default_replication_delay(),

@@ -7,6 +7,12 @@ use super::{Checker, MAX_KEYS, MAX_PARTITIONS};
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 
+/// Kafka's defaults: segment.bytes (1 GiB), segment.ms (7 days) and
+/// log.retention.check.interval.ms (5 minutes).
+pub const KAFKA_SEGMENT_BYTES: u64 = 1 << 30;
+pub const KAFKA_SEGMENT_ROLL: u64 = 7 * 24 * 3600 * 1_000_000_000;
+pub const KAFKA_RETENTION_CHECK: u64 = 5 * 60 * 1_000_000_000;
+
 pub(super) fn check_producer(
     c: &mut Checker<'_>,
     p: &str,
@@ -306,6 +312,18 @@ pub(super) fn check_topic(
     if n.retention_bytes.is_some_and(|b| b.bytes == 0) {
         c.problem(format!("{p}.retention_bytes"), "must be > 0");
     }
+    if n.segment_bytes.is_some_and(|b| b.bytes == 0) {
+        c.problem(
+            format!("{p}.segment_bytes"),
+            "must be > 0: write a size such as \"1MiB\"",
+        );
+    }
+    if let Some(roll) = n.segment_roll {
+        c.positive_duration(format!("{p}.segment_roll"), roll.nanos);
+    }
+    if let Some(check) = n.retention_check {
+        c.positive_duration(format!("{p}.retention_check"), check.nanos);
+    }
     if n.replication_factor == 0 || n.replication_factor > 16 {
         c.problem(
             format!("{p}.replication_factor"),
@@ -348,6 +366,9 @@ pub(super) fn check_topic(
         partitioner: n.partitioner,
         retention_nanos: n.retention.map(|r| r.nanos),
         retention_bytes: n.retention_bytes.map(|b| b.bytes),
+        segment_bytes: n.segment_bytes.map_or(KAFKA_SEGMENT_BYTES, |b| b.bytes),
+        segment_roll_nanos: n.segment_roll.map_or(KAFKA_SEGMENT_ROLL, |d| d.nanos),
+        retention_check_nanos: n.retention_check.map_or(KAFKA_RETENTION_CHECK, |d| d.nanos),
         groups: groups.into_iter().collect(),
         replication_factor: n.replication_factor.max(1),
         min_insync_replicas: n.min_insync_replicas.max(1),
