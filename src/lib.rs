@@ -18,4 +18,3 @@ pub mod metrics;
 pub mod run;
 pub mod scenario;
 pub mod text;
-pub mod topology;

@@ -2205,12 +2205,16 @@ fn passes_in_a_child_process(name: &str) -> Result<(), String> {
     }
 }
 
-/// Runs `text` to the end and checks its ledger: the body of the regression tests whose
-/// scenarios may abort the process (see [`passes_in_a_child_process`]).
+/// Runs `text` to its end, which it must reach (neither stopped nor failed), and checks its
+/// ledger: the body of the regression tests whose scenarios may abort the process (see
+/// [`passes_in_a_child_process`]).
 fn runs_with_its_ledger(text: &str) {
     let (_, scenario) = parse(text, "regression.ron").unwrap_or_else(|e| panic!("{e}"));
     let mut run = Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
-    let _ = run.run_to_end(|_| {});
+    if let Err(e) = run.run_to_end(|_| {}) {
+        panic!("the run did not reach its end: {e}");
+    }
+    assert!(run.is_finished());
     assert_eq!(run.check_ledger(), Ok(()));
 }
 
