@@ -255,16 +255,17 @@ impl World {
                 // record fetched again after a rebalance was already counted.
                 // At-most-once records were committed on fetch (see `flag::REPLAYED`).
                 let mut first_for_offset = !message.has(flag::REPLAYED);
-                if let Some(cursor) = self
+                if let Some(g) = self
                     .topics
                     .get_mut(topic as usize)
                     .and_then(|t| t.groups.get_mut(group as usize))
-                    .and_then(|g| g.cursors.get_mut(message.partition as usize))
+                    && let Some(cursor) = g.cursors.get_mut(message.partition as usize)
                 {
                     if ack == AckMode::AfterProcessing {
                         first_for_offset = !cursor.is_complete(message.offset);
                     }
                     cursor.complete(message.offset);
+                    g.touch(message.partition as usize);
                 }
                 self.after_commit_point(c);
                 if first_for_offset {
@@ -599,13 +600,14 @@ impl World {
         let Some(message) = self.messages.get(slot).copied() else {
             return;
         };
-        if let Some(cursor) = self
+        if let Some(g) = self
             .topics
             .get_mut(topic as usize)
             .and_then(|t| t.groups.get_mut(group as usize))
-            .and_then(|g| g.cursors.get_mut(message.partition as usize))
+            && let Some(cursor) = g.cursors.get_mut(message.partition as usize)
         {
             cursor.complete(message.offset);
+            g.touch(message.partition as usize);
         }
         self.after_commit_point(c);
     }
@@ -1631,34 +1633,32 @@ impl World {
         let Some(assigned) = group.assigned.get(member as usize) else {
             return;
         };
-        let mut moved = false;
-        for &p in assigned {
-            if let (Some(cursor), Some(partition)) = (
-                group.cursors.get_mut(p as usize),
-                topic.partitions.get(p as usize),
-            ) {
+        // Without retention, what every group has committed is deleted at once: the
+        // partitions whose committed offset moved are trimmed after the loop.
+        let mut moved = std::mem::take(&mut self.moved_partitions);
+        moved.clear();
+        // Only partitions touched since their last commit can move; the member's are a
+        // contiguous run (the range assignor's).
+        let (first, count) = (assigned.first().map_or(0, |&p| p as usize), assigned.len());
+        let mut from = first;
+        while let Some(p) = group.touched.first_in(from, first + count) {
+            from = p + 1;
+            group.touched.remove(p);
+            if let (Some(cursor), Some(partition)) =
+                (group.cursors.get_mut(p), topic.partitions.get(p))
+            {
                 let before = cursor.committed;
                 cursor.commit();
                 cursor.committed_moved(now, partition.end_offset, before);
-                moved |= cursor.committed != before;
-            }
-        }
-        // Without retention, what every group has committed is deleted at once.
-        let count = assigned.len();
-        if moved {
-            let (t, g, m) = (topic_index as usize, group_index as usize, member as usize);
-            for i in 0..count {
-                let p = self
-                    .topics
-                    .get(t)
-                    .and_then(|topic| topic.groups.get(g))
-                    .and_then(|group| group.assigned.get(m))
-                    .and_then(|assigned| assigned.get(i).copied());
-                if let Some(p) = p {
-                    self.trim(t, p as usize);
+                if cursor.committed != before {
+                    moved.push(p as u32);
                 }
             }
         }
+        for &p in &moved {
+            self.trim(topic_index as usize, p as usize);
+        }
+        self.moved_partitions = moved;
     }
 
     /// The periodic commit of a consumer with an auto-commit interval.

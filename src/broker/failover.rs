@@ -230,6 +230,13 @@ impl World {
     ) {
         let groups = self.topics.get(t).map_or(0, |topic| topic.groups.len());
         for g in 0..groups {
+            if let Some(group) = self
+                .topics
+                .get_mut(t)
+                .and_then(|topic| topic.groups.get_mut(g))
+            {
+                group.may_fetch(p);
+            }
             let owner = self
                 .topics
                 .get(t)

@@ -777,6 +777,7 @@ impl World {
                 if cursor.position > offset {
                     if front.flags & flag::DEAD != 0 {
                         cursor.complete(offset);
+                        group.touched.insert(p);
                     }
                     continue;
                 }
@@ -788,6 +789,8 @@ impl World {
                 let lost = skip_to(cursor, partition, upto);
                 self.ledger.lost.retention += lost;
                 group.lost += lost;
+                group.may_fetch(p);
+                group.touch(p);
             }
             let Some(partition) = topic.partitions.get_mut(p) else {
                 return;
@@ -812,7 +815,11 @@ impl World {
             return;
         };
         cursor.rewind();
-        if cursor.position < partition.base_offset {
+        let below = cursor.position < partition.base_offset;
+        if let Some(group) = topic.groups.get_mut(g) {
+            group.may_fetch(p);
+        }
+        if below {
             self.reset_below_log_start(t, g, p);
         }
     }
@@ -846,7 +853,9 @@ impl World {
             let lost = skip_to(cursor, partition, upto);
             self.ledger.lost.retention += lost;
             group.lost += lost;
+            group.touch(p);
         }
+        group.may_fetch(p);
     }
 
     /// Fills consumer `c`'s free slots from its assigned partitions, round-robin.
@@ -869,16 +878,23 @@ impl World {
         let Some(group) = topic.groups.get_mut(group as usize) else {
             return;
         };
-        let Some(assigned) = group.assigned.get(member as usize) else {
+        let (Some(assigned), Some(fetchable)) = (
+            group.assigned.get(member as usize),
+            group.fetchable.get_mut(member as usize),
+        ) else {
             return;
         };
         let count = assigned.len();
-        let mut idle_partitions = 0;
-        while consumer.has_free_slot() && idle_partitions < count {
-            let Some(&p) = assigned.get(consumer.next_partition % count) else {
+        // Round-robin from `next_partition` over the partitions that may have a record: the
+        // order a scan of every assigned partition takes, skipping those known to be idle.
+        while consumer.has_free_slot() {
+            let from = consumer.next_partition % count.max(1);
+            let Some(i) = fetchable.next_from(from, count) else {
                 return;
             };
-            consumer.next_partition = (consumer.next_partition + 1) % count;
+            let Some(&p) = assigned.get(i) else {
+                return;
+            };
             let (Some(partition), Some(cursor)) = (
                 topic.partitions.get(p as usize),
                 group.cursors.get_mut(p as usize),
@@ -892,10 +908,10 @@ impl World {
             };
             let readable = cursor.position < end && partition.online(now);
             let Some(record) = partition.record(cursor.position).filter(|_| readable) else {
-                idle_partitions += 1;
+                fetchable.remove(i);
                 continue;
             };
-            idle_partitions = 0;
+            consumer.next_partition = (i + 1) % count;
             let again = cursor.fetched_before(cursor.position);
             let replayed = again
                 && consumer.ack == AckMode::BeforeProcessing
@@ -934,6 +950,7 @@ impl World {
                 return;
             };
             cursor.take();
+            group.touched.insert(p as usize);
             if consumer.ack == AckMode::BeforeProcessing {
                 // At-most-once: commit past the record before processing it.
                 let before = cursor.committed;

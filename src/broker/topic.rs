@@ -320,6 +320,16 @@ pub struct GroupState {
     pub owner: Vec<Option<u32>>,
     /// Member -> its partitions.
     pub assigned: Vec<Vec<u32>>,
+    /// Member -> a bit per assigned partition (by its place in `assigned`) that may have a
+    /// record to fetch. A fetch that finds nothing there clears it; whatever can make the
+    /// partition readable sets it again (an append or a high-watermark move, a leader's
+    /// return, a rewind, an offset reset, a retention skip: [`GroupState::may_fetch`]).
+    /// Fetching looks only at set bits, so a member of many idle partitions does not scan
+    /// them all, and takes the partitions in the same round-robin order as a scan would.
+    pub fetchable: Vec<Fetchable>,
+    /// Partitions whose cursor took or completed a record since the group last committed
+    /// them: the only ones a commit can move ([`GroupState::touch`]).
+    pub touched: Fetchable,
     pub cursors: Vec<GroupCursor>,
     /// Rebalances so far.
     pub rebalances: u64,
@@ -338,6 +348,8 @@ impl GroupState {
             members,
             owner: vec![None; partitions as usize],
             assigned: Vec::new(),
+            fetchable: Vec::new(),
+            touched: Fetchable::none(partitions as usize),
             cursors: (0..partitions).map(|_| GroupCursor::default()).collect(),
             rebalances: 0,
             reset: OffsetReset::Earliest,
@@ -358,6 +370,7 @@ impl GroupState {
         let partitions = self.owner.len();
         let members = self.members.len();
         self.assigned = vec![Vec::new(); members];
+        self.fetchable = vec![Fetchable::default(); members];
         self.owner.iter_mut().for_each(|o| *o = None);
         let live_members: Vec<usize> = (0..members)
             .filter(|&m| live.get(m).copied().unwrap_or(false))
@@ -380,7 +393,32 @@ impl GroupState {
                     list.push(p as u32);
                 }
             }
+            if let Some(bits) = self.fetchable.get_mut(m) {
+                *bits = Fetchable::all(count);
+            }
             next += count;
+        }
+    }
+
+    /// Partition `p`'s cursor took or completed a record: the next commit looks at it.
+    #[inline]
+    pub fn touch(&mut self, p: usize) {
+        self.touched.insert(p);
+    }
+
+    /// Partition `p` may have a record to fetch now: its owner will look at it.
+    #[inline]
+    pub fn may_fetch(&mut self, p: usize) {
+        let Some(Some(m)) = self.owner.get(p).copied() else {
+            return;
+        };
+        let m = m as usize;
+        // The range assignor gives each member a contiguous run of partitions.
+        let Some(&first) = self.assigned.get(m).and_then(|list| list.first()) else {
+            return;
+        };
+        if let Some(bits) = self.fetchable.get_mut(m) {
+            bits.insert(p.wrapping_sub(first as usize));
         }
     }
 
@@ -505,5 +543,131 @@ impl TopicState {
             .map(|c| c.committed)
             .min()
             .unwrap_or(0)
+    }
+}
+
+/// A set of partitions (by their place in a member's assignment) as a two-level bitset: a
+/// word per 64 partitions and a summary bit per word, so finding the next member of a
+/// sparse set among 100,000 partitions reads a few dozen words, not thousands.
+#[derive(Debug, Clone, Default)]
+pub struct Fetchable {
+    words: Vec<u64>,
+    summary: Vec<u64>,
+}
+
+impl Fetchable {
+    /// None of `count` places.
+    pub fn none(count: usize) -> Self {
+        Self {
+            words: vec![0; count.div_ceil(64)],
+            summary: vec![0; count.div_ceil(64 * 64)],
+        }
+    }
+
+    /// Every one of `count` places.
+    pub fn all(count: usize) -> Self {
+        let mut set = Self::none(count);
+        for i in 0..count {
+            set.insert(i);
+        }
+        set
+    }
+
+    #[inline]
+    pub fn insert(&mut self, i: usize) {
+        if let Some(word) = self.words.get_mut(i / 64) {
+            *word |= 1 << (i % 64);
+            if let Some(summary) = self.summary.get_mut(i / 4096) {
+                *summary |= 1 << ((i / 64) % 64);
+            }
+        }
+    }
+
+    #[inline]
+    pub fn remove(&mut self, i: usize) {
+        if let Some(word) = self.words.get_mut(i / 64) {
+            *word &= !(1 << (i % 64));
+            if *word == 0
+                && let Some(summary) = self.summary.get_mut(i / 4096)
+            {
+                *summary &= !(1 << ((i / 64) % 64));
+            }
+        }
+    }
+
+    /// The first member at or after `from`, going round below `count`.
+    #[inline]
+    pub fn next_from(&self, from: usize, count: usize) -> Option<usize> {
+        self.first_in(from, count)
+            .or_else(|| self.first_in(0, from.min(count)))
+    }
+
+    /// The first member in `lo..hi`.
+    pub fn first_in(&self, lo: usize, hi: usize) -> Option<usize> {
+        let mut i = lo;
+        while i < hi {
+            let word = self.words.get(i / 64).copied().unwrap_or(0) >> (i % 64);
+            if word != 0 {
+                let found = i + word.trailing_zeros() as usize;
+                return (found < hi).then_some(found);
+            }
+            // On to the next word that has a member, found in the summary.
+            let mut w = i / 64 + 1;
+            loop {
+                let summary = self.summary.get(w / 64)?;
+                let bits = summary >> (w % 64);
+                if bits != 0 {
+                    w += bits.trailing_zeros() as usize;
+                    break;
+                }
+                w = (w / 64 + 1) * 64;
+            }
+            i = w * 64;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fetchable;
+
+    #[test]
+    fn fetchable_finds_the_next_member_going_round() {
+        // (set bits, from, count, found)
+        let cases: &[(&[usize], usize, usize, Option<usize>)] = &[
+            (&[], 0, 10, None),
+            (&[3], 0, 10, Some(3)),
+            (&[3], 4, 10, Some(3)),
+            (&[3, 7], 4, 10, Some(7)),
+            (&[3, 7], 8, 10, Some(3)),
+            (&[64, 130], 65, 200, Some(130)),
+            (&[64, 130], 131, 200, Some(64)),
+            (&[199], 0, 200, Some(199)),
+            // Bits beyond the count do not count.
+            (&[12], 0, 10, None),
+        ];
+        for &(set, from, count, found) in cases {
+            let mut bits = Fetchable::all(256);
+            for i in 0..256 {
+                if !set.contains(&i) {
+                    bits.remove(i);
+                }
+            }
+            assert_eq!(bits.next_from(from, count), found, "{set:?} from {from}");
+        }
+        // Far apart in a large set, and gone once removed.
+        let mut bits = Fetchable::all(100_000);
+        for i in 0..100_000 {
+            if i != 5 && i != 99_000 {
+                bits.remove(i);
+            }
+        }
+        assert_eq!(bits.next_from(6, 100_000), Some(99_000));
+        assert_eq!(bits.next_from(99_001, 100_000), Some(5));
+        bits.remove(5);
+        assert_eq!(bits.next_from(99_001, 100_000), Some(99_000));
+        bits.remove(99_000);
+        assert_eq!(bits.next_from(0, 100_000), None);
     }
 }

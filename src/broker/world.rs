@@ -144,6 +144,8 @@ pub struct World {
     /// Queues dead-lettering a copy right now: the history the copy leaves with, and why.
     /// A copy that would enter a queue in that history is dropped (see `World::send_from`).
     pub(super) dead_lettering: Vec<(super::deaths::History, super::flow::Discard, usize)>,
+    /// Scratch: the partitions whose committed offset a commit moved (kept to reuse its room).
+    pub(super) moved_partitions: Vec<u32>,
     /// The dead-letter histories of the copies in queues.
     pub(super) deaths: super::deaths::Deaths,
     /// Some producer waits for acknowledgements (publisher confirms): publishes then check
@@ -579,6 +581,7 @@ impl World {
             services,
             tracer: None,
             dead_lettering: Vec::new(),
+            moved_partitions: Vec::new(),
             deaths: Default::default(),
         })
     }
