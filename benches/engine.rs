@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the engine: the reference pipeline, a keyed topic
 //! with a consumer group, the bare binary-heap loop they are compared with,
-//! the event queue holding a million pending events, and the start-up of a run (parse,
-//! check and build) for every example. `evlab bench`
+//! the event queue holding a million pending events, the start-up of a run (parse,
+//! check and build) for every example, and a topic's cost per record with 10 and with
+//! 100,000 partitions (the bar: within 2x). `evlab bench`
 //! prints the same workloads as one table; these give criterion's statistics.
 
 #![allow(clippy::expect_used)] // a benchmark of built-in scenarios may stop loudly
@@ -64,5 +65,44 @@ fn start_up(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipelines, pending, start_up);
+/// One keyed producer (1,000 keys, 100 records a second) into a topic of `partitions`
+/// partitions, read by one consumer: `records` records.
+fn partitioned(partitions: u32, records: u64) -> evlab::scenario::Scenario {
+    let text = format!(
+        r#"(version: 1, name: "partitions", seed: 1, duration: "{}s",
+        nodes: [Producer(id: "p", arrival: Constant(rate: "100/s"), keys: Uniform(count: 1000)),
+                Topic(id: "t", partitions: {partitions}),
+                Consumer(id: "c", service: Constant(time: "1ms"))],
+        edges: [(from: "p", to: "t"), (from: "t", to: "c")])"#,
+        records / 100
+    );
+    evlab::scenario::parse(&text, "partitions")
+        .expect("the benchmark's scenario")
+        .1
+}
+
+/// A record's cost must not grow with partitions it does not touch. Building the run (which
+/// allocates every partition) is left out of the timing; sampling is in.
+fn partitions(c: &mut Criterion) {
+    const RECORDS: u64 = 1_000_000;
+    let mut group = c.benchmark_group("partitions");
+    group.throughput(Throughput::Elements(RECORDS));
+    group.sample_size(10);
+    for count in [10, 100_000] {
+        let scenario = partitioned(count, RECORDS);
+        group.bench_function(format!("keyed_topic_{count}_partitions"), |b| {
+            b.iter_batched(
+                || Run::new(&scenario).expect("builds"),
+                |mut run| {
+                    run.run_to_end(|_| {}).expect("runs");
+                    run.world().ledger.processed
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pipelines, pending, start_up, partitions);
 criterion_main!(benches);
