@@ -1,0 +1,237 @@
+//! Running generated scenarios: checking, slicing, and the checks made after every slice.
+
+#![allow(unused_imports)]
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+pub(crate) fn checked(raw: &RawScenario) -> Result<Scenario, TestCaseError> {
+    if let Some(path) = std::env::var_os("EVLAB_DUMP") {
+        let _ = std::fs::write(path, evlab::scenario::to_ron(raw).unwrap_or_default());
+    }
+    check(raw).map_err(|problems| {
+        TestCaseError::fail(format!("generated scenario rejected: {problems:#?}"))
+    })
+}
+
+/// Bookkeeping the ledger does not cover: per-consumer and per-queue acknowledgement counts.
+///
+/// A queue consumer's unacknowledged copies are those it holds: being processed, processed and
+/// awaiting their acknowledgement (`ack_delay`), or buffered beyond its concurrency. A queue
+/// counts the unacknowledged copies of its at-least-once consumers (at-most-once copies are
+/// acknowledged on delivery), plus, for a pull queue, the received copies of crashed consumers
+/// that wait out their visibility timeout. A queue whose broker is down delivers nothing: its
+/// consumers lost what they held when it failed, and hold nothing until it is back.
+pub(crate) fn check_consumers(run: &Run) -> Result<(), String> {
+    let world = run.world();
+    let mut unacked_per_queue = vec![0u64; world.queues.len()];
+    for c in &world.consumers {
+        let id = &world.ids[c.node];
+        if c.busy > c.concurrency {
+            return Err(format!(
+                "consumer `{id}` processes {} messages at once, above its concurrency {}",
+                c.busy, c.concurrency
+            ));
+        }
+        // What it goes on processing after losing its connection counts as busy.
+        if c.busy as usize > c.in_hand.len() + c.finishing.len() {
+            return Err(format!(
+                "consumer `{id}` processes {} messages but holds {} (+{} finishing)",
+                c.busy,
+                c.in_hand.len(),
+                c.finishing.len()
+            ));
+        }
+        if !c.alive && (!c.in_hand.is_empty() || !c.buffer.is_empty()) {
+            return Err(format!(
+                "consumer `{id}` is down and still holds {} messages ({} buffered)",
+                c.in_hand.len(),
+                c.buffer.len()
+            ));
+        }
+        if !c.alive && c.busy as usize != c.finishing.len() {
+            return Err(format!(
+                "consumer `{id}` is down and processes {} messages, {} of them unconnected",
+                c.busy,
+                c.finishing.len()
+            ));
+        }
+        if c.faults.crashes.any() && !c.finishing.is_empty() {
+            return Err(format!(
+                "crashed consumer `{id}` still processes {} messages",
+                c.finishing.len()
+            ));
+        }
+        match c.source {
+            Source::Queue(q) => {
+                let held = c.in_hand.len() as u64 + c.buffer.len() as u64;
+                if world
+                    .queues
+                    .get(q as usize)
+                    .is_some_and(|queue| !queue.online)
+                    && held > 0
+                {
+                    return Err(format!(
+                        "consumer `{id}` holds {held} messages of a queue whose broker is down"
+                    ));
+                }
+                if u64::from(c.unacked) != held {
+                    return Err(format!(
+                        "consumer `{id}` has {} unacked but holds {held} ({} busy, {} in hand, {} buffered)",
+                        c.unacked,
+                        c.busy,
+                        c.in_hand.len(),
+                        c.buffer.len()
+                    ));
+                }
+                if c.unacked > c.prefetch {
+                    return Err(format!(
+                        "consumer `{id}` has {} unacked, above its prefetch {}",
+                        c.unacked, c.prefetch
+                    ));
+                }
+                if c.ack == AckMode::AfterProcessing {
+                    unacked_per_queue[q as usize] += u64::from(c.unacked);
+                }
+            }
+            Source::Topic { .. } => {
+                if !c.buffer.is_empty() {
+                    return Err(format!(
+                        "topic consumer `{id}` buffers {} messages",
+                        c.buffer.len()
+                    ));
+                }
+            }
+        }
+    }
+    for (q, queue) in world.queues.iter().enumerate() {
+        let expected = unacked_per_queue[q] + queue.orphans;
+        if queue.unacked != expected {
+            return Err(format!(
+                "queue `{}` counts {} unacked, its consumers {} (and {} orphans)",
+                world.ids[queue.node], queue.unacked, unacked_per_queue[q], queue.orphans
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The report of `scenario` (tracing every `trace` messages), without its time series and
+/// event count, or `None` when the run stops or takes more than [`EVENT_BUDGET`] events.
+pub(crate) fn observed_report(
+    scenario: &Scenario,
+    trace: Option<u64>,
+) -> Result<Option<serde_json::Value>, TestCaseError> {
+    let mut run = Run::new(scenario).map_err(|e| TestCaseError::fail(format!("Run::new: {e}")))?;
+    run.set_tracing(trace);
+    let duration = run.duration_nanos();
+    for i in 1..=10 {
+        if run.advance_to(duration * i / 10).is_err() || run.events() > EVENT_BUDGET {
+            return Ok(None);
+        }
+    }
+    let mut json: serde_json::Value = serde_json::from_str(&run.report(None, false).to_json())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    if let Some(object) = json.as_object_mut() {
+        object.remove("events");
+    }
+    Ok(Some(json))
+}
+
+/// Engine events a run may execute before the properties stop it at the end of a slice: a few
+/// generated scenarios amplify without bound (consumers publishing back into their own input
+/// through fanouts, dead letters expiring around a cycle) and would otherwise take seconds.
+pub(crate) const EVENT_BUDGET: u64 = 2_000_000;
+
+/// How a run ended.
+pub(crate) struct Outcome {
+    pub(crate) json: String,
+    pub(crate) stopped: bool,
+    /// Where it was cut off for going over [`EVENT_BUDGET`].
+    pub(crate) cut_at: Option<u64>,
+}
+
+/// Runs `scenario` in `slices` equal steps, checking the ledger and the consumers' bookkeeping
+/// after every step and the report's totals at the end.
+pub(crate) fn run_in_slices(scenario: &Scenario, slices: u64) -> Result<Outcome, TestCaseError> {
+    let mut run = Run::new(scenario).map_err(|e| TestCaseError::fail(format!("Run::new: {e}")))?;
+    let duration = run.duration_nanos();
+    let mut stopped = false;
+    let mut cut_at = None;
+    for i in 1..=slices {
+        let until = duration * i / slices;
+        match run.advance_to(until) {
+            Ok(_) => {}
+            Err(RunError::Stopped { message, .. }) => {
+                prop_assert!(
+                    message.contains("max_in_flight"),
+                    "stopped for another reason: {message}"
+                );
+                stopped = true;
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("advance_to({until}): {e}"))),
+        }
+        if let Err(e) = run.check_ledger() {
+            return Err(TestCaseError::fail(format!(
+                "after slice {i} (t = {} ns): {e}",
+                run.now()
+            )));
+        }
+        if let Err(e) = check_consumers(&run) {
+            return Err(TestCaseError::fail(format!(
+                "after slice {i} (t = {} ns): {e}",
+                run.now()
+            )));
+        }
+        if stopped {
+            break;
+        }
+        if run.events() > EVENT_BUDGET && !run.is_finished() {
+            cut_at = Some(run.now());
+            break;
+        }
+    }
+    prop_assert!(
+        stopped || cut_at.is_some() || run.is_finished(),
+        "run not finished at {} of {duration}",
+        run.now()
+    );
+    let report = run.report(None, true);
+    check_totals(&report)?;
+    Ok(Outcome {
+        json: report.to_json(),
+        stopped,
+        cut_at,
+    })
+}
+
+/// The report's totals balance: every copy created ended once or is still in flight.
+pub(crate) fn check_totals(report: &Report) -> Result<(), TestCaseError> {
+    let t = &report.totals;
+    prop_assert_eq!(t.lost, t.lost_by_reason.total());
+    prop_assert_eq!(t.dropped_total, t.dropped.total());
+    prop_assert_eq!(t.dropped_total, t.lost);
+    prop_assert_eq!(
+        t.lost,
+        common::lost_at_nodes(report) + t.lost_in_transit,
+        "queues' and groups' losses and those between nodes do not add up: {:?}",
+        t.lost_by_reason
+    );
+    prop_assert_eq!(
+        t.produced + t.fanned_out + t.duplicate_copies,
+        t.processed + t.dead_lettered + t.lost + t.in_flight_at_end,
+        "totals do not balance: {:?} {:?}",
+        (
+            t.produced,
+            t.fanned_out,
+            t.duplicate_copies,
+            t.processed,
+            t.dead_lettered,
+            t.in_flight_at_end
+        ),
+        t.lost_by_reason
+    );
+    Ok(())
+}
