@@ -1650,6 +1650,7 @@ impl World {
                 let before = cursor.committed;
                 cursor.commit();
                 cursor.committed_moved(now, partition.end_offset, before);
+                group.committed_sum += cursor.committed - before;
                 if cursor.committed != before {
                     moved.push(p as u32);
                 }

@@ -310,6 +310,7 @@ impl World {
             partition.bytes = partition.bytes.saturating_sub(u64::from(record.size));
             truncated.push(record);
         }
+        topic.end_sum -= truncated.len() as u64;
         partition.end_average.set(now, partition.end_offset);
         partition.truncate_segments();
         self.stored_records = self.stored_records.saturating_sub(truncated.len() as u64);

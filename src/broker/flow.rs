@@ -658,6 +658,7 @@ impl World {
             partition.add_to_segment(now, u64::from(message.size), segment_bytes, roll);
         }
         topic.appended += 1;
+        topic.end_sum += 1;
         self.stored_records += 1;
         let groups = topic.groups.len() as u64;
         // A rewrite of truncated records carries copies that exist already.
@@ -956,6 +957,7 @@ impl World {
                 let before = cursor.committed;
                 cursor.commit_to(cursor.position);
                 cursor.committed_moved(now, partition.end_offset, before);
+                group.committed_sum += cursor.committed - before;
             }
             Self::start(
                 now,

@@ -330,6 +330,8 @@ pub struct GroupState {
     /// Partitions whose cursor took or completed a record since the group last committed
     /// them: the only ones a commit can move ([`GroupState::touch`]).
     pub touched: Fetchable,
+    /// The committed offsets summed over partitions, kept as they move.
+    pub committed_sum: u64,
     pub cursors: Vec<GroupCursor>,
     /// Rebalances so far.
     pub rebalances: u64,
@@ -350,6 +352,7 @@ impl GroupState {
             assigned: Vec::new(),
             fetchable: Vec::new(),
             touched: Fetchable::none(partitions as usize),
+            committed_sum: 0,
             cursors: (0..partitions).map(|_| GroupCursor::default()).collect(),
             rebalances: 0,
             reset: OffsetReset::Earliest,
@@ -422,13 +425,10 @@ impl GroupState {
         }
     }
 
-    /// Messages appended but not yet committed, summed over partitions.
-    pub fn lag(&self, partitions: &[Partition]) -> u64 {
-        partitions
-            .iter()
-            .zip(&self.cursors)
-            .map(|(p, c)| p.end_offset - c.committed)
-            .sum()
+    /// Messages appended but not yet committed, summed over partitions, given the topic's
+    /// log-end offsets summed (kept as they move, so no partition is visited).
+    pub fn lag(&self, end_sum: u64) -> u64 {
+        end_sum.saturating_sub(self.committed_sum)
     }
 }
 
@@ -441,6 +441,8 @@ pub struct TopicState {
     pub segment_roll: u64,
     pub retention_check: u64,
     pub partitions: Vec<Partition>,
+    /// The partitions' log-end offsets summed, kept as they move.
+    pub end_sum: u64,
     pub groups: Vec<GroupState>,
     /// Round-robin cursor for keyless records, and the sticky partitioner's batch count.
     rr_next: u32,
@@ -474,6 +476,7 @@ impl TopicState {
             segment_roll: spec.segment_roll_nanos,
             retention_check: spec.retention_check_nanos,
             partitions: (0..partitions).map(|_| Partition::default()).collect(),
+            end_sum: 0,
             groups: Vec::new(),
             rr_next: 0,
             sticky_left: 0,

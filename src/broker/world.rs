@@ -656,6 +656,25 @@ impl World {
     /// Recounts the copies in flight from the structures and compares with the ledger.
     /// Dead letters (out of the ledger) and ghosts (forwarded, awaiting their ack) do not count.
     pub fn check_ledger(&self) -> Result<(), String> {
+        // The running sums the time series reads a topic's lag from.
+        for (t, topic) in self.topics.iter().enumerate() {
+            let end: u64 = topic.partitions.iter().map(|p| p.end_offset).sum();
+            if end != topic.end_sum {
+                return Err(format!(
+                    "topic {t}: log ends sum to {end}, kept as {}",
+                    topic.end_sum
+                ));
+            }
+            for group in &topic.groups {
+                let committed: u64 = group.cursors.iter().map(|c| c.committed).sum();
+                if committed != group.committed_sum {
+                    return Err(format!(
+                        "topic {t}, group {}: committed offsets sum to {committed}, kept as {}",
+                        group.name, group.committed_sum
+                    ));
+                }
+            }
+        }
         let live = |slot: &Slot| {
             self.messages
                 .get(*slot)

@@ -163,7 +163,7 @@ impl Series {
                 NodeRef::Topic(t) => {
                     if let Some(topic) = world.topics.get(t as usize) {
                         node.depth
-                            .push(topic.groups.iter().map(|g| g.lag(&topic.partitions)).sum());
+                            .push(topic.groups.iter().map(|g| g.lag(topic.end_sum)).sum());
                     }
                 }
                 NodeRef::Consumer(c) => {
