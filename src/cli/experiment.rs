@@ -10,27 +10,12 @@ use serde::Serialize;
 
 use super::{EXIT_FAILED, EXIT_INVALID, Format, RunArgs, RunFlags};
 use crate::atomic::PendingFile;
-use crate::experiment::{self, HEADLINE, Summary, number, paired_difference, replication_seed};
+use crate::experiment::{
+    self, HEADLINE, Summary, number, ordered, paired_difference, replication_seed,
+};
 use crate::metrics::report::Report;
 use crate::scenario::Scenario;
 use crate::text::printable;
-
-/// Figure names: the headline ones first (those present), then every other, sorted.
-fn ordered<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
-    let names: Vec<&String> = names.collect();
-    let mut out: Vec<String> = HEADLINE
-        .iter()
-        .filter(|h| names.iter().any(|n| n == *h))
-        .map(|h| h.to_string())
-        .collect();
-    out.extend(
-        names
-            .into_iter()
-            .filter(|n| !HEADLINE.contains(&n.as_str()))
-            .cloned(),
-    );
-    out
-}
 
 /// Runs `replications` replications of `scenario`; a failed one is an error naming its seed.
 fn replicate(scenario: &Scenario, replications: u32) -> Result<Vec<Report>, (u32, String)> {
@@ -84,32 +69,8 @@ pub fn replications(args: &RunArgs, scenario: &Scenario, out: Option<PendingFile
                 printable(&scenario.name),
                 scenario.seed,
             );
-            let width = figures.keys().map(String::len).max().unwrap_or(10).max(10);
-            let _ = writeln!(
-                t,
-                "{:<width$}  {:>14}  {:>12}  {:>4}",
-                "figure", "mean", "±95%", "n"
-            );
-            let mut noisy = 0;
-            for name in ordered(figures.keys()) {
-                let Some(s) = figures.get(&name) else {
-                    continue;
-                };
-                let flag = if s.is_noisy() {
-                    noisy += 1;
-                    "  ! wide: run longer or add replications"
-                } else {
-                    ""
-                };
-                let _ = writeln!(
-                    t,
-                    "{:<width$}  {:>14}  {:>12}  {:>4}{flag}",
-                    printable(&name),
-                    number(s.mean),
-                    number(s.ci95),
-                    s.n
-                );
-            }
+            let (table, noisy) = experiment::summary_table(&figures);
+            t.push_str(&table);
             if noisy > 0 {
                 let _ = writeln!(
                     t,

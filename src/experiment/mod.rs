@@ -21,6 +21,8 @@ use crate::scenario::Scenario;
 
 pub use stats::{Summary, paired_difference};
 
+use std::fmt::Write as _;
+
 /// The figures a user compares first, in the order the table leads with them.
 pub const HEADLINE: &[&str] = &[
     "throughput_per_s.processed",
@@ -141,6 +143,57 @@ pub fn summarize(reports: &[Report]) -> BTreeMap<String, Summary> {
         .into_iter()
         .map(|(name, values)| (name, Summary::of(&values)))
         .collect()
+}
+
+/// Figure names: the headline ones first (those present), then every other, sorted.
+pub fn ordered<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let names: Vec<&String> = names.collect();
+    let mut out: Vec<String> = HEADLINE
+        .iter()
+        .filter(|h| names.iter().any(|n| n == *h))
+        .map(|h| h.to_string())
+        .collect();
+    out.extend(
+        names
+            .into_iter()
+            .filter(|n| !HEADLINE.contains(&n.as_str()))
+            .cloned(),
+    );
+    out
+}
+
+/// Every figure as its mean, the half-width of its 95% interval and N, the headline ones
+/// first, one a line; a figure whose interval is wider than 10% of its mean is flagged. Also
+/// returns how many are flagged. `evlab run --replications` and the lab's Replicate print it.
+pub fn summary_table(figures: &BTreeMap<String, Summary>) -> (String, usize) {
+    let mut t = String::new();
+    let width = figures.keys().map(String::len).max().unwrap_or(10).max(10);
+    let _ = writeln!(
+        t,
+        "{:<width$}  {:>14}  {:>12}  {:>4}",
+        "figure", "mean", "±95%", "n"
+    );
+    let mut noisy = 0;
+    for name in ordered(figures.keys()) {
+        let Some(s) = figures.get(&name) else {
+            continue;
+        };
+        let flag = if s.is_noisy() {
+            noisy += 1;
+            "  ! wide: run longer or add replications"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            t,
+            "{:<width$}  {:>14}  {:>12}  {:>4}{flag}",
+            crate::text::printable(&name),
+            number(s.mean),
+            number(s.ci95),
+            s.n
+        );
+    }
+    (t, noisy)
 }
 
 #[cfg(test)]

@@ -129,50 +129,15 @@ impl Replicate {
                 ui.colored_label(ui.visuals().error_fg_color, why);
             }
             Some((n, Ok(figures))) => {
+                let (table, noisy) = experiment::summary_table(figures);
                 ui.label(format!(
-                    "{n} replications (seeds derived from the scenario's); a figure marked ! has an \
-                     interval wider than 10% of its mean: run longer or add replications"
+                    "{n} replications (seeds derived from the scenario's); {noisy} figures have an \
+                     interval wider than 10% of their mean"
                 ));
-                ui.add(egui::Label::new(egui::RichText::new(table(figures)).monospace()).extend());
+                ui.add(egui::Label::new(egui::RichText::new(table).monospace()).extend());
             }
         }
     }
-}
-
-/// Figures with their intervals, headline ones first, as `evlab run --replications` prints them.
-pub fn table(figures: &BTreeMap<String, Summary>) -> String {
-    use std::fmt::Write as _;
-    let width = figures.keys().map(String::len).max().unwrap_or(10).max(10);
-    let mut out = format!(
-        "{:<width$}  {:>14}  {:>12}  {:>4}\n",
-        "figure", "mean", "±95%", "n"
-    );
-    let headline = crate::experiment::HEADLINE;
-    let names = headline
-        .iter()
-        .map(|s| s.to_string())
-        .filter(|n| figures.contains_key(n))
-        .chain(
-            figures
-                .keys()
-                .filter(|n| !headline.contains(&n.as_str()))
-                .cloned(),
-        );
-    for name in names {
-        let Some(s) = figures.get(&name) else {
-            continue;
-        };
-        let flag = if s.is_noisy() { "  !" } else { "" };
-        let _ = writeln!(
-            out,
-            "{:<width$}  {:>14}  {:>12}  {:>4}{flag}",
-            crate::text::printable(&name),
-            crate::experiment::number(s.mean),
-            crate::experiment::number(s.ci95),
-            s.n
-        );
-    }
-    out
 }
 
 /// Compare: another design, run to its end, beside the open one.
@@ -199,8 +164,8 @@ impl Compare {
         let job = Job::start("evlab-compare", ctx, move || {
             let mut run = crate::run::Run::new(&scenario).map_err(|e| e.to_string())?;
             run.run_to_end(|_| {}).map_err(|e| e.to_string())?;
-            let report = run.report(None, true);
-            let series = report.series.clone().unwrap_or_default();
+            let mut report = run.report(None, true);
+            let series = report.series.take().unwrap_or_default();
             Ok(Other {
                 label,
                 report,

@@ -566,17 +566,6 @@ pub(crate) fn fault() -> impl Strategy<Value = FaultSpec> {
     )
 }
 
-pub(crate) fn kind_name(node: &RawNode) -> &'static str {
-    match node {
-        RawNode::Producer(_) => "producer",
-        RawNode::Exchange(_) => "exchange",
-        RawNode::Queue(_) => "queue",
-        RawNode::Topic(_) => "topic",
-        RawNode::Consumer(_) => "consumer",
-        RawNode::Service(_) => "service",
-    }
-}
-
 pub(crate) fn node_index(raw: &RawScenario, id: &str) -> Option<usize> {
     raw.nodes.iter().position(|n| n.id() == id)
 }
@@ -587,7 +576,7 @@ pub(crate) fn link_takes(raw: &RawScenario, e: usize, what: LinkUse) -> bool {
     let Some(edge) = raw.edges.get(e) else {
         return false;
     };
-    let kind = |id: &str| node_index(raw, id).map(|n| kind_name(&raw.nodes[n]));
+    let kind = |id: &str| node_index(raw, id).map(|n| raw.nodes[n].kind_name());
     match (kind(&edge.from), kind(&edge.to)) {
         (Some(from), Some(to)) => link_allowed(from, to, edge.kind, what).is_ok(),
         _ => false,
