@@ -68,7 +68,7 @@ pub struct ConsumerState {
     pub alive: bool,
     /// The faults on it now: crashes, slow-downs and failures. (A cut of the edge it reads
     /// from is its link's: see `World::is_disconnected`.)
-    pub faults: super::overlap::NodeFaults,
+    pub faults: super::faults::overlap::NodeFaults,
     /// The edge it reads from (the link deliveries cross).
     pub inbound: usize,
     /// When the last delivery sent over a link with latency arrives: deliveries keep their order.

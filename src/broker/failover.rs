@@ -446,7 +446,7 @@ impl World {
         for c in consumers {
             let was_alive = self.consumers.get(c).is_some_and(|cs| cs.alive);
             if was_alive {
-                self.go_down(now, c, super::consume::Down::Crash, scheduler);
+                self.go_down(now, c, super::delivery::Down::Crash, scheduler);
                 if let Some(consumer) = self.consumers.get_mut(c) {
                     consumer.alive = true;
                     consumer.waiting = true;

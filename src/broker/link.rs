@@ -42,9 +42,9 @@ pub struct Link {
 
 #[derive(Default)]
 pub struct LinkFaults {
-    pub cuts: super::overlap::Active,
-    pub delays: super::overlap::Levels,
-    pub losses: super::overlap::Levels,
+    pub cuts: super::faults::overlap::Active,
+    pub delays: super::faults::overlap::Levels,
+    pub losses: super::faults::overlap::Levels,
 }
 
 impl Link {

@@ -5,18 +5,21 @@
 
 pub mod breaker;
 pub mod budget;
+mod build;
 pub mod call;
 mod consume;
 pub mod consumer;
 pub mod deaths;
+mod delivery;
 mod failover;
+pub mod faults;
 mod flow;
 pub mod ledger;
 mod link;
+mod log;
 pub mod matching;
 pub mod message;
 pub mod murmur2;
-pub mod overlap;
 pub mod queue;
 pub mod request;
 pub mod routing;

@@ -42,7 +42,7 @@ pub struct QueueState {
     /// False while its broker is down.
     pub online: bool,
     /// Broker failures on it now: it is back online when the last one ends.
-    pub outages: super::overlap::Active,
+    pub outages: super::faults::overlap::Active,
     pub durable: bool,
     /// Copies lost while in this queue or its consumers' hands (whole run, as the
     /// ledger's `lost`).

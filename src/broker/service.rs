@@ -85,7 +85,7 @@ pub struct ServiceState {
     /// False while crashed.
     pub alive: bool,
     /// The faults on it now.
-    pub faults: super::overlap::NodeFaults,
+    pub faults: super::faults::overlap::NodeFaults,
     /// Processing-time multiplier from slow-downs (`faults.slows` combined).
     pub slow_factor: f64,
     /// Failure probability from faults (`faults.fails` combined).

@@ -9,20 +9,20 @@
 //! services (`service.rs`, `call.rs`) keep their requests apart, with a
 //! request ledger that the same check recounts.
 
-use super::call::outputs;
-use super::consumer::{ConsumerMetrics, ConsumerState, Source};
+use super::consumer::ConsumerState;
+use super::delivery::Delivery;
 use super::queue::QueueState;
-use super::routing::{RouteTable, Variant, VariantId, VariantInterner};
+use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
-use super::service::{Services, service_of};
+use super::service::Services;
 use super::subscription::Subscription;
-use super::topic::{GroupState, TopicState};
+use super::topic::TopicState;
 use crate::engine::arena::{Arena, Slot};
-use crate::engine::rng::{Stream, stream};
+use crate::engine::rng::Stream;
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::metrics::LatencyHistogram;
 use crate::metrics::series::Series;
-use crate::scenario::raw::{Commit, EdgeKind};
+use crate::scenario::raw::EdgeKind;
 use crate::scenario::{Fault, NodeKind, Scenario};
 
 pub use super::ledger::{Ledger, Lost};
@@ -174,418 +174,6 @@ impl World {
         self.links.len()
     }
 
-    /// Wires a world from a checked scenario and schedules its first events. The routing
-    /// table may take at most `routing_budget_bytes` (what `limits.max_memory` leaves once
-    /// the rest is counted: see [`super::budget`]).
-    pub fn build(
-        scenario: &Scenario,
-        scheduler: &mut Scheduler<Event>,
-        routing_budget_bytes: u64,
-    ) -> Result<World, String> {
-        let mut interner = VariantInterner::default();
-        let mut node_refs = Vec::with_capacity(scenario.nodes.len());
-        let (mut np, mut ne, mut nq, mut nt, mut nc, mut ns) = (0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
-        for node in &scenario.nodes {
-            let (counter, make): (&mut u32, fn(u32) -> NodeRef) = match node.kind {
-                NodeKind::Producer(_) => (&mut np, NodeRef::Producer),
-                NodeKind::Exchange(_) => (&mut ne, NodeRef::Exchange),
-                NodeKind::Queue(_) => (&mut nq, NodeRef::Queue),
-                NodeKind::Topic(_) => (&mut nt, NodeRef::Topic),
-                NodeKind::Consumer(_) => (&mut nc, NodeRef::Consumer),
-                NodeKind::Service(_) => (&mut ns, NodeRef::Service),
-            };
-            node_refs.push(make(*counter));
-            *counter += 1;
-        }
-        let key_count = scenario
-            .nodes
-            .iter()
-            .filter_map(|n| match &n.kind {
-                NodeKind::Producer(p) => Some(p.keys.count()),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
-
-        let mut producers = Vec::new();
-        let mut exchanges = Vec::new();
-        let mut queues = Vec::new();
-        let mut topics = Vec::new();
-        let mut consumers = Vec::new();
-        let mut subscriptions = Vec::new();
-        for (index, node) in scenario.nodes.iter().enumerate() {
-            match &node.kind {
-                NodeKind::Producer(p) => {
-                    let keys: Vec<Option<String>> = if p.routing_keys.is_empty() {
-                        vec![None]
-                    } else {
-                        p.routing_keys.iter().cloned().map(Some).collect()
-                    };
-                    let variants = keys
-                        .into_iter()
-                        .map(|routing_key| {
-                            interner.intern(Variant {
-                                routing_key,
-                                headers: p.headers.clone(),
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    producers.push(ProducerState {
-                        node: index,
-                        target: p.target,
-                        edge: p.edge,
-                        arrival: ArrivalProcess::new(p.arrival.clone(), scenario.duration_nanos),
-                        keys: KeySampler::new(p.keys),
-                        variants,
-                        size: p.size_bytes,
-                        priority: p.priority,
-                        rng: stream(scenario.seed, &node.id),
-                        produced: 0,
-                        publish_retries: 0,
-                        acknowledged_lost: 0,
-                        acks: p.acks,
-                        retry: p.retry,
-                        idempotent: p.idempotent,
-                        service: service_of(&node_refs, p.target),
-                    });
-                }
-                NodeKind::Exchange(_) => exchanges.push(ExchangeState {
-                    node: index,
-                    ..Default::default()
-                }),
-                NodeKind::Queue(q) => {
-                    let mut queue = QueueState::new(
-                        index,
-                        q.max_priority,
-                        q.max_length,
-                        q.overflow,
-                        q.ttl_nanos,
-                    );
-                    queue.dead_letter = q.dead_letter;
-                    queue.max_deliveries = q.max_deliveries;
-                    queue.durable = q.durable;
-                    if let crate::scenario::raw::Delivery::Pull {
-                        visibility_timeout,
-                        max_receive_count,
-                    } = q.delivery
-                    {
-                        queue.visibility_timeout = Some(visibility_timeout.nanos);
-                        // SQS redrives a message received more than maxReceiveCount times.
-                        queue.max_deliveries = max_receive_count.or(q.max_deliveries);
-                    }
-                    queue.subscription = subscriptions.len() as u32;
-                    let idempotency = q
-                        .consumers
-                        .iter()
-                        .find_map(|&c| match &scenario.nodes.get(c)?.kind {
-                            NodeKind::Consumer(spec) => Some(spec.idempotency),
-                            _ => None,
-                        })
-                        .unwrap_or_default();
-                    subscriptions.push(Subscription::new(node.id.clone(), idempotency, key_count));
-                    queues.push(queue);
-                }
-                NodeKind::Topic(t) => topics.push(TopicState::new(
-                    index,
-                    t,
-                    key_count,
-                    stream(scenario.seed, &node.id),
-                )),
-                NodeKind::Consumer(_) | NodeKind::Service(_) => {}
-            }
-        }
-        // Consumer outputs that set a routing key rewrite variants. Close the
-        // variant set under every rewrite first (a rewritten message may be
-        // rewritten again downstream), so each rewrite table covers every variant.
-        let rewrite_keys: Vec<&String> = scenario
-            .nodes
-            .iter()
-            .filter_map(|n| match &n.kind {
-                NodeKind::Consumer(c) => Some(&c.outputs),
-                NodeKind::Service(s) => Some(&s.outputs),
-                _ => None,
-            })
-            .flat_map(|outputs| outputs.iter().filter_map(|o| o.routing_key.as_ref()))
-            .collect();
-        let mut next = 0;
-        while next < interner.len() {
-            let headers = interner.headers(next);
-            for key in &rewrite_keys {
-                interner.intern(Variant {
-                    routing_key: Some((*key).clone()),
-                    headers: headers.clone(),
-                })?;
-            }
-            next += 1;
-        }
-        let all_variants = interner.len();
-        let mut group_subscriptions: Vec<((u32, usize), u32)> = Vec::new();
-        for (index, node) in scenario.nodes.iter().enumerate() {
-            let NodeKind::Consumer(c) = &node.kind else {
-                continue;
-            };
-            let (source, subscription) = match node_refs.get(c.source) {
-                Some(NodeRef::Queue(q)) => (
-                    Source::Queue(*q),
-                    queues
-                        .get(*q as usize)
-                        .map_or(0, |queue: &QueueState| queue.subscription),
-                ),
-                Some(NodeRef::Topic(t)) => {
-                    let NodeKind::Topic(spec) = &scenario.nodes[c.source].kind else {
-                        return Err("consumer source is not a topic".into());
-                    };
-                    let group_index = spec
-                        .groups
-                        .iter()
-                        .position(|(name, _)| *name == c.group)
-                        .ok_or("consumer's group is not on its topic")?;
-                    let members = &spec.groups[group_index].1;
-                    let member = members
-                        .iter()
-                        .position(|&m| m == index)
-                        .ok_or("consumer is not a member of its group")?;
-                    let subscription = group_subscription(
-                        &mut subscriptions,
-                        &mut group_subscriptions,
-                        *t,
-                        group_index,
-                        || {
-                            Subscription::new(
-                                format!("{}/{}", scenario.nodes[c.source].id, c.group),
-                                c.idempotency,
-                                key_count,
-                            )
-                        },
-                    );
-                    let source = Source::Topic {
-                        topic: *t,
-                        group: group_index as u32,
-                        member: member as u32,
-                    };
-                    (source, subscription)
-                }
-                _ => {
-                    return Err(format!(
-                        "consumer `{}` reads from something that is not a queue or topic",
-                        node.id
-                    ));
-                }
-            };
-            let outputs = outputs(&c.outputs, &mut interner, all_variants)?;
-            consumers.push(ConsumerState {
-                node: index,
-                source,
-                concurrency: c.concurrency,
-                prefetch: match &scenario.nodes.get(c.source).map(|n| &n.kind) {
-                    Some(NodeKind::Queue(q))
-                        if q.delivery != crate::scenario::raw::Delivery::Push =>
-                    {
-                        c.concurrency
-                    }
-                    _ => c.prefetch,
-                },
-                busy: 0,
-                unacked: 0,
-                buffer: Default::default(),
-                waiting: false,
-                next_partition: 0,
-                service: ServiceSampler::new(c.service),
-                rng: stream(scenario.seed, &node.id),
-                outputs,
-                commit: c.commit,
-                since_commit: 0,
-                alive: true,
-                faults: Default::default(),
-                inbound: c.source_edge,
-                last_arrival: 0,
-                epoch: 0,
-                in_hand: Vec::new(),
-                finishing: Vec::new(),
-                paused: false,
-                transaction: Vec::new(),
-                ack: c.ack,
-                ack_delay_nanos: c.ack_delay_nanos,
-                retry: c.retry,
-                failure_probability: c.failure_probability,
-                poison_fraction: c.poison_fraction,
-                fault_failure: 0.0,
-                may_fail: c.failure_probability > 0.0 || c.poison_fraction > 0.0,
-                slow_factor: 1.0,
-                dead_letter: c.dead_letter,
-                retry_to: c.retry_to,
-                session_timeout_nanos: c.session_timeout_nanos,
-                rebalance_nanos: c.rebalance_nanos,
-                auto_offset_reset: c.auto_offset_reset,
-                subscription,
-                metrics: ConsumerMetrics::default(),
-            });
-            if let (
-                Source::Topic { .. },
-                Commit::Interval { every } | Commit::Transactional { every },
-            ) = (source, c.commit)
-            {
-                scheduler.at(
-                    every.nanos,
-                    Event::Commit {
-                        consumer: consumers.len() as u32 - 1,
-                    },
-                );
-            }
-        }
-        // Consumer index of each node, to fill queue and group member lists.
-        let consumer_of = |node: usize| match node_refs.get(node) {
-            Some(NodeRef::Consumer(c)) => Some(*c),
-            _ => None,
-        };
-        for queue in &mut queues {
-            let NodeKind::Queue(spec) = &scenario.nodes[queue.node].kind else {
-                continue;
-            };
-            for &member in &spec.consumers {
-                if let Some(c) = consumer_of(member) {
-                    queue.waiting.push_back(c);
-                    if let Some(state) = consumers.get_mut(c as usize) {
-                        state.waiting = true;
-                    }
-                }
-            }
-        }
-        for topic in &mut topics {
-            let NodeKind::Topic(spec) = &scenario.nodes[topic.node].kind else {
-                continue;
-            };
-            for (name, members) in &spec.groups {
-                let members: Vec<u32> = members.iter().filter_map(|&m| consumer_of(m)).collect();
-                let reset = members
-                    .first()
-                    .and_then(|&m| consumers.get(m as usize))
-                    .map_or(crate::scenario::raw::OffsetReset::Earliest, |c| {
-                        c.auto_offset_reset
-                    });
-                let mut group = GroupState::new(name.clone(), members, spec.partitions);
-                group.reset = reset;
-                topic.groups.push(group);
-            }
-        }
-        let client_targets: Vec<usize> = producers.iter().map(|p| p.target).collect();
-        let services = Services::build(scenario, &node_refs, &mut interner, &client_targets)?;
-        let routes = interner.into_table(scenario, routing_budget_bytes)?;
-
-        for (index, fault) in scenario.faults.iter().enumerate() {
-            scheduler.at(
-                fault.at_nanos,
-                Event::FaultStart {
-                    index: index as u32,
-                },
-            );
-        }
-        for (p, producer) in producers.iter_mut().enumerate() {
-            if let Some(first) = producer.arrival.first(&mut producer.rng) {
-                scheduler.at(first, Event::Produce { producer: p as u32 });
-            }
-        }
-        scheduler.at(scenario.sample_every_nanos, Event::Sample);
-        for (t, topic) in topics.iter().enumerate() {
-            if topic.has_retention() {
-                scheduler.at(
-                    topic.retention_check,
-                    Event::RetentionCheck { topic: t as u32 },
-                );
-            }
-        }
-        if scenario.warmup_nanos > 0 {
-            scheduler.at(scenario.warmup_nanos, Event::WarmupEnd);
-        }
-        let ids: Vec<String> = scenario.nodes.iter().map(|n| n.id.clone()).collect();
-        let samples = scenario.duration_nanos / scenario.sample_every_nanos.max(1) + 1;
-        let series = Series::new(
-            &ids,
-            &node_refs,
-            usize::try_from(samples).unwrap_or(usize::MAX),
-        )?;
-        let producer_seeds = producers
-            .iter()
-            .map(|p| {
-                scenario
-                    .nodes
-                    .get(p.node)
-                    .map_or(0, |n| crate::engine::rng::stable_hash(&n.id))
-            })
-            .collect();
-        let any_confirms = producers
-            .iter()
-            .any(|p| p.acks != crate::scenario::raw::Acks::None);
-        let sinks = consumers.iter().filter(|c| c.outputs.is_empty()).count() as u32;
-        if sinks > 1 {
-            for consumer in consumers.iter_mut().filter(|c| c.outputs.is_empty()) {
-                consumer.metrics.latency = Some(Default::default());
-            }
-        }
-        Ok(World {
-            ids,
-            node_refs,
-            producers,
-            exchanges,
-            queues,
-            topics,
-            consumers,
-            routes,
-            messages: Arena::with_cap(scenario.max_in_flight as usize),
-            key_seq: vec![0; key_count as usize],
-            next_message_id: 0,
-            ledger: Ledger::default(),
-            window: Window {
-                start: 0,
-                produced: 0,
-                processed: 0,
-                latency: LatencyHistogram::default(),
-            },
-            series,
-            sample_every: scenario.sample_every_nanos,
-            max_records: scenario.max_in_flight,
-            stored_records: 0,
-            subscriptions,
-            edges: scenario.edges.iter().map(|e| (e.to, e.kind)).collect(),
-            faults: scenario.faults.clone(),
-            parked: 0,
-            links: scenario
-                .edges
-                .iter()
-                .map(|e| {
-                    let id = format!(
-                        "{}->{}",
-                        scenario.nodes.get(e.from).map_or("", |n| n.id.as_str()),
-                        scenario.nodes.get(e.to).map_or("", |n| n.id.as_str())
-                    );
-                    super::link::Link::new(
-                        e.from,
-                        e.to,
-                        e.latency_nanos,
-                        stream(scenario.seed, &id),
-                    )
-                })
-                .collect(),
-            in_transit: 0,
-            next_receipt: super::queue::RECEIPT_BASE,
-            producer_seeds,
-            deferred_faults: Vec::new(),
-            flush_scheduled: false,
-            any_confirms,
-            sinks,
-            now: 0,
-            dead_letter_depth: 0,
-            dead_letter_cascade: 0,
-            fault_deferrals: 0,
-            failure: None,
-            services,
-            tracer: None,
-            dead_lettering: Vec::new(),
-            moved_partitions: Vec::new(),
-            deaths: Default::default(),
-        })
-    }
-
     /// The message copy in `slot` (queued or in a consumer's hands).
     pub fn message(&self, slot: Slot) -> Option<&Message> {
         self.messages.get(slot)
@@ -655,39 +243,12 @@ impl World {
 
     /// Recounts the copies in flight from the structures and compares with the ledger.
     /// Dead letters (out of the ledger) and ghosts (forwarded, awaiting their ack) do not count.
+    /// Each delivery model recounts what its sources hold (`delivery::recount`).
     pub fn check_ledger(&self) -> Result<(), String> {
-        // The running sums the time series reads a topic's lag from.
-        for (t, topic) in self.topics.iter().enumerate() {
-            let end: u64 = topic.partitions.iter().map(|p| p.end_offset).sum();
-            if end != topic.end_sum {
-                return Err(format!(
-                    "topic {t}: log ends sum to {end}, kept as {}",
-                    topic.end_sum
-                ));
-            }
-            for group in &topic.groups {
-                let committed: u64 = group.cursors.iter().map(|c| c.committed).sum();
-                if committed != group.committed_sum {
-                    return Err(format!(
-                        "topic {t}, group {}: committed offsets sum to {committed}, kept as {}",
-                        group.name, group.committed_sum
-                    ));
-                }
-            }
-        }
-        let live = |slot: &Slot| {
-            self.messages
-                .get(*slot)
-                .is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::GHOST))
-        };
-        let queued: u64 = self
-            .queues
-            .iter()
-            .flat_map(|q| q.ready.iter().flatten())
-            .filter(|s| live(s))
-            .count() as u64;
+        let in_sources = super::delivery::recount(self)?;
         let mut in_hands = 0u64;
         for consumer in &self.consumers {
+            let model = consumer.source.model();
             let finishing = consumer.finishing.iter().map(|(slot, _)| slot);
             for &slot in consumer
                 .in_hand
@@ -695,77 +256,19 @@ impl World {
                 .chain(consumer.buffer.iter())
                 .chain(finishing)
             {
-                if !live(&slot) {
-                    continue;
-                }
-                // A topic record processed before (fetched again after a rebalance) already ended.
-                let counted = match (consumer.source, self.messages.get(slot)) {
-                    (Source::Topic { .. }, Some(m))
-                        if consumer.ack == crate::scenario::raw::AckMode::BeforeProcessing =>
-                    {
-                        !m.has(flag::REPLAYED)
-                    }
-                    (Source::Topic { topic, group, .. }, Some(m)) => !self
-                        .topics
-                        .get(topic as usize)
-                        .and_then(|t| t.groups.get(group as usize))
-                        .and_then(|g| g.cursors.get(m.partition as usize))
-                        .is_some_and(|c| c.is_complete(m.offset)),
-                    _ => true,
-                };
-                in_hands += u64::from(counted);
-            }
-        }
-        let mut in_logs = 0u64;
-        for topic in &self.topics {
-            for group in &topic.groups {
-                for (partition, cursor) in topic.partitions.iter().zip(&group.cursors) {
-                    for offset in cursor.position..partition.end_offset {
-                        let dead = partition
-                            .record(offset)
-                            .is_some_and(|r| r.flags & flag::DEAD != 0);
-                        if !dead && !cursor.is_complete(offset) {
-                            in_logs += 1;
-                        }
-                    }
-                }
-            }
-        }
-        // Received messages of crashed pull consumers, waiting out their visibility timeout
-        // (each has the deadline of its receive; dead letters among them are out of the
-        // ledger), and outputs waiting for their transaction.
-        let mut orphans = 0u64;
-        for queue in &self.queues {
-            let (mut held, mut live) = (0u64, 0u64);
-            for entry in &queue.invisible {
-                if let Some(m) = self.messages.get(entry.slot)
-                    && m.hand == super::queue::ORPHAN
-                    && m.id == entry.id
-                    && m.partition == entry.receipt
+                if let Some(m) = self.messages.get(slot)
+                    && !m.has(flag::DEAD)
+                    && !m.has(flag::GHOST)
                 {
-                    held += 1;
-                    live += u64::from(!m.has(flag::DEAD) && !m.has(flag::GHOST));
+                    in_hands += u64::from(model.counted_in_hand(self, consumer, m));
                 }
             }
-            if held != queue.orphans {
-                return Err(format!(
-                    "queue `{}` counts {} orphans, {held} found waiting out their visibility timeout",
-                    self.ids.get(queue.node).map_or("?", String::as_str),
-                    queue.orphans
-                ));
-            }
-            orphans += live;
         }
-        orphans += self
-            .consumers
-            .iter()
-            .map(|c| c.transaction.len() as u64)
-            .sum::<u64>();
-        let counted = queued + in_hands + in_logs + self.parked + orphans + self.in_transit;
+        let counted = in_sources + in_hands + self.parked + self.in_transit;
         let ledger = self.ledger.in_flight();
         if counted != ledger {
             return Err(format!(
-                "ledger broken: {ledger} in flight by the counts, {counted} found ({queued} queued, {in_hands} in consumers, {in_logs} in logs, {} parked); {:?}",
+                "ledger broken: {ledger} in flight by the counts, {counted} found ({in_sources} in queues and logs, {in_hands} in consumers, {} parked); {:?}",
                 self.parked, self.ledger
             ));
         }
@@ -779,23 +282,6 @@ impl World {
         }
         self.services.check()
     }
-}
-
-/// The subscription of consumer group `group` of topic `topic`, created on first use.
-fn group_subscription(
-    subscriptions: &mut Vec<Subscription>,
-    known: &mut Vec<((u32, usize), u32)>,
-    topic: u32,
-    group: usize,
-    make: impl FnOnce() -> Subscription,
-) -> u32 {
-    if let Some((_, index)) = known.iter().find(|(k, _)| *k == (topic, group)) {
-        return *index;
-    }
-    let index = subscriptions.len() as u32;
-    subscriptions.push(make());
-    known.push(((topic, group), index));
-    index
 }
 
 impl Model for World {

@@ -1,0 +1,189 @@
+//! Fetching: a member reads the partitions assigned to it that may have a
+//! record (the group's fetchable bitsets), round-robin; rewinding a partition
+//! to its committed offset; `auto.offset.reset` when the committed offset
+//! fell below the log start.
+
+use crate::broker::consumer::Source;
+use crate::broker::log::skip_to;
+use crate::broker::message::flag;
+use crate::broker::world::{Event, Message, World};
+use crate::engine::{Scheduler, SimTime};
+use crate::scenario::raw::{AckMode, OffsetReset};
+
+impl World {
+    /// Group `g` fetches partition `p` again from its committed offset (after a crash or a
+    /// rebalance).
+    pub(in crate::broker) fn rewind(&mut self, t: usize, g: usize, p: usize) {
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
+        let (Some(partition), Some(cursor)) = (
+            topic.partitions.get(p),
+            topic.groups.get_mut(g).and_then(|g| g.cursors.get_mut(p)),
+        ) else {
+            return;
+        };
+        cursor.rewind();
+        let below = cursor.position < partition.base_offset;
+        if let Some(group) = topic.groups.get_mut(g) {
+            group.may_fetch(p);
+        }
+        if below {
+            self.reset_below_log_start(t, g, p);
+        }
+    }
+
+    /// After a rewind (a crash, a rebalance), group `g` may have to fetch partition `p` from
+    /// below the log start: retention deleted records it had fetched and not committed. Kafka's
+    /// fetch is then out of range and `auto.offset.reset` applies at once, as in [`World::trim`]:
+    /// what it had not finished of the deleted records (and, resetting to the latest, of the
+    /// rest) is lost to retention. Keeps every group's position at or above the log start.
+    #[cold]
+    pub(in crate::broker) fn reset_below_log_start(&mut self, t: usize, g: usize, p: usize) {
+        let Some(topic) = self.topics.get_mut(t) else {
+            return;
+        };
+        let readable = topic
+            .partitions
+            .get(p)
+            .map_or(0, |partition| topic.readable_end(partition));
+        let (Some(partition), Some(group)) = (topic.partitions.get(p), topic.groups.get_mut(g))
+        else {
+            return;
+        };
+        let upto = if group.reset == OffsetReset::Latest {
+            readable
+        } else {
+            partition.base_offset
+        };
+        if let Some(cursor) = group.cursors.get_mut(p)
+            && cursor.position < partition.base_offset
+        {
+            let lost = skip_to(cursor, partition, upto);
+            self.ledger.lost.retention += lost;
+            group.lost += lost;
+            group.touch(p);
+        }
+        group.may_fetch(p);
+    }
+
+    /// Fills consumer `c`'s free slots from its assigned partitions, round-robin.
+    pub(in crate::broker) fn fetch(
+        &mut self,
+        now: SimTime,
+        c: usize,
+        scheduler: &mut Scheduler<Event>,
+    ) {
+        let Some(consumer) = self.consumers.get_mut(c) else {
+            return;
+        };
+        let Source::Topic {
+            topic,
+            group,
+            member,
+        } = consumer.source
+        else {
+            return;
+        };
+        let Some(topic) = self.topics.get_mut(topic as usize) else {
+            return;
+        };
+        let replicated = topic.replication_factor > 1;
+        let Some(group) = topic.groups.get_mut(group as usize) else {
+            return;
+        };
+        let (Some(assigned), Some(fetchable)) = (
+            group.assigned.get(member as usize),
+            group.fetchable.get_mut(member as usize),
+        ) else {
+            return;
+        };
+        let count = assigned.len();
+        // Round-robin from `next_partition` over the partitions that may have a record: the
+        // order a scan of every assigned partition takes, skipping those known to be idle.
+        while consumer.has_free_slot() {
+            let from = consumer.next_partition % count.max(1);
+            let Some(i) = fetchable.next_from(from, count) else {
+                return;
+            };
+            let Some(&p) = assigned.get(i) else {
+                return;
+            };
+            let (Some(partition), Some(cursor)) = (
+                topic.partitions.get(p as usize),
+                group.cursors.get_mut(p as usize),
+            ) else {
+                return;
+            };
+            let end = if replicated {
+                partition.hw
+            } else {
+                partition.end_offset
+            };
+            let readable = cursor.position < end && partition.online(now);
+            let Some(record) = partition.record(cursor.position).filter(|_| readable) else {
+                fetchable.remove(i);
+                continue;
+            };
+            consumer.next_partition = (i + 1) % count;
+            let again = cursor.fetched_before(cursor.position);
+            let replayed = again
+                && consumer.ack == AckMode::BeforeProcessing
+                && cursor.is_complete(cursor.position);
+            let mut message = Message {
+                id: record.id,
+                produced_at: record.produced_at,
+                enqueued_at: record.appended_at,
+                key: record.key,
+                key_seq: record.key_seq,
+                size: record.size,
+                variant: record.variant,
+                priority: record.priority,
+                partition: p,
+                offset: cursor.position,
+                hand: 0,
+                attempts: 0,
+                deliveries: 1,
+                producer: record.producer,
+                flags: record.flags
+                    | if again {
+                        flag::REBALANCED | flag::REDELIVERED
+                    } else {
+                        0
+                    }
+                    | if replayed { flag::REPLAYED } else { 0 },
+                processing: false,
+            };
+            if again {
+                self.ledger.redeliveries += 1;
+                consumer.metrics.redelivered += 1;
+            }
+            let Ok(slot) = self.messages.insert(message) else {
+                let cap = self.messages.cap();
+                self.failure.get_or_insert_with(|| format!("more than {cap} message copies in flight at once: raise limits.max_in_flight or reduce the load"));
+                return;
+            };
+            cursor.take();
+            group.touched.insert(p as usize);
+            if consumer.ack == AckMode::BeforeProcessing {
+                // At-most-once: commit past the record before processing it.
+                let before = cursor.committed;
+                cursor.commit_to(cursor.position);
+                cursor.committed_moved(now, partition.end_offset, before);
+                group.committed_sum += cursor.committed - before;
+            }
+            Self::start(
+                now,
+                c as u32,
+                consumer,
+                &mut message,
+                slot,
+                scheduler,
+                &mut self.tracer,
+            );
+            if let Some(stored) = self.messages.get_mut(slot) {
+                stored.hand = message.hand;
+            }
+        }
+    }
+}
