@@ -50,7 +50,7 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use evlab::metrics::LatencyHistogram;
+use evlab::metrics::NodeHistogram;
 use evlab::metrics::report::{NodeDetail, Report};
 use evlab::run::Run;
 
@@ -422,7 +422,7 @@ fn assert_conserved(run: &Run, report: &Report) {
 /// probability ~1e-5 here. Found by bisection on the quantile function: the
 /// k-th smallest wait is in the lowest bucket iff the quantile (k - 0.5) / n
 /// is below 1 µs.
-fn fraction_waited(wait: &LatencyHistogram) -> f64 {
+fn fraction_waited(wait: &NodeHistogram) -> f64 {
     let n = wait.count();
     if n == 0 {
         return 0.0;

@@ -144,7 +144,7 @@ fn node_bytes(kind: &NodeKind, histogram: u64, sinks: usize) -> u64 {
 
 /// Adds up what building and running `scenario` needs, but for the routing table.
 pub fn estimate(scenario: &Scenario) -> Estimate {
-    let histogram = NodeHistogram::default().bytes();
+    let histogram = NodeHistogram::typical_bytes();
     let run_histogram = LatencyHistogram::default().bytes();
     let nodes = &scenario.nodes;
     let mut parts = Vec::new();
@@ -330,7 +330,7 @@ mod tests {
             "kinds.ron",
         )
         .unwrap();
-        let histogram = NodeHistogram::default().bytes();
+        let histogram = NodeHistogram::typical_bytes();
         for node in &scenario.nodes {
             let bytes = node_bytes(&node.kind, histogram, 2);
             assert!(bytes < 16 << 10, "{}: {bytes} bytes", node.id);

@@ -470,6 +470,8 @@ fn assemble(
         messages: Arena::with_cap(scenario.max_in_flight as usize),
         key_seq: vec![0; key_count as usize],
         next_message_id: 0,
+        ids_forgotten_below: 0,
+        next_forget: 0,
         ledger: Ledger::default(),
         window: Window {
             start: 0,

@@ -43,16 +43,17 @@ impl World {
             self.client_request(now, p as u32, service, body, scheduler);
             return;
         }
+        let (size, priority) = (producer.size, producer.priority);
         let key_seq = next_key_seq(&mut self.key_seq, key);
         let message = Message {
-            id: self.next_message_id,
+            id: self.new_message_id(),
             produced_at: now,
             enqueued_at: now,
             key,
             key_seq,
-            size: producer.size,
+            size,
             variant,
-            priority: producer.priority,
+            priority,
             partition: 0,
             offset: 0,
             hand: 0,
@@ -65,12 +66,14 @@ impl World {
                 .filter(|v| v & super::message::FORWARDED == 0)
                 .unwrap_or(0),
         };
+        let Some(producer) = self.producers.get_mut(p) else {
+            return;
+        };
         producer.produced += 1;
         let target = producer.target;
         if let Some(next) = producer.arrival.next(now, &mut producer.rng) {
             scheduler.at(next, Event::Produce { producer: p as u32 });
         }
-        self.next_message_id += 1;
         self.ledger.produced += 1;
         if self.tracer.is_some() {
             let node = self.producers.get(p).map_or(0, |producer| producer.node);

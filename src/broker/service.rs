@@ -378,7 +378,7 @@ impl World {
             let target = output.target;
             let key_seq = super::flow::next_key_seq(&mut self.key_seq, body.key);
             let message = Message {
-                id: self.next_message_id,
+                id: self.new_message_id(),
                 produced_at: now,
                 enqueued_at: now,
                 offset: 0,
@@ -395,7 +395,6 @@ impl World {
                 processing: false,
                 producer: 0,
             };
-            self.next_message_id += 1;
             self.ledger.produced += 1;
             self.window.produced += 1;
             self.publish(now, target, message, None, scheduler);

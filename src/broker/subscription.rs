@@ -12,22 +12,33 @@
 
 use std::collections::VecDeque;
 
+use super::world::World;
 use crate::engine::SimTime;
 use crate::scenario::raw::Idempotency;
 
-/// A growable set of message ids, one bit each. It grows fallibly: an id it found no
-/// memory for is not kept, and [`IdSet::out_of_memory`] says so (the run then stops).
+/// A set of message ids, one bit each, over a window of ids: ids below `base_word * 64`
+/// have been forgotten ([`IdSet::forget_below`]), because no copy of them can come back.
+/// It grows fallibly: an id it found no memory for is not kept, and
+/// [`IdSet::out_of_memory`] says so (the run then stops).
 #[derive(Default, Clone)]
 pub struct IdSet {
+    /// Bits of ids from `base_word * 64` on.
     words: Vec<u64>,
+    base_word: u64,
     out_of_memory: bool,
 }
 
 impl IdSet {
+    /// Index into `words` of `id`'s word (`None` below the window).
+    #[inline]
+    fn word_of(&self, id: u64) -> Option<usize> {
+        usize::try_from((id / 64).checked_sub(self.base_word)?).ok()
+    }
+
     #[inline]
     pub fn contains(&self, id: u64) -> bool {
-        self.words
-            .get((id / 64) as usize)
+        self.word_of(id)
+            .and_then(|word| self.words.get(word))
             .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
@@ -54,7 +65,9 @@ impl IdSet {
 
     #[inline]
     pub fn insert(&mut self, id: u64) {
-        let word = (id / 64) as usize;
+        let Some(word) = self.word_of(id) else {
+            return;
+        };
         if word >= self.words.len() && !self.grow(word, 0) {
             return;
         }
@@ -66,7 +79,9 @@ impl IdSet {
     /// Inserts `id`; returns whether it was there already.
     #[inline]
     pub fn test_and_set(&mut self, id: u64) -> bool {
-        let word = (id / 64) as usize;
+        let Some(word) = self.word_of(id) else {
+            return false;
+        };
         if word >= self.words.len() && !self.grow(word, word / 8) {
             return false;
         }
@@ -83,9 +98,34 @@ impl IdSet {
 
     #[inline]
     pub fn remove(&mut self, id: u64) {
-        if let Some(w) = self.words.get_mut((id / 64) as usize) {
+        if let Some(w) = self.word_of(id).and_then(|word| self.words.get_mut(word)) {
             *w &= !(1 << (id % 64));
         }
+    }
+
+    /// Forgets every id below `low` (whole words of them): the caller guarantees that no
+    /// copy of those messages can reach this set again.
+    pub fn forget_below(&mut self, low: u64) {
+        let word = low / 64;
+        let Some(drop) = word.checked_sub(self.base_word).filter(|&d| d > 0) else {
+            return;
+        };
+        let drop = usize::try_from(drop).unwrap_or(usize::MAX);
+        if drop >= self.words.len() {
+            self.words.clear();
+        } else {
+            self.words.drain(..drop);
+        }
+        self.base_word = word;
+        // Give back what a burst left behind.
+        if self.words.capacity() > 4 * self.words.len().max(16) {
+            self.words.shrink_to(2 * self.words.len());
+        }
+    }
+
+    /// Memory the bits take.
+    pub fn bytes(&self) -> usize {
+        self.words.capacity() * 8
     }
 }
 
@@ -178,6 +218,17 @@ impl Subscription {
         self.processed.out_of_memory() || self.window.members.out_of_memory()
     }
 
+    /// Forgets every id below `low`: no copy of those messages is left anywhere.
+    pub fn forget_below(&mut self, low: u64) {
+        self.processed.forget_below(low);
+        self.window.members.forget_below(low);
+    }
+
+    /// Memory the id sets take now.
+    pub fn id_bytes(&self) -> usize {
+        self.processed.bytes() + self.window.members.bytes()
+    }
+
     /// Forgets that `id` was processed (its transaction aborted: the effect never happened).
     pub fn forget_processed(&mut self, id: u64) {
         self.processed.remove(id);
@@ -260,6 +311,50 @@ impl Subscription {
             self.window.recent.pop_front();
             self.window.members.remove(id);
         }
+    }
+}
+
+/// Ids are forgotten at most this often (in ids produced), and at least as seldom as the
+/// copies and records there are to scan, so the scan costs O(1) a message.
+const FORGET_EVERY: u64 = 1 << 16;
+
+impl World {
+    /// The id of a new message. Now and then, first forgets in every subscription the ids
+    /// below every live copy's and every stored record's: no copy of those can come back, so
+    /// duplicate detection stays exact with memory bounded by what is in flight, not by
+    /// history.
+    #[inline]
+    pub(super) fn new_message_id(&mut self) -> u64 {
+        if self.next_message_id >= self.next_forget {
+            self.forget_ids();
+        }
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        id
+    }
+
+    #[cold]
+    fn forget_ids(&mut self) {
+        let low = self.lowest_live_id();
+        for subscription in &mut self.subscriptions {
+            subscription.forget_below(low);
+        }
+        self.ids_forgotten_below = low;
+        let held = self.messages.len() as u64 + self.stored_records;
+        self.next_forget = self.next_message_id + FORGET_EVERY.max(held);
+    }
+
+    /// The lowest id of a message copy in the arena or a record in a log (the next id when
+    /// there is none).
+    pub(super) fn lowest_live_id(&self) -> u64 {
+        let copies = self.messages.live().map(|m| m.id);
+        let records = self
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .flat_map(|p| p.records.iter())
+            .map(|r| r.id);
+        copies.chain(records).fold(self.next_message_id, u64::min)
     }
 }
 

@@ -104,6 +104,10 @@ pub struct World {
     /// Next sequence number per key index.
     pub(super) key_seq: Vec<u32>,
     pub(super) next_message_id: u64,
+    /// Subscriptions have forgotten the ids below this one (no copy of them is left), and
+    /// forget again once `next_message_id` reaches `next_forget`.
+    pub(super) ids_forgotten_below: u64,
+    pub(super) next_forget: u64,
     pub ledger: Ledger,
     pub window: Window,
     pub series: Series,
@@ -246,6 +250,13 @@ impl World {
     /// Each delivery model recounts what its sources hold (`delivery::recount`).
     pub fn check_ledger(&self) -> Result<(), String> {
         let in_sources = super::delivery::recount(self)?;
+        if self.lowest_live_id() < self.ids_forgotten_below {
+            return Err(format!(
+                "a copy of message {} is alive, but subscriptions forgot the ids below {}",
+                self.lowest_live_id(),
+                self.ids_forgotten_below
+            ));
+        }
         let mut in_hands = 0u64;
         for consumer in &self.consumers {
             let model = consumer.source.model();

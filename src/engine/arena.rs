@@ -72,6 +72,20 @@ impl<T: Copy> Arena<T> {
         self.slots.get_mut(slot as usize)
     }
 
+    /// Every live value, in slot order (O(slots): for occasional scans, not the hot loop).
+    pub fn live(&self) -> impl Iterator<Item = &T> {
+        let mut free = vec![false; self.slots.len()];
+        for &slot in &self.free {
+            if let Some(f) = free.get_mut(slot as usize) {
+                *f = true;
+            }
+        }
+        self.slots
+            .iter()
+            .zip(free)
+            .filter_map(|(value, free)| (!free).then_some(value))
+    }
+
     /// Live values.
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len()
@@ -108,5 +122,8 @@ mod tests {
         assert_eq!(arena.get(b), Some(&2));
         assert_eq!(arena.len(), 2);
         assert_eq!(arena.high_water(), 2);
+        assert_eq!(arena.live().copied().collect::<Vec<_>>(), [4, 2]);
+        arena.remove(b);
+        assert_eq!(arena.live().copied().collect::<Vec<_>>(), [4]);
     }
 }

@@ -5,11 +5,14 @@
 //! restart at the end of the warm-up; the ledger's counters (in the broker
 //! model) never do.
 
+pub mod node;
 pub mod report;
 pub mod requests;
 pub mod series;
 
 use hdrhistogram::Histogram;
+
+pub use node::NodeHistogram;
 
 use crate::engine::SimTime;
 
@@ -30,47 +33,6 @@ pub struct LatencyHistogram {
 impl Default for LatencyHistogram {
     fn default() -> Self {
         Self::with_precision(3)
-    }
-}
-
-/// A node's latency distribution (a queue's wait, a service's latency): quantiles to 2
-/// significant digits (within 1%), in an eighth of the memory of the run's end-to-end
-/// [`LatencyHistogram`], so a scenario of thousands of nodes stays small. The mean and the
-/// maximum stay exact.
-#[derive(Clone)]
-pub struct NodeHistogram(LatencyHistogram);
-
-impl NodeHistogram {
-    /// `run`'s distribution at a node's precision: the same quantiles as if its values
-    /// had been recorded here (the finer buckets nest in the coarser ones), the exact mean
-    /// and maximum kept.
-    pub fn from_run(run: &LatencyHistogram) -> NodeHistogram {
-        let mut node = NodeHistogram::default();
-        if node.0.hdr.add(&run.hdr).is_ok() {
-            node.0.count = run.count;
-            node.0.sum_nanos = run.sum_nanos;
-            node.0.max_nanos = run.max_nanos;
-        }
-        node
-    }
-}
-
-impl Default for NodeHistogram {
-    fn default() -> Self {
-        Self(LatencyHistogram::with_precision(2))
-    }
-}
-
-impl std::ops::Deref for NodeHistogram {
-    type Target = LatencyHistogram;
-    fn deref(&self) -> &LatencyHistogram {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for NodeHistogram {
-    fn deref_mut(&mut self) -> &mut LatencyHistogram {
-        &mut self.0
     }
 }
 
@@ -237,29 +199,5 @@ mod tests {
         assert_eq!(h.max_nanos(), 100_000_000);
         h.reset();
         assert_eq!(h.summary_ms(), LatencySummary::default());
-    }
-}
-
-#[cfg(test)]
-mod node_histogram_tests {
-    use super::*;
-
-    #[test]
-    fn a_run_histogram_at_node_precision_equals_recording_at_node_precision() {
-        let (mut run, mut node) = (LatencyHistogram::default(), NodeHistogram::default());
-        let mut x: u64 = 12345;
-        for _ in 0..50_000 {
-            // A spread of latencies from microseconds to minutes.
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let nanos = 1_000 + (x >> 20) % 100_000_000_000;
-            run.record(nanos);
-            node.record(nanos);
-        }
-        assert_eq!(
-            NodeHistogram::from_run(&run).summary_ms(),
-            node.summary_ms()
-        );
     }
 }
