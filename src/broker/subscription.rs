@@ -12,6 +12,8 @@
 
 use std::collections::VecDeque;
 
+use rustc_hash::FxHashSet;
+
 use super::world::World;
 use crate::engine::SimTime;
 use crate::scenario::raw::Idempotency;
@@ -127,6 +129,198 @@ impl IdSet {
     pub fn bytes(&self) -> usize {
         self.words.capacity() * 8
     }
+
+    /// An empty set whose window starts at `low`'s word.
+    fn starting_at(low: u64) -> IdSet {
+        IdSet {
+            base_word: low / 64,
+            ..IdSet::default()
+        }
+    }
+
+    /// How many of its ids are `from` or above.
+    fn count_from(&self, from: u64) -> u64 {
+        let first = self.word_of(from).unwrap_or(0);
+        let mask = if self.word_of(from).is_some() {
+            u64::MAX << (from % 64)
+        } else {
+            u64::MAX
+        };
+        let mut words = self.words.iter().skip(first);
+        let head = words
+            .next()
+            .map_or(0, |w| u64::from((w & mask).count_ones()));
+        head + words.map(|w| u64::from(w.count_ones())).sum::<u64>()
+    }
+
+    /// How many ids it holds.
+    fn len(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// The ids it holds, in order.
+    fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.words.iter().enumerate().flat_map(move |(i, &word)| {
+            let base = (self.base_word + i as u64) * 64;
+            (0..64u64)
+                .filter(move |b| word & (1 << b) != 0)
+                .map(move |b| base + b)
+        })
+    }
+}
+
+/// The ids a subscription has processed, over the ids some copy can still bring back: a
+/// bit per id while the subscription sees a dense share of all ids (one pipeline, a
+/// fanout), a hash set of them while it sees a sparse share (one queue among thousands),
+/// where bits would be mostly zeros and every one a cache miss. The form is chosen each
+/// time ids are forgotten, from the ids held and the span of ids they come from.
+#[derive(Default)]
+struct Processed {
+    form: Form,
+    /// The next id at the last forgetting.
+    next_then: u64,
+}
+
+enum Form {
+    Bits(IdSet),
+    Sparse {
+        ids: FxHashSet<u64>,
+        out_of_memory: bool,
+    },
+}
+
+impl Default for Form {
+    fn default() -> Self {
+        Form::Bits(IdSet::default())
+    }
+}
+
+impl Processed {
+    /// Inserts `id`; returns whether it was there already.
+    #[inline]
+    fn test_and_set(&mut self, id: u64) -> bool {
+        self.form.test_and_set(id)
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.form.remove(id);
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.form.contains(id)
+    }
+
+    fn out_of_memory(&self) -> bool {
+        self.form.out_of_memory()
+    }
+
+    fn bytes(&self) -> usize {
+        self.form.bytes()
+    }
+
+    /// Forgets the ids below `low` (the ids to come start at `next`), then takes the form
+    /// that will be smaller until the next forgetting, if ids keep coming as they did since
+    /// the last one (as many as it holds of the ids made since): bits over the span of
+    /// ids, or about 16 bytes an id held. A switch needs a 4x gain one way and any gain
+    /// back, so the form does not flap.
+    fn forget_below(&mut self, low: u64, next: u64) {
+        // Counted before forgetting: most ids made since the last time are forgotten now.
+        let recent = self.form.count_from(self.next_then);
+        let held = self.form.forget_below(low);
+        let period = next.saturating_sub(self.next_then);
+        let bits_bytes = (next.saturating_sub(low) + period) / 8;
+        let sparse_bytes = (held + recent).saturating_mul(16);
+        self.next_then = next;
+        match &mut self.form {
+            Form::Bits(bits) if sparse_bytes.saturating_mul(4) < bits_bytes => {
+                let mut ids = FxHashSet::default();
+                if ids.try_reserve(held as usize * 2).is_ok() {
+                    ids.extend(bits.ids());
+                    self.form = Form::Sparse {
+                        ids,
+                        out_of_memory: false,
+                    };
+                }
+            }
+            Form::Sparse { ids, .. } if sparse_bytes > bits_bytes => {
+                let mut bits = IdSet::starting_at(low);
+                for &id in ids.iter() {
+                    bits.insert(id);
+                }
+                self.form = Form::Bits(bits);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Form {
+    #[inline]
+    fn test_and_set(&mut self, id: u64) -> bool {
+        match self {
+            Form::Bits(bits) => bits.test_and_set(id),
+            Form::Sparse { ids, out_of_memory } => {
+                if ids.len() == ids.capacity() && ids.try_reserve(1).is_err() {
+                    *out_of_memory = true;
+                    return ids.contains(&id);
+                }
+                !ids.insert(id)
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        match self {
+            Form::Bits(bits) => bits.remove(id),
+            Form::Sparse { ids, .. } => {
+                ids.remove(&id);
+            }
+        }
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        match self {
+            Form::Bits(bits) => bits.contains(id),
+            Form::Sparse { ids, .. } => ids.contains(&id),
+        }
+    }
+
+    fn out_of_memory(&self) -> bool {
+        match self {
+            Form::Bits(bits) => bits.out_of_memory(),
+            Form::Sparse { out_of_memory, .. } => *out_of_memory,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Form::Bits(bits) => bits.bytes(),
+            // A hash set's table: the id and a control byte per place.
+            Form::Sparse { ids, .. } => ids.capacity() * 9,
+        }
+    }
+
+    /// How many of its ids are `from` or above.
+    fn count_from(&self, from: u64) -> u64 {
+        match self {
+            Form::Bits(bits) => bits.count_from(from),
+            Form::Sparse { ids, .. } => ids.iter().filter(|&&id| id >= from).count() as u64,
+        }
+    }
+
+    /// Forgets the ids below `low`; returns how many it still holds.
+    fn forget_below(&mut self, low: u64) -> u64 {
+        match self {
+            Form::Bits(bits) => {
+                bits.forget_below(low);
+                bits.len()
+            }
+            Form::Sparse { ids, .. } => {
+                ids.retain(|&id| id >= low);
+                ids.len() as u64
+            }
+        }
+    }
 }
 
 /// Why a message was processed out of order, as far as its history tells.
@@ -189,8 +383,8 @@ struct Window {
 pub struct Subscription {
     pub name: String,
     idempotency: Idempotency,
-    /// Every id processed (its effect applied) at least once.
-    processed: IdSet,
+    /// Every id processed (its effect applied) at least once, that a copy may still bring back.
+    processed: Processed,
     window: Window,
     /// Highest key sequence number processed per key; `None` before the first.
     last_seq: Vec<Option<u32>>,
@@ -204,7 +398,7 @@ impl Subscription {
         Self {
             name,
             idempotency,
-            processed: IdSet::default(),
+            processed: Processed::default(),
             window: Window::default(),
             last_seq: vec![None; keys as usize],
             duplicates: 0,
@@ -218,9 +412,10 @@ impl Subscription {
         self.processed.out_of_memory() || self.window.members.out_of_memory()
     }
 
-    /// Forgets every id below `low`: no copy of those messages is left anywhere.
-    pub fn forget_below(&mut self, low: u64) {
-        self.processed.forget_below(low);
+    /// Forgets every id below `low`: no copy of those messages is left anywhere; the ids
+    /// to come start at `next`.
+    pub fn forget_below(&mut self, low: u64, next: u64) {
+        self.processed.forget_below(low, next);
         self.window.members.forget_below(low);
     }
 
@@ -337,7 +532,7 @@ impl World {
     fn forget_ids(&mut self) {
         let low = self.lowest_live_id();
         for subscription in &mut self.subscriptions {
-            subscription.forget_below(low);
+            subscription.forget_below(low, self.next_message_id);
         }
         self.ids_forgotten_below = low;
         let held = self.messages.len() as u64 + self.stored_records;
@@ -373,6 +568,62 @@ mod tests {
         }
         assert_eq!((plain.duplicates, plain.deduplicated), (2, 0));
         assert_eq!((exact.duplicates, exact.deduplicated), (0, 2));
+    }
+
+    #[test]
+    fn processed_ids_keep_their_answers_through_forgetting_in_either_form() {
+        // (ids seen every how many ids, forgotten below which of 100,000, the form then). With
+        // few in flight (99,990) a dense set stays bits: the regression
+        // a_dense_subscription_with_few_in_flight_stays_bits.
+        let cases = [
+            (1, 50_000, true),
+            (3, 50_000, true),
+            (1, 99_990, true),
+            (1000, 50_000, false),
+            (1000, 99_990, false),
+        ];
+        for (every, low, dense) in cases {
+            let mut processed = Processed::default();
+            let seen: Vec<u64> = (0..100_000).step_by(every).collect();
+            for &id in &seen {
+                assert!(!processed.test_and_set(id));
+            }
+            processed.forget_below(low, 100_000);
+            let bits = matches!(processed.form, Form::Bits(_));
+            assert_eq!(bits, dense, "every {every}, below {low}");
+            for &id in seen.iter().filter(|&&id| id >= low) {
+                assert!(processed.contains(id), "every {every}: {id}");
+                assert!(processed.test_and_set(id), "every {every}: {id}");
+            }
+            let from = low + 3;
+            let above = seen.iter().filter(|&&id| id >= from).count() as u64;
+            assert_eq!(processed.form.count_from(from), above, "every {every}");
+            assert!(!processed.test_and_set(100_001));
+            processed.remove(100_001);
+            assert!(!processed.contains(100_001));
+            // Dense again: back to bits, the same ids held.
+            for id in 100_000..110_000 {
+                processed.test_and_set(id);
+            }
+            processed.forget_below(99_000, 110_000);
+            assert!(matches!(processed.form, Form::Bits(_)), "every {every}");
+            assert!(processed.contains(105_000) && processed.contains(100_001));
+            assert!(!processed.contains(110_500));
+        }
+    }
+
+    #[test]
+    fn a_queue_among_thousands_keeps_few_bytes_of_ids() {
+        let mut sub = Subscription::new("q".into(), Idempotency::None, 0);
+        // It sees one id in 1,000, forgetting every 65,536 ids with 100 in flight.
+        for id in (0..10_000_000u64).step_by(1000) {
+            sub.process(0, id, u32::MAX, 0, ReorderCause::Concurrency);
+            if id % 65_536 < 1000 {
+                sub.forget_below(id.saturating_sub(100), id + 1);
+            }
+        }
+        assert!(sub.id_bytes() < 4096, "{} bytes", sub.id_bytes());
+        assert_eq!(sub.duplicates, 0);
     }
 
     #[test]
