@@ -2,7 +2,8 @@
 //! with a consumer group, the bare binary-heap loop they are compared with,
 //! the event queue holding a million pending events, the start-up of a run (parse,
 //! check and build) for every example, and a topic's cost per record with 10 and with
-//! 100,000 partitions (the bar: within 2x). `evlab bench`
+//! 100,000 partitions (the bar: within 2x), and a message's cost in 1,000 pipelines against
+//! one (the bar: within 2x). `evlab bench`
 //! prints the same workloads as one table; these give criterion's statistics.
 
 #![allow(clippy::expect_used)] // a benchmark of built-in scenarios may stop loudly
@@ -104,5 +105,52 @@ fn partitions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipelines, pending, start_up, partitions);
+/// `count` independent M/M/1 pipelines (producer, queue, consumer at rho 0.9) sharing
+/// 10,000 messages a second: `messages` messages in all.
+fn parallel_pipelines(count: usize, messages: u64) -> evlab::scenario::Scenario {
+    let rate = 10_000.0 / count as f64;
+    let (mut nodes, mut edges) = (String::new(), String::new());
+    for i in 0..count {
+        nodes.push_str(&format!(
+            r#"Producer(id: "p{i}", arrival: Poisson(rate: "{rate}/s")),
+               Queue(id: "q{i}"),
+               Consumer(id: "c{i}", service: Exponential(mean: "{:.6}ms")),"#,
+            900.0 / rate
+        ));
+        edges.push_str(&format!(r#"(from: "p{i}", to: "q{i}"), (from: "q{i}", to: "c{i}"),"#));
+    }
+    let text = format!(
+        r#"(version: 1, name: "pipelines", seed: 1, duration: "{}s",
+        nodes: [{nodes}], edges: [{edges}])"#,
+        messages / 10_000
+    );
+    evlab::scenario::parse(&text, "pipelines")
+        .expect("the benchmark's scenario")
+        .1
+}
+
+/// A message's cost must not grow much with nodes it does not pass through: 1,000
+/// pipelines against one, for the same messages (the bar: within 2x). Building is left out.
+fn nodes(c: &mut Criterion) {
+    const MESSAGES: u64 = 600_000;
+    let mut group = c.benchmark_group("nodes");
+    group.throughput(Throughput::Elements(MESSAGES));
+    group.sample_size(10);
+    for count in [1, 1000] {
+        let scenario = parallel_pipelines(count, MESSAGES);
+        group.bench_function(format!("{count}_pipelines"), |b| {
+            b.iter_batched(
+                || Run::new(&scenario).expect("builds"),
+                |mut run| {
+                    run.run_to_end(|_| {}).expect("runs");
+                    run.world().ledger.processed
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pipelines, pending, start_up, partitions, nodes);
 criterion_main!(benches);
