@@ -117,7 +117,9 @@ fn parallel_pipelines(count: usize, messages: u64) -> evlab::scenario::Scenario 
                Consumer(id: "c{i}", service: Exponential(mean: "{:.6}ms")),"#,
             900.0 / rate
         ));
-        edges.push_str(&format!(r#"(from: "p{i}", to: "q{i}"), (from: "q{i}", to: "c{i}"),"#));
+        edges.push_str(&format!(
+            r#"(from: "p{i}", to: "q{i}"), (from: "q{i}", to: "c{i}"),"#
+        ));
     }
     let text = format!(
         r#"(version: 1, name: "pipelines", seed: 1, duration: "{}s",
