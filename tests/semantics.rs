@@ -1393,3 +1393,33 @@ fn retention_does_not_depend_on_the_sampling_interval() {
         );
     }
 }
+
+#[test]
+fn max_events_stops_a_run_at_one_point_whatever_the_sampling_interval() {
+    // Regression: sampling events counted as events, so `limits.max_events` stopped a run
+    // earlier the more often it was sampled, and the report's event count changed with it.
+    let stop = |sample_every: &str| {
+        let text = format!(
+            r#"(version: 1, name: "t", seed: 3, duration: "60s", sample_every: "{sample_every}",
+            limits: (max_events: 20000),
+            nodes: [Producer(id: "p", arrival: Poisson(rate: "500/s")), Queue(id: "q"),
+                    Consumer(id: "c", service: Exponential(mean: "1ms"))],
+            edges: [(from: "p", to: "q"), (from: "q", to: "c")])"#
+        );
+        let (_, scenario) = evlab::scenario::parse(&text, "t").unwrap();
+        let mut run = Run::new(&scenario).unwrap();
+        let stopped = run.run_to_end(|_| {}).is_err();
+        let report = run.report(None, false);
+        (stopped, run.now(), report.events, report.totals.processed)
+    };
+    let reference = stop("1s");
+    assert!(reference.0, "the limit stops the run: {reference:?}");
+    assert_eq!(reference.2, 20_000);
+    for sample_every in ["1ms", "10ms", "7s"] {
+        assert_eq!(
+            stop(sample_every),
+            reference,
+            "sampling every {sample_every}"
+        );
+    }
+}

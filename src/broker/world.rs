@@ -375,6 +375,12 @@ impl Model for World {
     fn halted(&self) -> bool {
         self.failure.is_some()
     }
+
+    /// Sampling the time series only observes.
+    #[inline]
+    fn observes(event: &Event) -> bool {
+        matches!(event, Event::Sample)
+    }
 }
 
 impl World {

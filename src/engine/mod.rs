@@ -30,6 +30,13 @@ pub trait Model {
     fn halted(&self) -> bool {
         false
     }
+
+    /// Whether `event` only observes the model (a sample for the time series): it is not
+    /// counted as an event, so how often a run is observed never moves where an event
+    /// limit or a pause falls.
+    fn observes(_event: &Self::Event) -> bool {
+        false
+    }
 }
 
 /// Events at one instant after which the engine looks for a zero-delay loop in the model
@@ -146,7 +153,8 @@ impl<M: Model> Simulation<M> {
         self.scheduler.now
     }
 
-    /// Engine events executed so far.
+    /// Engine events executed so far, not counting those that only observe
+    /// ([`Model::observes`]).
     pub fn events(&self) -> u64 {
         self.events
     }
@@ -200,8 +208,9 @@ impl<M: Model> Simulation<M> {
             self.instant_pending = self.scheduler.queue.len();
         }
         self.scheduler.now = time;
+        let counted = !M::observes(&event);
         self.model.handle(time, event, &mut self.scheduler);
-        self.events += 1;
+        self.events += u64::from(counted);
         if self.same_instant >= self.instant_limit && self.looping() {
             self.stalled_at = Some(time);
             return false;
@@ -252,9 +261,10 @@ impl<M: Model> Simulation<M> {
     }
 
     /// Runs at most `n` events. Returns how many ran (fewer when none are pending or the run stops).
+    /// Observing events count here: one step is one event, whatever it is.
     pub fn step(&mut self, n: u64) -> u64 {
-        let start = self.events;
-        while self.events - start < n
+        let mut ran = 0;
+        while ran < n
             && self.stalled_at.is_none()
             && !self.model.halted()
             && !self.event_limit_reached()
@@ -263,8 +273,9 @@ impl<M: Model> Simulation<M> {
                 break;
             };
             self.dispatch(time, event);
+            ran += 1;
         }
-        self.events - start
+        ran
     }
 }
 

@@ -149,7 +149,7 @@ proptest! {
     }
 
     /// Observing a run never changes it: another sampling interval, and tracing every
-    /// message, give the same report (but for the event count, which counts the samples).
+    /// message, give the same report, its event count included.
     #[test]
     fn observing_a_run_never_changes_it(raw in scenario(), sample_us in 1u64..2_000_000) {
         let scenario = checked(&raw)?;

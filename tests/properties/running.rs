@@ -132,11 +132,8 @@ pub(crate) fn observed_report(
             return Ok(None);
         }
     }
-    let mut json: serde_json::Value = serde_json::from_str(&run.report(None, false).to_json())
+    let json: serde_json::Value = serde_json::from_str(&run.report(None, false).to_json())
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    if let Some(object) = json.as_object_mut() {
-        object.remove("events");
-    }
     Ok(Some(json))
 }
 
