@@ -1086,13 +1086,10 @@ impl Lab {
                     let Some(raw) = raw else { continue };
                     let until = raw.duration.map(|d| format!(" for {d}")).unwrap_or_default();
                     let origin = if i < scenario_faults { "scheduled" } else { "injected" };
+                    // Wrapped, never wider than the panel: the faults arrive with the
+                    // runner's snapshot, and a line that widened the panel would shift and
+                    // re-zoom the canvas under the pointer whenever a run was loaded.
                     ui.horizontal(|ui| {
-                        ui.label(format!(
-                            "{:.3} s  {} {:?}{until} ({origin})",
-                            raw.at.nanos as f64 / 1e9,
-                            raw.target,
-                            raw.kind
-                        ));
                         let in_file = self.doc.raw.faults.iter().position(|f| *f == raw);
                         if let Some(index) = in_file
                             && i < scenario_faults
@@ -1103,6 +1100,13 @@ impl Lab {
                         {
                             actions.push(Action::Edit(Edit::RemoveFault(index)));
                         }
+                        let line = format!(
+                            "{:.3} s  {} {:?}{until} ({origin})",
+                            raw.at.nanos as f64 / 1e9,
+                            raw.target,
+                            raw.kind
+                        );
+                        ui.add(egui::Label::new(line).wrap());
                     });
                 }
                 let injected = self.injected_faults();
