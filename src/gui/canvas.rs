@@ -1,7 +1,7 @@
 //! The canvas: the topology drawn as a graph, with its live state on top.
 //!
 //! The canvas never changes the scenario itself: every gesture becomes an
-//! [`Action`] (mostly an [`Edit`]) that the lab applies in one place. It keeps only
+//! [`LabCommand`] (mostly an [`Edit`]) that the lab applies in one place. It keeps only
 //! view state: the visible rectangle, the selection and the gesture in progress.
 
 use std::collections::BTreeSet;
@@ -11,6 +11,7 @@ use eframe::egui::{
     emath::TSTransform,
 };
 
+use super::commands::{Aim, LabCommand};
 use super::document::{Document, Edit};
 use super::runner::{NodeStatus, Snapshot};
 use super::style::{self, GRID, Kind, NODE_SIZE};
@@ -21,29 +22,6 @@ use crate::scenario::raw::{
     RawServiceNode, RawTopic,
 };
 use crate::scenario::units::Duration;
-
-/// What a fault from the canvas is aimed at.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Aim {
-    Node(String),
-    Edge(usize),
-}
-
-/// What the user asked for on the canvas.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Edit(Edit),
-    /// Inject a fault now.
-    Fault {
-        aim: Aim,
-        kind: FaultKind,
-        duration: Option<Duration>,
-    },
-    /// Seal the undo merge: a gesture ended.
-    EndGesture,
-    /// Show this message's life in the trace panel.
-    TraceMessage(u64),
-}
 
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct Selection {
@@ -256,7 +234,7 @@ impl Canvas {
         live: &Snapshot,
         traffic: &Traffic,
         node_ids: &[String],
-        actions: &mut Vec<Action>,
+        commands: &mut Vec<LabCommand>,
     ) {
         if self.fit_requested || !self.scene_rect.is_positive() {
             self.scene_rect = Self::bounds(doc);
@@ -271,11 +249,11 @@ impl Canvas {
             self.screen_rect = ui.available_rect_before_wrap();
             let response = scene
                 .show(ui, &mut scene_rect, |ui| {
-                    self.contents_ui(ui, doc, live, actions);
+                    self.contents_ui(ui, doc, live, commands);
                     self.dots_ui(ui, doc, traffic, node_ids);
                 })
                 .response;
-            self.background(ui, &response, doc, actions);
+            self.background(ui, &response, doc, commands);
         });
         self.scene_rect = scene_rect;
         self.center = self.scene_rect.center();
@@ -291,7 +269,7 @@ impl Canvas {
         ui: &mut egui::Ui,
         doc: &Document,
         live: &Snapshot,
-        actions: &mut Vec<Action>,
+        commands: &mut Vec<LabCommand>,
     ) {
         self.from_screen = ui
             .ctx()
@@ -352,7 +330,7 @@ impl Canvas {
         }
         // Nodes.
         for node in &doc.raw.nodes {
-            self.node_ui(ui, &painter, doc, node, live, actions);
+            self.node_ui(ui, &painter, doc, node, live, commands);
         }
         // A connection being drawn.
         if let (Some(from), Some(pointer)) = (&self.connecting, self.pointer(ui))
@@ -442,7 +420,7 @@ impl Canvas {
         doc: &Document,
         node: &RawNode,
         live: &Snapshot,
-        actions: &mut Vec<Action>,
+        commands: &mut Vec<LabCommand>,
     ) {
         let id = node.id();
         let kind = Kind::of(node.kind_name());
@@ -518,7 +496,7 @@ impl Canvas {
                         (n.id().to_string(), (p.x, p.y))
                     })
                     .collect();
-                actions.push(Action::Edit(Edit::MoveNodes {
+                commands.push(LabCommand::Edit(Edit::MoveNodes {
                     moves,
                     drag: gesture,
                 }));
@@ -539,15 +517,15 @@ impl Canvas {
                         (n.id().to_string(), (p.x, p.y))
                     })
                     .collect();
-                actions.push(Action::Edit(Edit::MoveNodes {
+                commands.push(LabCommand::Edit(Edit::MoveNodes {
                     moves,
                     drag: gesture,
                 }));
             }
             self.moving = None;
-            actions.push(Action::EndGesture);
+            commands.push(LabCommand::EndGesture);
         }
-        body.context_menu(|ui| node_menu(ui, node, actions));
+        body.context_menu(|ui| node_menu(ui, node, commands));
         // Ports: drawn and interacted with last, so they win over the body.
         let port_color = Color32::from_gray(230);
         if kind != Kind::Producer {
@@ -579,7 +557,7 @@ impl Canvas {
                         .iter()
                         .find(|n| node_rect(n).expand(8.0).contains(pointer))
                 {
-                    self.connect(doc, &from, target.id(), actions);
+                    self.connect(doc, &from, target.id(), commands);
                 }
                 self.connecting = None;
             }
@@ -587,7 +565,13 @@ impl Canvas {
     }
 
     /// Adds an edge if it makes sense, or says why not.
-    pub fn connect(&mut self, doc: &Document, from: &str, to: &str, actions: &mut Vec<Action>) {
+    pub fn connect(
+        &mut self,
+        doc: &Document,
+        from: &str,
+        to: &str,
+        commands: &mut Vec<LabCommand>,
+    ) {
         let edge = RawEdge {
             from: from.to_string(),
             to: to.to_string(),
@@ -597,7 +581,7 @@ impl Canvas {
             Some(reason) => self.refusal = Some(reason),
             None => {
                 self.refusal = None;
-                actions.push(Action::Edit(Edit::AddEdge(edge)));
+                commands.push(LabCommand::Edit(Edit::AddEdge(edge)));
             }
         }
     }
@@ -607,7 +591,7 @@ impl Canvas {
         ui: &mut egui::Ui,
         response: &egui::Response,
         doc: &Document,
-        actions: &mut Vec<Action>,
+        commands: &mut Vec<LabCommand>,
     ) {
         let pointer = self.pointer(ui);
         let hit_edge = pointer.and_then(|p| {
@@ -633,7 +617,7 @@ impl Canvas {
         if response.clicked()
             && let Some(message) = hit_dot
         {
-            actions.push(Action::TraceMessage(message));
+            commands.push(LabCommand::TraceMessage(message));
             return;
         }
         if response.clicked() {
@@ -652,7 +636,7 @@ impl Canvas {
             self.selection.edges.insert(edge);
         }
         if let Some(&edge) = self.selection.edges.iter().next() {
-            response.context_menu(|ui| edge_menu(ui, doc, edge, actions));
+            response.context_menu(|ui| edge_menu(ui, doc, edge, commands));
         }
         if response.drag_started_by(egui::PointerButton::Primary) {
             self.boxing = pointer;
@@ -670,6 +654,10 @@ impl Canvas {
                 }
             }
         }
+    }
+
+    pub fn select_all(&mut self, doc: &Document) {
+        self.selection.nodes = doc.raw.nodes.iter().map(|n| n.id().to_string()).collect();
     }
 
     /// Copies the selected nodes and the edges among them.
@@ -858,12 +846,12 @@ fn badge(painter: &egui::Painter, rect: Rect, status: Option<&NodeStatus>) {
 
 const FAULT_SECONDS: u64 = 10;
 
-fn node_menu(ui: &mut egui::Ui, node: &RawNode, actions: &mut Vec<Action>) {
+fn node_menu(ui: &mut egui::Ui, node: &RawNode, commands: &mut Vec<LabCommand>) {
     let aim = Aim::Node(node.id().to_string());
     let ten = Some(Duration::from_secs(FAULT_SECONDS));
     let mut fault = |ui: &mut egui::Ui, label: &str, kind: FaultKind, duration| {
         if ui.button(label).clicked() {
-            actions.push(Action::Fault {
+            commands.push(LabCommand::Inject {
                 aim: aim.clone(),
                 kind,
                 duration,
@@ -910,12 +898,14 @@ fn node_menu(ui: &mut egui::Ui, node: &RawNode, actions: &mut Vec<Action>) {
     }
     ui.separator();
     if ui.button("Delete").clicked() {
-        actions.push(Action::Edit(Edit::RemoveNodes(vec![node.id().to_string()])));
+        commands.push(LabCommand::Edit(Edit::RemoveNodes(vec![
+            node.id().to_string(),
+        ])));
         ui.close();
     }
 }
 
-fn edge_menu(ui: &mut egui::Ui, doc: &Document, edge: usize, actions: &mut Vec<Action>) {
+fn edge_menu(ui: &mut egui::Ui, doc: &Document, edge: usize, commands: &mut Vec<LabCommand>) {
     let Some(e) = doc.raw.edges.get(edge) else {
         return;
     };
@@ -940,7 +930,7 @@ fn edge_menu(ui: &mut egui::Ui, doc: &Document, edge: usize, actions: &mut Vec<A
             Ok(()) => button,
         };
         if button.clicked() {
-            actions.push(Action::Fault {
+            commands.push(LabCommand::Inject {
                 aim: Aim::Edge(edge),
                 kind,
                 duration: ten,
@@ -963,7 +953,7 @@ fn edge_menu(ui: &mut egui::Ui, doc: &Document, edge: usize, actions: &mut Vec<A
     );
     ui.separator();
     if ui.button("Delete").clicked() {
-        actions.push(Action::Edit(Edit::RemoveEdges(vec![edge])));
+        commands.push(LabCommand::Edit(Edit::RemoveEdges(vec![edge])));
         ui.close();
     }
 }

@@ -8,11 +8,13 @@
 //! this module depends on egui.
 
 pub mod canvas;
+pub mod commands;
 pub mod document;
 pub mod experiments;
 pub mod files;
 pub mod inspector;
 pub mod layout;
+mod menus;
 pub mod plots;
 pub mod runner;
 pub mod style;
@@ -21,16 +23,17 @@ pub mod traffic;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use eframe::egui::{self, Color32, Key, KeyboardShortcut, Modifiers, RichText};
+use eframe::egui::{self, Color32, Key, RichText};
 
-use self::canvas::{Action, Aim, Canvas};
+use self::canvas::Canvas;
+use self::commands::{Aim, LabCommand};
 use self::document::{Document, Edit};
 use self::files::{Dialogs, Purpose};
 use self::plots::{Export, Plots};
 use self::runner::{RunCommand, Runner, Snapshot, Speed};
 use self::style::Kind;
 use self::traffic::Traffic;
-use crate::examples::{self, DEFAULT_EXAMPLE, EXAMPLES, example};
+use crate::examples::{DEFAULT_EXAMPLE, example};
 use crate::scenario::check::{Problem, check};
 use crate::scenario::raw::{RawNode, RawScenario};
 use crate::scenario::{FaultTarget, LoadError, Scenario, leading_comments, parse_raw, to_ron};
@@ -442,10 +445,6 @@ impl Lab {
         }
     }
 
-    pub fn reset(&mut self) {
-        self.sync_run();
-    }
-
     fn send_speed(&self) {
         let speed = if self.flat_out {
             Speed::FlatOut
@@ -520,19 +519,73 @@ impl Lab {
     fn proceed(&mut self, what: Discard) {
         match what {
             Discard::New => self.replace(empty_scenario(), None, "untitled".into(), String::new()),
-            Discard::Open => {
-                let near = self.doc.path.clone();
-                self.dialogs.ask(Purpose::Open, near.as_deref());
-            }
+            Discard::Open => self.ask_path(Purpose::Open),
             Discard::OpenPath(path) => self.open_path(&path),
             Discard::Example(name) => self.open_example(name),
             Discard::Quit => self.allow_close = true,
         }
     }
 
-    /// The whole lab, one frame.
+    /// The whole lab, one frame. The panels only emit commands; they take effect at the
+    /// end of the frame, in [`Lab::execute`].
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.take_engine_output();
+        self.refresh_problems();
+        let mut commands = commands::from_keyboard(&ctx);
+        if let Some((purpose, path)) = self.dialogs.poll() {
+            commands.push(LabCommand::PathChosen(purpose, path));
+        }
+        self.files_dropped(&ctx, &mut commands);
+        self.window_title(&ctx);
+        self.close_requested(&ctx);
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui, &mut commands));
+        egui::Panel::top("run").show(ui, |ui| self.run_controls_ui(ui, &mut commands));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        egui::Panel::bottom("plots")
+            .resizable(true)
+            .default_size(250.0)
+            .show(ui, |ui| self.plots_ui(ui, &mut commands));
+        egui::Panel::left("palette")
+            .resizable(false)
+            .exact_size(120.0)
+            .show(ui, |ui| self.palette_ui(ui, &mut commands));
+        egui::Panel::right("inspector")
+            .resizable(true)
+            .default_size(330.0)
+            .show(ui, |ui| {
+                if let Some(edit) =
+                    inspector::ui(ui, &self.doc, &self.canvas.selection, &self.problems)
+                {
+                    commands.push(LabCommand::Edit(edit));
+                }
+                ui.separator();
+                self.faults_ui(ui, &mut commands);
+            });
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            let snapshot = self.snapshot.clone();
+            self.canvas.ui(
+                ui,
+                &self.doc,
+                &snapshot,
+                &self.traffic,
+                &self.node_ids,
+                &mut commands,
+            );
+            self.palette_drop(ui, &mut commands);
+        });
+        self.dialogs_ui(&ctx, &mut commands);
+        for command in commands {
+            self.execute(command);
+        }
+        if let Some(refusal) = self.canvas.refusal.take() {
+            self.status = Some((format!("Not connected: {refusal}"), true));
+        }
+    }
+
+    /// The engine thread's latest snapshot, time-series points and traced hops.
+    fn take_engine_output(&mut self) {
         self.snapshot = self.runner.snapshot();
         self.plots.extend(self.runner.drain_points());
         let hops = self.runner.drain_hops();
@@ -548,307 +601,43 @@ impl Lab {
                 self.traffic.absorb(load, hops, now, connected);
             }
         }
-        self.refresh_problems();
-        if let Some((purpose, path)) = self.dialogs.poll() {
-            self.path_chosen(purpose, path);
-        }
-        self.files_dropped(&ctx);
-        self.window_title(&ctx);
-        self.close_requested(&ctx);
-        let mut actions = Vec::new();
-        self.shortcuts(&ctx, &mut actions);
+    }
 
-        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
-        egui::Panel::top("run").show(ui, |ui| self.run_controls_ui(ui));
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        egui::Panel::bottom("plots")
-            .resizable(true)
-            .default_size(250.0)
-            .show(ui, |ui| {
-                let report = self.snapshot.report.clone();
-                let trace = |ui: &mut egui::Ui| {
-                    trace_ui(
-                        ui,
-                        &mut self.traffic,
-                        &mut self.trace_input,
-                        &self.node_ids,
-                        self.snapshot.trace_every,
-                    )
-                };
-                let scenario = self.loaded.as_ref().map(|(_, s)| s);
-                if let Some(export) = self.plots.ui(ui, report.as_deref(), scenario, trace) {
-                    let purpose = match export {
-                        Export::Json => Purpose::ExportJson,
-                        Export::Csv => Purpose::ExportCsv,
-                    };
-                    self.dialogs.ask(purpose, None);
-                }
-            });
-        egui::Panel::left("palette")
-            .resizable(false)
-            .exact_size(120.0)
-            .show(ui, |ui| self.palette_ui(ui, &mut actions));
-        egui::Panel::right("inspector")
-            .resizable(true)
-            .default_size(330.0)
-            .show(ui, |ui| {
-                if let Some(edit) =
-                    inspector::ui(ui, &self.doc, &self.canvas.selection, &self.problems)
-                {
-                    actions.push(Action::Edit(edit));
-                }
-                ui.separator();
-                self.faults_ui(ui, &mut actions);
-            });
-        egui::CentralPanel::no_frame().show(ui, |ui| {
-            let snapshot = self.snapshot.clone();
-            self.canvas.ui(
+    /// The plot dock, with the message-trace tab.
+    fn plots_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {
+        let report = self.snapshot.report.clone();
+        let trace = |ui: &mut egui::Ui| {
+            trace_ui(
                 ui,
-                &self.doc,
-                &snapshot,
-                &self.traffic,
+                &mut self.traffic,
+                &mut self.trace_input,
                 &self.node_ids,
-                &mut actions,
-            );
-            self.palette_drop(ui, &mut actions);
-        });
-        self.dialogs_ui(&ctx);
-        for action in actions {
-            match action {
-                Action::Edit(edit) => self.apply(edit),
-                Action::Fault {
-                    aim,
-                    kind,
-                    duration,
-                } => self.inject(&aim, kind, duration),
-                Action::EndGesture => self.doc.seal(),
-                Action::TraceMessage(message) => {
-                    self.traffic.selected = Some(message);
-                    self.trace_input = message.to_string();
-                    self.plots.tab = plots::Tab::Trace;
-                }
-            }
-        }
-        if let Some(refusal) = self.canvas.refusal.take() {
-            self.status = Some((format!("Not connected: {refusal}"), true));
-        }
-    }
-
-    fn shortcuts(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
-        if ctx.egui_wants_keyboard_input() {
-            return;
-        }
-        let command = Modifiers::COMMAND;
-        let pressed = |m: Modifiers, k: Key| {
-            ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)))
+                self.snapshot.trace_every,
+                commands,
+            )
         };
-        if pressed(command | Modifiers::SHIFT, Key::Z) || pressed(command, Key::Y) {
-            self.redo();
-        }
-        if pressed(command, Key::Z) {
-            self.undo();
-        }
-        if pressed(command, Key::S) {
-            self.save();
-        }
-        if pressed(command, Key::O) {
-            self.request(Discard::Open);
-        }
-        if pressed(command, Key::D) {
-            self.canvas.copy(&self.doc);
-            if let Some(edit) = self.canvas.paste_edit() {
-                actions.push(Action::Edit(edit));
-            }
-        }
-        if pressed(command, Key::A) {
-            self.canvas.selection.nodes = self
-                .doc
-                .raw
-                .nodes
-                .iter()
-                .map(|n| n.id().to_string())
-                .collect();
-        }
-        if pressed(Modifiers::NONE, Key::Delete) || pressed(Modifiers::NONE, Key::Backspace) {
-            for edit in self.canvas.delete_edits() {
-                actions.push(Action::Edit(edit));
-            }
-        }
-        if pressed(Modifiers::NONE, Key::Escape) {
-            self.canvas.selection.clear();
-        }
-        if pressed(Modifiers::NONE, Key::F) {
-            self.canvas.request_fit();
-        }
-        if pressed(Modifiers::NONE, Key::Space) {
-            if self.snapshot.playing {
-                self.pause()
-            } else {
-                self.play()
-            }
-        }
-        // Copy and paste arrive as events, not keys.
-        let events = ctx.input(|i| i.events.clone());
-        for event in events {
-            match event {
-                egui::Event::Copy => self.canvas.copy(&self.doc),
-                egui::Event::Cut => {
-                    self.canvas.copy(&self.doc);
-                    for edit in self.canvas.delete_edits() {
-                        actions.push(Action::Edit(edit));
-                    }
-                }
-                egui::Event::Paste(_) => {
-                    if let Some(edit) = self.canvas.paste_edit() {
-                        actions.push(Action::Edit(edit));
-                    }
-                }
-                _ => {}
-            }
+        let scenario = self.loaded.as_ref().map(|(_, s)| s);
+        if let Some(export) = self.plots.ui(ui, report.as_deref(), scenario, trace) {
+            commands.push(LabCommand::ExportReport(export));
         }
     }
 
-    fn menu_ui(&mut self, ui: &mut egui::Ui) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                if ui.button("New").clicked() {
-                    self.request(Discard::New);
-                }
-                if ui.button("Open…").clicked() {
-                    self.request(Discard::Open);
-                }
-                ui.menu_button("Open Example", |ui| {
-                    for (name, _) in EXAMPLES {
-                        let description = examples::description(name);
-                        if ui.button(*name).on_hover_text(description).clicked() {
-                            self.request(Discard::Example(name));
-                        }
-                    }
-                });
-                ui.menu_button("Open Recent", |ui| {
-                    if self.recent.is_empty() {
-                        ui.label("Nothing yet");
-                    }
-                    for path in self.recent.clone() {
-                        if ui.button(path.display().to_string()).clicked() {
-                            self.request(Discard::OpenPath(path));
-                        }
-                    }
-                });
-                ui.separator();
-                if ui.button("Save").clicked() {
-                    self.save();
-                }
-                if ui.button("Save As…").clicked() {
-                    let near = self.doc.path.clone();
-                    self.dialogs.ask(Purpose::SaveAs, near.as_deref());
-                }
-                ui.separator();
-                if ui
-                    .button("Compare with…")
-                    .on_hover_text(
-                        "Run another design to its end and overlay its plots on this one's, with \
-                         its report beside this one's",
-                    )
-                    .clicked()
-                {
-                    let near = self.doc.path.clone();
-                    self.dialogs.ask(Purpose::Compare, near.as_deref());
-                }
-                let saved = self.doc.path.clone();
-                if ui
-                    .add_enabled(
-                        saved.is_some(),
-                        egui::Button::new("Compare with the saved version"),
-                    )
-                    .on_disabled_hover_text("Save the scenario first")
-                    .clicked()
-                    && let Some(path) = saved
-                {
-                    self.compare_with(experiments::Source::Saved(path));
-                }
-                if ui
-                    .add_enabled(
-                        self.plots.compare.other.is_some(),
-                        egui::Button::new("Stop comparing"),
-                    )
-                    .clicked()
-                {
-                    self.plots.compare.clear();
-                }
-                ui.separator();
-                if ui.button("Quit").clicked() {
-                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
-                }
-            });
-            ui.menu_button("Edit", |ui| {
-                if ui
-                    .add_enabled(
-                        self.doc.can_undo(),
-                        egui::Button::new("Undo").shortcut_text("Ctrl+Z"),
-                    )
-                    .clicked()
-                {
-                    self.undo();
-                }
-                if ui
-                    .add_enabled(
-                        self.doc.can_redo(),
-                        egui::Button::new("Redo").shortcut_text("Ctrl+Shift+Z"),
-                    )
-                    .clicked()
-                {
-                    self.redo();
-                }
-                ui.separator();
-                if ui
-                    .add(egui::Button::new("Copy").shortcut_text("Ctrl+C"))
-                    .clicked()
-                {
-                    self.canvas.copy(&self.doc);
-                }
-                if ui
-                    .add(egui::Button::new("Paste").shortcut_text("Ctrl+V"))
-                    .clicked()
-                    && let Some(edit) = self.canvas.paste_edit()
-                {
-                    self.apply(edit);
-                }
-                if ui
-                    .add(egui::Button::new("Duplicate").shortcut_text("Ctrl+D"))
-                    .clicked()
-                {
-                    self.canvas.copy(&self.doc);
-                    if let Some(edit) = self.canvas.paste_edit() {
-                        self.apply(edit);
-                    }
-                }
-                if ui
-                    .add(egui::Button::new("Delete").shortcut_text("Del"))
-                    .clicked()
-                {
-                    for edit in self.canvas.delete_edits() {
-                        self.apply(edit);
-                    }
-                }
-            });
-            ui.menu_button("View", |ui| {
-                if ui
-                    .add(egui::Button::new("Fit to view").shortcut_text("F"))
-                    .clicked()
-                {
-                    self.canvas.request_fit();
-                }
-                if ui
-                    .button("Auto-layout")
-                    .on_hover_text("Arrange the graph left to right, from producers to consumers")
-                    .clicked()
-                {
-                    self.auto_layout();
-                }
-                ui.checkbox(&mut self.canvas.snap, "Snap to grid");
-            });
-        });
+    /// Asks for a path for `purpose`, starting beside the document's file.
+    fn ask_path(&mut self, purpose: Purpose) {
+        let near = self.doc.path.clone();
+        self.dialogs.ask(purpose, near.as_deref());
+    }
+
+    fn paste(&mut self) {
+        if let Some(edit) = self.canvas.paste_edit() {
+            self.apply(edit);
+        }
+    }
+
+    fn delete_selection(&mut self) {
+        for edit in self.canvas.delete_edits() {
+            self.apply(edit);
+        }
     }
 
     pub fn auto_layout(&mut self) {
@@ -870,68 +659,60 @@ impl Lab {
         self.canvas.request_fit();
     }
 
-    fn run_controls_ui(&mut self, ui: &mut egui::Ui) {
+    fn run_controls_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {
         ui.horizontal(|ui| {
-            let playing = self.snapshot.playing;
-            if playing {
-                if ui
-                    .button("Pause")
-                    .on_hover_text("Pause the simulation (Space)")
-                    .clicked()
-                {
-                    self.pause();
-                }
-            } else if ui
-                .button("Run")
-                .on_hover_text("Run the simulation (Space)")
-                .clicked()
-            {
-                self.play();
-            }
+            let toggle = LabCommand::TogglePlayPause;
+            let label = if self.snapshot.playing {
+                "Pause"
+            } else {
+                "Run"
+            };
             if ui
-                .button("Step")
-                .on_hover_text("Execute one engine event")
+                .button(label)
+                .on_hover_text(toggle.tooltip_with_keys(ui.ctx()))
                 .clicked()
             {
-                self.step();
+                commands.push(toggle);
             }
-            if ui
-                .button("Reset")
-                .on_hover_text("Back to time zero with the scenario as it is now")
-                .clicked()
-            {
-                self.reset();
+            for command in [LabCommand::Step, LabCommand::Reset] {
+                command_button(ui, command, commands);
             }
             ui.separator();
             ui.label("Speed");
-            let slow = ui
+            let mut speed = self.speed;
+            if ui
                 .add_enabled(
                     !self.flat_out,
-                    egui::Slider::new(&mut self.speed, 0.001..=1000.0)
+                    egui::Slider::new(&mut speed, 0.001..=1000.0)
                         .logarithmic(true)
                         .suffix("x")
                         .max_decimals(3),
                 )
-                .on_hover_text(
-                    "Simulated seconds per real second: below 0.01 you can follow single messages",
-                )
-                .changed();
-            let flat = ui
-                .checkbox(&mut self.flat_out, "flat out")
-                .on_hover_text("As fast as the engine goes")
-                .changed();
-            if slow || flat {
-                self.send_speed();
+                .on_hover_text(LabCommand::SetSpeed(speed).tooltip())
+                .changed()
+            {
+                commands.push(LabCommand::SetSpeed(speed));
+            }
+            let mut flat_out = self.flat_out;
+            let command = LabCommand::SetFlatOut(flat_out);
+            if ui
+                .checkbox(&mut flat_out, command.text())
+                .on_hover_text(command.tooltip())
+                .changed()
+            {
+                commands.push(LabCommand::SetFlatOut(flat_out));
             }
             ui.separator();
-            let mut settings = self.doc.raw.clone();
             ui.label("Seed");
+            let mut seed = self.doc.raw.seed;
             if ui
-                .add(egui::DragValue::new(&mut settings.seed))
+                .add(egui::DragValue::new(&mut seed))
                 .on_hover_text("Same scenario and seed: the same run, every time")
                 .changed()
             {
-                self.apply(Edit::SetSettings(Box::new(settings)));
+                let mut settings = self.doc.raw.clone();
+                settings.seed = seed;
+                commands.push(LabCommand::Edit(Edit::SetSettings(Box::new(settings))));
             }
             if self.stale_run {
                 ui.separator();
@@ -939,9 +720,7 @@ impl Lab {
                     RichText::new("The scenario changed.")
                         .color(Color32::from_rgb(0xe0, 0x9a, 0x20)),
                 );
-                if ui.button("Restart to apply").clicked() {
-                    self.sync_run();
-                }
+                command_button(ui, LabCommand::RestartToApply, commands);
             }
         });
     }
@@ -1011,7 +790,7 @@ impl Lab {
         });
     }
 
-    fn palette_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    fn palette_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {
         ui.add_space(4.0);
         ui.label(RichText::new("Add").strong());
         ui.label(
@@ -1027,7 +806,7 @@ impl Lab {
             let response = ui.add(button).on_hover_text(kind.help());
             if response.clicked() {
                 let center = canvas::new_node(kind, self.canvas.center);
-                actions.push(Action::Edit(Edit::AddNode(center)));
+                commands.push(LabCommand::Edit(Edit::AddNode(center)));
             }
             if response.drag_started() {
                 egui::DragAndDrop::set_payload(ui.ctx(), kind);
@@ -1058,7 +837,7 @@ impl Lab {
     }
 
     /// A palette entry dropped on the canvas adds a node there.
-    fn palette_drop(&mut self, ui: &egui::Ui, actions: &mut Vec<Action>) {
+    fn palette_drop(&self, ui: &egui::Ui, commands: &mut Vec<LabCommand>) {
         let released = ui.input(|i| i.pointer.any_released());
         let Some(pointer) = ui.input(|i| i.pointer.interact_pos()) else {
             return;
@@ -1068,11 +847,11 @@ impl Lab {
             && let Some(kind) = egui::DragAndDrop::take_payload::<Kind>(ui.ctx())
             && let Some(at) = self.canvas.canvas_pos(pointer)
         {
-            actions.push(Action::Edit(Edit::AddNode(canvas::new_node(*kind, at))));
+            commands.push(LabCommand::Edit(Edit::AddNode(canvas::new_node(*kind, at))));
         }
     }
 
-    fn faults_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    fn faults_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {
         egui::CollapsingHeader::new("Fault timeline")
             .default_open(true)
             .show(ui, |ui| {
@@ -1098,7 +877,7 @@ impl Lab {
                                 .on_hover_text("Remove this fault from the scenario")
                                 .clicked()
                         {
-                            actions.push(Action::Edit(Edit::RemoveFault(index)));
+                            commands.push(LabCommand::Edit(Edit::RemoveFault(index)));
                         }
                         let line = format!(
                             "{:.3} s  {} {:?}{until} ({origin})",
@@ -1116,7 +895,7 @@ impl Lab {
                         .on_hover_text("Adds them to the scenario's faults, so a replay does the same")
                         .clicked()
                 {
-                    actions.push(Action::Edit(Edit::AddFaults(injected)));
+                    commands.push(LabCommand::Edit(Edit::AddFaults(injected)));
                 }
             });
     }
@@ -1160,19 +939,16 @@ impl Lab {
         }
     }
 
-    fn files_dropped(&mut self, ctx: &egui::Context) {
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
+    fn files_dropped(&self, ctx: &egui::Context, commands: &mut Vec<LabCommand>) {
+        let dropped = ctx.input(|i| {
             i.raw
                 .dropped_files
                 .iter()
                 .map(|f| f.path().to_path_buf())
-                .collect()
+                .find(|p| p.extension().is_some_and(|e| e == "ron"))
         });
-        if let Some(path) = dropped
-            .into_iter()
-            .find(|p| p.extension().is_some_and(|e| e == "ron"))
-        {
-            self.request(Discard::OpenPath(path));
+        if let Some(path) = dropped {
+            commands.push(LabCommand::OpenFile(path));
         }
     }
 
@@ -1196,8 +972,8 @@ impl Lab {
         }
     }
 
-    fn dialogs_ui(&mut self, ctx: &egui::Context) {
-        if let Some(what) = self.confirm.clone() {
+    fn dialogs_ui(&mut self, ctx: &egui::Context, commands: &mut Vec<LabCommand>) {
+        if self.confirm.is_some() {
             egui::Window::new("Unsaved changes")
                 .collapsible(false)
                 .resizable(false)
@@ -1205,63 +981,58 @@ impl Lab {
                 .show(ctx, |ui| {
                     ui.label(format!("{} has unsaved changes.", self.doc.title()));
                     ui.horizontal(|ui| {
-                        if ui.button("Discard changes").clicked() {
-                            self.confirm = None;
-                            self.proceed(what.clone());
-                        }
-                        if ui.button("Cancel").clicked() {
-                            self.confirm = None;
-                        }
+                        command_button(ui, LabCommand::DiscardChanges, commands);
+                        command_button(ui, LabCommand::KeepChanges, commands);
                     });
                 });
         }
-        if let Some(error) = self.load_error.clone() {
+        if let Some(error) = &self.load_error {
             egui::Window::new("Could not open the file")
                 .collapsible(false)
                 .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
                 .show(ctx, |ui| {
                     ui.label(RichText::new(error).monospace().color(style::ALARM));
                     ui.label("Your current work is untouched.");
-                    if ui.button("OK").clicked() {
-                        self.load_error = None;
-                    }
+                    command_button(ui, LabCommand::DismissLoadError, commands);
                 });
         }
-        if let Some((purpose, mut text)) = self.dialogs.typed.clone() {
-            let mut done = None;
-            egui::Window::new(purpose.title())
-                .collapsible(false)
-                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-                .show(ctx, |ui| {
-                    let label = ui.label("Path of the file:");
-                    let response = ui
-                        .add(
-                            egui::TextEdit::singleline(&mut text)
-                                .desired_width(420.0)
-                                .hint_text("/path/to/scenario.ron"),
-                        )
-                        .labelled_by(label.id);
-                    let enter = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-                    ui.horizontal(|ui| {
-                        if ui.button("OK").clicked() || enter {
-                            done = Some(true);
-                        }
-                        if ui.button("Cancel").clicked() {
-                            done = Some(false);
-                        }
-                    });
-                });
-            match done {
-                Some(true) => {
-                    self.dialogs.typed = None;
-                    let path = PathBuf::from(text.trim());
-                    if !text.trim().is_empty() {
-                        self.path_chosen(purpose, path);
+        self.typed_path_ui(ctx, commands);
+    }
+
+    /// The typed-path prompt, where no native file dialog can be shown.
+    fn typed_path_ui(&mut self, ctx: &egui::Context, commands: &mut Vec<LabCommand>) {
+        let Some((purpose, text)) = &mut self.dialogs.typed else {
+            return;
+        };
+        let purpose = *purpose;
+        let mut done = None;
+        egui::Window::new(purpose.title())
+            .collapsible(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .show(ctx, |ui| {
+                let label = ui.label("Path of the file:");
+                let response = ui
+                    .add(
+                        egui::TextEdit::singleline(text)
+                            .desired_width(420.0)
+                            .hint_text("/path/to/scenario.ron"),
+                    )
+                    .labelled_by(label.id);
+                let enter = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                ui.horizontal(|ui| {
+                    if ui.button("OK").clicked() || enter {
+                        done = Some(true);
                     }
-                }
-                Some(false) => self.dialogs.typed = None,
-                None => self.dialogs.typed = Some((purpose, text)),
-            }
+                    if ui.button("Cancel").clicked() {
+                        done = Some(false);
+                    }
+                });
+            });
+        let Some(chosen) = done else { return };
+        let path = text.trim().to_string();
+        self.dialogs.typed = None;
+        if chosen && !path.is_empty() {
+            commands.push(LabCommand::PathChosen(purpose, PathBuf::from(path)));
         }
     }
 }
@@ -1328,6 +1099,7 @@ fn trace_ui(
     input: &mut String,
     node_ids: &[String],
     every: u64,
+    commands: &mut Vec<LabCommand>,
 ) {
     ui.horizontal(|ui| {
         let label = ui.label("Message id");
@@ -1348,8 +1120,7 @@ fn trace_ui(
         ui.label("Recent:");
         for message in traffic.recent_messages(12) {
             if ui.small_button(message.to_string()).clicked() {
-                traffic.selected = Some(message);
-                *input = message.to_string();
+                commands.push(LabCommand::TraceMessage(message));
             }
         }
     });
@@ -1378,4 +1149,15 @@ fn trace_ui(
                 }
             });
     });
+}
+
+/// A button for `command`, with its tooltip and keys.
+fn command_button(ui: &mut egui::Ui, command: LabCommand, commands: &mut Vec<LabCommand>) {
+    if ui
+        .button(command.text())
+        .on_hover_text(command.tooltip_with_keys(ui.ctx()))
+        .clicked()
+    {
+        commands.push(command);
+    }
 }
