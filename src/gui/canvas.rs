@@ -17,10 +17,7 @@ use super::runner::{NodeStatus, Snapshot};
 use super::style::{self, GRID, Kind, NODE_SIZE};
 use super::traffic::{TRAVEL_S, Traffic};
 use crate::scenario::guarantees::{EdgeKind, FaultKind};
-use crate::scenario::raw::{
-    ExchangeType, RawConsumer, RawEdge, RawExchange, RawNode, RawProducer, RawQueue, RawService,
-    RawServiceNode, RawTopic,
-};
+use crate::scenario::raw::{RawEdge, RawNode};
 use crate::scenario::units::Duration;
 
 #[derive(Default, Debug, Clone, PartialEq)]
@@ -90,48 +87,6 @@ impl Default for Canvas {
             from_screen: TSTransform::IDENTITY,
             dot_hits: Vec::new(),
         }
-    }
-}
-
-/// A new node of `kind` with palette defaults, named after its kind.
-pub fn new_node(kind: Kind, pos: Pos2) -> RawNode {
-    let pos = Some((pos.x, pos.y));
-    match kind {
-        Kind::Producer => RawNode::Producer(RawProducer {
-            id: "producer".into(),
-            pos,
-            ..Default::default()
-        }),
-        Kind::Exchange => RawNode::Exchange(RawExchange {
-            id: "exchange".into(),
-            pos,
-            exchange_type: ExchangeType::Fanout,
-            alternate: None,
-        }),
-        Kind::Queue => RawNode::Queue(RawQueue {
-            id: "queue".into(),
-            pos,
-            ..Default::default()
-        }),
-        Kind::Topic => RawNode::Topic(RawTopic {
-            id: "topic".into(),
-            pos,
-            ..Default::default()
-        }),
-        Kind::Consumer => RawNode::Consumer(RawConsumer {
-            id: "consumer".into(),
-            pos,
-            ..Default::default()
-        }),
-        Kind::Service => RawNode::Service(RawServiceNode {
-            id: "service".into(),
-            pos,
-            concurrency: 4,
-            queue_limit: None,
-            service: RawService::Exponential {
-                mean: Duration::from_millis(20),
-            },
-        }),
     }
 }
 

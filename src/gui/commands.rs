@@ -11,11 +11,12 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
+use super::Lab;
 use super::document::Edit;
 use super::experiments::Source;
 use super::files::Purpose;
+use super::open_save::Discard;
 use super::plots::{self, Export};
-use super::{Discard, Lab};
 use crate::scenario::guarantees::FaultKind;
 use crate::scenario::units::Duration;
 
