@@ -253,53 +253,8 @@ fn apply_to(raw: &mut RawScenario, edit: Edit) -> Applied {
                 *slot = edge;
             }
         }
-        Edit::SetSettings(settings) => {
-            let RawScenario {
-                version,
-                name,
-                description,
-                seed,
-                duration,
-                warmup,
-                sample_every,
-                limits,
-                nodes: _,
-                edges: _,
-                faults: _,
-            } = *settings;
-            raw.version = version;
-            raw.name = name;
-            raw.description = description;
-            raw.seed = seed;
-            raw.duration = duration;
-            raw.warmup = warmup;
-            raw.sample_every = sample_every;
-            raw.limits = limits;
-        }
-        Edit::Paste { nodes, edges } => {
-            let mut renames: Vec<(String, String)> = Vec::new();
-            for mut node in nodes {
-                let id = unique_id(raw, node.id());
-                renames.push((node.id().to_string(), id.clone()));
-                *node.id_mut() = id.clone();
-                raw.nodes.push(node);
-                applied.added.push(id);
-            }
-            let renamed = |id: &str| {
-                renames
-                    .iter()
-                    .find(|(old, _)| old == id)
-                    .map(|(_, new)| new.clone())
-            };
-            for mut edge in edges {
-                let (Some(from), Some(to)) = (renamed(&edge.from), renamed(&edge.to)) else {
-                    continue;
-                };
-                edge.from = from;
-                edge.to = to;
-                raw.edges.push(edge);
-            }
-        }
+        Edit::SetSettings(settings) => set_settings(raw, *settings),
+        Edit::Paste { nodes, edges } => applied.added = paste(raw, nodes, edges),
         Edit::AddFaults(faults) => raw.faults.extend(faults),
         Edit::RemoveFault(index) => {
             if index < raw.faults.len() {
@@ -308,6 +263,59 @@ fn apply_to(raw: &mut RawScenario, edit: Edit) -> Applied {
         }
     }
     applied
+}
+
+/// Takes everything from `settings` but its nodes, edges and faults.
+fn set_settings(raw: &mut RawScenario, settings: RawScenario) {
+    let RawScenario {
+        version,
+        name,
+        description,
+        seed,
+        duration,
+        warmup,
+        sample_every,
+        limits,
+        nodes: _,
+        edges: _,
+        faults: _,
+    } = settings;
+    raw.version = version;
+    raw.name = name;
+    raw.description = description;
+    raw.seed = seed;
+    raw.duration = duration;
+    raw.warmup = warmup;
+    raw.sample_every = sample_every;
+    raw.limits = limits;
+}
+
+/// Adds copies of `nodes` under fresh ids, and the `edges` among them; returns the new ids.
+fn paste(raw: &mut RawScenario, nodes: Vec<RawNode>, edges: Vec<RawEdge>) -> Vec<String> {
+    let mut added = Vec::new();
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for mut node in nodes {
+        let id = unique_id(raw, node.id());
+        renames.push((node.id().to_string(), id.clone()));
+        *node.id_mut() = id.clone();
+        raw.nodes.push(node);
+        added.push(id);
+    }
+    let renamed = |id: &str| {
+        renames
+            .iter()
+            .find(|(old, _)| old == id)
+            .map(|(_, new)| new.clone())
+    };
+    for mut edge in edges {
+        let (Some(from), Some(to)) = (renamed(&edge.from), renamed(&edge.to)) else {
+            continue;
+        };
+        edge.from = from;
+        edge.to = to;
+        raw.edges.push(edge);
+    }
+    added
 }
 
 /// Carries a node's new id into the edges, faults and alternates that name it.
