@@ -288,12 +288,11 @@ pub fn from_keyboard(ctx: &egui::Context) -> Vec<LabCommand> {
     if ctx.egui_wants_keyboard_input() {
         return Vec::new();
     }
-    let events = ctx.input(|i| i.events.clone());
     let mut commands = Vec::new();
     for command in LabCommand::KEYBOARD {
         let given = command.triggers().iter().any(|trigger| match trigger {
             Trigger::Key(shortcut) => ctx.input_mut(|i| i.consume_shortcut(shortcut)),
-            clipboard => events.iter().any(|event| clipboard.of(event)),
+            clipboard => ctx.input(|i| i.events.iter().any(|event| clipboard.of(event))),
         });
         if given {
             commands.push(command);

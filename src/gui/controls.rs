@@ -59,7 +59,7 @@ impl Lab {
                 .on_hover_text("Same scenario and seed: the same run, every time")
                 .changed()
             {
-                let mut settings = self.doc.raw.clone();
+                let mut settings = self.doc.settings();
                 settings.seed = seed;
                 commands.push(LabCommand::Edit(Edit::SetSettings(Box::new(settings))));
             }

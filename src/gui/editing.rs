@@ -13,7 +13,13 @@ impl Lab {
     /// Applies an edit: the one place where the scenario changes.
     pub fn apply(&mut self, edit: Edit) {
         let structural = edit.is_structural();
+        let problems_current = self.problems_for == Some(self.doc.generation);
         let applied = self.doc.apply(edit);
+        if !structural && problems_current {
+            // The checker does not look at canvas positions: a move leaves the problems as
+            // they were, so a drag does not re-check the whole scenario every frame.
+            self.problems_for = Some(self.doc.generation);
+        }
         if !applied.added.is_empty() {
             self.canvas.selection.clear();
             self.canvas.selection.nodes.extend(applied.added);

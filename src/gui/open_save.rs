@@ -77,7 +77,7 @@ impl Lab {
         // A file that parses opens even if the checker has problems with it: it may be
         // work in progress, saved as it was. Its problems show in the inspector.
         let file = path.display().to_string();
-        let raw = crate::scenario::read_text(path).and_then(|text| {
+        let raw = files::read_scenario_text(path).and_then(|text| {
             parse_raw(&text)
                 .map(|raw| (raw, leading_comments(&text)))
                 .map_err(|problem| LoadError::Invalid {
@@ -197,7 +197,9 @@ impl Lab {
                 (path, label)
             }
         };
-        match crate::scenario::load(&path) {
+        let loaded = files::read_scenario_text(&path)
+            .and_then(|text| crate::scenario::parse(&text, &path.display().to_string()));
+        match loaded {
             Ok((_, mut scenario)) => {
                 // Common random numbers: the other design runs on this one's seed, so nodes
                 // they share draw the same numbers and a difference is the design's.

@@ -113,7 +113,8 @@ pub fn ui(
                     .weak(),
             );
             ui.separator();
-            let mut settings = doc.raw.clone();
+            // The settings alone: the graph is not copied every frame.
+            let mut settings = doc.settings();
             let changed = grid(ui, "settings", |f| settings::form(f, &mut settings));
             for p in problems
                 .iter()
@@ -121,7 +122,7 @@ pub fn ui(
             {
                 ui.label(RichText::new(format!("{}: {}", p.path, p.message)).color(style::ALARM));
             }
-            if changed && settings != doc.raw {
+            if changed && settings != doc.settings() {
                 edit = Some(Edit::SetSettings(Box::new(settings)));
             }
         }
