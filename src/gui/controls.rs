@@ -24,7 +24,7 @@ impl Lab {
                 commands.push(toggle);
             }
             for command in [LabCommand::Step, LabCommand::Reset] {
-                command_button(ui, command, commands);
+                command_button_ui(ui, command, commands);
             }
             ui.separator();
             ui.label("Speed");
@@ -69,12 +69,12 @@ impl Lab {
                     RichText::new("The scenario changed.")
                         .color(Color32::from_rgb(0xe0, 0x9a, 0x20)),
                 );
-                command_button(ui, LabCommand::RestartToApply, commands);
+                command_button_ui(ui, LabCommand::RestartToApply, commands);
             }
         });
     }
 
-    pub(super) fn status_ui(&mut self, ui: &mut egui::Ui) {
+    pub(super) fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let s = &self.snapshot;
             let state = if s.error.is_some() {
@@ -141,7 +141,7 @@ impl Lab {
 }
 
 /// A button for `command`, with its tooltip and keys.
-pub(super) fn command_button(
+pub(super) fn command_button_ui(
     ui: &mut egui::Ui,
     command: LabCommand,
     commands: &mut Vec<LabCommand>,

@@ -7,7 +7,7 @@ use eframe::egui::{self, Key, RichText};
 
 use super::Lab;
 use super::commands::LabCommand;
-use super::controls::command_button;
+use super::controls::command_button_ui;
 use super::style;
 
 impl Lab {
@@ -20,8 +20,8 @@ impl Lab {
                 .show(ctx, |ui| {
                     ui.label(format!("{} has unsaved changes.", self.doc.title()));
                     ui.horizontal(|ui| {
-                        command_button(ui, LabCommand::DiscardChanges, commands);
-                        command_button(ui, LabCommand::KeepChanges, commands);
+                        command_button_ui(ui, LabCommand::DiscardChanges, commands);
+                        command_button_ui(ui, LabCommand::KeepChanges, commands);
                     });
                 });
         }
@@ -32,7 +32,7 @@ impl Lab {
                 .show(ctx, |ui| {
                     ui.label(RichText::new(error).monospace().color(style::ALARM));
                     ui.label("Your current work is untouched.");
-                    command_button(ui, LabCommand::DismissLoadError, commands);
+                    command_button_ui(ui, LabCommand::DismissLoadError, commands);
                 });
         }
         self.typed_path_ui(ctx, commands);

@@ -39,7 +39,7 @@ impl Canvas {
         // Accessibility: the node is findable by its id.
         body.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, id));
         self.body_ui(ui, &body, doc, id, selected, commands);
-        body.context_menu(|ui| menus::node_menu(ui, node, commands));
+        body.context_menu(|ui| menus::node_menu_ui(ui, node, commands));
         self.port_ui(ui, doc, node, commands);
     }
 
@@ -204,7 +204,7 @@ impl Canvas {
             self.selection.edges.insert(edge);
         }
         if let Some(&edge) = self.selection.edges.iter().next() {
-            response.context_menu(|ui| menus::edge_menu(ui, doc, edge, commands));
+            response.context_menu(|ui| menus::edge_menu_ui(ui, doc, edge, commands));
         }
         if response.drag_started_by(egui::PointerButton::Primary) {
             self.boxing = pointer;

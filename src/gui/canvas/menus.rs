@@ -11,7 +11,7 @@ use crate::scenario::units::Duration;
 
 const FAULT_SECONDS: u64 = 10;
 
-pub(super) fn node_menu(ui: &mut egui::Ui, node: &RawNode, commands: &mut Vec<LabCommand>) {
+pub(super) fn node_menu_ui(ui: &mut egui::Ui, node: &RawNode, commands: &mut Vec<LabCommand>) {
     let aim = Aim::Node(node.id().to_string());
     let ten = Some(Duration::from_secs(FAULT_SECONDS));
     let mut fault = |ui: &mut egui::Ui, label: &str, kind: FaultKind, duration| {
@@ -70,7 +70,7 @@ pub(super) fn node_menu(ui: &mut egui::Ui, node: &RawNode, commands: &mut Vec<La
     }
 }
 
-pub(super) fn edge_menu(
+pub(super) fn edge_menu_ui(
     ui: &mut egui::Ui,
     doc: &Document,
     edge: usize,
