@@ -16,12 +16,23 @@ use evlab::gui::plots::Tab;
 type LabHarness = Harness<'static, Option<Lab>>;
 
 fn harness() -> LabHarness {
+    let mut harness = harness_with(|_| {});
+    // The engine thread answers the first load in its own time: start every test from its
+    // first snapshot (the fault timeline, the badges), not from whichever frame it lands in.
+    until(&mut harness, |lab| lab.snapshot.report.is_some());
+    harness
+}
+
+/// A lab that `setup` changes before its first frame, three frames in.
+fn harness_with(setup: fn(&mut Lab)) -> LabHarness {
     let mut harness = Harness::builder()
         .with_size([1440.0, 900.0])
         .build_ui_state(
-            |ui, lab: &mut Option<Lab>| {
+            move |ui, lab: &mut Option<Lab>| {
                 let lab = lab.get_or_insert_with(|| {
-                    Lab::new(ui.ctx().clone(), false).expect("the lab starts")
+                    let mut lab = Lab::new(ui.ctx().clone(), false).expect("the lab starts");
+                    setup(&mut lab);
+                    lab
                 });
                 lab.ui(ui);
             },
@@ -148,7 +159,9 @@ fn nodes_are_added_from_the_palette_connected_and_undone() {
             .any(|e| e.from == "queue" && e.to == "consumer")
     };
     assert!(has_edge(lab(&harness)), "{:?}", lab(&harness).status);
-    // A connection into a producer makes no sense: refused, with the reason.
+    // A connection into a producer makes no sense: refused, with the reason. Both ends are
+    // measured now, in the frame before the gesture, not before the last one.
+    let consumer = node(&harness, "consumer");
     let orders = node(&harness, "orders");
     harness.drag_at(consumer.right_center());
     harness.run_steps(1);
@@ -180,6 +193,30 @@ fn nodes_are_added_from_the_palette_connected_and_undone() {
     }
     assert_eq!(lab(&harness).doc.raw, full);
     harness.get_by_label_contains(" •");
+}
+
+/// Regression: the fault timeline comes with the engine thread's snapshot, whenever that
+/// lands. Its lines once widened the inspector, which shifted and re-zoomed the canvas in
+/// that frame, so under load a drag measured a frame earlier missed its port and
+/// `nodes_are_added_from_the_palette_connected_and_undone` found no "Not connected:".
+#[test]
+fn the_canvas_keeps_its_place_when_the_fault_timeline_arrives() {
+    let mut harness = harness_with(|lab| {
+        lab.open_scenario(evlab::gui::empty_scenario(), "empty".into());
+    });
+    let without_faults = lab(&harness).canvas.screen_rect;
+    harness
+        .state_mut()
+        .as_mut()
+        .expect("lab")
+        .open_example("delivery-guarantees");
+    until(&mut harness, |lab| lab.snapshot.faults.len() == 6);
+    harness.run_steps(2);
+    harness
+        .get_all_by_label("remove")
+        .next()
+        .expect("the timeline");
+    assert_eq!(lab(&harness).canvas.screen_rect, without_faults);
 }
 
 #[test]

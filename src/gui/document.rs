@@ -85,6 +85,8 @@ pub struct Document {
     pub header: String,
     /// The scenario as last saved or loaded, to tell whether there are unsaved changes.
     saved: RawScenario,
+    /// Whether `raw` differs from `saved`, worked out when either changes (not every frame).
+    dirty: bool,
     undo: Vec<RawScenario>,
     redo: Vec<RawScenario>,
     last_merge: Option<String>,
@@ -96,6 +98,7 @@ impl Document {
     pub fn new(raw: RawScenario, path: Option<PathBuf>, label: String) -> Self {
         Self {
             saved: raw.clone(),
+            dirty: false,
             raw,
             path,
             label,
@@ -108,12 +111,50 @@ impl Document {
     }
 
     pub fn is_dirty(&self) -> bool {
-        self.raw != self.saved
+        self.dirty
+    }
+
+    /// The scenario's settings alone: everything but its nodes, edges and faults, which
+    /// stay empty (what [`Edit::SetSettings`] takes), without copying the graph.
+    pub fn settings(&self) -> RawScenario {
+        let RawScenario {
+            version,
+            name,
+            description,
+            seed,
+            duration,
+            warmup,
+            sample_every,
+            limits,
+            nodes: _,
+            edges: _,
+            faults: _,
+        } = &self.raw;
+        RawScenario {
+            version: *version,
+            name: name.clone(),
+            description: description.clone(),
+            seed: *seed,
+            duration: *duration,
+            warmup: *warmup,
+            sample_every: *sample_every,
+            limits: limits.clone(),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            faults: Vec::new(),
+        }
+    }
+
+    /// After `raw` changed: a new generation, and whether it now differs from the file.
+    fn changed(&mut self) {
+        self.generation += 1;
+        self.dirty = self.raw != self.saved;
     }
 
     /// Records that the scenario as it is now has been saved to `path`.
     pub fn mark_saved(&mut self, path: PathBuf) {
         self.saved = self.raw.clone();
+        self.dirty = false;
         self.path = Some(path);
     }
 
@@ -141,7 +182,7 @@ impl Document {
         };
         self.redo.push(std::mem::replace(&mut self.raw, previous));
         self.last_merge = None;
-        self.generation += 1;
+        self.changed();
         true
     }
 
@@ -151,7 +192,7 @@ impl Document {
         };
         self.undo.push(std::mem::replace(&mut self.raw, next));
         self.last_merge = None;
-        self.generation += 1;
+        self.changed();
         true
     }
 
@@ -161,24 +202,29 @@ impl Document {
         self.last_merge = None;
     }
 
-    /// Applies `edit` as one undo step (or merged into the previous one).
+    /// Applies `edit` as one undo step (or merged into the previous one). Only an edit that
+    /// starts a step copies the scenario (for undo): the frames of a drag after its first
+    /// merge into that step and copy nothing.
     pub fn apply(&mut self, edit: Edit) -> Applied {
         let key = edit.merge_key();
+        let merge = key.is_some() && key == self.last_merge;
+        if merge {
+            let applied = apply_to(&mut self.raw, edit);
+            self.changed();
+            return applied;
+        }
         let before = self.raw.clone();
         let applied = apply_to(&mut self.raw, edit);
         if self.raw == before {
             return applied;
         }
-        let merge = key.is_some() && key == self.last_merge;
-        if !merge {
-            self.undo.push(before);
-            if self.undo.len() > UNDO_DEPTH {
-                self.undo.remove(0);
-            }
+        self.undo.push(before);
+        if self.undo.len() > UNDO_DEPTH {
+            self.undo.remove(0);
         }
         self.last_merge = key;
         self.redo.clear();
-        self.generation += 1;
+        self.changed();
         applied
     }
 
@@ -253,53 +299,8 @@ fn apply_to(raw: &mut RawScenario, edit: Edit) -> Applied {
                 *slot = edge;
             }
         }
-        Edit::SetSettings(settings) => {
-            let RawScenario {
-                version,
-                name,
-                description,
-                seed,
-                duration,
-                warmup,
-                sample_every,
-                limits,
-                nodes: _,
-                edges: _,
-                faults: _,
-            } = *settings;
-            raw.version = version;
-            raw.name = name;
-            raw.description = description;
-            raw.seed = seed;
-            raw.duration = duration;
-            raw.warmup = warmup;
-            raw.sample_every = sample_every;
-            raw.limits = limits;
-        }
-        Edit::Paste { nodes, edges } => {
-            let mut renames: Vec<(String, String)> = Vec::new();
-            for mut node in nodes {
-                let id = unique_id(raw, node.id());
-                renames.push((node.id().to_string(), id.clone()));
-                *node.id_mut() = id.clone();
-                raw.nodes.push(node);
-                applied.added.push(id);
-            }
-            let renamed = |id: &str| {
-                renames
-                    .iter()
-                    .find(|(old, _)| old == id)
-                    .map(|(_, new)| new.clone())
-            };
-            for mut edge in edges {
-                let (Some(from), Some(to)) = (renamed(&edge.from), renamed(&edge.to)) else {
-                    continue;
-                };
-                edge.from = from;
-                edge.to = to;
-                raw.edges.push(edge);
-            }
-        }
+        Edit::SetSettings(settings) => set_settings(raw, *settings),
+        Edit::Paste { nodes, edges } => applied.added = paste(raw, nodes, edges),
         Edit::AddFaults(faults) => raw.faults.extend(faults),
         Edit::RemoveFault(index) => {
             if index < raw.faults.len() {
@@ -308,6 +309,59 @@ fn apply_to(raw: &mut RawScenario, edit: Edit) -> Applied {
         }
     }
     applied
+}
+
+/// Takes everything from `settings` but its nodes, edges and faults.
+fn set_settings(raw: &mut RawScenario, settings: RawScenario) {
+    let RawScenario {
+        version,
+        name,
+        description,
+        seed,
+        duration,
+        warmup,
+        sample_every,
+        limits,
+        nodes: _,
+        edges: _,
+        faults: _,
+    } = settings;
+    raw.version = version;
+    raw.name = name;
+    raw.description = description;
+    raw.seed = seed;
+    raw.duration = duration;
+    raw.warmup = warmup;
+    raw.sample_every = sample_every;
+    raw.limits = limits;
+}
+
+/// Adds copies of `nodes` under fresh ids, and the `edges` among them; returns the new ids.
+fn paste(raw: &mut RawScenario, nodes: Vec<RawNode>, edges: Vec<RawEdge>) -> Vec<String> {
+    let mut added = Vec::new();
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for mut node in nodes {
+        let id = unique_id(raw, node.id());
+        renames.push((node.id().to_string(), id.clone()));
+        *node.id_mut() = id.clone();
+        raw.nodes.push(node);
+        added.push(id);
+    }
+    let renamed = |id: &str| {
+        renames
+            .iter()
+            .find(|(old, _)| old == id)
+            .map(|(_, new)| new.clone())
+    };
+    for mut edge in edges {
+        let (Some(from), Some(to)) = (renamed(&edge.from), renamed(&edge.to)) else {
+            continue;
+        };
+        edge.from = from;
+        edge.to = to;
+        raw.edges.push(edge);
+    }
+    added
 }
 
 /// Carries a node's new id into the edges, faults and alternates that name it.
@@ -391,6 +445,21 @@ mod tests {
         assert!(d.undo());
         assert_eq!(d.raw.nodes[0].pos(), None);
         assert!(!d.is_dirty());
+    }
+
+    #[test]
+    fn the_settings_come_without_the_graph_and_go_back_without_touching_it() {
+        let mut d = doc();
+        let mut settings = d.settings();
+        assert!(settings.nodes.is_empty() && settings.edges.is_empty());
+        settings.seed = 99;
+        let before = d.raw.clone();
+        d.apply(Edit::SetSettings(Box::new(settings)));
+        assert_eq!(d.raw.seed, 99);
+        assert_eq!((&d.raw.nodes, &d.raw.edges), (&before.nodes, &before.edges));
+        assert!(d.is_dirty());
+        d.undo();
+        assert!(!d.is_dirty(), "back to the file as loaded");
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! Files: native dialogs off the UI thread, a typed-path fallback, atomic saves
-//! and the recent-files list.
+//! Files: native dialogs off the UI thread, a typed-path fallback, checked reads,
+//! atomic saves and the recent-files list.
 //!
 //! rfd's dialogs block, so each runs on its own thread and the lab polls for the
 //! answer. Where no dialog can be shown (no desktop portal and no zenity, as under
 //! Xvfb) rfd answers `None` at once; the lab then asks for a path in a text field.
 
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use crate::scenario::LoadError;
 
 /// What a chosen path is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +128,54 @@ impl Dialogs {
     }
 }
 
+/// The largest scenario file the lab reads. Far above any scenario a canvas can show,
+/// and small enough to read in a moment on the UI thread.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// A scenario file's text, read on the UI thread only once it is known to be quick: the
+/// path must be a regular file (a named pipe or a device could block or never end) of at
+/// most [`MAX_SCENARIO_BYTES`], and no more than that is read even if it grows meanwhile.
+pub fn read_scenario_text(path: &Path) -> Result<String, LoadError> {
+    read_bounded(path, MAX_SCENARIO_BYTES)
+}
+
+fn read_bounded(path: &Path, max_bytes: u64) -> Result<String, LoadError> {
+    let file = path.display().to_string();
+    let refuse = |message: String| LoadError::Io {
+        file: file.clone(),
+        source: io::Error::new(io::ErrorKind::InvalidInput, message),
+    };
+    let io_error = |source| LoadError::Io {
+        file: file.clone(),
+        source,
+    };
+    // Asked of the path before opening it: opening a named pipe waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(io_error)?;
+    if !metadata.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    let too_big = || {
+        refuse(format!(
+            "larger than {max_bytes} bytes: not a scenario file"
+        ))
+    };
+    if metadata.len() > max_bytes {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
+        .map_err(io_error)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big());
+    }
+    crate::scenario::text_of(bytes).map_err(|problem| LoadError::Invalid {
+        file: file.clone(),
+        problems: vec![problem],
+        more: 0,
+    })
+}
+
 /// Writes `text` to `path` atomically (see [`crate::atomic`]), so a crash mid-save never
 /// leaves a half-written scenario.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -143,6 +194,22 @@ pub const RECENT: usize = 8;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        let dir = std::env::temp_dir().join(format!("evlab-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.ron");
+        std::fs::write(&file, "(version: 1)").unwrap();
+        assert_eq!(read_bounded(&file, 64).unwrap(), "(version: 1)");
+        let refused = |path: &Path, max| read_bounded(path, max).unwrap_err().to_string();
+        assert!(refused(&file, 4).contains("larger than 4 bytes"));
+        assert!(refused(&dir, 64).contains("not a regular file"));
+        assert!(refused(&dir.join("missing.ron"), 64).contains("missing.ron"));
+        std::fs::write(&file, b"(\xff)").unwrap();
+        assert!(refused(&file, 64).contains("not UTF-8"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn recent_files_are_most_recent_first_without_repeats() {

@@ -8,6 +8,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use super::experiments::{Compare, Replicate};
 use super::runner::Point;
 use crate::metrics::report::Report;
+use crate::metrics::series::{NodeSeries, Series};
 
 /// Which plot the dock shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,144 +122,16 @@ impl Plots {
                 );
             }
         });
-        let points = self.visible();
-        // Each figure has one colour; the compared design's line has it too, dashed.
-        let line = |name: &str, f: &dyn Fn(&Point) -> Option<f64>| {
-            Line::new(
-                name.to_string(),
-                points
-                    .iter()
-                    .filter_map(|p| Some([p.time_s, f(p)?]))
-                    .collect::<PlotPoints<'_>>(),
-            )
-            .color(colour(name))
-        };
-        let plot = |id: &str, y: &str| {
-            Plot::new(id)
-                .legend(Legend::default())
-                .x_axis_label("simulated time (s)")
-                .y_axis_label(y.to_string())
-                .link_axis(egui::Id::unique("time-axis"), [true, false])
-                .link_cursor(egui::Id::unique("time-axis"), [true, false])
-                .allow_scroll(false)
-        };
-        // The compared design's series, dashed, named with a "(B)".
-        let other = self.compare.done().map(|o| &o.series);
-        let overlay = |name: &str, column: &[f64]| {
-            let times = other.map_or(&[][..], |s| s.time_s.as_slice());
-            Line::new(
-                format!("{name} (B)"),
-                times
-                    .iter()
-                    .zip(column)
-                    .map(|(t, v)| [*t, *v])
-                    .collect::<PlotPoints<'_>>(),
-            )
-            .color(colour(name))
-            .style(egui_plot::LineStyle::dashed_loose())
-        };
-        let node_column = |id: &str, pick: fn(&crate::metrics::series::NodeSeries) -> Vec<f64>| {
-            other
-                .and_then(|s| s.nodes.iter().find(|n| n.id == id))
-                .map(pick)
-                .unwrap_or_default()
+        let lines = Lines {
+            points: self.visible(),
+            other: self.compare.done().map(|o| &o.series),
         };
         match self.tab {
-            Tab::Throughput => {
-                plot("throughput", "messages / s").show(ui, |p| {
-                    p.line(line("produced (in)", &|p| Some(p.produced_per_s)));
-                    p.line(line("processed (out)", &|p| Some(p.processed_per_s)));
-                    if let Some(s) = other {
-                        p.line(overlay("produced (in)", &s.produced_per_s));
-                        p.line(overlay("processed (out)", &s.processed_per_s));
-                    }
-                });
-            }
-            Tab::Latency => {
-                plot("latency", "end-to-end latency (ms)").show(ui, |p| {
-                    for (i, name) in ["p50", "p95", "p99"].into_iter().enumerate() {
-                        p.line(line(name, &|p| p.latency_ms.map(|l| l[i])));
-                    }
-                    if let Some(s) = other {
-                        p.line(overlay("p50", &s.latency_p50_ms));
-                        p.line(overlay("p95", &s.latency_p95_ms));
-                        p.line(overlay("p99", &s.latency_p99_ms));
-                    }
-                });
-            }
-            Tab::Depth => {
-                let names = names(
-                    points
-                        .iter()
-                        .flat_map(|p| p.queues.iter().map(|q| q.0.clone())),
-                );
-                plot("depth", "messages").show(ui, |p| {
-                    for name in &names {
-                        p.line(line(&format!("{name} ready"), &|pt| {
-                            pt.queues.iter().find(|q| &q.0 == name).map(|q| q.1 as f64)
-                        }));
-                        p.line(line(&format!("{name} unacked"), &|pt| {
-                            pt.queues.iter().find(|q| &q.0 == name).map(|q| q.2 as f64)
-                        }));
-                    }
-                    for node in other.map_or(&[][..], |s| s.nodes.as_slice()) {
-                        if node.kind == "queue" {
-                            let ready = node_column(&node.id, |n| {
-                                n.depth.iter().map(|&v| v as f64).collect()
-                            });
-                            p.line(overlay(&format!("{} ready", node.id), &ready));
-                        }
-                    }
-                });
-            }
-            Tab::Lag => {
-                let mut partitions: BTreeMap<String, usize> = BTreeMap::new();
-                for p in points {
-                    for (group, lags) in &p.lags {
-                        let n = partitions.entry(group.clone()).or_default();
-                        *n = (*n).max(lags.len());
-                    }
-                }
-                plot("lag", "records behind").show(ui, |p| {
-                    for (group, &count) in &partitions {
-                        p.line(line(&format!("{group} (total)"), &|pt| {
-                            pt.lags
-                                .iter()
-                                .find(|l| &l.0 == group)
-                                .map(|l| l.1.iter().sum::<u64>() as f64)
-                        }));
-                        if count <= 12 {
-                            for partition in 0..count {
-                                p.line(line(&format!("{group} p{partition}"), &|pt| {
-                                    pt.lags
-                                        .iter()
-                                        .find(|l| &l.0 == group)
-                                        .and_then(|l| l.1.get(partition))
-                                        .map(|&v| v as f64)
-                                }));
-                            }
-                        }
-                    }
-                    // The compared design keeps a topic's lag summed over its groups.
-                    for node in other.map_or(&[][..], |s| s.nodes.as_slice()) {
-                        if node.kind == "topic" {
-                            let lag = node_column(&node.id, |n| {
-                                n.depth.iter().map(|&v| v as f64).collect()
-                            });
-                            p.line(overlay(&format!("{} lag, all groups", node.id), &lag));
-                        }
-                    }
-                });
-            }
-            Tab::Failures => {
-                plot("failures", "messages so far").show(ui, |p| {
-                    p.line(line("retries", &|p| Some(p.retries as f64)));
-                    p.line(line("dead-lettered", &|p| Some(p.dead_lettered as f64)));
-                    p.line(line("duplicates", &|p| Some(p.duplicates as f64)));
-                    p.line(line("lost", &|p| Some(p.lost as f64)));
-                    p.line(line("reordered", &|p| Some(p.reordered as f64)));
-                });
-            }
+            Tab::Throughput => throughput_ui(ui, &lines),
+            Tab::Latency => latency_ui(ui, &lines),
+            Tab::Depth => depth_ui(ui, &lines),
+            Tab::Lag => lag_ui(ui, &lines),
+            Tab::Failures => failures_ui(ui, &lines),
             Tab::Report => {
                 export = report_ui(ui, report, &mut self.replicate, &self.compare, scenario)
             }
@@ -266,6 +139,162 @@ impl Plots {
         }
         export
     }
+}
+
+/// The live run's points and the compared design's series, as plot lines.
+struct Lines<'a> {
+    points: &'a [Point],
+    /// The compared design's series, drawn dashed and named with a "(B)".
+    other: Option<&'a Series>,
+}
+
+impl Lines<'_> {
+    /// The live line of figure `f`; each figure has one colour.
+    fn line(&self, name: &str, f: &dyn Fn(&Point) -> Option<f64>) -> Line<'_> {
+        Line::new(
+            name.to_string(),
+            self.points
+                .iter()
+                .filter_map(|p| Some([p.time_s, f(p)?]))
+                .collect::<PlotPoints<'_>>(),
+        )
+        .color(colour(name))
+    }
+
+    /// The compared design's line for `column`, dashed, in the same colour as its twin.
+    fn overlay(&self, name: &str, column: &[f64]) -> Line<'_> {
+        let times = self.other.map_or(&[][..], |s| s.time_s.as_slice());
+        Line::new(
+            format!("{name} (B)"),
+            times
+                .iter()
+                .zip(column)
+                .map(|(t, v)| [*t, *v])
+                .collect::<PlotPoints<'_>>(),
+        )
+        .color(colour(name))
+        .style(egui_plot::LineStyle::dashed_loose())
+    }
+
+    /// The compared design's nodes.
+    fn other_nodes(&self) -> &[NodeSeries] {
+        self.other.map_or(&[][..], |s| s.nodes.as_slice())
+    }
+}
+
+/// A plot on the shared simulated-time axis.
+fn plot(id: &str, y: &str) -> Plot<'static> {
+    Plot::new(id)
+        .legend(Legend::default())
+        .x_axis_label("simulated time (s)")
+        .y_axis_label(y.to_string())
+        .link_axis(egui::Id::unique("time-axis"), [true, false])
+        .link_cursor(egui::Id::unique("time-axis"), [true, false])
+        .allow_scroll(false)
+}
+
+fn throughput_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
+    plot("throughput", "messages / s").show(ui, |p| {
+        p.line(lines.line("produced (in)", &|p| Some(p.produced_per_s)));
+        p.line(lines.line("processed (out)", &|p| Some(p.processed_per_s)));
+        if let Some(s) = lines.other {
+            p.line(lines.overlay("produced (in)", &s.produced_per_s));
+            p.line(lines.overlay("processed (out)", &s.processed_per_s));
+        }
+    });
+}
+
+fn latency_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
+    plot("latency", "end-to-end latency (ms)").show(ui, |p| {
+        for (i, name) in ["p50", "p95", "p99"].into_iter().enumerate() {
+            p.line(lines.line(name, &|p| p.latency_ms.map(|l| l[i])));
+        }
+        if let Some(s) = lines.other {
+            p.line(lines.overlay("p50", &s.latency_p50_ms));
+            p.line(lines.overlay("p95", &s.latency_p95_ms));
+            p.line(lines.overlay("p99", &s.latency_p99_ms));
+        }
+    });
+}
+
+/// Ready and unacknowledged messages per queue.
+fn depth_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
+    let names = names(
+        lines
+            .points
+            .iter()
+            .flat_map(|p| p.queues.iter().map(|q| q.0.clone())),
+    );
+    plot("depth", "messages").show(ui, |p| {
+        for name in &names {
+            p.line(lines.line(&format!("{name} ready"), &|pt| {
+                pt.queues.iter().find(|q| &q.0 == name).map(|q| q.1 as f64)
+            }));
+            p.line(lines.line(&format!("{name} unacked"), &|pt| {
+                pt.queues.iter().find(|q| &q.0 == name).map(|q| q.2 as f64)
+            }));
+        }
+        for node in lines.other_nodes() {
+            if node.kind == "queue" {
+                let ready: Vec<f64> = node.depth.iter().map(|&v| v as f64).collect();
+                p.line(lines.overlay(&format!("{} ready", node.id), &ready));
+            }
+        }
+    });
+}
+
+/// A group's lag per partition at one point.
+fn lags_of<'p>(point: &'p Point, group: &str) -> Option<&'p [u64]> {
+    point
+        .lags
+        .iter()
+        .find(|l| l.0 == group)
+        .map(|l| l.1.as_slice())
+}
+
+/// Each group's lag in total and, for up to 12 partitions, per partition.
+fn lag_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
+    let mut partitions: BTreeMap<String, usize> = BTreeMap::new();
+    for p in lines.points {
+        for (group, lags) in &p.lags {
+            let n = partitions.entry(group.clone()).or_default();
+            *n = (*n).max(lags.len());
+        }
+    }
+    plot("lag", "records behind").show(ui, |p| {
+        for (group, &count) in &partitions {
+            p.line(lines.line(&format!("{group} (total)"), &|pt| {
+                lags_of(pt, group).map(|l| l.iter().sum::<u64>() as f64)
+            }));
+            if count <= 12 {
+                for partition in 0..count {
+                    p.line(lines.line(&format!("{group} p{partition}"), &|pt| {
+                        lags_of(pt, group)
+                            .and_then(|l| l.get(partition))
+                            .map(|&v| v as f64)
+                    }));
+                }
+            }
+        }
+        // The compared design keeps a topic's lag summed over its groups.
+        for node in lines.other_nodes() {
+            if node.kind == "topic" {
+                let lag: Vec<f64> = node.depth.iter().map(|&v| v as f64).collect();
+                p.line(lines.overlay(&format!("{} lag, all groups", node.id), &lag));
+            }
+        }
+    });
+}
+
+/// Running counts of what went wrong.
+fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
+    plot("failures", "messages so far").show(ui, |p| {
+        p.line(lines.line("retries", &|p| Some(p.retries as f64)));
+        p.line(lines.line("dead-lettered", &|p| Some(p.dead_lettered as f64)));
+        p.line(lines.line("duplicates", &|p| Some(p.duplicates as f64)));
+        p.line(lines.line("lost", &|p| Some(p.lost as f64)));
+        p.line(lines.line("reordered", &|p| Some(p.reordered as f64)));
+    });
 }
 
 /// A line's colour, from its name, so that a design and the one compared with it draw the

@@ -1,0 +1,312 @@
+//! Drawing the graph: the grid, edges with their labels and alarms, nodes with
+//! their kind's shape, live badges and ports, messages travelling as dots, and the
+//! connection or box selection being drawn.
+
+use eframe::egui::{self, Align2, Color32, FontId, Rect, Shape, Stroke, StrokeKind, Vec2};
+
+use super::Canvas;
+use super::geometry::{bezier, curve, edge_curve, in_port, node_rect, out_port, polyline};
+use crate::gui::document::Document;
+use crate::gui::runner::{NodeStatus, Snapshot};
+use crate::gui::style::{self, GRID, Kind, NODE_SIZE};
+use crate::gui::traffic::{TRAVEL_S, Traffic};
+use crate::scenario::guarantees::EdgeKind;
+use crate::scenario::raw::{RawEdge, RawNode};
+
+/// Every edge, under the nodes: its curve (dashed unless normal), arrow head and label,
+/// in the selection's or an alarm's colour.
+pub(super) fn edges(
+    painter: &egui::Painter,
+    doc: &Document,
+    live: &Snapshot,
+    selection: &super::Selection,
+) {
+    for (index, edge) in doc.raw.edges.iter().enumerate() {
+        let Some(points) = edge_curve(doc, edge) else {
+            continue;
+        };
+        let selected = selection.edges.contains(&index);
+        let alarm = live.edges.get(index).and_then(Option::as_ref);
+        let color = if selected {
+            style::SELECTED
+        } else if alarm.is_some() {
+            style::ALARM
+        } else {
+            style::edge_color(edge.kind)
+        };
+        let width = if selected { 3.0 } else { 2.0 };
+        let line = polyline(&points);
+        if edge.kind == EdgeKind::Normal {
+            painter.add(Shape::line(line.clone(), Stroke::new(width, color)));
+        } else {
+            painter.extend(Shape::dashed_line(
+                &line,
+                Stroke::new(width, color),
+                8.0,
+                5.0,
+            ));
+        }
+        let tip = points[3];
+        painter.add(Shape::convex_polygon(
+            vec![
+                tip,
+                tip + Vec2::new(-10.0, -5.0),
+                tip + Vec2::new(-10.0, 5.0),
+            ],
+            color,
+            Stroke::NONE,
+        ));
+        let label = match (edge_label(edge), alarm) {
+            (Some(label), Some(alarm)) => Some(format!("{label} · {alarm}")),
+            (label, alarm) => label.or_else(|| alarm.cloned()),
+        };
+        if let Some(label) = label {
+            let mid = bezier(&points, 0.5);
+            painter.text(
+                mid + Vec2::new(0.0, -8.0),
+                Align2::CENTER_BOTTOM,
+                label,
+                FontId::proportional(11.0),
+                color,
+            );
+        }
+    }
+}
+
+/// A node: its kind's shape, id, main setting, live badge and ports.
+pub(super) fn node(
+    painter: &egui::Painter,
+    node: &RawNode,
+    selected: bool,
+    status: Option<&NodeStatus>,
+) {
+    let id = node.id();
+    let kind = Kind::of(node.kind_name());
+    let rect = node_rect(node);
+    let alarm = status.and_then(|s| s.alarm.as_ref());
+    let stroke = if selected {
+        Stroke::new(3.0, style::SELECTED)
+    } else if alarm.is_some() {
+        Stroke::new(2.5, style::ALARM)
+    } else {
+        Stroke::new(1.5, kind.color().gamma_multiply(1.4))
+    };
+    let fill = kind
+        .color()
+        .gamma_multiply(if alarm.is_some() { 0.35 } else { 0.6 });
+    painter.add(kind.shape(rect, fill, stroke));
+    decorate(painter, kind, rect, node);
+    painter.text(
+        rect.center() - Vec2::new(0.0, 7.0),
+        Align2::CENTER_CENTER,
+        id,
+        FontId::proportional(14.0),
+        Color32::WHITE,
+    );
+    painter.text(
+        rect.center() + Vec2::new(0.0, 10.0),
+        Align2::CENTER_CENTER,
+        kind_detail(node),
+        FontId::proportional(10.5),
+        Color32::from_gray(220),
+    );
+    badge(painter, rect, status);
+    let port_color = Color32::from_gray(230);
+    if kind != Kind::Producer {
+        painter.circle(
+            in_port(rect),
+            5.0,
+            Color32::from_gray(60),
+            Stroke::new(1.5, port_color),
+        );
+    }
+    painter.circle(
+        out_port(rect),
+        6.0,
+        kind.color(),
+        Stroke::new(1.5, port_color),
+    );
+}
+
+impl Canvas {
+    /// The connection or the box selection being drawn, to the pointer.
+    pub(super) fn gesture_ui(&self, ui: &egui::Ui, painter: &egui::Painter, doc: &Document) {
+        // A connection being drawn.
+        if let (Some(from), Some(pointer)) = (&self.connecting, self.pointer(ui))
+            && let Some(node) = doc.raw.nodes.iter().find(|n| n.id() == from)
+        {
+            let points = curve(out_port(node_rect(node)), pointer);
+            painter.add(Shape::line(
+                polyline(&points),
+                Stroke::new(2.0, style::SELECTED),
+            ));
+        }
+        // A box selection being drawn.
+        if let (Some(start), Some(pointer)) = (self.boxing, self.pointer(ui)) {
+            let rect = Rect::from_two_pos(start, pointer);
+            painter.rect(
+                rect,
+                0.0,
+                Color32::from_rgba_unmultiplied(255, 208, 64, 24),
+                Stroke::new(1.0, style::SELECTED),
+                StrokeKind::Inside,
+            );
+        }
+    }
+
+    /// Messages travelling along edges (and marks where one was duplicated or lost).
+    pub(super) fn dots_ui(
+        &mut self,
+        ui: &egui::Ui,
+        doc: &Document,
+        traffic: &Traffic,
+        node_ids: &[String],
+    ) {
+        self.dot_hits.clear();
+        if traffic.dots.is_empty() {
+            return;
+        }
+        let painter = ui.painter();
+        let now = std::time::Instant::now();
+        let rect_of = |index: u32| {
+            let id = node_ids.get(index as usize)?;
+            doc.raw.nodes.iter().find(|n| n.id() == id).map(node_rect)
+        };
+        let mut moving = false;
+        for dot in &traffic.dots {
+            let t = now.duration_since(dot.born).as_secs_f32() / TRAVEL_S;
+            if t >= 1.0 {
+                continue;
+            }
+            moving = true;
+            let (Some(from), Some(to)) = (rect_of(dot.from), rect_of(dot.to)) else {
+                continue;
+            };
+            let color = dot.fate.color();
+            if dot.from == dot.to {
+                // A mark at the node: a ring that grows and fades.
+                painter.circle_stroke(
+                    to.center(),
+                    NODE_SIZE.x * 0.4 + 30.0 * t,
+                    Stroke::new(2.0, color.gamma_multiply(1.0 - t)),
+                );
+                continue;
+            }
+            let at = bezier(&curve(out_port(from), in_port(to)), t);
+            let selected = traffic.selected == Some(dot.message);
+            let radius = if selected { 7.0 } else { 4.5 };
+            painter.circle(at, radius, color, Stroke::new(1.0, Color32::BLACK));
+            self.dot_hits.push((at, dot.message));
+        }
+        if moving {
+            ui.ctx().request_repaint();
+        }
+    }
+}
+
+pub(super) fn grid(painter: &egui::Painter, clip: Rect) {
+    let step = GRID * 5.0;
+    let color = Color32::from_gray(40);
+    let mut x = (clip.left() / step).floor() * step;
+    while x < clip.right() {
+        painter.vline(x, clip.y_range(), Stroke::new(1.0, color));
+        x += step;
+    }
+    let mut y = (clip.top() / step).floor() * step;
+    while y < clip.bottom() {
+        painter.hline(clip.x_range(), y, Stroke::new(1.0, color));
+        y += step;
+    }
+}
+
+/// A short label for an edge: its binding key, latency or call timeout.
+fn edge_label(edge: &RawEdge) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(key) = &edge.key {
+        parts.push(format!("key {key}"));
+    }
+    if !edge.headers.is_empty() {
+        parts.push("headers".to_string());
+    }
+    match edge.kind {
+        EdgeKind::DeadLetter => parts.push("dead letters".into()),
+        EdgeKind::Retry => parts.push("retries".into()),
+        EdgeKind::Normal => {}
+    }
+    if let Some(latency) = edge.latency {
+        parts.push(format!("+{latency}"));
+    }
+    if let Some(call) = &edge.call {
+        parts.push(format!("call, timeout {}", call.timeout));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// One line under the node's id: the setting that matters most for its kind.
+fn kind_detail(node: &RawNode) -> String {
+    match node {
+        RawNode::Producer(p) => match &p.arrival {
+            crate::scenario::raw::RawArrival::Constant { rate } => format!("constant {rate}"),
+            crate::scenario::raw::RawArrival::Poisson { rate } => format!("poisson {rate}"),
+            crate::scenario::raw::RawArrival::OnOff { .. } => "on/off".into(),
+            crate::scenario::raw::RawArrival::Schedule { .. } => "schedule".into(),
+        },
+        RawNode::Exchange(x) => format!("{:?}", x.exchange_type).to_lowercase(),
+        RawNode::Queue(q) => match q.delivery {
+            crate::scenario::guarantees::Delivery::Push => "queue".into(),
+            crate::scenario::guarantees::Delivery::Pull { .. } => "pull queue (SQS)".into(),
+        },
+        RawNode::Topic(t) => format!("{} partitions", t.partitions),
+        RawNode::Consumer(c) => match &c.group {
+            Some(group) => format!("group {group}"),
+            None => format!("x{} concurrency", c.concurrency),
+        },
+        RawNode::Service(s) => format!("{} workers", s.concurrency),
+    }
+}
+
+/// Queue cells and topic lanes.
+fn decorate(painter: &egui::Painter, kind: Kind, rect: Rect, node: &RawNode) {
+    let faint = Stroke::new(1.0, Color32::from_white_alpha(40));
+    match (kind, node) {
+        (Kind::Queue, _) => {
+            for i in 1..6 {
+                let x = rect.right() - i as f32 * 10.0;
+                painter.vline(x, rect.y_range().shrink(6.0), faint);
+            }
+        }
+        (Kind::Topic, RawNode::Topic(t)) => {
+            let lanes = t.partitions.clamp(1, 6);
+            for i in 1..lanes {
+                let y = rect.top() + rect.height() * i as f32 / lanes as f32;
+                painter.hline(rect.x_range().shrink(6.0), y, faint);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Live figures under the node, and its alarm above it.
+fn badge(painter: &egui::Painter, rect: Rect, status: Option<&NodeStatus>) {
+    let Some(status) = status else { return };
+    if !status.badge.is_empty() {
+        let galley = painter.layout_no_wrap(
+            status.badge.clone(),
+            FontId::monospace(11.0),
+            Color32::from_gray(235),
+        );
+        let at = rect.center_bottom() + Vec2::new(-galley.size().x / 2.0, 6.0);
+        let back = Rect::from_min_size(at, galley.size()).expand(3.0);
+        painter.rect_filled(back, 4.0, Color32::from_black_alpha(170));
+        painter.galley(at, galley, Color32::WHITE);
+    }
+    if let Some(alarm) = &status.alarm {
+        painter.text(
+            rect.center_top() - Vec2::new(0.0, 6.0),
+            Align2::CENTER_BOTTOM,
+            alarm,
+            FontId::proportional(12.0),
+            style::ALARM,
+        );
+    }
+}

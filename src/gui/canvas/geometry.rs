@@ -1,0 +1,116 @@
+//! Where things are on the canvas, in canvas coordinates, and what the pointer
+//! hits: node rectangles and ports, edge curves, the grid snap, and the scene's
+//! bounds.
+
+use eframe::egui::{Pos2, Rect, Vec2};
+
+use crate::gui::document::Document;
+use crate::gui::style::{GRID, NODE_SIZE};
+use crate::scenario::raw::{RawEdge, RawNode};
+
+pub(super) fn node_pos(node: &RawNode) -> Pos2 {
+    let (x, y) = node.pos().unwrap_or((0.0, 0.0));
+    Pos2::new(x, y)
+}
+
+pub(super) fn node_rect(node: &RawNode) -> Rect {
+    Rect::from_center_size(node_pos(node), NODE_SIZE)
+}
+
+pub(super) fn snap(p: Pos2) -> Pos2 {
+    Pos2::new((p.x / GRID).round() * GRID, (p.y / GRID).round() * GRID)
+}
+
+/// The curve of an edge from `a` (an output port) to `b` (an input port).
+pub(super) fn curve(a: Pos2, b: Pos2) -> [Pos2; 4] {
+    let bend = ((b.x - a.x).abs() * 0.5).max(40.0);
+    [a, a + Vec2::new(bend, 0.0), b - Vec2::new(bend, 0.0), b]
+}
+
+pub(super) fn bezier(points: &[Pos2; 4], t: f32) -> Pos2 {
+    let u = 1.0 - t;
+    let [p0, p1, p2, p3] = *points;
+    Pos2::new(
+        u * u * u * p0.x + 3.0 * u * u * t * p1.x + 3.0 * u * t * t * p2.x + t * t * t * p3.x,
+        u * u * u * p0.y + 3.0 * u * u * t * p1.y + 3.0 * u * t * t * p2.y + t * t * t * p3.y,
+    )
+}
+
+pub(super) fn polyline(points: &[Pos2; 4]) -> Vec<Pos2> {
+    (0..=24).map(|i| bezier(points, i as f32 / 24.0)).collect()
+}
+
+pub(super) fn distance_to_polyline(p: Pos2, line: &[Pos2]) -> f32 {
+    line.windows(2)
+        .map(|w| {
+            let (a, b) = (w[0], w[1]);
+            let ab = b - a;
+            let t = ((p - a).dot(ab) / ab.length_sq().max(1e-6)).clamp(0.0, 1.0);
+            (a + ab * t).distance(p)
+        })
+        .fold(f32::INFINITY, f32::min)
+}
+
+pub(super) fn out_port(rect: Rect) -> Pos2 {
+    rect.right_center()
+}
+
+pub(super) fn in_port(rect: Rect) -> Pos2 {
+    rect.left_center()
+}
+
+/// Where the curve of `edge` runs, in canvas coordinates.
+pub(super) fn edge_curve(doc: &Document, edge: &RawEdge) -> Option<[Pos2; 4]> {
+    let from = doc.raw.nodes.iter().find(|n| n.id() == edge.from)?;
+    let to = doc.raw.nodes.iter().find(|n| n.id() == edge.to)?;
+    Some(curve(out_port(node_rect(from)), in_port(node_rect(to))))
+}
+
+/// The rectangle around every node, with a margin: what Fit to view shows.
+pub(super) fn bounds(doc: &Document) -> Rect {
+    let mut bounds = Rect::NOTHING;
+    for node in &doc.raw.nodes {
+        bounds = bounds.union(node_rect(node));
+    }
+    if bounds.is_positive() {
+        bounds.expand(60.0)
+    } else {
+        Rect::from_center_size(Pos2::ZERO, Vec2::new(800.0, 500.0))
+    }
+}
+
+/// The edge whose curve passes within 8 points of `p`, the nearest if several.
+pub(super) fn edge_at(doc: &Document, p: Pos2) -> Option<usize> {
+    doc.raw
+        .edges
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let points = edge_curve(doc, e)?;
+            Some((i, distance_to_polyline(p, &polyline(&points))))
+        })
+        .filter(|(_, d)| *d < 8.0)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// The node whose rectangle (with a margin for the ports) contains `p`.
+pub(super) fn node_at(doc: &Document, p: Pos2) -> Option<&RawNode> {
+    doc.raw
+        .nodes
+        .iter()
+        .find(|n| node_rect(n).expand(8.0).contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edges_are_hit_near_their_curve_only() {
+        let points = curve(Pos2::new(0.0, 0.0), Pos2::new(200.0, 100.0));
+        let line = polyline(&points);
+        assert!(distance_to_polyline(bezier(&points, 0.3), &line) < 1.0);
+        assert!(distance_to_polyline(Pos2::new(0.0, 100.0), &line) > 20.0);
+    }
+}
