@@ -23,7 +23,7 @@ use crate::engine::{Model, Scheduler, SimTime};
 use crate::metrics::LatencyHistogram;
 use crate::metrics::series::Series;
 use crate::scenario::raw::EdgeKind;
-use crate::scenario::{Fault, NodeKind, Scenario};
+use crate::scenario::{Fault, Kind, NodeKind, Scenario};
 
 pub use super::ledger::{Ledger, Lost};
 pub use super::message::{Event, Message, flag};
@@ -69,15 +69,15 @@ pub enum NodeRef {
 }
 
 impl NodeRef {
-    /// The node kind's name, as the scenario format spells it in lower case.
-    pub fn kind_name(self) -> &'static str {
+    /// What kind of node it is.
+    pub fn kind(self) -> Kind {
         match self {
-            NodeRef::Producer(_) => "producer",
-            NodeRef::Exchange(_) => "exchange",
-            NodeRef::Queue(_) => "queue",
-            NodeRef::Topic(_) => "topic",
-            NodeRef::Consumer(_) => "consumer",
-            NodeRef::Service(_) => "service",
+            NodeRef::Producer(_) => Kind::Producer,
+            NodeRef::Exchange(_) => Kind::Exchange,
+            NodeRef::Queue(_) => Kind::Queue,
+            NodeRef::Topic(_) => Kind::Topic,
+            NodeRef::Consumer(_) => Kind::Consumer,
+            NodeRef::Service(_) => Kind::Service,
         }
     }
 }

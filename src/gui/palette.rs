@@ -6,7 +6,7 @@ use eframe::egui::{self, Color32, RichText};
 use super::Lab;
 use super::commands::LabCommand;
 use super::document::Edit;
-use super::style::{self, Kind};
+use super::style::{self, Kind, Look};
 use super::templates::new_node;
 
 impl Lab {

@@ -235,7 +235,7 @@ fn depth_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
             }));
         }
         for node in lines.other_nodes() {
-            if node.kind == "queue" {
+            if node.kind == crate::scenario::Kind::Queue {
                 let ready: Vec<f64> = node.depth.iter().map(|&v| v as f64).collect();
                 p.line(lines.overlay(&format!("{} ready", node.id), &ready));
             }
@@ -278,7 +278,7 @@ fn lag_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
         }
         // The compared design keeps a topic's lag summed over its groups.
         for node in lines.other_nodes() {
-            if node.kind == "topic" {
+            if node.kind == crate::scenario::Kind::Topic {
                 let lag: Vec<f64> = node.depth.iter().map(|&v| v as f64).collect();
                 p.line(lines.overlay(&format!("{} lag, all groups", node.id), &lag));
             }

@@ -6,50 +6,18 @@ use eframe::egui::{Color32, Pos2, Rect, Shape, Stroke, Vec2, epaint::CornerRadiu
 
 use crate::scenario::guarantees::EdgeKind;
 
-/// The node kinds, in palette order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Producer,
-    Exchange,
-    Queue,
-    Topic,
-    Consumer,
-    Service,
+pub use crate::scenario::Kind;
+
+/// How a node kind looks in the lab: its colour, its outline and its explanation.
+pub trait Look {
+    fn color(self) -> Color32;
+    fn help(self) -> &'static str;
+    /// The node's outline at `rect`.
+    fn shape(self, rect: Rect, fill: Color32, stroke: Stroke) -> Shape;
 }
 
-impl Kind {
-    pub const ALL: [Kind; 6] = [
-        Kind::Producer,
-        Kind::Exchange,
-        Kind::Queue,
-        Kind::Topic,
-        Kind::Consumer,
-        Kind::Service,
-    ];
-
-    pub fn of(name: &str) -> Kind {
-        match name {
-            "producer" => Kind::Producer,
-            "exchange" => Kind::Exchange,
-            "queue" => Kind::Queue,
-            "topic" => Kind::Topic,
-            "consumer" => Kind::Consumer,
-            _ => Kind::Service,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Producer => "Producer",
-            Kind::Exchange => "Exchange",
-            Kind::Queue => "Queue",
-            Kind::Topic => "Topic",
-            Kind::Consumer => "Consumer",
-            Kind::Service => "Service",
-        }
-    }
-
-    pub fn color(self) -> Color32 {
+impl Look for Kind {
+    fn color(self) -> Color32 {
         match self {
             Kind::Producer => Color32::from_rgb(0x3b, 0x82, 0xc4),
             Kind::Exchange => Color32::from_rgb(0x8e, 0x5c, 0xc2),
@@ -60,7 +28,7 @@ impl Kind {
         }
     }
 
-    pub fn help(self) -> &'static str {
+    fn help(self) -> &'static str {
         match self {
             Kind::Producer => {
                 "Publishes messages at a rate (constant, Poisson, on/off or a schedule), with keys, \
@@ -94,8 +62,7 @@ impl Kind {
         }
     }
 
-    /// The node's outline at `rect`.
-    pub fn shape(self, rect: Rect, fill: Color32, stroke: Stroke) -> Shape {
+    fn shape(self, rect: Rect, fill: Color32, stroke: Stroke) -> Shape {
         let c = rect.center();
         let (w, h) = (rect.width() / 2.0, rect.height() / 2.0);
         match self {

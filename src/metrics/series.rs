@@ -31,10 +31,10 @@ pub struct Series {
 }
 
 /// One node's columns. Which are filled depends on the kind.
-#[derive(Clone, Default, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct NodeSeries {
     pub id: String,
-    pub kind: &'static str,
+    pub kind: crate::scenario::Kind,
     /// Queues: ready messages. Topics: lag summed over groups and partitions.
     /// Services: requests waiting for a worker.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -61,8 +61,10 @@ impl Series {
         for (id, r) in ids.iter().zip(refs) {
             let mut node = NodeSeries {
                 id: id.clone(),
-                kind: r.kind_name(),
-                ..Default::default()
+                kind: r.kind(),
+                depth: Vec::new(),
+                unacked: Vec::new(),
+                busy: Vec::new(),
             };
             match r {
                 NodeRef::Queue(_) => {

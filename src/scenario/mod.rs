@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod guarantees;
+pub mod kind;
 pub mod locate;
 pub mod model;
 pub mod raw;
@@ -18,6 +19,7 @@ use std::path::Path;
 use crate::text::printable;
 
 pub use check::{Problem, Problems};
+pub use kind::Kind;
 pub use model::*;
 pub use raw::RawScenario;
 

@@ -129,14 +129,14 @@ impl RawNode {
         }
     }
 
-    pub fn kind_name(&self) -> &'static str {
+    pub fn kind(&self) -> super::Kind {
         match self {
-            RawNode::Producer(_) => "producer",
-            RawNode::Exchange(_) => "exchange",
-            RawNode::Queue(_) => "queue",
-            RawNode::Topic(_) => "topic",
-            RawNode::Consumer(_) => "consumer",
-            RawNode::Service(_) => "service",
+            RawNode::Producer(_) => super::Kind::Producer,
+            RawNode::Exchange(_) => super::Kind::Exchange,
+            RawNode::Queue(_) => super::Kind::Queue,
+            RawNode::Topic(_) => super::Kind::Topic,
+            RawNode::Consumer(_) => super::Kind::Consumer,
+            RawNode::Service(_) => super::Kind::Service,
         }
     }
 }

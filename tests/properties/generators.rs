@@ -576,7 +576,7 @@ pub(crate) fn link_takes(raw: &RawScenario, e: usize, what: LinkUse) -> bool {
     let Some(edge) = raw.edges.get(e) else {
         return false;
     };
-    let kind = |id: &str| node_index(raw, id).map(|n| raw.nodes[n].kind_name());
+    let kind = |id: &str| node_index(raw, id).map(|n| raw.nodes[n].kind());
     match (kind(&edge.from), kind(&edge.to)) {
         (Some(from), Some(to)) => link_allowed(from, to, edge.kind, what).is_ok(),
         _ => false,

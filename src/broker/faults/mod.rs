@@ -55,14 +55,12 @@ impl World {
                     "on an edge, inject a link fault: cut it, delay it or make it lose messages",
                 )?;
                 let link = self.links.get(e).ok_or("no such edge")?;
-                let kind_of = |n: usize| self.node_refs.get(n).map_or("?", |r| r.kind_name());
+                let kind_of = |n: usize| self.node_refs.get(n).map(|r| r.kind());
+                let (Some(from), Some(to)) = (kind_of(link.from), kind_of(link.target)) else {
+                    return Err("no such edge".into());
+                };
                 let edge_kind = self.edges.get(e).map_or(EdgeKind::Normal, |&(_, k)| k);
-                crate::scenario::check::link_allowed(
-                    kind_of(link.from),
-                    kind_of(link.target),
-                    edge_kind,
-                    what,
-                )?;
+                crate::scenario::check::link_allowed(from, to, edge_kind, what)?;
                 true
             }
             _ => false,

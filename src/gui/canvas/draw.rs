@@ -8,7 +8,7 @@ use super::Canvas;
 use super::geometry::{bezier, curve, edge_curve, in_port, node_rect, out_port, polyline};
 use crate::gui::document::Document;
 use crate::gui::runner::{NodeStatus, Snapshot};
-use crate::gui::style::{self, GRID, Kind, NODE_SIZE};
+use crate::gui::style::{self, GRID, Kind, Look, NODE_SIZE};
 use crate::gui::traffic::{TRAVEL_S, Traffic};
 use crate::scenario::guarantees::EdgeKind;
 use crate::scenario::raw::{RawEdge, RawNode};
@@ -81,7 +81,7 @@ pub(super) fn node(
     status: Option<&NodeStatus>,
 ) {
     let id = node.id();
-    let kind = Kind::of(node.kind_name());
+    let kind = node.kind();
     let rect = node_rect(node);
     let alarm = status.and_then(|s| s.alarm.as_ref());
     let stroke = if selected {

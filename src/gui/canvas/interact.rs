@@ -9,7 +9,7 @@ use super::{Canvas, menus};
 use crate::gui::commands::LabCommand;
 use crate::gui::document::{Document, Edit};
 use crate::gui::runner::Snapshot;
-use crate::gui::style::Kind;
+use crate::gui::style::Look;
 use crate::scenario::raw::{RawEdge, RawNode};
 
 impl Canvas {
@@ -28,7 +28,7 @@ impl Canvas {
         let selected = self.selection.nodes.contains(id);
         let status = live.nodes.iter().find(|s| s.id == id);
         super::draw::node(painter, node, selected, status);
-        let kind = Kind::of(node.kind_name());
+        let kind = node.kind();
         let body = ui
             .interact(
                 node_rect(node),
@@ -239,6 +239,23 @@ pub fn refusal(doc: &Document, edge: &RawEdge) -> Option<String> {
     {
         return Some(format!(
             "`{}` is already connected to `{}`",
+            edge.from, edge.to
+        ));
+    }
+    // What the kinds at its ends allow, typed; then what else the checker says of it (a
+    // consumer reads one source, say).
+    let kind_of = |id: &str| {
+        doc.raw
+            .nodes
+            .iter()
+            .find(|n| n.id() == id)
+            .map(RawNode::kind)
+    };
+    if let (Some(from), Some(to)) = (kind_of(&edge.from), kind_of(&edge.to))
+        && let Err(why) = crate::scenario::check::edge_allowed(from, to, edge.kind)
+    {
+        return Some(format!(
+            "{from} `{}` -> {to} `{}`: {why}",
             edge.from, edge.to
         ));
     }

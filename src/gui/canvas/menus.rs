@@ -86,12 +86,15 @@ pub(super) fn edge_menu_ui(
             .nodes
             .iter()
             .find(|n| n.id() == id)
-            .map_or("?", RawNode::kind_name)
+            .map(RawNode::kind)
     };
     let (from, to) = (kind_of(&e.from), kind_of(&e.to));
     let mut fault = |ui: &mut egui::Ui, label: &str, kind: FaultKind| {
         // Only where evlab simulates a link; elsewhere the button says why not.
         let allowed = crate::scenario::check::LinkUse::of_fault(&kind).map_or(Ok(()), |what| {
+            let (Some(from), Some(to)) = (from, to) else {
+                return Err("an end of this edge is no node");
+            };
             crate::scenario::check::link_allowed(from, to, e.kind, what)
         });
         let button = ui.add_enabled(allowed.is_ok(), egui::Button::new(label));

@@ -16,7 +16,7 @@ use eframe::egui::{self, Color32, RichText};
 use self::form::Form;
 use super::canvas::Selection;
 use super::document::{Document, Edit};
-use super::style::{self, Kind};
+use super::style::{self, Look};
 use crate::scenario::check::Problem;
 use crate::scenario::raw::RawNode;
 
@@ -72,7 +72,7 @@ pub fn ui(
             && let Some(index) = doc.node_index(id)
             && let Some(original) = doc.raw.nodes.get(index)
         {
-            let kind = Kind::of(original.kind_name());
+            let kind = original.kind();
             ui.heading(RichText::new(kind.label()).color(kind.color()));
             ui.label(RichText::new(kind.help()).small().weak());
             ui.separator();

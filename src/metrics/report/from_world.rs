@@ -62,7 +62,7 @@ pub(super) fn node_detail(
     r: NodeRef,
     now: SimTime,
     per_s: &dyn Fn(u64) -> f64,
-) -> Option<(&'static str, NodeDetail)> {
+) -> Option<NodeDetail> {
     Some(match r {
         NodeRef::Producer(i) => {
             let producer = world.producers.get(i as usize);
@@ -73,101 +73,89 @@ pub(super) fn node_detail(
                 .get(i as usize)
                 .and_then(Option::as_ref)
                 .map(RequestReport::new);
-            (
-                "producer",
-                NodeDetail::Producer {
-                    produced,
-                    rate_per_s: per_s(produced),
-                    publish_retries: producer.map_or(0, |p| p.publish_retries),
-                    acknowledged_lost: producer.map_or(0, |p| p.acknowledged_lost),
-                    requests,
-                },
-            )
+            NodeDetail::Producer {
+                produced,
+                rate_per_s: per_s(produced),
+                publish_retries: producer.map_or(0, |p| p.publish_retries),
+                acknowledged_lost: producer.map_or(0, |p| p.acknowledged_lost),
+                requests,
+            }
         }
         NodeRef::Exchange(i) => {
             let (received, unroutable) = world
                 .exchanges
                 .get(i as usize)
                 .map_or((0, 0), |e| (e.received, e.unroutable));
-            (
-                "exchange",
-                NodeDetail::Exchange {
-                    received,
-                    unroutable,
-                },
-            )
+            NodeDetail::Exchange {
+                received,
+                unroutable,
+            }
         }
         NodeRef::Queue(i) => queue_detail(world, i, now)?,
         NodeRef::Topic(i) => topic_detail(world, i, now)?,
         NodeRef::Consumer(i) => consumer_detail(world, i, now, per_s)?,
         NodeRef::Service(i) => {
             let f = service_figures(world, i as usize, now)?;
-            (
-                "service",
-                NodeDetail::Service {
-                    received: f.received,
-                    succeeded: f.succeeded,
-                    failed: f.failed,
-                    refused: f.refused,
-                    throughput_per_s: per_s(f.succeeded),
-                    utilization: f.utilization,
-                    mean_service_ms: f.mean_service_ms,
-                    latency_ms: f.latency_ms,
-                    mean_waiting: f.mean_waiting,
-                    max_waiting: f.max_waiting,
-                    waiting_at_end: f.waiting_at_end,
-                    crashes: f.crashes,
-                    calls: f.calls,
-                },
-            )
+            NodeDetail::Service {
+                received: f.received,
+                succeeded: f.succeeded,
+                failed: f.failed,
+                refused: f.refused,
+                throughput_per_s: per_s(f.succeeded),
+                utilization: f.utilization,
+                mean_service_ms: f.mean_service_ms,
+                latency_ms: f.latency_ms,
+                mean_waiting: f.mean_waiting,
+                max_waiting: f.max_waiting,
+                waiting_at_end: f.waiting_at_end,
+                crashes: f.crashes,
+                calls: f.calls,
+            }
         }
     })
 }
 
 /// A queue's figures.
-fn queue_detail(world: &World, i: u32, now: SimTime) -> Option<(&'static str, NodeDetail)> {
+fn queue_detail(world: &World, i: u32, now: SimTime) -> Option<NodeDetail> {
     let q = world.queues.get(i as usize)?;
     let sub = world.subscriptions.get(q.subscription as usize);
     let m = &q.metrics;
     let wait = m.wait.summary_ms();
-    Some((
-        "queue",
-        NodeDetail::Queue {
-            enqueued: m.enqueued,
-            delivered: m.delivered,
-            mean_wait_ms: wait.mean,
-            wait_ms: wait,
-            mean_depth: m.depth.mean(now),
-            max_depth: m.depth.max(),
-            mean_unacked: m.unacked.mean(now),
-            depth_at_end: q.ready_len,
-            unacked_at_end: q.unacked,
-            dropped: QueueDrops {
-                overflow: m.dropped_overflow,
-                ttl: m.dropped_ttl,
-            },
-            lost: q.lost,
-            nacked: m.nacked,
-            duplicates: sub.map_or(0, |s| s.duplicates),
-            deduplicated: sub.map_or(0, |s| s.deduplicated),
-            reordered: sub.map_or(0, |s| s.reordered.total()),
-            redelivered: world
-                .consumers
-                .iter()
-                .filter(|c| c.source == crate::broker::consumer::Source::Queue(i))
-                .map(|c| c.metrics.redelivered)
-                .sum(),
-            expired_to_retry: if world.retries_on_expiry(i as usize) {
-                m.dropped_ttl
-            } else {
-                0
-            },
+    Some(NodeDetail::Queue {
+        enqueued: m.enqueued,
+        delivered: m.delivered,
+        mean_wait_ms: wait.mean,
+        wait_ms: wait,
+        mean_depth: m.depth.mean(now),
+        max_depth: m.depth.max(),
+        mean_unacked: m.unacked.mean(now),
+        depth_at_end: q.ready_len,
+        unacked_at_end: q.unacked,
+        dropped: QueueDrops {
+            overflow: m.dropped_overflow,
+            ttl: m.dropped_ttl,
         },
-    ))
+        lost: q.lost,
+        nacked: m.nacked,
+        duplicates: sub.map_or(0, |s| s.duplicates),
+        deduplicated: sub.map_or(0, |s| s.deduplicated),
+        reordered: sub.map_or(0, |s| s.reordered.total()),
+        redelivered: world
+            .consumers
+            .iter()
+            .filter(|c| c.source == crate::broker::consumer::Source::Queue(i))
+            .map(|c| c.metrics.redelivered)
+            .sum(),
+        expired_to_retry: if world.retries_on_expiry(i as usize) {
+            m.dropped_ttl
+        } else {
+            0
+        },
+    })
 }
 
 /// A topic's figures.
-fn topic_detail(world: &World, i: u32, now: SimTime) -> Option<(&'static str, NodeDetail)> {
+fn topic_detail(world: &World, i: u32, now: SimTime) -> Option<NodeDetail> {
     let t = world.topics.get(i as usize)?;
     let partitions = t
         .partitions
@@ -238,14 +226,11 @@ fn topic_detail(world: &World, i: u32, now: SimTime) -> Option<(&'static str, No
             }
         })
         .collect();
-    Some((
-        "topic",
-        NodeDetail::Topic {
-            appended: t.appended,
-            partitions,
-            groups,
-        },
-    ))
+    Some(NodeDetail::Topic {
+        appended: t.appended,
+        partitions,
+        groups,
+    })
 }
 
 /// A consumer's figures.
@@ -254,7 +239,7 @@ fn consumer_detail(
     i: u32,
     now: SimTime,
     per_s: &dyn Fn(u64) -> f64,
-) -> Option<(&'static str, NodeDetail)> {
+) -> Option<NodeDetail> {
     let window = now.saturating_sub(world.window.start);
     let c = world.consumers.get(i as usize)?;
     let m = &c.metrics;
@@ -268,21 +253,18 @@ fn consumer_detail(
     } else {
         0.0
     };
-    Some((
-        "consumer",
-        NodeDetail::Consumer {
-            processed: m.processed,
-            throughput_per_s: per_s(m.processed),
-            utilization,
-            mean_service_ms,
-            failed: m.failed,
-            crashes: m.crashes,
-            redelivered: m.redelivered,
-            latency_ms: c.outputs.is_empty().then(|| match &m.latency {
-                Some(latency) => latency.summary_ms(),
-                // The only sink: every journey ends here, at a node's precision.
-                None => crate::metrics::NodeHistogram::from_run(&world.window.latency).summary_ms(),
-            }),
-        },
-    ))
+    Some(NodeDetail::Consumer {
+        processed: m.processed,
+        throughput_per_s: per_s(m.processed),
+        utilization,
+        mean_service_ms,
+        failed: m.failed,
+        crashes: m.crashes,
+        redelivered: m.redelivered,
+        latency_ms: c.outputs.is_empty().then(|| match &m.latency {
+            Some(latency) => latency.summary_ms(),
+            // The only sink: every journey ends here, at a node's precision.
+            None => crate::metrics::NodeHistogram::from_run(&world.window.latency).summary_ms(),
+        }),
+    })
 }

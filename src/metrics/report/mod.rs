@@ -100,7 +100,7 @@ pub struct Throughput {
 #[derive(Serialize)]
 pub struct NodeReport {
     pub id: String,
-    pub kind: &'static str,
+    pub kind: crate::scenario::Kind,
     #[serde(flatten)]
     pub detail: NodeDetail,
 }
@@ -258,10 +258,10 @@ impl Report {
             .iter()
             .zip(&world.ids)
             .filter_map(|(r, id)| {
-                let (kind, detail) = from_world::node_detail(world, *r, now, &per_s)?;
+                let detail = from_world::node_detail(world, *r, now, &per_s)?;
                 Some(NodeReport {
                     id: id.clone(),
-                    kind,
+                    kind: r.kind(),
                     detail,
                 })
             })

@@ -2,6 +2,7 @@
 //! with their processing times, guarantees and failure handling.
 
 use super::{Checker, MAX_CONCURRENCY, NodeEdges};
+use crate::scenario::Kind;
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 
@@ -46,14 +47,14 @@ pub(super) fn check_consumer(
     let source = source_edge.and_then(|e| c.source_of(e));
     if let Some(source) = source
         && n.group.is_some()
-        && c.node_kind(source) == "queue"
+        && c.node_kind(source) == Some(Kind::Queue)
     {
         c.problem(format!("{p}.group"), "consumer groups apply to topics; consumers of one queue already compete for its messages");
     }
     let outputs = outputs(c, &edges.normal);
     let dead_letter = c.at_most_one(p, &n.id, &edges.dead_letter, "dead-letter");
     let retry_to = c.at_most_one(p, &n.id, &edges.retry, "retry");
-    check_guarantees(c, p, n, source.map(|s| c.node_kind(s)));
+    check_guarantees(c, p, n, source.and_then(|s| c.node_kind(s)));
     Some(Consumer {
         group: n.group.clone().unwrap_or_else(|| n.id.clone()),
         concurrency: n.concurrency.max(1),
@@ -97,7 +98,7 @@ fn probability(c: &mut Checker<'_>, path: String, p: f64) {
     }
 }
 
-fn check_guarantees(c: &mut Checker<'_>, p: &str, n: &RawConsumer, source_kind: Option<&str>) {
+fn check_guarantees(c: &mut Checker<'_>, p: &str, n: &RawConsumer, source_kind: Option<Kind>) {
     probability(c, format!("{p}.failure_probability"), n.failure_probability);
     probability(c, format!("{p}.poison_fraction"), n.poison_fraction);
     if n.retry.max_attempts == 0 {
@@ -131,7 +132,7 @@ fn check_guarantees(c: &mut Checker<'_>, p: &str, n: &RawConsumer, source_kind: 
         Commit::Batch { size: 0 } => c.problem(format!("{p}.commit.size"), "must be >= 1"),
         _ => {}
     }
-    if source_kind == Some("queue") && n.commit != Commit::default() {
+    if source_kind == Some(Kind::Queue) && n.commit != Commit::default() {
         c.problem(
             format!("{p}.commit"),
             "offset commits apply to topics; a queue consumer acknowledges each message (see ack)",
@@ -162,7 +163,7 @@ pub(super) fn check_service_node(
         let Some(target) = c.target_of(e) else {
             continue;
         };
-        if c.node_kind(target) != "service" {
+        if c.node_kind(target) != Some(Kind::Service) {
             publish.push(e);
             continue;
         }

@@ -9,6 +9,7 @@ mod nodes;
 
 use std::collections::HashMap;
 
+use super::Kind;
 use super::model::*;
 use super::raw::*;
 use crate::broker::matching;
@@ -90,8 +91,8 @@ impl Checker<'_> {
         self.problem_with(path, |c| unknown_node(id, c));
     }
 
-    fn node_kind(&self, index: usize) -> &'static str {
-        self.raw.nodes.get(index).map_or("?", RawNode::kind_name)
+    fn node_kind(&self, index: usize) -> Option<Kind> {
+        self.raw.nodes.get(index).map(RawNode::kind)
     }
 
     fn positive_rate(&mut self, path: String, rate_per_sec: f64) {
@@ -273,7 +274,9 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Problems> {
         let (Some(from), Some(to)) = (from, to) else {
             continue;
         };
-        let (from_kind, to_kind) = (c.node_kind(from), c.node_kind(to));
+        let (Some(from_kind), Some(to_kind)) = (c.node_kind(from), c.node_kind(to)) else {
+            continue;
+        };
         if let Err(why) = edge_allowed(from_kind, to_kind, edge.kind) {
             c.problem(
                 format!("edges[{e}]"),
@@ -416,36 +419,42 @@ fn unknown_node(id: &str, c: &Checker<'_>) -> String {
 }
 
 /// Which edges make sense, and why the others do not.
-pub fn edge_allowed(from_kind: &str, to_kind: &str, kind: EdgeKind) -> Result<(), &'static str> {
+pub fn edge_allowed(from_kind: Kind, to_kind: Kind, kind: EdgeKind) -> Result<(), &'static str> {
+    use Kind::*;
     if kind != EdgeKind::Normal {
         return match (from_kind, to_kind) {
-            ("queue" | "consumer", "exchange" | "queue" | "topic") => Ok(()),
-            ("queue" | "consumer", _) => {
+            (Queue | Consumer, Exchange | Queue | Topic) => Ok(()),
+            (Queue | Consumer, Producer | Consumer | Service) => {
                 Err("dead-letter and retry edges lead to an exchange, a queue or a topic")
             }
-            _ => Err("only queues and consumers have dead-letter or retry edges"),
+            (Producer | Exchange | Topic | Service, _) => {
+                Err("only queues and consumers have dead-letter or retry edges")
+            }
         };
     }
     match (from_kind, to_kind) {
-        ("producer", "exchange" | "queue" | "topic" | "service") => Ok(()),
-        ("exchange", "queue" | "exchange") => Ok(()),
-        ("queue" | "topic", "consumer") => Ok(()),
-        ("consumer", "exchange" | "queue" | "topic") => Ok(()),
-        ("service", "service" | "exchange" | "queue" | "topic") => Ok(()),
-        (_, "producer") => Err("nothing sends to a producer: producers only publish"),
-        ("producer", _) => {
+        (Producer, Exchange | Queue | Topic | Service) => Ok(()),
+        (Exchange, Queue | Exchange) => Ok(()),
+        (Queue | Topic, Consumer) => Ok(()),
+        (Consumer, Exchange | Queue | Topic) => Ok(()),
+        (Service, Service | Exchange | Queue | Topic) => Ok(()),
+        (_, Producer) => Err("nothing sends to a producer: producers only publish"),
+        (Producer, Consumer) => {
             Err("a producer publishes to an exchange, a queue, a topic or a service")
         }
-        ("exchange", "topic") => {
+        (Exchange, Topic) => {
             Err("exchanges route to queues or other exchanges; publish to a topic directly")
         }
-        ("exchange", _) => Err("an exchange binds to queues or other exchanges"),
-        ("queue" | "topic", _) => Err("queues and topics deliver to consumers"),
-        ("consumer", _) => Err("a consumer publishes to an exchange, a queue or a topic"),
-        ("service", _) => {
+        (Exchange, Consumer | Service) => Err("an exchange binds to queues or other exchanges"),
+        (Queue | Topic, Exchange | Queue | Topic | Service) => {
+            Err("queues and topics deliver to consumers")
+        }
+        (Consumer, Consumer | Service) => {
+            Err("a consumer publishes to an exchange, a queue or a topic")
+        }
+        (Service, Consumer) => {
             Err("a service calls other services or publishes to an exchange, a queue or a topic")
         }
-        _ => Err("this connection has no meaning"),
     }
 }
 
@@ -507,11 +516,12 @@ impl LinkUse {
 /// Which edges are network links that evlab simulates, for latency and each link fault,
 /// and why the others are not.
 pub fn link_allowed(
-    from_kind: &str,
-    to_kind: &str,
+    from_kind: Kind,
+    to_kind: Kind,
     kind: EdgeKind,
     what: LinkUse,
 ) -> Result<(), &'static str> {
+    use Kind::*;
     if kind != EdgeKind::Normal {
         return Err(
             "dead-letter and retry edges are the broker's own (or the consumer's) republishing, \
@@ -520,29 +530,31 @@ pub fn link_allowed(
     }
     match (from_kind, to_kind, what) {
         // Publishing: a producer's or a consumer's connection to the broker.
-        ("producer" | "consumer", "exchange" | "queue" | "topic", _) => Ok(()),
+        (Producer | Consumer, Exchange | Queue | Topic, _) => Ok(()),
         // Synchronous calls: latency on the call edge (outages are service faults).
-        ("service", "service", LinkUse::Latency) => Ok(()),
-        ("service", "service", _) => Err(
+        (Service, Service, LinkUse::Latency) => Ok(()),
+        (Service, Service, _) => Err(
             "link faults between services are not simulated: crash, slow down or fail the called service instead",
         ),
-        ("exchange", _, _) => Err(
+        (Exchange, _, _) => Err(
             "an exchange and its bindings live inside one broker: there is no network between an \
              exchange and its queues; put latency and link faults on the edge into the exchange \
              or on a queue's edges to its consumers",
         ),
         // Delivery: the consumer's connection. TCP does not lose single deliveries.
-        ("queue" | "topic", "consumer", LinkUse::Loss) => Err(
+        (Queue | Topic, Consumer, LinkUse::Loss) => Err(
             "a consumer's connection does not lose single deliveries: use Cut for a lost \
              connection, or Delay for a slow network",
         ),
-        ("queue", "consumer", _) => Ok(()),
-        ("topic", "consumer", LinkUse::Cut) => Ok(()),
-        ("topic", "consumer", _) => Err(
+        (Queue, Consumer, _) => Ok(()),
+        (Topic, Consumer, LinkUse::Cut) => Ok(()),
+        (Topic, Consumer, _) => Err(
             "latency between a topic and its consumers is not simulated (consumers fetch records \
              in batches, which hides it); put it on the publishing edge, or cut the edge",
         ),
-        _ => Err(
+        (Producer | Consumer, Producer | Consumer | Service, _)
+        | (Queue | Topic, Producer | Exchange | Queue | Topic | Service, _)
+        | (Service, Producer | Exchange | Queue | Topic | Consumer, _) => Err(
             "latency and link faults are simulated on publishing edges, deliveries from a queue, \
              cuts between a topic and its consumers, and latency on calls between services",
         ),
@@ -553,13 +565,12 @@ fn check_edge_fields(
     c: &mut Checker<'_>,
     e: usize,
     edge: &RawEdge,
-    from_kind: &str,
-    to_kind: &str,
+    from_kind: Kind,
+    to_kind: Kind,
 ) {
-    let binding = from_kind == "exchange";
-    let publishing = matches!(from_kind, "consumer" | "service" | "queue")
-        && to_kind != "consumer"
-        && to_kind != "service";
+    let binding = from_kind == Kind::Exchange;
+    let publishing = matches!(from_kind, Kind::Consumer | Kind::Service | Kind::Queue)
+        && !matches!(to_kind, Kind::Consumer | Kind::Service);
     if edge.key.is_some() && !binding && !publishing {
         c.problem(format!("edges[{e}].key"), format!("only exchange bindings and publishing edges take a key, not {from_kind} -> {to_kind}"));
     }
@@ -569,7 +580,7 @@ fn check_edge_fields(
             "only bindings of a headers exchange take headers and x_match",
         );
     }
-    if edge.call.is_some() && !(from_kind == "service" && to_kind == "service") {
+    if edge.call.is_some() && !(from_kind == Kind::Service && to_kind == Kind::Service) {
         c.problem(
             format!("edges[{e}].call"),
             "only calls from a service to a service take a call policy",
@@ -621,17 +632,20 @@ fn check_faults(c: &mut Checker<'_>, nodes: &[Node], edges: &[(usize, Edge)]) ->
         };
         let target_kind = match target {
             FaultTarget::Node(n) => c.node_kind(n),
-            FaultTarget::Edge(_) => "edge",
+            FaultTarget::Edge(_) => None,
         };
         let fits = match fault.kind {
             FaultKind::Crash | FaultKind::Slow { .. } | FaultKind::Fail { .. } => {
-                matches!(target_kind, "consumer" | "service")
+                matches!(target_kind, Some(Kind::Consumer | Kind::Service))
             }
-            FaultKind::BrokerFailure { .. } => matches!(target_kind, "queue" | "topic"),
+            FaultKind::BrokerFailure { .. } => {
+                matches!(target_kind, Some(Kind::Queue | Kind::Topic))
+            }
             FaultKind::Cut | FaultKind::Delay { .. } | FaultKind::Loss { .. } => {
-                target_kind == "edge"
+                target_kind.is_none()
             }
         };
+        let target_kind = target_kind.map_or("edge", Kind::name);
         if !fits {
             let wants = match fault.kind {
                 FaultKind::Crash | FaultKind::Slow { .. } | FaultKind::Fail { .. } => {
@@ -705,7 +719,7 @@ fn renumber_edges(nodes: &mut [Node], map: &HashMap<usize, usize>) {
 /// [`link_allowed`]): refused with the reason elsewhere, never silently ignored.
 fn check_links(c: &mut Checker<'_>) {
     let raw = c.raw;
-    let kind_of = |id: &str| c.index.get(id.trim()).map(|&n| c.node_kind(n));
+    let kind_of = |id: &str| c.index.get(id.trim()).and_then(|&n| c.node_kind(n));
     let mut found = Vec::new();
     // The kind of the first edge between two ids.
     let mut edge_kinds: HashMap<(&str, &str), EdgeKind> = HashMap::new();

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Checker, MAX_KEYS, MAX_PARTITIONS};
+use crate::scenario::Kind;
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 
@@ -137,7 +138,7 @@ pub(super) fn check_producer(
     }
     let edge = edge?;
     let target = c.target_of(edge)?;
-    if c.node_kind(target) == "service" && (n.acks != Acks::None || n.idempotent) {
+    if c.node_kind(target) == Some(Kind::Service) && (n.acks != Acks::None || n.idempotent) {
         c.problem(
             format!("{p}.acks"),
             "a request to a service is answered: acks, retries and idempotence apply to publishing to a broker",
@@ -172,7 +173,7 @@ pub(super) fn check_exchange(
     let alternate = match &n.alternate {
         None => None,
         Some(id) => match c.index.get(id.as_str()).copied() {
-            Some(index) if c.node_kind(index) == "exchange" && id != &n.id => Some(index),
+            Some(index) if c.node_kind(index) == Some(Kind::Exchange) && id != &n.id => Some(index),
             Some(_) => {
                 c.problem(
                     format!("{p}.alternate"),
