@@ -3,7 +3,8 @@
 //! the event queue holding a million pending events, the start-up of a run (parse,
 //! check and build) for every example, and a topic's cost per record with 10 and with
 //! 100,000 partitions (the bar: within 2x), and a message's cost in 1,000 pipelines against
-//! one (the bar: within 2x). `evlab bench`
+//! one (the bar: within 2x), and what a live front pays to look at a run (the cheap status
+//! against a full report). `evlab bench`
 //! prints the same workloads as one table; these give criterion's statistics.
 
 #![allow(clippy::expect_used)] // a benchmark of built-in scenarios may stop loudly
@@ -154,5 +155,21 @@ fn nodes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipelines, pending, start_up, partitions, nodes);
+/// What a live front pays to look at a running world: the cheap status (badges, depths,
+/// lags, counts) against a full report, on 1,000 pipelines after 10 s.
+fn looking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("looking");
+    let scenario = parallel_pipelines(1000, 600_000);
+    let mut run = Run::new(&scenario).expect("builds");
+    run.advance_to(10_000_000_000).expect("runs");
+    group.bench_function("status_1000_pipelines", |b| {
+        b.iter(|| evlab::metrics::report::status::Status::of(run.world()).badges.len())
+    });
+    group.bench_function("report_1000_pipelines", |b| {
+        b.iter(|| run.report(None, false).nodes.len())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pipelines, pending, start_up, partitions, nodes, looking);
 criterion_main!(benches);

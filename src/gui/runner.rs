@@ -13,7 +13,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::broker::trace::Hop;
 use crate::broker::world::NodeRef;
-use crate::metrics::report::{NodeDetail, Report};
+use crate::metrics::report::Report;
+use crate::metrics::report::status::Status;
 use crate::run::Run;
 use crate::scenario::raw::FaultKind;
 use crate::scenario::{Fault, FaultTarget, Scenario};
@@ -148,6 +149,7 @@ impl Runner {
                     hops: hop_tx,
                     trace_every: 1,
                     repaint: Box::new(repaint),
+                    report: None,
                     flat_chunk_nanos: 1_000_000,
                 };
                 runtime.block_on(engine.serve(command_rx));
@@ -219,7 +221,14 @@ struct Engine {
     repaint: Box<dyn Fn() + Send>,
     /// Simulated time advanced per slice when flat out, tuned to take about one tick.
     flat_chunk_nanos: u64,
+    /// The last full report and when it was made: while the run plays, a new one at most
+    /// every `REPORT_EVERY` (the badges and plots read the cheap status every slice).
+    report: Option<(Instant, Arc<Report>)>,
 }
+
+/// How often a playing run's full report is rebuilt for the Report tab; a paused,
+/// stepped or finished run's is always current.
+const REPORT_EVERY: Duration = Duration::from_millis(500);
 
 impl Engine {
     async fn serve(&mut self, mut commands: mpsc::UnboundedReceiver<RunCommand>) {
@@ -300,6 +309,7 @@ impl Engine {
         self.refused = None;
         self.next_sample = 0;
         self.last_sample = (0, 0, 0);
+        self.report = None;
         self.run = None;
         if let Some(scenario) = &self.scenario {
             match Run::new(scenario) {
@@ -390,27 +400,7 @@ impl Engine {
                 0.0
             }
         };
-        let report = run.report(None, false);
-        let mut queues = Vec::new();
-        let mut lags = Vec::new();
-        for node in &report.nodes {
-            match &node.detail {
-                NodeDetail::Queue {
-                    depth_at_end,
-                    unacked_at_end,
-                    ..
-                } => queues.push((node.id.clone(), *depth_at_end, *unacked_at_end)),
-                NodeDetail::Topic { groups, .. } => {
-                    for group in groups {
-                        lags.push((
-                            format!("{}/{}", node.id, group.group),
-                            group.lag_per_partition.clone(),
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
+        let status = Status::of(world);
         let series = &world.series;
         let latency_ms = match (
             series.latency_p50_ms.last(),
@@ -420,20 +410,19 @@ impl Engine {
             (Some(&p50), Some(&p95), Some(&p99)) if p99 > 0.0 => Some([p50, p95, p99]),
             _ => None,
         };
-        let t = &report.totals;
         let point = Point {
             load: self.load,
             time_s: now as f64 / 1e9,
             produced_per_s: per_s(ledger.produced, produced_then),
             processed_per_s: per_s(ledger.processed, processed_then),
             latency_ms,
-            queues,
-            lags,
-            retries: t.retries,
-            dead_lettered: t.dead_lettered,
-            duplicates: t.duplicates,
-            lost: t.lost,
-            reordered: t.reordered,
+            queues: status.queues,
+            lags: status.lags,
+            retries: status.retries,
+            dead_lettered: status.dead_lettered,
+            duplicates: status.duplicates,
+            lost: status.lost,
+            reordered: status.reordered,
         };
         self.last_sample = (now, ledger.produced, ledger.processed);
         point
@@ -459,22 +448,29 @@ impl Engine {
                     let rate = (run.events() - events_then.min(run.events())) as f64 / elapsed;
                     self.rate = (Instant::now(), run.events(), rate);
                 }
-                let report = run.report(None, false);
+                let playing = self.playing && !run.is_finished() && self.error.is_none();
+                let stale = self
+                    .report
+                    .as_ref()
+                    .is_none_or(|(made, _)| !playing || made.elapsed() >= REPORT_EVERY);
+                if stale {
+                    self.report = Some((Instant::now(), Arc::new(run.report(None, false))));
+                }
                 Snapshot {
                     load: self.load,
                     now_nanos: run.now(),
                     duration_nanos: run.duration_nanos(),
                     events: run.events(),
                     events_per_s: if self.playing { self.rate.2 } else { 0.0 },
-                    playing: self.playing && !run.is_finished() && self.error.is_none(),
+                    playing,
                     finished: run.is_finished(),
                     error: self.error.clone(),
                     refused: self.refused.clone(),
-                    nodes: statuses(run, &report),
+                    nodes: statuses(run),
                     edges: (0..run.world().edges_len())
                         .map(|e| run.world().link_alarm(e))
                         .collect(),
-                    report: Some(Arc::new(report)),
+                    report: self.report.as_ref().map(|(_, report)| Arc::clone(report)),
                     faults: run.faults().to_vec(),
                     trace_every: self.trace_every,
                 }
@@ -491,14 +487,15 @@ impl Engine {
 }
 
 /// Each node's badge and alarm.
-fn statuses(run: &Run, report: &Report) -> Vec<NodeStatus> {
+fn statuses(run: &Run) -> Vec<NodeStatus> {
     let world = run.world();
-    let mut out: Vec<NodeStatus> = report
-        .nodes
+    let mut out: Vec<NodeStatus> = world
+        .ids
         .iter()
-        .map(|node| NodeStatus {
-            id: node.id.clone(),
-            badge: badge(&node.detail),
+        .zip(crate::metrics::report::status::badges(world))
+        .map(|(id, badge)| NodeStatus {
+            id: id.clone(),
+            badge,
             alarm: None,
         })
         .collect();
@@ -532,45 +529,6 @@ fn statuses(run: &Run, report: &Report) -> Vec<NodeStatus> {
         }
     }
     out
-}
-
-fn badge(detail: &NodeDetail) -> String {
-    match detail {
-        NodeDetail::Producer { produced, .. } => format!("sent {produced}"),
-        NodeDetail::Exchange {
-            received,
-            unroutable,
-        } => {
-            if *unroutable > 0 {
-                format!("routed {received}, unroutable {unroutable}")
-            } else {
-                format!("routed {received}")
-            }
-        }
-        NodeDetail::Queue {
-            depth_at_end,
-            unacked_at_end,
-            ..
-        } => format!("depth {depth_at_end} +{unacked_at_end} unacked"),
-        NodeDetail::Topic { groups, .. } => {
-            let lag: u64 = groups.iter().map(|g| g.lag).sum();
-            format!("lag {lag}")
-        }
-        NodeDetail::Consumer {
-            processed, failed, ..
-        } => {
-            if *failed > 0 {
-                format!("done {processed}, failed {failed}")
-            } else {
-                format!("done {processed}")
-            }
-        }
-        NodeDetail::Service {
-            succeeded,
-            waiting_at_end,
-            ..
-        } => format!("ok {succeeded}, waiting {waiting_at_end}"),
-    }
 }
 
 #[cfg(test)]

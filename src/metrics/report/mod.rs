@@ -7,6 +7,7 @@
 
 mod csv;
 mod from_world;
+pub mod status;
 mod table;
 
 use serde::Serialize;
