@@ -163,7 +163,11 @@ fn looking(c: &mut Criterion) {
     let mut run = Run::new(&scenario).expect("builds");
     run.advance_to(10_000_000_000).expect("runs");
     group.bench_function("status_1000_pipelines", |b| {
-        b.iter(|| evlab::metrics::report::status::Status::of(run.world()).badges.len())
+        b.iter(|| {
+            evlab::metrics::report::status::Status::of(run.world())
+                .badges
+                .len()
+        })
     });
     group.bench_function("report_1000_pipelines", |b| {
         b.iter(|| run.report(None, false).nodes.len())
@@ -171,5 +175,7 @@ fn looking(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipelines, pending, start_up, partitions, nodes, looking);
+criterion_group!(
+    benches, pipelines, pending, start_up, partitions, nodes, looking
+);
 criterion_main!(benches);

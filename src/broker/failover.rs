@@ -301,18 +301,8 @@ impl World {
             },
         );
         // The new leader has everything below the high watermark and nothing after it.
-        let mut truncated: Vec<Record> = Vec::new();
-        while partition.end_offset > partition.hw {
-            let Some(record) = partition.records.pop_back() else {
-                break;
-            };
-            partition.end_offset -= 1;
-            partition.bytes = partition.bytes.saturating_sub(u64::from(record.size));
-            truncated.push(record);
-        }
+        let truncated = partition.truncate_to_hw(now);
         topic.end_sum -= truncated.len() as u64;
-        partition.end_average.set(now, partition.end_offset);
-        partition.truncate_segments();
         self.stored_records = self.stored_records.saturating_sub(truncated.len() as u64);
         // Records that reached the followers but whose acknowledgement was still on its way
         // back: the producer sees a failure and writes them again.
@@ -323,6 +313,33 @@ impl World {
             .take_while(|r| r.appended_at + 2 * delay > now)
             .copied()
             .collect();
+        self.truncated(now, t, groups, truncated, scheduler);
+        for record in unacknowledged {
+            if let Some((Acks::All, true, idempotent)) = self.record_producer(&record)
+                && !idempotent
+                && record.flags & flag::DEAD == 0
+            {
+                // It landed, but the producer cannot know: the retry is a duplicate in the log.
+                // (An idempotent producer's retry is recognised by the broker and dropped.)
+                self.ledger.duplicate_copies += 1;
+                let message = message_of(&record, flag::DUPLICATE_PUBLISH);
+                let refused = Refused { full: 0, down: 1 };
+                self.publish_refused(now, message, None, refused, scheduler);
+            }
+        }
+    }
+
+    /// Records a leader failover truncated from topic `t` (newest first): written again by
+    /// a producer still waiting for acks=all, lost to every group otherwise (and counted as
+    /// acknowledged then lost under acks=1).
+    fn truncated(
+        &mut self,
+        now: SimTime,
+        t: usize,
+        groups: u64,
+        truncated: Vec<Record>,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         for record in truncated.into_iter().rev() {
             let waits_for_all = self
                 .record_producer(&record)
@@ -353,19 +370,6 @@ impl World {
                         state.acknowledged_lost += 1;
                     }
                 }
-            }
-        }
-        for record in unacknowledged {
-            if let Some((Acks::All, true, idempotent)) = self.record_producer(&record)
-                && !idempotent
-                && record.flags & flag::DEAD == 0
-            {
-                // It landed, but the producer cannot know: the retry is a duplicate in the log.
-                // (An idempotent producer's retry is recognised by the broker and dropped.)
-                self.ledger.duplicate_copies += 1;
-                let message = message_of(&record, flag::DUPLICATE_PUBLISH);
-                let refused = Refused { full: 0, down: 1 };
-                self.publish_refused(now, message, None, refused, scheduler);
             }
         }
     }
@@ -495,22 +499,8 @@ impl World {
 /// A message rebuilt from a log record, for a producer's retry.
 fn message_of(record: &Record, extra: u8) -> Message {
     Message {
-        id: record.id,
-        produced_at: record.produced_at,
-        enqueued_at: record.appended_at,
-        offset: 0,
-        key: record.key,
-        key_seq: record.key_seq,
-        size: record.size,
-        partition: 0,
-        hand: 0,
-        variant: record.variant,
-        attempts: 0,
-        deliveries: 0,
-        priority: record.priority,
         flags: (record.flags & flag::DEAD) | extra,
-        processing: false,
-        producer: record.producer,
+        ..record.message()
     }
 }
 

@@ -114,20 +114,7 @@ impl World {
         // Dead letters are no longer in the ledger: what happens to them is not counted.
         let counted = !message.has(flag::DEAD);
         if count == 0 {
-            if let Some(NodeRef::Exchange(e)) = self.node_refs.get(target)
-                && let Some(exchange) = self.exchanges.get_mut(*e as usize)
-            {
-                exchange.unroutable += 1;
-            }
-            if counted {
-                let copies = self.copies_of(&message);
-                self.ledger.lost.unroutable += copies;
-                self.ledger.lost_in_transit += copies;
-                self.trace(now, message.id, target, HopKind::Lost);
-            }
-            if let Some(slot) = slot {
-                self.messages.remove(slot);
-            }
+            self.unroutable(now, target, &message, slot);
             return;
         }
         if counted {
@@ -197,6 +184,26 @@ impl World {
             self.publish_refused(now, message, reusable.take(), refused, scheduler);
         }
         if let Some(slot) = reusable {
+            self.messages.remove(slot);
+        }
+    }
+
+    /// `message`, published to `target`, matched no binding: lost there (a dead letter is
+    /// only dropped).
+    #[cold]
+    fn unroutable(&mut self, now: SimTime, target: usize, message: &Message, slot: Option<Slot>) {
+        if let Some(NodeRef::Exchange(e)) = self.node_refs.get(target)
+            && let Some(exchange) = self.exchanges.get_mut(*e as usize)
+        {
+            exchange.unroutable += 1;
+        }
+        if !message.has(flag::DEAD) {
+            let copies = self.copies_of(message);
+            self.ledger.lost.unroutable += copies;
+            self.ledger.lost_in_transit += copies;
+            self.trace(now, message.id, target, HopKind::Lost);
+        }
+        if let Some(slot) = slot {
             self.messages.remove(slot);
         }
     }

@@ -28,15 +28,7 @@ impl World {
         }
         let counted = !message.has(flag::DEAD);
         if self.stored_records >= self.max_records {
-            self.fail(format!(
-                "topics hold more than {} records: shorten retention, add consumers, or raise limits.max_in_flight",
-                self.max_records
-            ));
-            if counted {
-                let copies = self.copies_of(message);
-                self.ledger.lost.overflow += copies;
-                self.ledger.lost_in_transit += copies;
-            }
+            self.logs_full(message);
             return true;
         }
         let needs_all = message
@@ -74,18 +66,7 @@ impl World {
         if !partition.online(now) || (needs_all && in_sync < min_insync) {
             return false;
         }
-        partition.records.push_back(Record {
-            id: message.id,
-            produced_at: message.produced_at,
-            appended_at: now,
-            key: message.key,
-            key_seq: message.key_seq,
-            size: message.size,
-            variant: message.variant,
-            priority: message.priority,
-            flags: message.flags & flag::DEAD,
-            producer: message.producer,
-        });
+        partition.records.push_back(Record::of(message, now));
         partition.end_offset += 1;
         partition.end_average.set(now, partition.end_offset);
         partition.bytes += u64::from(message.size);
@@ -114,6 +95,20 @@ impl World {
             self.wake_partition(now, t, p, scheduler);
         }
         true
+    }
+
+    /// The logs hold `limits.max_in_flight` records: the run fails, and `message` is lost.
+    #[cold]
+    fn logs_full(&mut self, message: &Message) {
+        self.fail(format!(
+            "topics hold more than {} records: shorten retention, add consumers, or raise limits.max_in_flight",
+            self.max_records
+        ));
+        if !message.has(flag::DEAD) {
+            let copies = self.copies_of(message);
+            self.ledger.lost.overflow += copies;
+            self.ledger.lost_in_transit += copies;
+        }
     }
 
     /// Deletes the records every group has committed, in a topic without retention: no

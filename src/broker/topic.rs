@@ -42,6 +42,49 @@ pub struct Record {
     pub producer: u16,
 }
 
+impl Record {
+    /// The record `message` becomes when appended at `now` (a dead letter stays one).
+    #[inline]
+    pub fn of(message: &super::message::Message, now: SimTime) -> Record {
+        Record {
+            id: message.id,
+            produced_at: message.produced_at,
+            appended_at: now,
+            key: message.key,
+            key_seq: message.key_seq,
+            size: message.size,
+            variant: message.variant,
+            priority: message.priority,
+            flags: message.flags & super::message::flag::DEAD,
+            producer: message.producer,
+        }
+    }
+
+    /// The message copy this record stands for, as it was appended (its flags too), in no
+    /// partition, queue or consumer's hands yet.
+    #[inline]
+    pub fn message(&self) -> super::message::Message {
+        super::message::Message {
+            id: self.id,
+            produced_at: self.produced_at,
+            enqueued_at: self.appended_at,
+            offset: 0,
+            key: self.key,
+            key_seq: self.key_seq,
+            size: self.size,
+            partition: 0,
+            hand: 0,
+            variant: self.variant,
+            attempts: 0,
+            deliveries: 0,
+            priority: self.priority,
+            flags: self.flags,
+            processing: false,
+            producer: self.producer,
+        }
+    }
+}
+
 /// A stretch of a partition's log, deleted as a whole by retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
@@ -78,6 +121,23 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// A leader failover: the new leader has everything below the high watermark and
+    /// nothing after it. Returns the records cut off, newest first.
+    pub fn truncate_to_hw(&mut self, now: SimTime) -> Vec<Record> {
+        let mut truncated = Vec::new();
+        while self.end_offset > self.hw {
+            let Some(record) = self.records.pop_back() else {
+                break;
+            };
+            self.end_offset -= 1;
+            self.bytes = self.bytes.saturating_sub(u64::from(record.size));
+            truncated.push(record);
+        }
+        self.end_average.set(now, self.end_offset);
+        self.truncate_segments();
+        truncated
+    }
+
     /// Whether it has a leader at `now`.
     #[inline]
     pub fn online(&self, now: SimTime) -> bool {
@@ -258,11 +318,20 @@ impl GroupCursor {
     }
 
     /// Commits everything below `offset`, processed or not (at-most-once commits on fetch).
-    pub fn commit_to(&mut self, offset: u64) {
+    fn commit_to(&mut self, offset: u64) {
         while self.committed < offset {
             self.done.pop_front();
             self.committed += 1;
         }
+    }
+
+    /// Commits everything fetched so far (at-most-once: before processing), with the
+    /// log-end offset `end`; returns how far the committed offset moved.
+    pub fn commit_fetched(&mut self, now: SimTime, end: u64) -> u64 {
+        let before = self.committed;
+        self.commit_to(self.position);
+        self.committed_moved(now, end, before);
+        self.committed - before
     }
 
     /// Marks `offset` processed. It is committed at the next [`GroupCursor::commit`].

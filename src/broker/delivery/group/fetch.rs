@@ -6,6 +6,7 @@
 use crate::broker::consumer::Source;
 use crate::broker::log::skip_to;
 use crate::broker::message::flag;
+use crate::broker::topic::Record;
 use crate::broker::world::{Event, Message, World};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::{AckMode, OffsetReset};
@@ -99,6 +100,7 @@ impl World {
             return;
         };
         let count = assigned.len();
+        let mut full = false;
         // Round-robin from `next_partition` over the partitions that may have a record: the
         // order a scan of every assigned partition takes, skipping those known to be idle.
         while consumer.has_free_slot() {
@@ -130,47 +132,20 @@ impl World {
             let replayed = again
                 && consumer.ack == AckMode::BeforeProcessing
                 && cursor.is_complete(cursor.position);
-            let mut message = Message {
-                id: record.id,
-                produced_at: record.produced_at,
-                enqueued_at: record.appended_at,
-                key: record.key,
-                key_seq: record.key_seq,
-                size: record.size,
-                variant: record.variant,
-                priority: record.priority,
-                partition: p,
-                offset: cursor.position,
-                hand: 0,
-                attempts: 0,
-                deliveries: 1,
-                producer: record.producer,
-                flags: record.flags
-                    | if again {
-                        flag::REBALANCED | flag::REDELIVERED
-                    } else {
-                        0
-                    }
-                    | if replayed { flag::REPLAYED } else { 0 },
-                processing: false,
-            };
+            let mut message = fetched(record, p, cursor.position, again, replayed);
             if again {
                 self.ledger.redeliveries += 1;
                 consumer.metrics.redelivered += 1;
             }
             let Ok(slot) = self.messages.insert(message) else {
-                let cap = self.messages.cap();
-                self.failure.get_or_insert_with(|| format!("more than {cap} message copies in flight at once: raise limits.max_in_flight or reduce the load"));
-                return;
+                full = true;
+                break;
             };
             cursor.take();
             group.touched.insert(p as usize);
             if consumer.ack == AckMode::BeforeProcessing {
                 // At-most-once: commit past the record before processing it.
-                let before = cursor.committed;
-                cursor.commit_to(cursor.position);
-                cursor.committed_moved(now, partition.end_offset, before);
-                group.committed_sum += cursor.committed - before;
+                group.committed_sum += cursor.commit_fetched(now, partition.end_offset);
             }
             Self::start(
                 now,
@@ -185,5 +160,27 @@ impl World {
                 stored.hand = message.hand;
             }
         }
+        if full {
+            self.at_capacity();
+        }
+    }
+}
+
+/// The copy a fetch hands out of `record`, at `offset` of partition `p`: fetched `again`
+/// after a rebalance, and `replayed` when an at-most-once group had committed it already.
+#[inline]
+fn fetched(record: &Record, p: u32, offset: u64, again: bool, replayed: bool) -> Message {
+    let again = if again {
+        flag::REBALANCED | flag::REDELIVERED
+    } else {
+        0
+    };
+    let replayed = if replayed { flag::REPLAYED } else { 0 };
+    Message {
+        partition: p,
+        offset,
+        deliveries: 1,
+        flags: record.flags | again | replayed,
+        ..record.message()
     }
 }
