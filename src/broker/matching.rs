@@ -12,22 +12,7 @@
 //! clarity over speed, but it is still linear-ish: no regex, no backtracking blow-up on patterns
 //! with many `#`.
 
-/// How a headers-exchange binding compares headers (RabbitMQ's `x-match` argument).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum XMatch {
-    /// `x-match = all` (RabbitMQ's default when `x-match` is absent): every header must match.
-    #[default]
-    All,
-    /// `x-match = any`: at least one header must match.
-    Any,
-    /// `x-match = all-with-x`: like `All`, but `x-` arguments take part in the comparison.
-    AllWithX,
-    /// `x-match = any-with-x`: like `Any`, but `x-` arguments take part in the comparison.
-    AnyWithX,
-}
-
-/// Longest binding key RabbitMQ can carry: AMQP 0-9-1 sends it as a `shortstr`.
-const MAX_BINDING_KEY_BYTES: usize = 255;
+use crate::scenario::raw::XMatch;
 
 /// Splits a topic key into words exactly like RabbitMQ's `split_topic_key/1`:
 /// the empty key has *no* words, otherwise every `.` separates words and empty words are kept
@@ -90,19 +75,6 @@ pub fn topic_matches(pattern: &str, routing_key: &str) -> bool {
     pattern
         .get(p..)
         .is_some_and(|rest| rest.iter().all(|w| *w == "#"))
-}
-
-/// Checks a binding key for a topic exchange; returns a human message when it is unusable
-/// (RabbitMQ accepts almost anything, so this only rejects keys longer than 255 bytes).
-pub fn check_binding_key(key: &str) -> Result<(), String> {
-    if key.len() > MAX_BINDING_KEY_BYTES {
-        Err(format!(
-            "binding key is {} bytes long; AMQP 0-9-1 limits it to {MAX_BINDING_KEY_BYTES} bytes",
-            key.len()
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 /// RabbitMQ headers-exchange matching. `binding` are the binding's arguments (name, value);
@@ -400,18 +372,6 @@ mod tests {
             let key = key_of(key);
             prop_assert_eq!(topic_matches(&pattern, &key), spec(&pattern, &key));
         }
-    }
-
-    #[test]
-    fn binding_key_length_limit() {
-        assert!(check_binding_key("").is_ok());
-        assert!(check_binding_key("#").is_ok());
-        assert!(check_binding_key("a..b.*.#").is_ok());
-        assert!(check_binding_key(&"a".repeat(255)).is_ok());
-        let err = check_binding_key(&"a".repeat(256));
-        assert!(err.is_err_and(|m| m.contains("256") && m.contains("255")));
-        // Bytes, not chars: 128 two-byte chars are 256 bytes.
-        assert!(check_binding_key(&"\u{e9}".repeat(128)).is_err());
     }
 
     fn table(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

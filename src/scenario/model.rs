@@ -8,8 +8,8 @@ use super::guarantees::{
     AckMode, Acks, CallPolicy, Commit, Delivery, EdgeKind, FaultKind, Idempotency, OffsetReset,
     PublishRetry, RetryPolicy,
 };
+use super::raw::XMatch;
 use super::raw::{CanvasPos, ExchangeType, Overflow, Partitioner};
-use crate::broker::matching::XMatch;
 
 /// Index of a node in [`Scenario::nodes`].
 pub type NodeIndex = usize;

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 pub use super::guarantees::*;
 use super::units::{Duration, Rate, Size};
 use super::whole;
-use crate::broker::matching::XMatch;
 
 /// The only scenario format version this build reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -632,4 +631,18 @@ impl Default for RawEdge {
             call: None,
         }
     }
+}
+
+/// How a headers-exchange binding compares headers (RabbitMQ's `x-match` argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum XMatch {
+    /// `x-match = all` (RabbitMQ's default when `x-match` is absent): every header must match.
+    #[default]
+    All,
+    /// `x-match = any`: at least one header must match.
+    Any,
+    /// `x-match = all-with-x`: like `All`, but `x-` arguments take part in the comparison.
+    AllWithX,
+    /// `x-match = any-with-x`: like `Any`, but `x-` arguments take part in the comparison.
+    AnyWithX,
 }

@@ -90,10 +90,10 @@ mod running;
 use std::collections::BTreeMap;
 
 use evlab::broker::consumer::Source;
-use evlab::broker::matching::XMatch;
 use evlab::metrics::report::Report;
 use evlab::run::{Run, RunError};
 use evlab::scenario::check::{LinkUse, check, link_allowed};
+use evlab::scenario::raw::XMatch;
 use evlab::scenario::raw::*;
 use evlab::scenario::units::{Duration, Rate, Size};
 use evlab::scenario::{Fault, FaultTarget, LoadError, Scenario, parse, to_ron};

@@ -2,9 +2,9 @@
 //! synchronous-call policy with its circuit breaker.
 
 use super::form::Form;
-use crate::broker::matching::XMatch;
 use crate::scenario::guarantees::{CallPolicy, CircuitBreaker, EdgeKind};
 use crate::scenario::raw::RawEdge;
+use crate::scenario::raw::XMatch;
 use crate::scenario::units::Duration;
 
 pub(super) fn form(f: &mut Form<'_>, edge: &mut RawEdge) {

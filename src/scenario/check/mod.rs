@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use super::Kind;
 use super::model::*;
 use super::raw::*;
-use crate::broker::matching;
 
 /// One thing wrong with a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -587,7 +586,7 @@ fn check_edge_fields(
         );
     }
     if let Some(key) = &edge.key
-        && let Err(why) = matching::check_binding_key(key)
+        && let Err(why) = check_binding_key(key)
     {
         c.problem(format!("edges[{e}].key"), why);
     }
@@ -752,5 +751,38 @@ fn check_links(c: &mut Checker<'_>) {
     }
     for (path, message) in found {
         c.problem(path, message);
+    }
+}
+
+/// Longest binding key RabbitMQ can carry: AMQP 0-9-1 sends it as a `shortstr`.
+const MAX_BINDING_KEY_BYTES: usize = 255;
+
+/// Checks a binding key for a topic exchange; returns a human message when it is unusable
+/// (RabbitMQ accepts almost anything, so this only rejects keys longer than 255 bytes).
+pub fn check_binding_key(key: &str) -> Result<(), String> {
+    if key.len() > MAX_BINDING_KEY_BYTES {
+        Err(format!(
+            "binding key is {} bytes long; AMQP 0-9-1 limits it to {MAX_BINDING_KEY_BYTES} bytes",
+            key.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod binding_key_tests {
+    use super::*;
+
+    #[test]
+    fn binding_key_length_limit() {
+        assert!(check_binding_key("").is_ok());
+        assert!(check_binding_key("#").is_ok());
+        assert!(check_binding_key("a..b.*.#").is_ok());
+        assert!(check_binding_key(&"a".repeat(255)).is_ok());
+        let err = check_binding_key(&"a".repeat(256));
+        assert!(err.is_err_and(|m| m.contains("256") && m.contains("255")));
+        // Bytes, not chars: 128 two-byte chars are 256 bytes.
+        assert!(check_binding_key(&"\u{e9}".repeat(128)).is_err());
     }
 }
