@@ -144,11 +144,24 @@ fn node_bytes(kind: &NodeKind, histogram: u64, sinks: usize) -> u64 {
 
 /// Adds up what building and running `scenario` needs, but for the routing table.
 pub fn estimate(scenario: &Scenario) -> Estimate {
-    let histogram = NodeHistogram::typical_bytes();
-    let run_histogram = LatencyHistogram::default().bytes();
-    let nodes = &scenario.nodes;
-    let mut parts = Vec::new();
+    let subscriptions = subscriptions(scenario);
+    Estimate {
+        parts: vec![
+            nodes_part(scenario),
+            histograms_part(scenario),
+            keys_part(scenario, subscriptions),
+            partitions_part(scenario),
+            series_part(scenario),
+            in_flight_part(scenario),
+            message_ids_part(scenario, subscriptions),
+        ],
+    }
+}
 
+/// The nodes' and edges' fixed memory.
+fn nodes_part(scenario: &Scenario) -> Part {
+    let histogram = NodeHistogram::typical_bytes();
+    let nodes = &scenario.nodes;
     let sinks = nodes
         .iter()
         .filter(|n| matches!(&n.kind, NodeKind::Consumer(c) if c.outputs.is_empty()))
@@ -158,14 +171,18 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         .map(|n| node_bytes(&n.kind, histogram, sinks))
         .sum::<u64>()
         + 128 * scenario.edges.len() as u64;
-    parts.push(Part {
+    Part {
         what: format!("{} nodes and {} edges", nodes.len(), scenario.edges.len()),
         bytes: node_total,
         path: "nodes".into(),
         advice: "use fewer nodes",
-    });
+    }
+}
 
-    // Clients of services keep two histograms each; so does the whole run.
+/// Clients of services keep two histograms each; so does the whole run.
+fn histograms_part(scenario: &Scenario) -> Part {
+    let run_histogram = LatencyHistogram::default().bytes();
+    let nodes = &scenario.nodes;
     let clients = nodes
         .iter()
         .filter(|n| {
@@ -173,15 +190,18 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
                 if matches!(nodes.get(p.target).map(|t| &t.kind), Some(NodeKind::Service(_))))
         })
         .count() as u64;
-    parts.push(Part {
+    Part {
         what: "latency histograms".into(),
         bytes: (2 * clients + 3) * run_histogram,
         path: "nodes".into(),
         advice: "use fewer producers",
-    });
+    }
+}
 
-    // Per-key state: sequence numbers, each subscription's last sequence per key, each
-    // topic's partition per key.
+/// Per-key state: sequence numbers, each subscription's last sequence per key, each
+/// topic's partition per key.
+fn keys_part(scenario: &Scenario, subscriptions: u64) -> Part {
+    let nodes = &scenario.nodes;
     let (key_node, key_count) = nodes
         .iter()
         .enumerate()
@@ -191,22 +211,23 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
         })
         .max_by_key(|&(_, count)| count)
         .unwrap_or((0, 0));
-    let subscriptions = subscriptions(scenario);
     let topics = nodes
         .iter()
         .filter(|n| matches!(n.kind, NodeKind::Topic(_)))
         .count() as u64;
-    parts.push(Part {
+    Part {
         what: format!("{key_count} keys"),
         bytes: key_count * (4 + 8 * subscriptions) + key_count.min(KEY_TABLE_MAX) * 4 * topics,
         path: format!("nodes[{key_node}].keys.count"),
         advice: "draw from fewer keys",
-    });
+    }
+}
 
-    // Partitions, and each group's cursor on each.
+/// Partitions, and each group's cursor on each.
+fn partitions_part(scenario: &Scenario) -> Part {
     let mut partition_bytes = 0u64;
     let mut biggest_topic = (0, 0u64);
-    for (i, node) in nodes.iter().enumerate() {
+    for (i, node) in scenario.nodes.iter().enumerate() {
         if let NodeKind::Topic(t) = &node.kind {
             let per_partition = size_of::<Partition>() as u64
                 + t.groups.len() as u64 * (size_of::<GroupCursor>() as u64 + 8);
@@ -217,19 +238,22 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
             }
         }
     }
-    parts.push(Part {
+    Part {
         what: "topic partitions".into(),
         bytes: partition_bytes,
         path: format!("nodes[{}].partitions", biggest_topic.0),
         advice: "use fewer partitions or consumer groups",
-    });
+    }
+}
 
-    // The time series: one row per sample, with a column or two per node.
+/// The time series: one row per sample, with a column or two per node.
+fn series_part(scenario: &Scenario) -> Part {
     let samples = scenario.duration_nanos / scenario.sample_every_nanos.max(1) + 1;
     // Time, rates and in-flight are reserved for every sample; latency quantiles (3 more
     // columns) grow as recorded, when a front asks for them.
     let row: u64 = 7 * 8
-        + nodes
+        + scenario
+            .nodes
             .iter()
             .map(|n| match n.kind {
                 NodeKind::Queue(_) | NodeKind::Service(_) => 16,
@@ -238,26 +262,31 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
                 NodeKind::Producer(_) | NodeKind::Exchange(_) => 0,
             })
             .sum::<u64>();
-    parts.push(Part {
+    Part {
         what: format!("{samples} samples of the time series"),
         bytes: samples.saturating_mul(row),
         path: "sample_every".into(),
         advice: "sample less often: a longer sample_every",
-    });
+    }
+}
 
-    // Messages in flight, at most the cap: queued copies or log records.
+/// Messages in flight, at most the cap: queued copies or log records.
+fn in_flight_part(scenario: &Scenario) -> Part {
     let per_copy = BYTES_PER_COPY.max(size_of::<Record>() as u64 + 8);
-    parts.push(Part {
+    Part {
         what: format!("up to {} message copies in flight", scenario.max_in_flight),
         bytes: scenario.max_in_flight.saturating_mul(per_copy),
         path: "limits.max_in_flight".into(),
         advice: "lower limits.max_in_flight",
-    });
+    }
+}
 
-    // Every subscription remembers each message id it processed: a bit per message,
-    // and a windowed idempotency store an entry per remembered id.
+/// Every subscription remembers each message id it processed: a bit per message,
+/// and a windowed idempotency store an entry per remembered id.
+fn message_ids_part(scenario: &Scenario, subscriptions: u64) -> Part {
     let messages = expected_messages(scenario);
-    let windows: u64 = nodes
+    let windows: u64 = scenario
+        .nodes
         .iter()
         .filter_map(|n| match &n.kind {
             NodeKind::Consumer(c) => match c.idempotency {
@@ -268,13 +297,12 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
             _ => None,
         })
         .sum();
-    parts.push(Part {
+    Part {
         what: format!("about {messages} messages' ids"),
         bytes: (subscriptions * messages / 8).saturating_add(windows.saturating_mul(24)),
         path: "duration".into(),
         advice: "simulate for less time or at lower rates",
-    });
-    Estimate { parts }
+    }
 }
 
 /// Queues and topic consumer groups: each keeps per-key and per-id state.

@@ -418,33 +418,16 @@ pub(crate) fn load_with(file: &Path, flags: &RunFlags) -> Result<scenario::Scena
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    if args.series && args.format != Format::Json {
-        eprintln!(
-            "error: --series adds the time series to JSON reports: give --format json (a table or \
-             CSV of every sample would bury the report)"
-        );
-        return ExitCode::from(EXIT_INVALID);
-    }
-    if args.append && (args.format != Format::Csv || args.replications > 1) {
-        eprintln!(
-            "error: --append concatenates single-run CSV reports: give --format csv, without --replications"
-        );
-        return ExitCode::from(EXIT_INVALID);
+    if let Err(code) = check_run_args(&args) {
+        return code;
     }
     let scenario = match load_with(&args.file, &args.flags) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let out = match args.append {
-        // Appended to in place, after the run: checked now that it can be.
-        true => match append_target(args.out.as_deref()) {
-            Ok(()) => None,
-            Err(code) => return code,
-        },
-        false => match prepare_out(args.out.as_deref()) {
-            Ok(out) => out,
-            Err(code) => return code,
-        },
+    let out = match report_out(&args) {
+        Ok(out) => out,
+        Err(code) => return code,
     };
     if args.replications > 1 {
         return experiment::replications(&args, &scenario, out);
@@ -455,48 +438,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     run.set_latency_series(args.series);
     run.set_check_every_step(args.check_ledger);
-    INTERRUPTED.store(false, Ordering::Relaxed);
-    // Without a handler Ctrl+C ends the process at once: the run still ends, only
-    // without its partial report.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
-    let name = file_name(&args.file);
-    let progress = std::io::stderr().is_terminal().then(|| progress_bar(&name));
-    let started = Instant::now();
-    let mut estimated = false;
-    let mut stopped: Option<(String, u8)> = None;
-    while !run.is_finished() {
-        if let Err(e) = run.advance_to_or_pause(run.duration_nanos(), EVENTS_PER_LOOK) {
-            eprintln!("error: {}", printable(&e.to_string()));
-            stopped = Some((e.to_string(), EXIT_FAILED));
-            break;
-        }
-        let fraction = run.now() as f64 / run.duration_nanos().max(1) as f64;
-        if let Some(bar) = &progress {
-            bar.set_position((fraction * 1000.0) as u64);
-        }
-        let wall = started.elapsed().as_secs_f64();
-        if !estimated && wall >= ESTIMATE_AFTER_SECS && fraction < 0.5 {
-            estimated = true;
-            let line = estimate_line(&run, wall, scenario.max_events);
-            match &progress {
-                Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
-            }
-        }
-        if INTERRUPTED.load(Ordering::Relaxed) {
-            eprintln!(
-                "interrupted at {:.3} s of {:.3} s simulated: the report covers the run so far",
-                run.now() as f64 / 1e9,
-                run.duration_nanos() as f64 / 1e9
-            );
-            stopped = Some(("interrupted (Ctrl+C)".into(), EXIT_INTERRUPTED));
-            break;
-        }
-    }
-    let wall = started.elapsed().as_secs_f64();
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    let (stopped, wall) = simulate(&mut run, &args.file, scenario.max_events);
     if let Err(e) = run.check_ledger() {
         eprintln!("internal error: {e}");
         return ExitCode::from(EXIT_FAILED);
@@ -525,6 +467,83 @@ fn run(args: RunArgs) -> ExitCode {
         Some((_, code)) => ExitCode::from(code),
         None => written,
     }
+}
+
+/// Refuses flags that do not go together: `--series` but for JSON, `--append` but for
+/// one CSV report.
+fn check_run_args(args: &RunArgs) -> Result<(), ExitCode> {
+    if args.series && args.format != Format::Json {
+        eprintln!(
+            "error: --series adds the time series to JSON reports: give --format json (a table or \
+             CSV of every sample would bury the report)"
+        );
+        return Err(ExitCode::from(EXIT_INVALID));
+    }
+    if args.append && (args.format != Format::Csv || args.replications > 1) {
+        eprintln!(
+            "error: --append concatenates single-run CSV reports: give --format csv, without --replications"
+        );
+        return Err(ExitCode::from(EXIT_INVALID));
+    }
+    Ok(())
+}
+
+/// Where the report goes, checked before the run: the `--out` file prepared, or (with
+/// `--append`) only checked, since it is appended to in place after the run.
+fn report_out(args: &RunArgs) -> Result<Option<PendingFile>, ExitCode> {
+    match args.append {
+        true => append_target(args.out.as_deref()).map(|()| None),
+        false => prepare_out(args.out.as_deref()),
+    }
+}
+
+/// Runs to the end, or until an error, `limits.max_events` or Ctrl+C stops it (then
+/// why, and the exit code), with a progress bar on a terminal and, for a long run, what
+/// it will take. Returns also the wall-clock seconds it ran.
+fn simulate(run: &mut Run, file: &Path, max_events: u64) -> (Option<(String, u8)>, f64) {
+    INTERRUPTED.store(false, Ordering::Relaxed);
+    // Without a handler Ctrl+C ends the process at once: the run still ends, only
+    // without its partial report.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+    let name = file_name(file);
+    let progress = std::io::stderr().is_terminal().then(|| progress_bar(&name));
+    let started = Instant::now();
+    let mut estimated = false;
+    let mut stopped: Option<(String, u8)> = None;
+    while !run.is_finished() {
+        if let Err(e) = run.advance_to_or_pause(run.duration_nanos(), EVENTS_PER_LOOK) {
+            eprintln!("error: {}", printable(&e.to_string()));
+            stopped = Some((e.to_string(), EXIT_FAILED));
+            break;
+        }
+        let fraction = run.now() as f64 / run.duration_nanos().max(1) as f64;
+        if let Some(bar) = &progress {
+            bar.set_position((fraction * 1000.0) as u64);
+        }
+        let wall = started.elapsed().as_secs_f64();
+        if !estimated && wall >= ESTIMATE_AFTER_SECS && fraction < 0.5 {
+            estimated = true;
+            let line = estimate_line(run, wall, max_events);
+            match &progress {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            eprintln!(
+                "interrupted at {:.3} s of {:.3} s simulated: the report covers the run so far",
+                run.now() as f64 / 1e9,
+                run.duration_nanos() as f64 / 1e9
+            );
+            stopped = Some(("interrupted (Ctrl+C)".into(), EXIT_INTERRUPTED));
+            break;
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    (stopped, wall)
 }
 
 fn progress_bar(name: &str) -> indicatif::ProgressBar {

@@ -2,6 +2,8 @@
 //! run in wide CSV or JSON, sharded for batch engines and merged back byte for byte, and
 //! the sizing answer (`--where` and `--minimize`).
 
+mod sizing;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, RunFlags};
-use crate::experiment::Summary;
-use crate::experiment::number;
 use crate::experiment::sweep::{Grid, Row, Sweep, Table, shard};
 use crate::experiment::vary::{self, Vary};
+use crate::scenario::raw::RawScenario;
 use crate::text::printable;
+use sizing::{Condition, parse_conditions, size};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RowFormat {
@@ -88,11 +90,99 @@ impl std::str::FromStr for Shard {
 static STOP: AtomicBool = AtomicBool::new(false);
 
 pub fn sweep(args: SweepArgs) -> ExitCode {
+    let raw = match load_raw(&args) {
+        Ok(raw) => raw,
+        Err(code) => return code,
+    };
+    let grid = match check_grid(&args, &raw) {
+        Ok(grid) => grid,
+        Err(code) => return code,
+    };
+    let minimize = match sizing_question(&args) {
+        Ok(minimize) => minimize,
+        Err(code) => return code,
+    };
+    let format = args.format.unwrap_or(match &args.out {
+        Some(p) if p.extension().is_some_and(|e| e == "json") => RowFormat::Json,
+        _ => RowFormat::Csv,
+    });
+    let mut table = match starting_table(&args, format) {
+        Ok(table) => table,
+        Err(code) => return code,
+    };
+    let out = match super::prepare_out(args.out.as_deref()) {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
+    let all = match args.shard {
+        Some(Shard { k, n }) => shard(grid.runs(), k, n),
+        None => (0..grid.runs()).collect(),
+    };
+    let done = table.done(grid.replications);
+    let todo: Vec<usize> = all.into_iter().filter(|r| !done.contains(r)).collect();
+    let rows = match run_grid(&args, &raw, &grid, &todo) {
+        Ok(rows) => rows,
+        Err(code) => return code,
+    };
+    let (ran, failed) = (
+        rows.len(),
+        rows.iter()
+            .filter(|r| !r.cells.get("error").is_none_or(Value::is_null))
+            .count(),
+    );
+    table.extend(rows);
+    let interrupted = STOP.load(Ordering::Relaxed);
+    eprintln!(
+        "{}",
+        runs_line(ran, failed, interrupted, todo.len(), table.rows.len())
+    );
+    let text = write_table(&table, format);
+    let code = super::write_output(out, &text);
+    if let Some((conditions, path)) = minimize {
+        let answer = size(&table, &conditions, &path, grid.replications);
+        if args.out.is_some() {
+            print!("{answer}");
+        } else {
+            eprint!("{answer}");
+        }
+    }
+    if interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        code
+    }
+}
+
+/// What the sweep did: the runs, those that failed, those Ctrl+C left out of `todo`, and
+/// the rows in the table.
+fn runs_line(ran: usize, failed: usize, interrupted: bool, todo: usize, rows: usize) -> String {
+    format!(
+        "{ran} runs{}{}; {} rows in all",
+        if failed > 0 {
+            format!(", {failed} with an error (see their `error` column)")
+        } else {
+            String::new()
+        },
+        if interrupted {
+            format!(
+                ", interrupted before {} more (run again with --resume)",
+                todo - ran
+            )
+        } else {
+            String::new()
+        },
+        rows
+    )
+}
+
+/// The scenario file, parsed but not checked (the sweep checks each point), with the
+/// note on what the run flags do to it.
+fn load_raw(args: &SweepArgs) -> Result<RawScenario, ExitCode> {
     let text = match crate::scenario::read_text(&args.file) {
         Ok(text) => text,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(EXIT_INVALID);
+            return Err(ExitCode::from(EXIT_INVALID));
         }
     };
     let raw = match crate::scenario::parse_raw(&text) {
@@ -102,7 +192,7 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
                 "error: {}:{problem}",
                 printable(&super::file_name(&args.file))
             );
-            return ExitCode::from(EXIT_INVALID);
+            return Err(ExitCode::from(EXIT_INVALID));
         }
     };
     if let Ok(scenario) = crate::scenario::check::check(&raw)
@@ -110,14 +200,20 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
     {
         eprintln!("{note}");
     }
+    Ok(raw)
+}
+
+/// The grid of `--vary` and `--replications`: every path names a field of the scenario,
+/// and the runs are not too many.
+fn check_grid(args: &SweepArgs, raw: &RawScenario) -> Result<Grid, ExitCode> {
     for vary in &args.varies {
-        if let Err(why) = vary::check_path(&raw, &vary.path) {
+        if let Err(why) = vary::check_path(raw, &vary.path) {
             eprintln!(
                 "error: --vary {}: {}",
                 printable(&vary.path),
                 printable(&why)
             );
-            return ExitCode::from(EXIT_INVALID);
+            return Err(ExitCode::from(EXIT_INVALID));
         }
     }
     let grid = Grid {
@@ -130,27 +226,33 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
             grid.runs(),
             vary::MAX_VALUES * 10
         );
-        return ExitCode::from(EXIT_INVALID);
+        return Err(ExitCode::from(EXIT_INVALID));
     }
-    let minimize = match (&args.conditions, &args.minimize) {
+    Ok(grid)
+}
+
+/// `--where` and `--minimize`: the conditions and the parameter to minimize, if asked.
+fn sizing_question(args: &SweepArgs) -> Result<Option<(Vec<Condition>, String)>, ExitCode> {
+    match (&args.conditions, &args.minimize) {
         (Some(conditions), Some(path)) => match parse_conditions(conditions) {
-            Ok(c) if args.varies.iter().any(|v| &v.path == path) => Some((c, path.clone())),
+            Ok(c) if args.varies.iter().any(|v| &v.path == path) => Ok(Some((c, path.clone()))),
             Ok(_) => {
                 eprintln!("error: --minimize {path}: it must be one of the --vary parameters");
-                return ExitCode::from(EXIT_INVALID);
+                Err(ExitCode::from(EXIT_INVALID))
             }
             Err(why) => {
                 eprintln!("error: --where: {why}");
-                return ExitCode::from(EXIT_INVALID);
+                Err(ExitCode::from(EXIT_INVALID))
             }
         },
-        _ => None,
-    };
-    let format = args.format.unwrap_or(match &args.out {
-        Some(p) if p.extension().is_some_and(|e| e == "json") => RowFormat::Json,
-        _ => RowFormat::Csv,
-    });
-    let mut table = Table {
+        _ => Ok(None),
+    }
+}
+
+/// The table the sweep adds its rows to: empty, or with `--resume` the rows already in
+/// `--out`.
+fn starting_table(args: &SweepArgs, format: RowFormat) -> Result<Table, ExitCode> {
+    let table = Table {
         parameters: args.varies.iter().map(|v| v.path.clone()).collect(),
         rows: Vec::new(),
     };
@@ -158,36 +260,37 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         && let Some(out) = &args.out
         && out.exists()
     {
-        match read_table(out, format) {
-            Ok(existing) if existing.parameters == table.parameters => table = existing,
+        return match read_table(out, format) {
+            Ok(existing) if existing.parameters == table.parameters => Ok(existing),
             Ok(_) => {
                 eprintln!(
                     "error: --resume: {} varies other parameters than this sweep",
                     printable(&out.display().to_string())
                 );
-                return ExitCode::from(EXIT_INVALID);
+                Err(ExitCode::from(EXIT_INVALID))
             }
             Err(why) => {
                 eprintln!("error: --resume: {}", printable(&why));
-                return ExitCode::from(EXIT_INVALID);
+                Err(ExitCode::from(EXIT_INVALID))
             }
-        }
+        };
     }
-    let out = match super::prepare_out(args.out.as_deref()) {
-        Ok(out) => out,
-        Err(code) => return code,
-    };
-    let all = match args.shard {
-        Some(Shard { k, n }) => shard(grid.runs(), k, n),
-        None => (0..grid.runs()).collect(),
-    };
-    let done = table.done(grid.replications);
-    let todo: Vec<usize> = all.into_iter().filter(|r| !done.contains(r)).collect();
+    Ok(table)
+}
+
+/// Runs `todo` on `--threads` workers (by default every core), with a progress bar on a
+/// terminal, until they are done or Ctrl+C sets [`STOP`].
+fn run_grid(
+    args: &SweepArgs,
+    raw: &RawScenario,
+    grid: &Grid,
+    todo: &[usize],
+) -> Result<Vec<Row>, ExitCode> {
     let flags = args.flags.clone();
     let prepare = move |s: &mut crate::scenario::Scenario| flags.apply(s);
     let sweep = Sweep {
-        raw: &raw,
-        grid: &grid,
+        raw,
+        grid,
         prepare: &prepare,
     };
     STOP.store(false, Ordering::Relaxed);
@@ -213,57 +316,18 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
             .num_threads(threads.max(1))
             .build()
         {
-            Ok(pool) => pool.install(|| sweep.run(&todo, &STOP, &tick)),
+            Ok(pool) => pool.install(|| sweep.run(todo, &STOP, &tick)),
             Err(e) => {
                 eprintln!("error: cannot start {threads} threads: {e}");
-                return ExitCode::from(EXIT_FAILED);
+                return Err(ExitCode::from(EXIT_FAILED));
             }
         },
-        None => sweep.run(&todo, &STOP, &tick),
+        None => sweep.run(todo, &STOP, &tick),
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let (ran, failed) = (
-        rows.len(),
-        rows.iter()
-            .filter(|r| !r.cells.get("error").is_none_or(Value::is_null))
-            .count(),
-    );
-    table.extend(rows);
-    let interrupted = STOP.load(Ordering::Relaxed);
-    eprintln!(
-        "{ran} runs{}{}; {} rows in all",
-        if failed > 0 {
-            format!(", {failed} with an error (see their `error` column)")
-        } else {
-            String::new()
-        },
-        if interrupted {
-            format!(
-                ", interrupted before {} more (run again with --resume)",
-                todo.len() - ran
-            )
-        } else {
-            String::new()
-        },
-        table.rows.len()
-    );
-    let text = write_table(&table, format);
-    let code = super::write_output(out, &text);
-    if let Some((conditions, path)) = minimize {
-        let answer = size(&table, &conditions, &path, grid.replications);
-        if args.out.is_some() {
-            print!("{answer}");
-        } else {
-            eprint!("{answer}");
-        }
-    }
-    if interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else {
-        code
-    }
+    Ok(rows)
 }
 
 /// A cell as CSV text: numbers as JSON writes them, text as it is, nothing for null.
@@ -456,177 +520,4 @@ pub fn merge(args: MergeArgs) -> ExitCode {
         Err(code) => return code,
     };
     super::write_output(out, &write_table(&table, out_format))
-}
-
-/// One condition of `--where`: a figure, a comparison and a number.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
-    pub figure: String,
-    pub op: &'static str,
-    pub value: f64,
-}
-
-pub fn parse_conditions(text: &str) -> Result<Vec<Condition>, String> {
-    const OPS: [&str; 6] = ["<=", ">=", "==", "!=", "<", ">"];
-    text.split(" and ")
-        .map(|part| {
-            let part = part.trim();
-            let (at, op) = OPS
-                .iter()
-                .filter_map(|op| part.find(op).map(|at| (at, *op)))
-                .min_by_key(|(at, op)| (*at, std::cmp::Reverse(op.len())))
-                .ok_or_else(|| {
-                    format!("`{part}`: write FIGURE OP NUMBER, such as latency_ms.p99 < 200")
-                })?;
-            let figure = part.get(..at).unwrap_or("").trim().to_string();
-            let value = part.get(at + op.len()..).unwrap_or("").trim();
-            let value: f64 = value
-                .parse()
-                .map_err(|_| format!("`{part}`: `{value}` is not a number"))?;
-            if figure.is_empty() {
-                return Err(format!("`{part}`: which figure?"));
-            }
-            Ok(Condition { figure, op, value })
-        })
-        .collect()
-}
-
-impl Condition {
-    /// Whether a figure's interval meets it: the bound that could fail it must pass.
-    fn met(&self, s: &Summary) -> (bool, f64) {
-        match self.op {
-            "<" => (s.upper() < self.value, s.upper()),
-            "<=" => (s.upper() <= self.value, s.upper()),
-            ">" => (s.lower() > self.value, s.lower()),
-            ">=" => (s.lower() >= self.value, s.lower()),
-            "==" => (s.lower() == self.value && s.upper() == self.value, s.mean),
-            _ => (s.upper() < self.value || s.lower() > self.value, s.mean),
-        }
-    }
-}
-
-/// A value of a parameter as a number, for "smallest": a number, or a duration, rate or size.
-fn magnitude(text: &str) -> Option<f64> {
-    use crate::scenario::units::{Duration, Rate, Size};
-    text.parse::<f64>()
-        .ok()
-        .or_else(|| text.parse::<Duration>().ok().map(|d| d.nanos as f64))
-        .or_else(|| text.parse::<Rate>().ok().map(|r| r.per_sec))
-        .or_else(|| text.parse::<Size>().ok().map(|s| s.bytes as f64))
-}
-
-/// The sizing answer: the point with the smallest `path` whose figures meet every condition.
-pub fn size(table: &Table, conditions: &[Condition], path: &str, replications: u32) -> String {
-    use std::collections::BTreeMap;
-    use std::fmt::Write as _;
-    let mut points: BTreeMap<u64, Vec<&Row>> = BTreeMap::new();
-    for row in &table.rows {
-        points.entry(row.point).or_default().push(row);
-    }
-    // Per point: its parameters, and whether (and how) it meets the conditions.
-    struct Verdict {
-        point: u64,
-        settings: String,
-        cost: f64,
-        lines: Vec<String>,
-        ok: bool,
-    }
-    let mut verdicts = Vec::new();
-    for (point, rows) in &points {
-        let first = rows.first();
-        let setting = |p: &str| first.map(|r| cell_text(r.cells.get(p))).unwrap_or_default();
-        let settings = table
-            .parameters
-            .iter()
-            .map(|p| format!("{p} = {}", setting(p)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let error = rows
-            .iter()
-            .find_map(|r| r.cells.get("error").and_then(Value::as_str));
-        let mut lines = Vec::new();
-        let mut ok = error.is_none() && rows.len() == replications as usize;
-        if let Some(error) = error {
-            lines.push(format!("error: {}", printable(error)));
-        }
-        for c in conditions {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter_map(|r| r.cells.get(&c.figure).and_then(Value::as_f64))
-                .collect();
-            if values.is_empty() {
-                ok = false;
-                lines.push(format!("{} has no value here", c.figure));
-                continue;
-            }
-            let s = Summary::of(&values);
-            let (met, bound) = c.met(&s);
-            ok &= met;
-            lines.push(format!(
-                "{:<28} {} ± {} (bound {}) {} {}  {}",
-                c.figure,
-                number(s.mean),
-                number(s.ci95),
-                number(bound),
-                c.op,
-                number(c.value),
-                if met { "ok" } else { "fails" }
-            ));
-        }
-        verdicts.push(Verdict {
-            point: *point,
-            settings,
-            cost: magnitude(&setting(path)).unwrap_or(f64::INFINITY),
-            lines,
-            ok,
-        });
-    }
-    let conditions_text = conditions
-        .iter()
-        .map(|c| format!("{} {} {}", c.figure, c.op, number(c.value)))
-        .collect::<Vec<_>>()
-        .join(" and ");
-    let mut t = String::new();
-    let best = verdicts
-        .iter()
-        .filter(|v| v.ok)
-        .min_by(|a, b| a.cost.total_cmp(&b.cost).then(a.point.cmp(&b.point)));
-    let Some(best) = best else {
-        let _ = writeln!(
-            t,
-            "\nsizing: no point of the grid meets {conditions_text} on its 95% interval ({replications} replications); widen the grid"
-        );
-        return t;
-    };
-    let _ = writeln!(
-        t,
-        "\nsizing: the smallest {path} meeting {conditions_text} (on the 95% interval's bound, {replications} replications):\n  {} (point {})",
-        best.settings, best.point
-    );
-    for line in &best.lines {
-        let _ = writeln!(t, "    {line}");
-    }
-    let runner_up = verdicts
-        .iter()
-        .filter(|v| !v.ok && v.cost < best.cost)
-        .max_by(|a, b| a.cost.total_cmp(&b.cost).then(b.point.cmp(&a.point)));
-    match runner_up {
-        Some(r) => {
-            let _ = writeln!(
-                t,
-                "  the next smaller, {} (point {}), fails:",
-                r.settings, r.point
-            );
-            for line in &r.lines {
-                let _ = writeln!(t, "    {line}");
-            }
-        }
-        None => {
-            let _ = writeln!(
-                t,
-                "  it is the smallest value in the grid: try smaller ones to be sure it is the cheapest"
-            );
-        }
-    }
-    t
 }

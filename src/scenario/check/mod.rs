@@ -5,6 +5,8 @@
 //! one pass. Nothing here panics on any input.
 
 mod clients;
+mod edges;
+mod links;
 mod nodes;
 
 use std::collections::HashMap;
@@ -12,6 +14,9 @@ use std::collections::HashMap;
 use super::Kind;
 use super::model::*;
 use super::raw::*;
+use edges::NodeEdges;
+pub use edges::edge_allowed;
+pub use links::{LinkUse, link_allowed};
 
 /// One thing wrong with a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +61,25 @@ struct Checker<'a> {
     more: usize,
     /// Ids that some other exchange names as its alternate.
     alternates: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(raw: &'a RawScenario) -> Self {
+        Checker {
+            raw,
+            index: HashMap::new(),
+            problems: Vec::new(),
+            more: 0,
+            alternates: raw
+                .nodes
+                .iter()
+                .filter_map(|node| match node {
+                    RawNode::Exchange(x) => x.alternate.as_deref().filter(|a| *a != x.id),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl Checker<'_> {
@@ -140,41 +164,81 @@ impl Checker<'_> {
     }
 }
 
-/// A node's edges, sorted by meaning.
-#[derive(Default)]
-struct NodeEdges {
-    incoming: Vec<usize>,
-    /// Outgoing edges of kind Normal.
-    normal: Vec<usize>,
-    dead_letter: Vec<usize>,
-    retry: Vec<usize>,
-}
-
 /// Checks a raw scenario. On success every reference is resolved.
 pub fn check(raw: &RawScenario) -> Result<Scenario, Problems> {
-    let mut c = Checker {
-        raw,
-        index: HashMap::new(),
-        problems: Vec::new(),
-        more: 0,
-        alternates: raw
-            .nodes
-            .iter()
-            .filter_map(|node| match node {
-                RawNode::Exchange(x) => x.alternate.as_deref().filter(|a| *a != x.id),
-                _ => None,
-            })
-            .collect(),
-    };
-    if raw.version != FORMAT_VERSION {
+    let mut c = Checker::new(raw);
+    check_version(&mut c);
+    let times = check_times(&mut c);
+    let limits = check_limits(&mut c);
+    if raw.nodes.is_empty() {
+        c.problem(
+            "nodes",
+            "the scenario has no nodes: add at least a producer, a queue and a consumer",
+        );
+    }
+    index_ids(&mut c);
+    let (node_edges, edges) = edges::resolve_edges(&mut c);
+    let mut nodes = check_nodes(&mut c, &node_edges);
+    // Edges keep their file order; the checked list holds only the valid ones, so
+    // references are renumbered.
+    let renumber: HashMap<usize, usize> = edges
+        .iter()
+        .enumerate()
+        .map(|(new, (old, _))| (*old, new))
+        .collect();
+    let faults = check_faults(&mut c, &nodes, &edges);
+    if nodes.len() == raw.nodes.len() {
+        clients::check_call_cycles(&mut c, &nodes);
+    }
+    links::check_links(&mut c);
+    let edges: Vec<Edge> = edges.into_iter().map(|(_, edge)| edge).collect();
+    renumber_edges(&mut nodes, &renumber);
+    if !c.has_problems() && nodes.len() == raw.nodes.len() {
+        Ok(Scenario {
+            name: raw.name.clone(),
+            description: raw.description.clone(),
+            seed: raw.seed,
+            duration_nanos: times.duration_nanos,
+            warmup_nanos: times.warmup_nanos,
+            sample_every_nanos: times.sample_every_nanos,
+            sample_every_is_default: raw.sample_every.is_none(),
+            max_in_flight: limits.max_in_flight,
+            max_events: limits.max_events,
+            max_memory_bytes: limits.max_memory_bytes,
+            nodes,
+            edges,
+            faults,
+        })
+    } else {
+        Err(Problems {
+            list: c.problems,
+            more: c.more,
+        })
+    }
+}
+
+fn check_version(c: &mut Checker<'_>) {
+    if c.raw.version != FORMAT_VERSION {
         c.problem(
             "version",
             format!(
                 "this evlab reads scenario version {FORMAT_VERSION}, the file says {}: write `version: {FORMAT_VERSION}` or use the evlab that wrote it",
-                raw.version
+                c.raw.version
             ),
         );
     }
+}
+
+/// The simulated times of a run, checked.
+struct Times {
+    duration_nanos: u64,
+    warmup_nanos: u64,
+    sample_every_nanos: u64,
+}
+
+/// The duration, the warm-up within it, and how often the time series samples.
+fn check_times(c: &mut Checker<'_>) -> Times {
+    let raw = c.raw;
     let duration = raw.duration.nanos;
     c.positive_duration("duration".into(), duration);
     let warmup = raw.warmup.map_or(0, |w| w.nanos);
@@ -196,15 +260,28 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Problems> {
             );
         }
     }
-    let max_in_flight = raw
-        .limits
-        .as_ref()
+    Times {
+        duration_nanos: duration,
+        warmup_nanos: warmup,
+        sample_every_nanos: sample_every,
+    }
+}
+
+/// The caps on a run, checked: the file's `limits`, or the defaults.
+struct Limits {
+    max_in_flight: u64,
+    max_events: u64,
+    max_memory_bytes: u64,
+}
+
+fn check_limits(c: &mut Checker<'_>) -> Limits {
+    let limits = c.raw.limits.as_ref();
+    let max_in_flight = limits
         .and_then(|l| l.max_in_flight)
         .unwrap_or(DEFAULT_MAX_IN_FLIGHT);
     if max_in_flight == 0 || max_in_flight > u32::MAX as u64 / 2 {
         c.problem("limits.max_in_flight", "must be between 1 and 2^31");
     }
-    let limits = raw.limits.as_ref();
     let max_events = limits
         .and_then(|l| l.max_events)
         .unwrap_or(DEFAULT_MAX_EVENTS);
@@ -223,13 +300,16 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Problems> {
             "must be at least 16MiB (the default is 2GiB)",
         );
     }
-    if raw.nodes.is_empty() {
-        c.problem(
-            "nodes",
-            "the scenario has no nodes: add at least a producer, a queue and a consumer",
-        );
+    Limits {
+        max_in_flight,
+        max_events,
+        max_memory_bytes: max_memory,
     }
+}
 
+/// Indexes the nodes by id: every valid id that is not already taken.
+fn index_ids(c: &mut Checker<'_>) {
+    let raw = c.raw;
     for (i, node) in raw.nodes.iter().enumerate() {
         let id = node.id();
         let path = format!("nodes[{i}].id");
@@ -255,99 +335,14 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Problems> {
             c.index.insert(id, i);
         }
     }
+}
 
-    // Resolve edges and check that each makes sense for its two ends.
-    let mut node_edges: Vec<NodeEdges> =
-        (0..raw.nodes.len()).map(|_| NodeEdges::default()).collect();
-    let mut edges = Vec::with_capacity(raw.edges.len());
-    let mut seen_edges = std::collections::HashSet::new();
-    for (e, edge) in raw.edges.iter().enumerate() {
-        let from = c.index.get(edge.from.as_str()).copied();
-        let to = c.index.get(edge.to.as_str()).copied();
-        if from.is_none() {
-            c.unknown_node(format!("edges[{e}].from"), &edge.from);
-        }
-        if to.is_none() {
-            c.unknown_node(format!("edges[{e}].to"), &edge.to);
-        }
-        let (Some(from), Some(to)) = (from, to) else {
-            continue;
-        };
-        let (Some(from_kind), Some(to_kind)) = (c.node_kind(from), c.node_kind(to)) else {
-            continue;
-        };
-        if let Err(why) = edge_allowed(from_kind, to_kind, edge.kind) {
-            c.problem(
-                format!("edges[{e}]"),
-                format!(
-                    "{from_kind} `{}` -> {to_kind} `{}`: {why}",
-                    edge.from, edge.to
-                ),
-            );
-            continue;
-        }
-        if from == to {
-            c.problem(
-                format!("edges[{e}]"),
-                "an edge cannot connect a node to itself",
-            );
-            continue;
-        }
-        if !seen_edges.insert((from, to, edge.kind, edge.key.as_deref(), &edge.headers)) {
-            c.problem(
-                format!("edges[{e}]"),
-                format!(
-                    "duplicates an earlier edge from `{}` to `{}`",
-                    edge.from, edge.to
-                ),
-            );
-            continue;
-        }
-        check_edge_fields(&mut c, e, edge, from_kind, to_kind);
-        let out = &mut node_edges[from];
-        match edge.kind {
-            EdgeKind::Normal => out.normal.push(e),
-            EdgeKind::DeadLetter => out.dead_letter.push(e),
-            EdgeKind::Retry => out.retry.push(e),
-        }
-        node_edges[to].incoming.push(e);
-        edges.push((
-            e,
-            Edge {
-                from,
-                to,
-                kind: edge.kind,
-                latency_nanos: edge.latency.map_or(0, |l| l.nanos),
-            },
-        ));
-    }
-
+/// The nodes that check, each with its edges resolved; the others leave problems.
+fn check_nodes(c: &mut Checker<'_>, node_edges: &[NodeEdges]) -> Vec<Node> {
+    let raw = c.raw;
     let mut nodes = Vec::with_capacity(raw.nodes.len());
     for (i, node) in raw.nodes.iter().enumerate() {
-        let p = format!("nodes[{i}]");
-        let e = &node_edges[i];
-        let kind = match node {
-            RawNode::Producer(n) => {
-                nodes::check_producer(&mut c, &p, n, &e.normal).map(NodeKind::Producer)
-            }
-            RawNode::Exchange(n) => {
-                nodes::check_exchange(&mut c, &p, n, &e.normal, &e.incoming).map(NodeKind::Exchange)
-            }
-            RawNode::Queue(n) => {
-                let failed: Vec<usize> = e.dead_letter.iter().chain(&e.retry).copied().collect();
-                Some(NodeKind::Queue(nodes::check_queue(
-                    &mut c, &p, n, &e.normal, &failed,
-                )))
-            }
-            RawNode::Topic(n) => nodes::check_topic(&mut c, &p, n, &e.normal).map(NodeKind::Topic),
-            RawNode::Consumer(n) => {
-                clients::check_consumer(&mut c, &p, n, e).map(NodeKind::Consumer)
-            }
-            RawNode::Service(n) => {
-                clients::check_service_node(&mut c, &p, n, e).map(NodeKind::Service)
-            }
-        };
-        if let Some(kind) = kind {
+        if let Some(kind) = check_node(c, i, node, &node_edges[i]) {
             nodes.push(Node {
                 id: node.id().to_string(),
                 pos: node.pos().unwrap_or((0.0, 0.0)),
@@ -355,41 +350,26 @@ pub fn check(raw: &RawScenario) -> Result<Scenario, Problems> {
             });
         }
     }
-    // Edges keep their file order; the checked list holds only the valid ones, so
-    // references are renumbered.
-    let renumber: HashMap<usize, usize> = edges
-        .iter()
-        .enumerate()
-        .map(|(new, (old, _))| (*old, new))
-        .collect();
-    let faults = check_faults(&mut c, &nodes, &edges);
-    if nodes.len() == raw.nodes.len() {
-        clients::check_call_cycles(&mut c, &nodes);
-    }
-    check_links(&mut c);
-    let edges: Vec<Edge> = edges.into_iter().map(|(_, edge)| edge).collect();
-    renumber_edges(&mut nodes, &renumber);
-    if !c.has_problems() && nodes.len() == raw.nodes.len() {
-        Ok(Scenario {
-            name: raw.name.clone(),
-            description: raw.description.clone(),
-            seed: raw.seed,
-            duration_nanos: duration,
-            warmup_nanos: warmup,
-            sample_every_nanos: sample_every,
-            sample_every_is_default: raw.sample_every.is_none(),
-            max_in_flight,
-            max_events,
-            max_memory_bytes: max_memory,
-            nodes,
-            edges,
-            faults,
-        })
-    } else {
-        Err(Problems {
-            list: c.problems,
-            more: c.more,
-        })
+    nodes
+}
+
+/// Checks node `i` by its kind.
+fn check_node(c: &mut Checker<'_>, i: usize, node: &RawNode, e: &NodeEdges) -> Option<NodeKind> {
+    let p = format!("nodes[{i}]");
+    match node {
+        RawNode::Producer(n) => nodes::check_producer(c, &p, n, &e.normal).map(NodeKind::Producer),
+        RawNode::Exchange(n) => {
+            nodes::check_exchange(c, &p, n, &e.normal, &e.incoming).map(NodeKind::Exchange)
+        }
+        RawNode::Queue(n) => {
+            let failed: Vec<usize> = e.dead_letter.iter().chain(&e.retry).copied().collect();
+            Some(NodeKind::Queue(nodes::check_queue(
+                c, &p, n, &e.normal, &failed,
+            )))
+        }
+        RawNode::Topic(n) => nodes::check_topic(c, &p, n, &e.normal).map(NodeKind::Topic),
+        RawNode::Consumer(n) => clients::check_consumer(c, &p, n, e).map(NodeKind::Consumer),
+        RawNode::Service(n) => clients::check_service_node(c, &p, n, e).map(NodeKind::Service),
     }
 }
 
@@ -414,46 +394,6 @@ fn unknown_node(id: &str, c: &Checker<'_>) -> String {
             "no node has the id `{shown}`; the ids are: {}",
             crate::text::printable(&ids.join(", "))
         ),
-    }
-}
-
-/// Which edges make sense, and why the others do not.
-pub fn edge_allowed(from_kind: Kind, to_kind: Kind, kind: EdgeKind) -> Result<(), &'static str> {
-    use Kind::*;
-    if kind != EdgeKind::Normal {
-        return match (from_kind, to_kind) {
-            (Queue | Consumer, Exchange | Queue | Topic) => Ok(()),
-            (Queue | Consumer, Producer | Consumer | Service) => {
-                Err("dead-letter and retry edges lead to an exchange, a queue or a topic")
-            }
-            (Producer | Exchange | Topic | Service, _) => {
-                Err("only queues and consumers have dead-letter or retry edges")
-            }
-        };
-    }
-    match (from_kind, to_kind) {
-        (Producer, Exchange | Queue | Topic | Service) => Ok(()),
-        (Exchange, Queue | Exchange) => Ok(()),
-        (Queue | Topic, Consumer) => Ok(()),
-        (Consumer, Exchange | Queue | Topic) => Ok(()),
-        (Service, Service | Exchange | Queue | Topic) => Ok(()),
-        (_, Producer) => Err("nothing sends to a producer: producers only publish"),
-        (Producer, Consumer) => {
-            Err("a producer publishes to an exchange, a queue, a topic or a service")
-        }
-        (Exchange, Topic) => {
-            Err("exchanges route to queues or other exchanges; publish to a topic directly")
-        }
-        (Exchange, Consumer | Service) => Err("an exchange binds to queues or other exchanges"),
-        (Queue | Topic, Exchange | Queue | Topic | Service) => {
-            Err("queues and topics deliver to consumers")
-        }
-        (Consumer, Consumer | Service) => {
-            Err("a consumer publishes to an exchange, a queue or a topic")
-        }
-        (Service, Consumer) => {
-            Err("a service calls other services or publishes to an exchange, a queue or a topic")
-        }
     }
 }
 
@@ -483,112 +423,6 @@ pub fn fault_kind_problem(kind: &FaultKind, partitions: u32) -> Option<(&'static
             ),
         )),
         _ => None,
-    }
-}
-
-/// What a scenario puts on an edge's network link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkUse {
-    /// The edge's `latency`.
-    Latency,
-    /// A `Cut` fault.
-    Cut,
-    /// A `Delay` fault.
-    Delay,
-    /// A `Loss` fault.
-    Loss,
-}
-
-impl LinkUse {
-    /// The use a link fault makes of its edge; `None` for faults that are not link faults.
-    pub fn of_fault(kind: &crate::scenario::raw::FaultKind) -> Option<LinkUse> {
-        use crate::scenario::raw::FaultKind;
-        match kind {
-            FaultKind::Cut => Some(LinkUse::Cut),
-            FaultKind::Delay { .. } => Some(LinkUse::Delay),
-            FaultKind::Loss { .. } => Some(LinkUse::Loss),
-            _ => None,
-        }
-    }
-}
-
-/// Which edges are network links that evlab simulates, for latency and each link fault,
-/// and why the others are not.
-pub fn link_allowed(
-    from_kind: Kind,
-    to_kind: Kind,
-    kind: EdgeKind,
-    what: LinkUse,
-) -> Result<(), &'static str> {
-    use Kind::*;
-    if kind != EdgeKind::Normal {
-        return Err(
-            "dead-letter and retry edges are the broker's own (or the consumer's) republishing, \
-             not a simulated link: put latency and link faults on publishing or delivery edges",
-        );
-    }
-    match (from_kind, to_kind, what) {
-        // Publishing: a producer's or a consumer's connection to the broker.
-        (Producer | Consumer, Exchange | Queue | Topic, _) => Ok(()),
-        // Synchronous calls: latency on the call edge (outages are service faults).
-        (Service, Service, LinkUse::Latency) => Ok(()),
-        (Service, Service, _) => Err(
-            "link faults between services are not simulated: crash, slow down or fail the called service instead",
-        ),
-        (Exchange, _, _) => Err(
-            "an exchange and its bindings live inside one broker: there is no network between an \
-             exchange and its queues; put latency and link faults on the edge into the exchange \
-             or on a queue's edges to its consumers",
-        ),
-        // Delivery: the consumer's connection. TCP does not lose single deliveries.
-        (Queue | Topic, Consumer, LinkUse::Loss) => Err(
-            "a consumer's connection does not lose single deliveries: use Cut for a lost \
-             connection, or Delay for a slow network",
-        ),
-        (Queue, Consumer, _) => Ok(()),
-        (Topic, Consumer, LinkUse::Cut) => Ok(()),
-        (Topic, Consumer, _) => Err(
-            "latency between a topic and its consumers is not simulated (consumers fetch records \
-             in batches, which hides it); put it on the publishing edge, or cut the edge",
-        ),
-        (Producer | Consumer, Producer | Consumer | Service, _)
-        | (Queue | Topic, Producer | Exchange | Queue | Topic | Service, _)
-        | (Service, Producer | Exchange | Queue | Topic | Consumer, _) => Err(
-            "latency and link faults are simulated on publishing edges, deliveries from a queue, \
-             cuts between a topic and its consumers, and latency on calls between services",
-        ),
-    }
-}
-
-fn check_edge_fields(
-    c: &mut Checker<'_>,
-    e: usize,
-    edge: &RawEdge,
-    from_kind: Kind,
-    to_kind: Kind,
-) {
-    let binding = from_kind == Kind::Exchange;
-    let publishing = matches!(from_kind, Kind::Consumer | Kind::Service | Kind::Queue)
-        && !matches!(to_kind, Kind::Consumer | Kind::Service);
-    if edge.key.is_some() && !binding && !publishing {
-        c.problem(format!("edges[{e}].key"), format!("only exchange bindings and publishing edges take a key, not {from_kind} -> {to_kind}"));
-    }
-    if (!edge.headers.is_empty() || edge.x_match.is_some()) && !binding {
-        c.problem(
-            format!("edges[{e}].headers"),
-            "only bindings of a headers exchange take headers and x_match",
-        );
-    }
-    if edge.call.is_some() && !(from_kind == Kind::Service && to_kind == Kind::Service) {
-        c.problem(
-            format!("edges[{e}].call"),
-            "only calls from a service to a service take a call policy",
-        );
-    }
-    if let Some(key) = &edge.key
-        && let Err(why) = check_binding_key(key)
-    {
-        c.problem(format!("edges[{e}].key"), why);
     }
 }
 
@@ -711,78 +545,5 @@ fn renumber_edges(nodes: &mut [Node], map: &HashMap<usize, usize>) {
             }
             NodeKind::Exchange(_) | NodeKind::Topic(_) => {}
         }
-    }
-}
-
-/// Latency and link faults only where evlab simulates a network link (see
-/// [`link_allowed`]): refused with the reason elsewhere, never silently ignored.
-fn check_links(c: &mut Checker<'_>) {
-    let raw = c.raw;
-    let kind_of = |id: &str| c.index.get(id.trim()).and_then(|&n| c.node_kind(n));
-    let mut found = Vec::new();
-    // The kind of the first edge between two ids.
-    let mut edge_kinds: HashMap<(&str, &str), EdgeKind> = HashMap::new();
-    for edge in &raw.edges {
-        edge_kinds
-            .entry((edge.from.as_str(), edge.to.as_str()))
-            .or_insert(edge.kind);
-    }
-    for (e, edge) in raw.edges.iter().enumerate() {
-        if edge.latency.is_some()
-            && let (Some(from), Some(to)) = (kind_of(&edge.from), kind_of(&edge.to))
-            && let Err(why) = link_allowed(from, to, edge.kind, LinkUse::Latency)
-        {
-            found.push((format!("edges[{e}].latency"), why.to_string()));
-        }
-    }
-    for (i, fault) in raw.faults.iter().enumerate() {
-        let Some(what) = LinkUse::of_fault(&fault.kind) else {
-            continue;
-        };
-        let Some((from, to)) = fault.target.split_once("->") else {
-            continue;
-        };
-        let edge_kind = edge_kinds.get(&(from.trim(), to.trim())).copied();
-        if let (Some(from), Some(to), Some(kind)) = (kind_of(from), kind_of(to), edge_kind)
-            && let Err(why) = link_allowed(from, to, kind, what)
-        {
-            found.push((format!("faults[{i}].target"), why.to_string()));
-        }
-    }
-    for (path, message) in found {
-        c.problem(path, message);
-    }
-}
-
-/// Longest binding key RabbitMQ can carry: AMQP 0-9-1 sends it as a `shortstr`.
-const MAX_BINDING_KEY_BYTES: usize = 255;
-
-/// Checks a binding key for a topic exchange; returns a human message when it is unusable
-/// (RabbitMQ accepts almost anything, so this only rejects keys longer than 255 bytes).
-pub fn check_binding_key(key: &str) -> Result<(), String> {
-    if key.len() > MAX_BINDING_KEY_BYTES {
-        Err(format!(
-            "binding key is {} bytes long; AMQP 0-9-1 limits it to {MAX_BINDING_KEY_BYTES} bytes",
-            key.len()
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod binding_key_tests {
-    use super::*;
-
-    #[test]
-    fn binding_key_length_limit() {
-        assert!(check_binding_key("").is_ok());
-        assert!(check_binding_key("#").is_ok());
-        assert!(check_binding_key("a..b.*.#").is_ok());
-        assert!(check_binding_key(&"a".repeat(255)).is_ok());
-        let err = check_binding_key(&"a".repeat(256));
-        assert!(err.is_err_and(|m| m.contains("256") && m.contains("255")));
-        // Bytes, not chars: 128 two-byte chars are 256 bytes.
-        assert!(check_binding_key(&"\u{e9}".repeat(128)).is_err());
     }
 }

@@ -20,89 +20,11 @@ pub(super) fn check_producer(
     n: &RawProducer,
     outgoing: &[usize],
 ) -> Option<Producer> {
-    let arrival = match &n.arrival {
-        RawArrival::Constant { rate } => {
-            c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
-            Arrival::Constant {
-                rate_per_sec: rate.per_sec,
-            }
-        }
-        RawArrival::Poisson { rate } => {
-            c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
-            Arrival::Poisson {
-                rate_per_sec: rate.per_sec,
-            }
-        }
-        RawArrival::OnOff { rate, on, off } => {
-            c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
-            c.positive_duration(format!("{p}.arrival.on"), on.nanos);
-            Arrival::OnOff {
-                rate_per_sec: rate.per_sec,
-                on_nanos: on.nanos,
-                off_nanos: off.nanos,
-            }
-        }
-        RawArrival::Schedule { steps } => {
-            if steps.is_empty() {
-                c.problem(
-                    format!("{p}.arrival.steps"),
-                    "needs at least one step such as (at: \"0s\", rate: \"100/s\")",
-                );
-            }
-            let mut out = Vec::with_capacity(steps.len() + 1);
-            if steps.first().is_some_and(|s| s.at.nanos > 0) {
-                out.push((0, 0.0));
-            }
-            let mut last = None;
-            for (k, step) in steps.iter().enumerate() {
-                if !(step.rate.per_sec.is_finite() && step.rate.per_sec <= 1e9) {
-                    c.problem(
-                        format!("{p}.arrival.steps[{k}].rate"),
-                        "must be a finite rate <= 1e9/s",
-                    );
-                }
-                if last.is_some_and(|l| step.at.nanos <= l) {
-                    c.problem(
-                        format!("{p}.arrival.steps[{k}].at"),
-                        "steps must be in increasing time order",
-                    );
-                }
-                last = Some(step.at.nanos);
-                out.push((step.at.nanos, step.rate.per_sec));
-            }
-            Arrival::Schedule { steps: out }
-        }
-    };
+    let arrival = check_arrival(c, p, &n.arrival);
     if n.size.bytes > u32::MAX as u64 {
         c.problem(format!("{p}.size"), "must be below 4GiB");
     }
-    let keys = match n.keys {
-        RawKeys::None => Keys::None,
-        RawKeys::Uniform { count } => {
-            if count == 0 || count > MAX_KEYS {
-                c.problem(
-                    format!("{p}.keys.count"),
-                    format!("must be between 1 and {MAX_KEYS}"),
-                );
-            }
-            Keys::Uniform { count }
-        }
-        RawKeys::Zipf { count, exponent } => {
-            if count == 0 || count > MAX_KEYS {
-                c.problem(
-                    format!("{p}.keys.count"),
-                    format!("must be between 1 and {MAX_KEYS}"),
-                );
-            }
-            if !(exponent.is_finite() && exponent >= 0.0) {
-                c.problem(
-                    format!("{p}.keys.exponent"),
-                    "must be >= 0 (0 is uniform; 1 is classic Zipf)",
-                );
-            }
-            Keys::Zipf { count, exponent }
-        }
-    };
+    let keys = check_keys(c, p, &n.keys);
     if n.routing_key.is_some() && !n.routing_keys.is_empty() {
         c.problem(
             format!("{p}.routing_keys"),
@@ -113,29 +35,8 @@ pub(super) fn check_producer(
         Some(key) => vec![key.clone()],
         None => n.routing_keys.clone(),
     };
-    let edge = match outgoing {
-        [edge] => Some(*edge),
-        [] => {
-            c.problem(p, format!("producer `{}` publishes nowhere: add an edge from it to an exchange, a queue, a topic or a service", n.id));
-            None
-        }
-        _ => {
-            c.problem(p, format!("producer `{}` has {} outgoing edges: a producer publishes to one target (use a fanout exchange to reach several)", n.id, outgoing.len()));
-            None
-        }
-    };
-    if n.retries.is_some() && n.acks == Acks::None {
-        c.problem(format!("{p}.retries"), "a fire-and-forget producer never learns that a publish failed: set acks: Leader or acks: All to retry");
-    }
-    if let Some(retry) = n.retries {
-        c.positive_duration(format!("{p}.retries.timeout"), retry.timeout.nanos);
-    }
-    if n.idempotent && n.acks != Acks::All {
-        c.problem(
-            format!("{p}.idempotent"),
-            "Kafka's idempotent producer needs acks: All",
-        );
-    }
+    let edge = producer_edge(c, p, n, outgoing);
+    check_publishing(c, p, n);
     let edge = edge?;
     let target = c.target_of(edge)?;
     if c.node_kind(target) == Some(Kind::Service) && (n.acks != Acks::None || n.idempotent) {
@@ -157,6 +58,135 @@ pub(super) fn check_producer(
         retry: n.retries,
         idempotent: n.idempotent,
     })
+}
+
+/// How a producer's messages arrive, checked.
+fn check_arrival(c: &mut Checker<'_>, p: &str, arrival: &RawArrival) -> Arrival {
+    match arrival {
+        RawArrival::Constant { rate } => {
+            c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
+            Arrival::Constant {
+                rate_per_sec: rate.per_sec,
+            }
+        }
+        RawArrival::Poisson { rate } => {
+            c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
+            Arrival::Poisson {
+                rate_per_sec: rate.per_sec,
+            }
+        }
+        RawArrival::OnOff { rate, on, off } => {
+            c.positive_rate(format!("{p}.arrival.rate"), rate.per_sec);
+            c.positive_duration(format!("{p}.arrival.on"), on.nanos);
+            Arrival::OnOff {
+                rate_per_sec: rate.per_sec,
+                on_nanos: on.nanos,
+                off_nanos: off.nanos,
+            }
+        }
+        RawArrival::Schedule { steps } => Arrival::Schedule {
+            steps: check_schedule(c, p, steps),
+        },
+    }
+}
+
+/// A schedule's steps as (time, rate) pairs, starting at rate 0 when the first step is
+/// later than time 0.
+fn check_schedule(c: &mut Checker<'_>, p: &str, steps: &[RawRateStep]) -> Vec<(u64, f64)> {
+    if steps.is_empty() {
+        c.problem(
+            format!("{p}.arrival.steps"),
+            "needs at least one step such as (at: \"0s\", rate: \"100/s\")",
+        );
+    }
+    let mut out = Vec::with_capacity(steps.len() + 1);
+    if steps.first().is_some_and(|s| s.at.nanos > 0) {
+        out.push((0, 0.0));
+    }
+    let mut last = None;
+    for (k, step) in steps.iter().enumerate() {
+        if !(step.rate.per_sec.is_finite() && step.rate.per_sec <= 1e9) {
+            c.problem(
+                format!("{p}.arrival.steps[{k}].rate"),
+                "must be a finite rate <= 1e9/s",
+            );
+        }
+        if last.is_some_and(|l| step.at.nanos <= l) {
+            c.problem(
+                format!("{p}.arrival.steps[{k}].at"),
+                "steps must be in increasing time order",
+            );
+        }
+        last = Some(step.at.nanos);
+        out.push((step.at.nanos, step.rate.per_sec));
+    }
+    out
+}
+
+/// The keys a producer draws from, checked.
+fn check_keys(c: &mut Checker<'_>, p: &str, keys: &RawKeys) -> Keys {
+    match *keys {
+        RawKeys::None => Keys::None,
+        RawKeys::Uniform { count } => {
+            check_key_count(c, p, count);
+            Keys::Uniform { count }
+        }
+        RawKeys::Zipf { count, exponent } => {
+            check_key_count(c, p, count);
+            if !(exponent.is_finite() && exponent >= 0.0) {
+                c.problem(
+                    format!("{p}.keys.exponent"),
+                    "must be >= 0 (0 is uniform; 1 is classic Zipf)",
+                );
+            }
+            Keys::Zipf { count, exponent }
+        }
+    }
+}
+
+fn check_key_count(c: &mut Checker<'_>, p: &str, count: u32) {
+    if count == 0 || count > MAX_KEYS {
+        c.problem(
+            format!("{p}.keys.count"),
+            format!("must be between 1 and {MAX_KEYS}"),
+        );
+    }
+}
+
+/// The one edge a producer publishes on.
+fn producer_edge(
+    c: &mut Checker<'_>,
+    p: &str,
+    n: &RawProducer,
+    outgoing: &[usize],
+) -> Option<usize> {
+    match outgoing {
+        [edge] => Some(*edge),
+        [] => {
+            c.problem(p, format!("producer `{}` publishes nowhere: add an edge from it to an exchange, a queue, a topic or a service", n.id));
+            None
+        }
+        _ => {
+            c.problem(p, format!("producer `{}` has {} outgoing edges: a producer publishes to one target (use a fanout exchange to reach several)", n.id, outgoing.len()));
+            None
+        }
+    }
+}
+
+/// Acknowledgements, retries and idempotence: the settings that must agree.
+fn check_publishing(c: &mut Checker<'_>, p: &str, n: &RawProducer) {
+    if n.retries.is_some() && n.acks == Acks::None {
+        c.problem(format!("{p}.retries"), "a fire-and-forget producer never learns that a publish failed: set acks: Leader or acks: All to retry");
+    }
+    if let Some(retry) = n.retries {
+        c.positive_duration(format!("{p}.retries.timeout"), retry.timeout.nanos);
+    }
+    if n.idempotent && n.acks != Acks::All {
+        c.problem(
+            format!("{p}.idempotent"),
+            "Kafka's idempotent producer needs acks: All",
+        );
+    }
 }
 
 pub(super) fn sorted(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
