@@ -1,20 +1,18 @@
-//! What happens in a consumer's hands: processing, success or failure,
-//! acknowledgement or commit, retries and dead letters, crashes, restarts and
-//! consumer-group rebalances, and the faults that cause them.
+//! What happens in a consumer's hands, whatever it reads from: starting a copy,
+//! its outcome (processed with an effect, failed, out of attempts), the retry
+//! decision (backoff, a retry edge, a dead letter), forwarding onwards, and the
+//! consumer going down (crash, lost connection) and coming back. What each
+//! outcome means for the source is its delivery model's (`delivery/`):
 //!
-//! The rules, and the brokers they follow:
 //! - at-most-once (`ack: BeforeProcessing`): acknowledged (or committed) on
 //!   delivery, so a crash loses what was in hand and nothing is redelivered;
 //! - at-least-once (`AfterProcessing`): acknowledged after processing, after
-//!   `ack_delay`; a crash requeues everything unacknowledged (RabbitMQ puts it
-//!   back at the head of the queue), so work finished but not yet
-//!   acknowledged is done twice;
-//! - Kafka groups: a crashed member is removed after its session timeout;
-//!   the group then pauses to rebalance and every partition restarts from its
-//!   committed offset, so processed-but-uncommitted records are redelivered;
-//! - failures: tried again per the retry policy (immediately: back to the head
-//!   of the queue; with a delay: parked, then back to the tail; topics retry
-//!   in place and hold the partition), up to `max_attempts`, then dead-lettered.
+//!   `ack_delay`; a crash redelivers everything unacknowledged (a queue puts it
+//!   back at its head, a group rebalances and restarts from the committed
+//!   offsets), so work finished but not yet acknowledged is done twice;
+//! - failures: tried again per the retry policy (a queue requeues at the head,
+//!   or parks the copy for a delay; a topic retries in place and holds the
+//!   partition), up to `max_attempts`, then dead-lettered.
 
 use rand::RngExt;
 

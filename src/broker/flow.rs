@@ -1,5 +1,7 @@
-//! How messages move: the event handlers that produce, route, enqueue,
-//! deliver, fetch from logs, process and acknowledge.
+//! How messages move into the broker: producing, publishing and routing, and
+//! a queue's storage (enqueue, room for a copy under `max_length`, TTL
+//! expiry). Delivery to consumers is the delivery models' (`delivery/`), a
+//! topic's log is `log.rs`.
 //!
 //! These are methods of [`World`], kept apart from its state and wiring
 //! (`world.rs`) so each file holds one concern. Every handler keeps the
