@@ -104,6 +104,12 @@ impl Run {
         self.sim.events()
     }
 
+    /// The world, to change by hand (the broker's own tests).
+    #[cfg(test)]
+    pub(crate) fn world_mut(&mut self) -> &mut World {
+        self.sim.parts_mut().0
+    }
+
     pub fn world(&self) -> &World {
         self.sim.model()
     }

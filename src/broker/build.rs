@@ -3,7 +3,7 @@
 //! `delivery/`, ...) never build.
 
 use super::call::outputs;
-use super::consumer::{ConsumerMetrics, ConsumerState, Source};
+use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -80,8 +80,8 @@ impl World {
                 let source = nodes.source_of(scenario, &node_refs, index, c, key_count)?;
                 let outputs = outputs(&c.outputs, &mut interner, all_variants)?;
                 let consumer = consumer(scenario, index, node, c, source, outputs);
-                if let (Source::Topic { .. }, Commit::Interval { every })
-                | (Source::Topic { .. }, Commit::Transactional { every }) =
+                if let (Source::Topic(_), Commit::Interval { every })
+                | (Source::Topic(_), Commit::Transactional { every }) =
                     (consumer.source, c.commit)
                 {
                     let consumer = nodes.consumers.len() as u32;
@@ -259,7 +259,7 @@ impl Nodes {
     ) -> Result<(Source, u32), String> {
         match node_refs.get(c.source) {
             Some(NodeRef::Queue(q)) => Ok((
-                Source::Queue(*q),
+                Source::Queue(QueueDelivery { q: *q as usize }),
                 self.queues
                     .get(*q as usize)
                     .map_or(0, |queue| queue.subscription),
@@ -282,11 +282,11 @@ impl Nodes {
                     let id = format!("{}/{}", scenario.nodes[c.source].id, c.group);
                     Subscription::new(id, c.idempotency, key_count)
                 });
-                let source = Source::Topic {
-                    topic: *t,
-                    group: group as u32,
-                    member: member as u32,
-                };
+                let source = Source::Topic(GroupDelivery {
+                    topic: *t as usize,
+                    group,
+                    member,
+                });
                 Ok((source, subscription))
             }
             _ => Err(format!(

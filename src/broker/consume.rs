@@ -195,7 +195,7 @@ impl World {
         let Some(consumer) = self.consumers.get(c) else {
             return;
         };
-        let (model, outputs) = (consumer.source.model(), consumer.outputs.len());
+        let (model, outputs) = (consumer.source, consumer.outputs.len());
         let ends = outputs == 0 && !message.has(flag::DEAD);
         let effect = self.apply_effect(now, c, &message, ends);
         model.processed(self, now, c, slot, message, effect, scheduler);
@@ -223,7 +223,7 @@ impl World {
                 self.ledger.processed += 1;
             }
         } else if let Some(consumer) = self.consumers.get_mut(c)
-            && consumer.source.model().holds_outputs(consumer)
+            && consumer.source.holds_outputs(consumer)
         {
             consumer.transaction.push(slot);
         } else {
@@ -275,7 +275,7 @@ impl World {
         };
         message.attempts = message.attempts.saturating_add(1);
         let attempts = u32::from(message.attempts);
-        let (model, retry) = (consumer.source.model(), consumer.retry);
+        let (model, retry) = (consumer.source, consumer.retry);
         model.nack(self, now, c);
         let Some(message) = self.messages.get(slot).copied() else {
             return;
@@ -326,7 +326,7 @@ impl World {
     /// Counts `n` copies lost where consumers reading `source` got them: their queue, or
     /// their group (the ledger counts them by reason).
     pub(super) fn lost_from(&mut self, source: Source, n: u64) {
-        source.model().lost(self, n);
+        source.lost(self, n);
     }
 
     /// Sends a copy along a dead-letter or retry edge. Along a dead-letter edge
@@ -421,7 +421,7 @@ impl World {
         scheduler: &mut Scheduler<Event>,
     ) {
         if let Some(consumer) = self.consumers.get(c) {
-            let model = consumer.source.model();
+            let model = consumer.source;
             model.take_more(self, now, c, partition, scheduler);
         }
     }
@@ -637,7 +637,7 @@ impl World {
             .drain(..)
             .chain(consumer.buffer.drain(..))
             .collect();
-        let model = consumer.source.model();
+        let model = consumer.source;
         model.down(self, now, c, why, before, held, scheduler);
     }
 
@@ -662,7 +662,7 @@ impl World {
         consumer.alive = true;
         // A new session: the old one's expiry no longer applies.
         consumer.epoch += 1;
-        let model = consumer.source.model();
+        let model = consumer.source;
         model.up(self, now, c, scheduler);
     }
 

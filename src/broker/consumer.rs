@@ -13,12 +13,20 @@ use crate::engine::rng::Stream;
 use crate::metrics::TimeAverage;
 use crate::scenario::raw::{AckMode, Commit, OffsetReset, RetryPolicy};
 
+pub use super::delivery::group::GroupDelivery;
+pub use super::delivery::queue::QueueDelivery;
+
+/// What a consumer reads from, and so its delivery model (see `delivery/`): each variant
+/// is one model, and the one `match` over them is `delivery::dispatch!`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// Index into the world's queues.
-    Queue(u32),
-    /// Indices into the world's topics and that topic's groups, and this consumer's place among the members.
-    Topic { topic: u32, group: u32, member: u32 },
+    /// A queue (push or pull).
+    Queue(QueueDelivery),
+    /// A member of a topic's consumer group.
+    Topic(GroupDelivery),
+    /// The test-only model that proves a new one needs only its file and a variant here.
+    #[cfg(test)]
+    Toy(super::delivery::toy::Toy),
 }
 
 /// Where a consumer publishes a processed message.

@@ -22,6 +22,7 @@
 //! producers and retried (after `retries.backoff`, up to `retries.max`) by
 //! producers that wait for acknowledgements.
 
+use super::consumer::QueueDelivery;
 use super::message::flag;
 use super::topic::Record;
 use super::world::{Event, Message, World};
@@ -443,7 +444,7 @@ impl World {
             .consumers
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.source == super::consumer::Source::Queue(q as u32))
+            .filter(|(_, c)| c.source == super::consumer::Source::Queue(QueueDelivery { q }))
             .map(|(i, _)| i)
             .collect();
         // Connections drop: each consumer loses what it held, as in a crash, but stays up.

@@ -259,7 +259,7 @@ impl World {
         }
         let mut in_hands = 0u64;
         for consumer in &self.consumers {
-            let model = consumer.source.model();
+            let model = consumer.source;
             let finishing = consumer.finishing.iter().map(|(slot, _)| slot);
             for &slot in consumer
                 .in_hand

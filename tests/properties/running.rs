@@ -65,14 +65,9 @@ pub(crate) fn check_consumers(run: &Run) -> Result<(), String> {
             ));
         }
         match c.source {
-            Source::Queue(q) => {
+            Source::Queue(QueueDelivery { q }) => {
                 let held = c.in_hand.len() as u64 + c.buffer.len() as u64;
-                if world
-                    .queues
-                    .get(q as usize)
-                    .is_some_and(|queue| !queue.online)
-                    && held > 0
-                {
+                if world.queues.get(q).is_some_and(|queue| !queue.online) && held > 0 {
                     return Err(format!(
                         "consumer `{id}` holds {held} messages of a queue whose broker is down"
                     ));
@@ -93,10 +88,10 @@ pub(crate) fn check_consumers(run: &Run) -> Result<(), String> {
                     ));
                 }
                 if c.ack == AckMode::AfterProcessing {
-                    unacked_per_queue[q as usize] += u64::from(c.unacked);
+                    unacked_per_queue[q] += u64::from(c.unacked);
                 }
             }
-            Source::Topic { .. } => {
+            Source::Topic(_) => {
                 if !c.buffer.is_empty() {
                     return Err(format!(
                         "topic consumer `{id}` buffers {} messages",

@@ -9,8 +9,8 @@
 //! visibility timeout; a consumer group completes an offset, commits, retries
 //! in place while its partition waits, and rebalances when a member goes.
 //!
-//! One file (or folder) per model, behind the [`Delivery`] trait, with one
-//! `match` over the models in [`dispatch`]. Each model's share of the ledger
+//! One file (or folder) per model, behind the [`Delivery`] trait; a consumer's
+//! [`Source`] is its model, and `dispatch!` is the one `match` over them. Each model's share of the ledger
 //! check (the copies it holds) sits next to it (`recount`).
 //!
 //! - [`queue`]: RabbitMQ-style push queues and SQS-style pull queues
@@ -19,6 +19,8 @@
 
 pub(super) mod group;
 pub(super) mod queue;
+#[cfg(test)]
+pub(super) mod toy;
 
 use super::consumer::{ConsumerState, Source};
 use super::subscription::Effect;
@@ -135,43 +137,19 @@ pub(super) trait Delivery: Copy {
     }
 }
 
-/// The delivery model of one source.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Model {
-    Queue(queue::QueueDelivery),
-    Group(group::GroupDelivery),
-}
-
-impl Source {
-    /// The delivery model behind this source.
-    #[inline]
-    pub(super) fn model(self) -> Model {
-        match self {
-            Source::Queue(q) => Model::Queue(queue::QueueDelivery { q: q as usize }),
-            Source::Topic {
-                topic,
-                group,
-                member,
-            } => Model::Group(group::GroupDelivery {
-                topic: topic as usize,
-                group: group as usize,
-                member: member as usize,
-            }),
-        }
-    }
-}
-
-/// The one `match` over the models: `dispatch!(model, m => m.call(...))`.
+/// The one `match` over the models: `dispatch!(source, m => m.call(...))`.
 macro_rules! dispatch {
-    ($model:expr, $m:ident => $call:expr) => {
-        match $model {
-            Model::Queue($m) => $call,
-            Model::Group($m) => $call,
+    ($source:expr, $m:ident => $call:expr) => {
+        match $source {
+            Source::Queue($m) => $call,
+            Source::Topic($m) => $call,
+            #[cfg(test)]
+            Source::Toy($m) => $call,
         }
     };
 }
 
-impl Delivery for Model {
+impl Delivery for Source {
     #[inline]
     fn processed(
         self,

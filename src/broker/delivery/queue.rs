@@ -20,8 +20,9 @@ use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::AckMode;
 
 /// A queue, by index, as the source of a consumer.
-#[derive(Debug, Clone, Copy)]
-pub(in crate::broker) struct QueueDelivery {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueDelivery {
+    /// Index into the world's queues.
     pub q: usize,
 }
 
@@ -285,14 +286,14 @@ impl World {
         if consumer.epoch != epoch {
             return; // Crashed before the ack arrived: the copy was requeued.
         }
-        let Source::Queue(q) = consumer.source else {
+        let Source::Queue(QueueDelivery { q }) = consumer.source else {
             return;
         };
         let Some(message) = self.messages.get(slot).copied() else {
             return;
         };
         self.drop_from_hand(c, slot);
-        self.acknowledge(now, c, q as usize);
+        self.acknowledge(now, c, q);
         // The effect was applied when processing finished; ending the copy is all that is left.
         // A copy with outputs that is no ghost was not forwarded (deduplicated): it ends here.
         let outputs = self.consumers.get(c).map_or(0, |cs| cs.outputs.len());

@@ -143,7 +143,10 @@ fn queue_detail(world: &World, i: u32, now: SimTime) -> Option<NodeDetail> {
         redelivered: world
             .consumers
             .iter()
-            .filter(|c| c.source == crate::broker::consumer::Source::Queue(i))
+            .filter(|c| {
+                let q = crate::broker::consumer::QueueDelivery { q: i as usize };
+                c.source == crate::broker::consumer::Source::Queue(q)
+            })
             .map(|c| c.metrics.redelivered)
             .sum(),
         expired_to_retry: if world.retries_on_expiry(i as usize) {

@@ -2,7 +2,7 @@
 //! (Kafka's auto-commit), or with a transaction that makes what the member
 //! published visible together with its offsets (consume-process-produce).
 
-use crate::broker::consumer::Source;
+use crate::broker::consumer::{GroupDelivery, Source};
 use crate::broker::world::{Event, World};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::Commit;
@@ -31,22 +31,22 @@ impl World {
         let Some(consumer) = self.consumers.get(c) else {
             return;
         };
-        let Source::Topic {
+        let Source::Topic(GroupDelivery {
             topic: topic_index,
             group: group_index,
             member,
-        } = consumer.source
+        }) = consumer.source
         else {
             return;
         };
         let now = self.now;
-        let Some(topic) = self.topics.get_mut(topic_index as usize) else {
+        let Some(topic) = self.topics.get_mut(topic_index) else {
             return;
         };
-        let Some(group) = topic.groups.get_mut(group_index as usize) else {
+        let Some(group) = topic.groups.get_mut(group_index) else {
             return;
         };
-        let Some(assigned) = group.assigned.get(member as usize) else {
+        let Some(assigned) = group.assigned.get(member) else {
             return;
         };
         // Without retention, what every group has committed is deleted at once: the
@@ -73,7 +73,7 @@ impl World {
             }
         }
         for &p in &moved {
-            self.trim(topic_index as usize, p as usize);
+            self.trim(topic_index, p as usize);
         }
         self.moved_partitions = moved;
     }
@@ -128,7 +128,7 @@ impl World {
             return;
         };
         let pending = std::mem::take(&mut consumer.transaction);
-        let (Source::Topic { topic, group, .. }, subscription) =
+        let (Source::Topic(GroupDelivery { topic, group, .. }), subscription) =
             (consumer.source, consumer.subscription)
         else {
             return;
@@ -140,8 +140,8 @@ impl World {
             self.messages.remove(slot);
             if let Some(cursor) = self
                 .topics
-                .get_mut(topic as usize)
-                .and_then(|t| t.groups.get_mut(group as usize))
+                .get_mut(topic)
+                .and_then(|t| t.groups.get_mut(group))
                 .and_then(|g| g.cursors.get_mut(message.partition as usize))
             {
                 cursor.undo(message.offset);

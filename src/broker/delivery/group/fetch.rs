@@ -3,7 +3,7 @@
 //! to its committed offset; `auto.offset.reset` when the committed offset
 //! fell below the log start.
 
-use crate::broker::consumer::Source;
+use crate::broker::consumer::{GroupDelivery, Source};
 use crate::broker::log::skip_to;
 use crate::broker::message::flag;
 use crate::broker::topic::Record;
@@ -78,25 +78,24 @@ impl World {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        let Source::Topic {
+        let Source::Topic(GroupDelivery {
             topic,
             group,
             member,
-        } = consumer.source
+        }) = consumer.source
         else {
             return;
         };
-        let Some(topic) = self.topics.get_mut(topic as usize) else {
+        let Some(topic) = self.topics.get_mut(topic) else {
             return;
         };
         let replicated = topic.replication_factor > 1;
-        let Some(group) = topic.groups.get_mut(group as usize) else {
+        let Some(group) = topic.groups.get_mut(group) else {
             return;
         };
-        let (Some(assigned), Some(fetchable)) = (
-            group.assigned.get(member as usize),
-            group.fetchable.get_mut(member as usize),
-        ) else {
+        let (Some(assigned), Some(fetchable)) =
+            (group.assigned.get(member), group.fetchable.get_mut(member))
+        else {
             return;
         };
         let count = assigned.len();

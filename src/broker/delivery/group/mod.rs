@@ -22,8 +22,8 @@ use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::{AckMode, Commit};
 
 /// A member of group `group` of topic `topic`, by indices, as the source of a consumer.
-#[derive(Debug, Clone, Copy)]
-pub(in crate::broker) struct GroupDelivery {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupDelivery {
     pub topic: usize,
     pub group: usize,
     /// The consumer's place among the group's members.

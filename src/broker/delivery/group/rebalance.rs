@@ -3,7 +3,7 @@
 //! partitions are reassigned among live members (range assignor), and every
 //! partition restarts from its committed offset.
 
-use crate::broker::consumer::Source;
+use crate::broker::consumer::{GroupDelivery, Source};
 use crate::broker::message::flag;
 use crate::broker::world::{Event, World};
 use crate::engine::{Scheduler, SimTime};
@@ -24,10 +24,10 @@ impl World {
         if consumer.epoch != epoch || consumer.alive {
             return;
         }
-        let Source::Topic { topic, group, .. } = consumer.source else {
+        let Source::Topic(GroupDelivery { topic, group, .. }) = consumer.source else {
             return;
         };
-        self.begin_rebalance(now, topic as usize, group as usize, scheduler);
+        self.begin_rebalance(now, topic, group, scheduler);
     }
 
     /// Pauses every member of a group and commits what live members processed
@@ -147,8 +147,8 @@ impl World {
             if let Some(consumer) = self.consumers.get_mut(m as usize) {
                 consumer.paused = false;
                 consumer.next_partition = 0;
-                if let Source::Topic { member, .. } = &mut consumer.source {
-                    *member = index as u32;
+                if let Source::Topic(GroupDelivery { member, .. }) = &mut consumer.source {
+                    *member = index;
                 }
             }
         }
