@@ -67,6 +67,24 @@ fn start_up(c: &mut Criterion) {
     group.finish();
 }
 
+/// Times running `scenario` to its end, building the run left out of the timing.
+fn run_built(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: String,
+    scenario: &evlab::scenario::Scenario,
+) {
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || Run::new(scenario).expect("builds"),
+            |mut run| {
+                run.run_to_end(|_| {}).expect("runs");
+                run.world().ledger.processed
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+}
+
 /// One keyed producer (1,000 keys, 100 records a second) into a topic of `partitions`
 /// partitions, read by one consumer: `records` records.
 fn partitioned(partitions: u32, records: u64) -> evlab::scenario::Scenario {
@@ -92,16 +110,11 @@ fn partitions(c: &mut Criterion) {
     group.sample_size(10);
     for count in [10, 100_000] {
         let scenario = partitioned(count, RECORDS);
-        group.bench_function(format!("keyed_topic_{count}_partitions"), |b| {
-            b.iter_batched(
-                || Run::new(&scenario).expect("builds"),
-                |mut run| {
-                    run.run_to_end(|_| {}).expect("runs");
-                    run.world().ledger.processed
-                },
-                criterion::BatchSize::LargeInput,
-            )
-        });
+        run_built(
+            &mut group,
+            format!("keyed_topic_{count}_partitions"),
+            &scenario,
+        );
     }
     group.finish();
 }
@@ -141,16 +154,7 @@ fn nodes(c: &mut Criterion) {
     group.sample_size(10);
     for count in [1, 1000] {
         let scenario = parallel_pipelines(count, MESSAGES);
-        group.bench_function(format!("{count}_pipelines"), |b| {
-            b.iter_batched(
-                || Run::new(&scenario).expect("builds"),
-                |mut run| {
-                    run.run_to_end(|_| {}).expect("runs");
-                    run.world().ledger.processed
-                },
-                criterion::BatchSize::LargeInput,
-            )
-        });
+        run_built(&mut group, format!("{count}_pipelines"), &scenario);
     }
     group.finish();
 }

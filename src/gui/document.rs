@@ -228,6 +228,13 @@ impl Document {
         applied
     }
 
+    /// The kind of the node named `id`.
+    pub fn kind_of(&self, id: &str) -> Option<crate::scenario::Kind> {
+        self.node_index(id)
+            .and_then(|i| self.raw.nodes.get(i))
+            .map(crate::scenario::raw::RawNode::kind)
+    }
+
     pub fn node_index(&self, id: &str) -> Option<usize> {
         self.raw.nodes.iter().position(|n| n.id() == id)
     }

@@ -47,6 +47,27 @@ pub struct LatencySummary {
     pub max: f64,
 }
 
+impl LatencySummary {
+    /// The summary of `count` values with that mean and maximum, whose quantiles
+    /// `quantile_nanos` gives (both histograms' summaries).
+    pub fn of(
+        count: u64,
+        mean_nanos: f64,
+        max_nanos: u64,
+        quantile_nanos: impl Fn(f64) -> u64,
+    ) -> LatencySummary {
+        let ms = |nanos: u64| nanos as f64 / 1e6;
+        LatencySummary {
+            count,
+            mean: mean_nanos / 1e6,
+            p50: ms(quantile_nanos(0.50)),
+            p95: ms(quantile_nanos(0.95)),
+            p99: ms(quantile_nanos(0.99)),
+            max: ms(max_nanos),
+        }
+    }
+}
+
 impl LatencyHistogram {
     /// `digits` significant decimal digits (2 or 3).
     pub fn with_precision(digits: u8) -> Self {
@@ -107,15 +128,9 @@ impl LatencyHistogram {
     }
 
     pub fn summary_ms(&self) -> LatencySummary {
-        let ms = |nanos: u64| nanos as f64 / 1e6;
-        LatencySummary {
-            count: self.count,
-            mean: self.mean_nanos() / 1e6,
-            p50: ms(self.quantile_nanos(0.50)),
-            p95: ms(self.quantile_nanos(0.95)),
-            p99: ms(self.quantile_nanos(0.99)),
-            max: ms(self.max_nanos),
-        }
+        LatencySummary::of(self.count, self.mean_nanos(), self.max_nanos, |q| {
+            self.quantile_nanos(q)
+        })
     }
 }
 

@@ -225,15 +225,9 @@ impl NodeHistogram {
     }
 
     pub fn summary_ms(&self) -> LatencySummary {
-        let ms = |nanos: u64| nanos as f64 / 1e6;
-        LatencySummary {
-            count: self.count,
-            mean: self.mean_nanos() / 1e6,
-            p50: ms(self.quantile_nanos(0.50)),
-            p95: ms(self.quantile_nanos(0.95)),
-            p99: ms(self.quantile_nanos(0.99)),
-            max: ms(self.max_nanos),
-        }
+        LatencySummary::of(self.count, self.mean_nanos(), self.max_nanos, |q| {
+            self.quantile_nanos(q)
+        })
     }
 }
 

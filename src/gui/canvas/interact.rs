@@ -244,13 +244,7 @@ pub fn refusal(doc: &Document, edge: &RawEdge) -> Option<String> {
     }
     // What the kinds at its ends allow, typed; then what else the checker says of it (a
     // consumer reads one source, say).
-    let kind_of = |id: &str| {
-        doc.raw
-            .nodes
-            .iter()
-            .find(|n| n.id() == id)
-            .map(RawNode::kind)
-    };
+    let kind_of = |id: &str| doc.kind_of(id);
     if let (Some(from), Some(to)) = (kind_of(&edge.from), kind_of(&edge.to))
         && let Err(why) = crate::scenario::check::edge_allowed(from, to, edge.kind)
     {

@@ -81,13 +81,7 @@ pub(super) fn edge_menu_ui(
     };
     ui.label(format!("{} -> {}", e.from, e.to));
     let ten = Some(Duration::from_secs(FAULT_SECONDS));
-    let kind_of = |id: &str| {
-        doc.raw
-            .nodes
-            .iter()
-            .find(|n| n.id() == id)
-            .map(RawNode::kind)
-    };
+    let kind_of = |id: &str| doc.kind_of(id);
     let (from, to) = (kind_of(&e.from), kind_of(&e.to));
     let mut fault = |ui: &mut egui::Ui, label: &str, kind: FaultKind| {
         // Only where evlab simulates a link; elsewhere the button says why not.
