@@ -158,13 +158,20 @@ impl IdSet {
         self.words.iter().map(|w| u64::from(w.count_ones())).sum()
     }
 
-    /// The ids it holds, in order.
+    /// The ids it holds, in order: each word's set bits, lowest first (a word's cost is
+    /// its ids, not its 64 bits).
     fn ids(&self) -> impl Iterator<Item = u64> + '_ {
         self.words.iter().enumerate().flat_map(move |(i, &word)| {
             let base = (self.base_word + i as u64) * 64;
-            (0..64u64)
-                .filter(move |b| word & (1 << b) != 0)
-                .map(move |b| base + b)
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = u64::from(rest.trailing_zeros());
+                rest &= rest - 1;
+                Some(base + bit)
+            })
         })
     }
 }
@@ -557,6 +564,31 @@ impl World {
 mod tests {
     use super::*;
     use crate::scenario::units::Duration;
+
+    #[test]
+    fn an_id_sets_ids_are_its_set_bits_in_order() {
+        // (ids inserted, the window's start): ids on word edges, full and empty words.
+        let cases: [(Vec<u64>, u64); 5] = [
+            (vec![], 0),
+            (vec![0, 1, 63, 64, 127, 128], 0),
+            ((0..256).collect(), 0),
+            (vec![640, 700, 703, 767, 1_000_000], 640),
+            ((64..128).chain([191]).collect(), 70),
+        ];
+        for (ids, low) in cases {
+            let mut set = IdSet::starting_at(low);
+            for &id in &ids {
+                set.insert(id);
+            }
+            let kept: Vec<u64> = ids
+                .iter()
+                .copied()
+                .filter(|&id| id >= low / 64 * 64)
+                .collect();
+            assert_eq!(set.ids().collect::<Vec<_>>(), kept, "from {low}");
+            assert_eq!(set.len(), kept.len() as u64);
+        }
+    }
 
     #[test]
     fn duplicates_are_counted_and_exact_stores_stop_them() {
