@@ -12,8 +12,6 @@
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashSet;
-
 use super::world::World;
 use crate::engine::SimTime;
 use crate::scenario::raw::Idempotency;
@@ -178,8 +176,8 @@ impl IdSet {
 
 /// The ids a subscription has processed, over the ids some copy can still bring back: a
 /// bit per id while the subscription sees a dense share of all ids (one pipeline, a
-/// fanout), a hash set of them while it sees a sparse share (one queue among thousands),
-/// where bits would be mostly zeros and every one a cache miss. The form is chosen each
+/// fanout), the ids themselves in order while it sees a sparse share (one queue among
+/// thousands), where bits would be mostly zeros and every one a cache miss. The form is chosen each
 /// time ids are forgotten, from the ids held and the span of ids they come from.
 #[derive(Default)]
 struct Processed {
@@ -190,10 +188,78 @@ struct Processed {
 
 enum Form {
     Bits(IdSet),
-    Sparse {
-        ids: FxHashSet<u64>,
-        out_of_memory: bool,
-    },
+    Sparse { ids: SortedIds, out_of_memory: bool },
+}
+
+/// Ids in ascending order. Ids are mostly processed in the order they were made, so an
+/// insert is nearly always a push at the back and forgetting a drain at the front: both
+/// touch memory in order, where a hash set's every insert lands anywhere. An id out of
+/// order (a redelivery, a parallel consumer) goes in by binary search, a shift of the
+/// few ids processed after it.
+#[derive(Default)]
+struct SortedIds {
+    ids: VecDeque<u64>,
+}
+
+impl SortedIds {
+    /// Where `id` is or would go.
+    #[inline]
+    fn find(&self, id: u64) -> Result<usize, usize> {
+        match self.ids.back() {
+            None => Err(0),
+            Some(&last) if last < id => Err(self.ids.len()),
+            _ => self.ids.binary_search(&id),
+        }
+    }
+
+    /// Inserts `id`; returns whether it was there already, or `None` when there was no
+    /// memory for it. Kept out of line so that the bits' path inlines into the caller.
+    #[inline(never)]
+    fn test_and_set(&mut self, id: u64) -> Option<bool> {
+        let Err(at) = self.find(id) else {
+            return Some(true);
+        };
+        if self.ids.len() == self.ids.capacity() && self.ids.try_reserve(1).is_err() {
+            return None;
+        }
+        if at == self.ids.len() {
+            self.ids.push_back(id);
+        } else {
+            self.ids.insert(at, id);
+        }
+        Some(false)
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Ok(at) = self.find(id) {
+            self.ids.remove(at);
+        }
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.find(id).is_ok()
+    }
+
+    fn len(&self) -> u64 {
+        self.ids.len() as u64
+    }
+
+    fn count_from(&self, from: u64) -> u64 {
+        (self.ids.len() - self.ids.partition_point(|&id| id < from)) as u64
+    }
+
+    fn forget_below(&mut self, low: u64) {
+        let below = self.ids.partition_point(|&id| id < low);
+        self.ids.drain(..below);
+    }
+
+    fn bytes(&self) -> usize {
+        self.ids.capacity() * std::mem::size_of::<u64>()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ids.iter().copied()
+    }
 }
 
 impl Default for Form {
@@ -240,9 +306,10 @@ impl Processed {
         self.next_then = next;
         match &mut self.form {
             Form::Bits(bits) if sparse_bytes.saturating_mul(4) < bits_bytes => {
-                let mut ids = FxHashSet::default();
-                if ids.try_reserve(held as usize * 2).is_ok() {
-                    ids.extend(bits.ids());
+                let mut ids = SortedIds::default();
+                if ids.ids.try_reserve(held as usize * 2).is_ok() {
+                    // Set bits come in ascending order.
+                    ids.ids.extend(bits.ids());
                     self.form = Form::Sparse {
                         ids,
                         out_of_memory: false,
@@ -251,7 +318,7 @@ impl Processed {
             }
             Form::Sparse { ids, .. } if sparse_bytes > bits_bytes => {
                 let mut bits = IdSet::starting_at(low);
-                for &id in ids.iter() {
+                for id in ids.iter() {
                     bits.insert(id);
                 }
                 self.form = Form::Bits(bits);
@@ -262,33 +329,28 @@ impl Processed {
 }
 
 impl Form {
-    #[inline]
+    #[inline(always)]
     fn test_and_set(&mut self, id: u64) -> bool {
         match self {
             Form::Bits(bits) => bits.test_and_set(id),
-            Form::Sparse { ids, out_of_memory } => {
-                if ids.len() == ids.capacity() && ids.try_reserve(1).is_err() {
-                    *out_of_memory = true;
-                    return ids.contains(&id);
-                }
-                !ids.insert(id)
-            }
+            Form::Sparse { ids, out_of_memory } => ids.test_and_set(id).unwrap_or_else(|| {
+                *out_of_memory = true;
+                ids.contains(id)
+            }),
         }
     }
 
     fn remove(&mut self, id: u64) {
         match self {
             Form::Bits(bits) => bits.remove(id),
-            Form::Sparse { ids, .. } => {
-                ids.remove(&id);
-            }
+            Form::Sparse { ids, .. } => ids.remove(id),
         }
     }
 
     fn contains(&self, id: u64) -> bool {
         match self {
             Form::Bits(bits) => bits.contains(id),
-            Form::Sparse { ids, .. } => ids.contains(&id),
+            Form::Sparse { ids, .. } => ids.contains(id),
         }
     }
 
@@ -302,8 +364,7 @@ impl Form {
     fn bytes(&self) -> usize {
         match self {
             Form::Bits(bits) => bits.bytes(),
-            // A hash set's table: the id and a control byte per place.
-            Form::Sparse { ids, .. } => ids.capacity() * 9,
+            Form::Sparse { ids, .. } => ids.bytes(),
         }
     }
 
@@ -311,7 +372,7 @@ impl Form {
     fn count_from(&self, from: u64) -> u64 {
         match self {
             Form::Bits(bits) => bits.count_from(from),
-            Form::Sparse { ids, .. } => ids.iter().filter(|&&id| id >= from).count() as u64,
+            Form::Sparse { ids, .. } => ids.count_from(from),
         }
     }
 
@@ -323,8 +384,8 @@ impl Form {
                 bits.len()
             }
             Form::Sparse { ids, .. } => {
-                ids.retain(|&id| id >= low);
-                ids.len() as u64
+                ids.forget_below(low);
+                ids.len()
             }
         }
     }
@@ -587,6 +648,44 @@ mod tests {
                 .collect();
             assert_eq!(set.ids().collect::<Vec<_>>(), kept, "from {low}");
             assert_eq!(set.len(), kept.len() as u64);
+        }
+    }
+
+    #[test]
+    fn sorted_ids_answer_as_a_set_does_in_and_out_of_order() {
+        use std::collections::BTreeSet;
+        // (ids inserted in this order, ids removed, forgotten below): in order, backwards,
+        // repeats, out of order near the back and at the front.
+        let cases: [(Vec<u64>, Vec<u64>, u64); 5] = [
+            (vec![1, 2, 3, 10, 20], vec![], 0),
+            (vec![9, 7, 5, 3, 1], vec![5], 4),
+            (vec![4, 4, 8, 4, 8, 6], vec![8, 100], 5),
+            (vec![100, 200, 150, 300, 250, 50], vec![50, 150], 120),
+            ((0..500).rev().step_by(3).collect(), vec![0, 3, 300], 250),
+        ];
+        for (inserted, removed, low) in cases {
+            let (mut ids, mut model) = (SortedIds::default(), BTreeSet::new());
+            for &id in &inserted {
+                assert_eq!(ids.test_and_set(id), Some(!model.insert(id)), "{id}");
+            }
+            for &id in &removed {
+                ids.remove(id);
+                model.remove(&id);
+            }
+            assert_eq!(
+                ids.iter().collect::<Vec<_>>(),
+                Vec::from_iter(model.iter().copied())
+            );
+            assert_eq!(ids.count_from(low), model.range(low..).count() as u64);
+            ids.forget_below(low);
+            model.retain(|&id| id >= low);
+            assert_eq!(
+                ids.iter().collect::<Vec<_>>(),
+                Vec::from_iter(model.iter().copied())
+            );
+            for probe in 0..510 {
+                assert_eq!(ids.contains(probe), model.contains(&probe), "{probe}");
+            }
         }
     }
 
