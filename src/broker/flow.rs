@@ -13,7 +13,7 @@ use super::message::flag;
 use super::routing::Dest;
 use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, NodeRef, World};
-use crate::engine::arena::Slot;
+use crate::engine::arena::{Arena, Slot};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::{Acks, Overflow};
 
@@ -424,19 +424,24 @@ impl World {
         }
     }
 
+    /// Queue `q`'s TTL check: the copies due leave (dead-lettered or dropped), and the next
+    /// check is scheduled for the earliest head left. The check counts as pending until
+    /// then: a dead letter that comes back into `q` meanwhile (through another queue's
+    /// drop-head, say) schedules no check of its own, or every such return would start one
+    /// more chain of checks for as long as the queue is never empty.
     pub(super) fn expire(&mut self, now: SimTime, q: usize, scheduler: &mut Scheduler<Event>) {
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
-        queue.expiry_scheduled = false;
-        let Some(ttl) = queue.ttl_nanos else { return };
-        let mut next: Option<SimTime> = None;
+        let Some(ttl) = queue.ttl_nanos else {
+            queue.expiry_scheduled = false;
+            return;
+        };
         let mut expired = Vec::new();
         for level in 0..queue.ready.len() {
             while let Some(&head) = queue.ready.get(level).and_then(|fifo| fifo.front()) {
                 let expires = self.messages.get(head).map_or(now, |m| m.enqueued_at + ttl);
                 if expires > now {
-                    next = Some(next.map_or(expires, |n: SimTime| n.min(expires)));
                     break;
                 }
                 queue.pop_level(now, level);
@@ -454,11 +459,27 @@ impl World {
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
-        if let Some(at) = next {
+        queue.expiry_scheduled = false;
+        if let Some(at) = next_expiry(queue, &self.messages, ttl, now) {
             queue.expiry_scheduled = true;
             scheduler.at(at, Event::Expire { queue: q as u32 });
         }
     }
+}
+
+/// When the first of the queue's heads (one per priority level) expires, if it has any.
+fn next_expiry(
+    queue: &super::queue::QueueState,
+    messages: &Arena<Message>,
+    ttl: u64,
+    now: SimTime,
+) -> Option<SimTime> {
+    queue
+        .ready
+        .iter()
+        .filter_map(|fifo| fifo.front())
+        .map(|&head| messages.get(head).map_or(now, |m| m.enqueued_at + ttl))
+        .min()
 }
 
 /// Why a copy was discarded.
