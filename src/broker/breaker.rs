@@ -19,6 +19,7 @@
 
 use std::collections::VecDeque;
 
+use super::generation::Generation;
 use crate::engine::SimTime;
 use crate::scenario::guarantees::CircuitBreaker;
 
@@ -33,7 +34,7 @@ enum State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permit {
     /// Send it; report its outcome with this episode.
-    Go(u32),
+    Go(Generation),
     /// Fail it at once.
     Reject,
 }
@@ -48,7 +49,8 @@ pub struct Breaker {
     /// Outcomes of the last `window` calls while closed: `true` for a failure.
     outcomes: VecDeque<bool>,
     failures: u32,
-    episode: u32,
+    /// Bumped by every state change: outcomes of calls let through before are stale.
+    episode: Generation,
     /// Transitions since the last reset.
     pub opened: u64,
     pub half_opened: u64,
@@ -68,7 +70,7 @@ impl Breaker {
             state: State::Closed,
             outcomes: VecDeque::new(),
             failures: 0,
-            episode: 0,
+            episode: Generation::default(),
             opened: 0,
             half_opened: 0,
             closed: 0,
@@ -87,7 +89,7 @@ impl Breaker {
                 started: 0,
                 succeeded: 0,
             };
-            self.episode = self.episode.wrapping_add(1);
+            self.episode.bump();
             self.half_opened += 1;
         }
         match &mut self.state {
@@ -105,8 +107,8 @@ impl Breaker {
     }
 
     /// The outcome of a call let through in `episode`.
-    pub fn record(&mut self, now: SimTime, episode: u32, failed: bool) {
-        if episode != self.episode {
+    pub fn record(&mut self, now: SimTime, episode: Generation, failed: bool) {
+        if !self.episode.is_current(episode) {
             return;
         }
         match &mut self.state {
@@ -134,7 +136,7 @@ impl Breaker {
                         self.state = State::Closed;
                         self.outcomes.clear();
                         self.failures = 0;
-                        self.episode = self.episode.wrapping_add(1);
+                        self.episode.bump();
                         self.closed += 1;
                     }
                 }
@@ -147,7 +149,7 @@ impl Breaker {
             since: now,
             until: now.saturating_add(self.cooldown),
         };
-        self.episode = self.episode.wrapping_add(1);
+        self.episode.bump();
         self.opened += 1;
     }
 
@@ -158,7 +160,7 @@ impl Breaker {
         self.state = State::Closed;
         self.outcomes.clear();
         self.failures = 0;
-        self.episode = self.episode.wrapping_add(1);
+        self.episode.bump();
     }
 
     /// Time spent open since the last reset, up to `now`.
@@ -205,7 +207,7 @@ mod tests {
         })
     }
 
-    fn go(b: &mut Breaker, now: SimTime) -> u32 {
+    fn go(b: &mut Breaker, now: SimTime) -> Generation {
         match b.permit(now) {
             Permit::Go(episode) => episode,
             Permit::Reject => panic!("rejected at {now}"),

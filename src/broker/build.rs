@@ -4,6 +4,7 @@
 
 use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
+use super::generation::{Generation, Pending};
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -380,7 +381,7 @@ fn consumer(
         faults: Default::default(),
         inbound: c.source_edge,
         last_arrival: 0,
-        epoch: 0,
+        generation: Generation::default(),
         in_hand: Vec::new(),
         finishing: Vec::new(),
         paused: false,
@@ -492,7 +493,7 @@ fn assemble(
         next_receipt: RECEIPT_BASE,
         producer_seeds,
         deferred_faults: Vec::new(),
-        flush_scheduled: false,
+        fault_flush: Pending::default(),
         any_confirms,
         sinks,
         now: 0,

@@ -12,6 +12,7 @@
 
 use super::breaker::{Breaker, Permit};
 use super::consumer::Output;
+use super::generation::Generation;
 use super::routing::{Variant, VariantInterner};
 use super::sampling::ServiceSampler;
 use super::service::{
@@ -69,14 +70,12 @@ impl World {
     /// One attempt of call edge `edge` by request `slot`.
     fn attempt(&mut self, now: SimTime, slot: u32, edge: u32, scheduler: &mut Scheduler<Event>) {
         let services = &mut self.services;
-        let token = services.token();
-        let callee_token = services.token();
         let Some(call) = services.calls.get_mut(edge as usize) else {
             return;
         };
         let permit = match &mut call.breaker {
             Some(breaker) => breaker.permit(now),
-            None => Permit::Go(0),
+            None => Permit::Go(Generation::default()),
         };
         let Permit::Go(episode) = permit else {
             call.metrics.rejected += 1;
@@ -88,25 +87,26 @@ impl World {
             return;
         };
         request.phase = Phase::Calling;
-        request.token = token;
+        request.generation.bump();
         request.episode = episode;
+        let generation = request.generation;
         let callee = Request {
             phase: Phase::InTransit,
             service: to,
             caller: Caller::Service {
                 request: slot,
-                token,
+                generation,
                 call: edge,
             },
-            token: callee_token,
+            generation: Generation::default(),
             arrived_at: now,
             body: request.body,
             call: 0,
             attempt: 0,
-            episode: 0,
+            episode: Generation::default(),
             worker: 0,
         };
-        let Some(callee_slot) = services.requests.insert(callee) else {
+        let Some((callee_slot, callee_generation)) = services.requests.insert(callee) else {
             self.requests_at_capacity();
             self.finish_request(now, slot, false, scheduler);
             return;
@@ -116,14 +116,14 @@ impl World {
             latency,
             Event::RequestArrive {
                 request: callee_slot,
-                token: callee_token,
+                generation: callee_generation,
             },
         );
         scheduler.after(
             timeout,
             Event::CallTimeout {
                 request: slot,
-                token,
+                generation,
             },
         );
     }
@@ -133,7 +133,7 @@ impl World {
         &mut self,
         now: SimTime,
         slot: u32,
-        token: u32,
+        generation: Generation,
         outcome: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -144,7 +144,7 @@ impl World {
         };
         let current = services
             .requests
-            .current(slot, token)
+            .current(slot, generation)
             .filter(|r| r.phase == Phase::Calling)
             .copied();
         let Some(request) = current else {
@@ -160,9 +160,8 @@ impl World {
             return;
         }
         call.metrics.successes += 1;
-        let token = services.token();
         if let Some(request) = services.requests.get_mut(slot) {
-            request.token = token;
+            request.generation.bump();
             request.call += 1;
             request.attempt = 0;
         }
@@ -174,13 +173,13 @@ impl World {
         &mut self,
         now: SimTime,
         slot: u32,
-        token: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let services = &mut self.services;
         let Some(request) = services
             .requests
-            .current(slot, token)
+            .current(slot, generation)
             .filter(|r| r.phase == Phase::Calling)
             .copied()
         else {
@@ -212,14 +211,14 @@ impl World {
         scheduler: &mut Scheduler<Event>,
     ) {
         let services = &mut self.services;
-        let token = services.token();
         let Some(policy) = services.calls.get(edge as usize).map(|c| c.policy) else {
             return;
         };
         let Some(request) = services.requests.get_mut(slot) else {
             return;
         };
-        request.token = token;
+        request.generation.bump();
+        let generation = request.generation;
         if request.attempt >= policy.retries {
             self.finish_request(now, slot, false, scheduler);
             return;
@@ -230,7 +229,7 @@ impl World {
             policy.backoff.nanos,
             Event::CallRetry {
                 request: slot,
-                token,
+                generation,
             },
         );
     }
@@ -240,13 +239,13 @@ impl World {
         &mut self,
         now: SimTime,
         slot: u32,
-        token: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         if self
             .services
             .requests
-            .current(slot, token)
+            .current(slot, generation)
             .is_some_and(|r| r.phase == Phase::Backoff)
         {
             self.next_call(now, slot, scheduler);

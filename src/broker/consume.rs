@@ -18,6 +18,7 @@ use rand::RngExt;
 
 use super::consumer::{ConsumerState, Source};
 use super::delivery::{Delivery, Down};
+use super::generation::Generation;
 use super::message::flag;
 use super::subscription::{Effect, ReorderCause};
 use super::trace::{HopKind, NO_NODE};
@@ -62,7 +63,7 @@ impl World {
             Event::Done {
                 consumer: c,
                 slot,
-                epoch: consumer.epoch,
+                generation: consumer.generation,
             },
         );
     }
@@ -104,17 +105,17 @@ impl World {
         now: SimTime,
         c: usize,
         slot: Slot,
-        epoch: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        if consumer.epoch != epoch {
+        if !consumer.generation.is_current(generation) {
             // The consumer went down since: the copy was dealt with then, unless it went on
             // processing it without a connection.
             if !consumer.finishing.is_empty() {
-                self.finished_unconnected(now, c, slot, epoch, scheduler);
+                self.finished_unconnected(now, c, slot, generation, scheduler);
             }
             return;
         }
@@ -466,10 +467,14 @@ impl World {
         &mut self,
         now: SimTime,
         c: usize,
-        epoch: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
-        if self.consumers.get(c).is_some_and(|cs| cs.epoch == epoch) {
+        if self
+            .consumers
+            .get(c)
+            .is_some_and(|cs| cs.generation.is_current(generation))
+        {
             self.start_buffered(now, c, scheduler);
         }
     }
@@ -533,7 +538,7 @@ impl World {
         now: SimTime,
         c: usize,
         slot: Slot,
-        epoch: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
@@ -542,7 +547,7 @@ impl World {
         let Some(i) = consumer
             .finishing
             .iter()
-            .position(|&(s, e)| s == slot && e == epoch)
+            .position(|&(s, g)| s == slot && g == generation)
         else {
             return;
         };
@@ -627,8 +632,8 @@ impl World {
             return;
         }
         consumer.alive = false;
-        let before = consumer.epoch;
-        consumer.epoch += 1;
+        let before = consumer.generation;
+        consumer.generation.bump();
         consumer.busy = 0;
         consumer.metrics.busy.set(now, 0);
         consumer.last_arrival = 0;
@@ -661,7 +666,7 @@ impl World {
         }
         consumer.alive = true;
         // A new session: the old one's expiry no longer applies.
-        consumer.epoch += 1;
+        consumer.generation.bump();
         let model = consumer.source;
         model.up(self, now, c, scheduler);
     }

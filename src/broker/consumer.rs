@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 
+use super::generation::Generation;
 use super::routing::VariantId;
 use super::sampling::ServiceSampler;
 use crate::engine::SimTime;
@@ -81,13 +82,14 @@ pub struct ConsumerState {
     pub inbound: usize,
     /// When the last delivery sent over a link with latency arrives: deliveries keep their order.
     pub last_arrival: SimTime,
-    /// Bumped by every crash: events scheduled before it are stale.
-    pub epoch: u32,
+    /// Bumped whenever it goes down and when it comes back: events about it scheduled
+    /// before are stale.
+    pub generation: Generation,
     /// Copies being processed or awaiting their acknowledgement (each message's `hand` indexes this).
     pub in_hand: Vec<Slot>,
-    /// Copies it goes on processing after losing its connection, with the epoch their
+    /// Copies it goes on processing after losing its connection, with the generation their
     /// `Done` carries: it cannot acknowledge them (see `World::disconnect`).
-    pub finishing: Vec<(Slot, u32)>,
+    pub finishing: Vec<(Slot, Generation)>,
     /// Topics: stopped while the group rebalances.
     pub paused: bool,
     /// Transactional consumers: processed records whose output waits for the commit.

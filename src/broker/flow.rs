@@ -9,6 +9,7 @@
 //! dropped with a reason at the moment it leaves.
 
 use super::failover::Refused;
+use super::generation::Generation;
 use super::message::flag;
 use super::routing::Dest;
 use super::trace::{HopKind, NO_NODE};
@@ -295,10 +296,10 @@ impl World {
         queue.metrics.enqueued += 1;
         queue.push_ready(now, slot, priority);
         if let Some(ttl) = queue.ttl_nanos
-            && !queue.expiry_scheduled
+            && let Some(generation) = queue.expiry.arm()
         {
-            queue.expiry_scheduled = true;
-            scheduler.at(now + ttl, Event::Expire { queue: q as u32 });
+            let queue = q as u32;
+            scheduler.at(now + ttl, Event::Expire { queue, generation });
         }
     }
 
@@ -429,12 +430,21 @@ impl World {
     /// then: a dead letter that comes back into `q` meanwhile (through another queue's
     /// drop-head, say) schedules no check of its own, or every such return would start one
     /// more chain of checks for as long as the queue is never empty.
-    pub(super) fn expire(&mut self, now: SimTime, q: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn expire(
+        &mut self,
+        now: SimTime,
+        q: usize,
+        generation: Generation,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
+        if !queue.expiry.is_pending(generation) {
+            return;
+        }
         let Some(ttl) = queue.ttl_nanos else {
-            queue.expiry_scheduled = false;
+            let _ = queue.expiry.fire(generation);
             return;
         };
         let mut expired = Vec::new();
@@ -459,10 +469,13 @@ impl World {
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
-        queue.expiry_scheduled = false;
-        if let Some(at) = next_expiry(queue, &self.messages, ttl, now) {
-            queue.expiry_scheduled = true;
-            scheduler.at(at, Event::Expire { queue: q as u32 });
+        // The check is over only now.
+        let _ = queue.expiry.fire(generation);
+        if let Some(at) = next_expiry(queue, &self.messages, ttl, now)
+            && let Some(generation) = queue.expiry.arm()
+        {
+            let queue = q as u32;
+            scheduler.at(at, Event::Expire { queue, generation });
         }
     }
 }

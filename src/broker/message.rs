@@ -1,5 +1,6 @@
 //! A message copy as it travels, and the engine events of the broker model.
 
+use super::generation::Generation;
 use super::routing::VariantId;
 use crate::engine::SimTime;
 use crate::engine::arena::Slot;
@@ -108,22 +109,23 @@ pub enum Event {
     RetentionCheck {
         topic: u32,
     },
-    /// A consumer finished processing; stale when the consumer crashed since (`epoch`).
+    /// A consumer finished processing. Events about a consumer carry its generation: they
+    /// are stale once it went down or came back since.
     Done {
         consumer: u32,
         slot: Slot,
-        epoch: u32,
+        generation: Generation,
     },
     /// A consumer's acknowledgement reaches the queue.
     AckArrive {
         consumer: u32,
         slot: Slot,
-        epoch: u32,
+        generation: Generation,
     },
     /// Deliveries sent over a link with latency reach consumer `consumer`.
     Arrive {
         consumer: u32,
-        epoch: u32,
+        generation: Generation,
     },
     /// A delayed retry goes back into its queue.
     Requeue {
@@ -134,10 +136,12 @@ pub enum Event {
     Retry {
         consumer: u32,
         slot: Slot,
-        epoch: u32,
+        generation: Generation,
     },
+    /// A queue's next TTL check (at most one is pending: `QueueState::expiry`).
     Expire {
         queue: u32,
+        generation: Generation,
     },
     /// A partition's followers have copied the records appended a replication delay ago.
     Replicated {
@@ -159,9 +163,11 @@ pub enum Event {
         producer: u32,
         slot: Slot,
     },
-    /// A pull queue's earliest visibility timeout ends.
+    /// A pull queue's earliest visibility timeout ends (at most one is pending:
+    /// `QueueState::visibility`).
     Visibility {
         queue: u32,
+        generation: Generation,
     },
     /// A topic consumer's periodic offset commit.
     Commit {
@@ -170,7 +176,7 @@ pub enum Event {
     /// A crashed group member's session times out.
     MemberExpired {
         consumer: u32,
-        epoch: u32,
+        generation: Generation,
     },
     /// A consumer group's rebalance completes.
     RebalanceDone {
@@ -181,37 +187,40 @@ pub enum Event {
     FaultStart {
         index: u32,
     },
-    /// The faults due at this instant apply (after everything else at it).
-    FlushFaults,
+    /// The faults due at this instant apply (after everything else at it; at most one is
+    /// pending: `World::fault_flush`).
+    FlushFaults {
+        generation: Generation,
+    },
     FaultEnd {
         index: u32,
     },
     /// A request reaches its service along a call edge (requests live in `service::Requests`;
-    /// `token` tells a current event from a stale one).
+    /// an event about a request is stale once the request moved on: its `generation`).
     RequestArrive {
         request: u32,
-        token: u32,
+        generation: Generation,
     },
     /// A service has processed a request; its calls come next.
     RequestDone {
         request: u32,
-        token: u32,
+        generation: Generation,
     },
     /// A callee's answer reaches the caller; `outcome` is the call edge << 1 | success.
     CallAnswer {
         request: u32,
-        token: u32,
+        generation: Generation,
         outcome: u32,
     },
     /// A call's timeout ends.
     CallTimeout {
         request: u32,
-        token: u32,
+        generation: Generation,
     },
     /// A call's backoff ends: it is tried again.
     CallRetry {
         request: u32,
-        token: u32,
+        generation: Generation,
     },
     Sample,
     WarmupEnd,

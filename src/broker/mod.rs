@@ -14,6 +14,7 @@ mod delivery;
 mod failover;
 pub mod faults;
 mod flow;
+pub mod generation;
 pub mod group;
 pub mod ledger;
 mod link;

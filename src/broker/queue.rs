@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 
+use super::generation::Pending;
 use crate::engine::SimTime;
 use crate::engine::arena::Slot;
 use crate::metrics::{NodeHistogram, TimeAverage};
@@ -22,8 +23,8 @@ pub struct QueueState {
     pub max_length: Option<u64>,
     pub overflow: Overflow,
     pub ttl_nanos: Option<u64>,
-    /// An expiry check is scheduled.
-    pub expiry_scheduled: bool,
+    /// Its next TTL check (`Event::Expire`), pending or not.
+    pub expiry: Pending,
     /// Consumers (indices into the world's consumers) with prefetch credit, in
     /// round-robin order; each at most once.
     pub waiting: VecDeque<u32>,
@@ -36,7 +37,8 @@ pub struct QueueState {
     /// received messages waiting for their deadline, oldest first.
     pub visibility_timeout: Option<u64>,
     pub invisible: VecDeque<Invisible>,
-    pub visibility_scheduled: bool,
+    /// Its next visibility deadline (`Event::Visibility`), pending or not.
+    pub visibility: Pending,
     /// Received messages whose consumer crashed: invisible until their timeout ends.
     pub orphans: u64,
     /// False while its broker is down.
@@ -113,14 +115,14 @@ impl QueueState {
             max_length,
             overflow,
             ttl_nanos,
-            expiry_scheduled: false,
+            expiry: Pending::default(),
             waiting: VecDeque::new(),
             dead_letter: None,
             max_deliveries: None,
             subscription: 0,
             visibility_timeout: None,
             invisible: VecDeque::new(),
-            visibility_scheduled: false,
+            visibility: Pending::default(),
             orphans: 0,
             online: true,
             outages: Default::default(),

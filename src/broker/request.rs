@@ -7,6 +7,7 @@
 //! whose edge leads to a service) sends ends once, as succeeded or failed, or
 //! is still in flight.
 
+use super::generation::Generation;
 use super::routing::VariantId;
 use crate::engine::SimTime;
 use crate::metrics::LatencyHistogram;
@@ -43,7 +44,11 @@ pub enum Caller {
     /// A producer (a client at the top of the chain).
     Client { producer: u32 },
     /// Another service's request, making call `call` (an index into `Services::calls`).
-    Service { request: u32, token: u32, call: u32 },
+    Service {
+        request: u32,
+        generation: Generation,
+        call: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,14 +57,17 @@ pub struct Request {
     /// The service handling it.
     pub service: u32,
     pub caller: Caller,
-    pub token: u32,
+    /// Bumped whenever it moves on (and by the slab when it takes the slot): events about
+    /// an earlier step are stale. It lives on in the slot, so events about the slot's
+    /// earlier request stay stale too.
+    pub generation: Generation,
     pub arrived_at: SimTime,
     pub body: Body,
     /// The call being made (a position in the service's call list), and attempts made on it.
     pub call: u32,
     pub attempt: u32,
     /// The breaker episode the current attempt was let through in.
-    pub episode: u32,
+    pub episode: Generation,
     /// Position in the service's `active` list while it holds a worker.
     pub worker: u32,
 }
@@ -80,19 +88,24 @@ impl Requests {
         }
     }
 
-    /// `None` when the slab is at its cap.
-    pub(super) fn insert(&mut self, request: Request) -> Option<u32> {
+    /// Puts `request` in a slot, with the next generation of the slot (its own
+    /// `generation` is ignored): its slot and generation, or `None` when the slab is at
+    /// its cap.
+    pub(super) fn insert(&mut self, mut request: Request) -> Option<(u32, Generation)> {
         if let Some(slot) = self.free.pop()
             && let Some(place) = self.slots.get_mut(slot as usize)
         {
+            request.generation = place.generation;
+            request.generation.bump();
             *place = request;
-            return Some(slot);
+            return Some((slot, request.generation));
         }
         if self.slots.len() >= self.cap {
             return None;
         }
+        request.generation = Generation::default();
         self.slots.push(request);
-        Some((self.slots.len() - 1) as u32)
+        Some(((self.slots.len() - 1) as u32, request.generation))
     }
 
     pub(super) fn remove(&mut self, slot: u32) {
@@ -116,9 +129,10 @@ impl Requests {
             .filter(|r| r.phase != Phase::Free)
     }
 
-    /// The live request in `slot` if `token` is current.
-    pub(super) fn current(&self, slot: u32, token: u32) -> Option<&Request> {
-        self.get(slot).filter(|r| r.token == token)
+    /// The live request in `slot` if an event scheduled with `generation` is current.
+    pub(super) fn current(&self, slot: u32, generation: Generation) -> Option<&Request> {
+        self.get(slot)
+            .filter(|r| r.generation.is_current(generation))
     }
 
     /// Every live request.

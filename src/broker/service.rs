@@ -17,9 +17,9 @@
 //! produced in the message ledger. A crash fails every request the service
 //! holds, waiting or in service, and resets its circuit breakers (their state
 //! lives in its memory); requests that arrive while it is down are refused.
-//! Events name a request by its slot and a *token*, a number drawn afresh
-//! whenever the request moves on, so an event about an earlier step (a timeout
-//! after the answer came, an answer after a crash) is recognised as stale.
+//! Events name a request by its slot and its *generation*, bumped whenever the
+//! request moves on, so an event about an earlier step (a timeout after the
+//! answer came, an answer after a crash) is recognised as stale.
 
 use std::collections::VecDeque;
 
@@ -27,6 +27,7 @@ use rand::RngExt;
 
 use super::call::{CallMetrics, CallState};
 use super::consumer::Output;
+use super::generation::Generation;
 pub use super::request::{Body, Caller, ClientStats, Phase, Request, RequestLedger, Requests};
 use super::sampling::ServiceSampler;
 use super::world::{Event, Message, NodeRef, World};
@@ -102,7 +103,6 @@ pub struct Services {
     pub total: ClientStats,
     /// Per producer: its requests, or `None` for a producer that publishes messages.
     pub clients: Vec<Option<ClientStats>>,
-    next_token: u32,
 }
 
 impl Services {
@@ -118,13 +118,7 @@ impl Services {
             requests: Requests::with_cap(usize::try_from(cap).unwrap_or(usize::MAX)),
             total: ClientStats::default(),
             clients,
-            next_token: 0,
         }
-    }
-
-    pub(super) fn token(&mut self) -> u32 {
-        self.next_token = self.next_token.wrapping_add(1);
-        self.next_token
     }
 
     pub(super) fn reset(&mut self, now: SimTime) {
@@ -228,21 +222,20 @@ impl World {
         if let Some(Some(client)) = services.clients.get_mut(p as usize) {
             client.ledger.sent += 1;
         }
-        let token = services.token();
         let request = Request {
             phase: Phase::InTransit,
             service: s,
             caller: Caller::Client { producer: p },
-            token,
+            generation: Generation::default(),
             arrived_at: now,
             body,
             call: 0,
             attempt: 0,
-            episode: 0,
+            episode: Generation::default(),
             worker: 0,
         };
         match services.requests.insert(request) {
-            Some(slot) => self.admit(now, slot, scheduler),
+            Some((slot, _)) => self.admit(now, slot, scheduler),
             None => {
                 self.requests_at_capacity();
                 self.client_answered(now, p, now, false);
@@ -263,13 +256,13 @@ impl World {
         &mut self,
         now: SimTime,
         slot: u32,
-        token: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         if self
             .services
             .requests
-            .current(slot, token)
+            .current(slot, generation)
             .is_some_and(|r| r.phase == Phase::InTransit)
         {
             if let Some(request) = self.services.requests.get_mut(slot) {
@@ -307,7 +300,6 @@ impl World {
     /// A worker of the request's service takes it.
     fn start_work(&mut self, now: SimTime, slot: u32, scheduler: &mut Scheduler<Event>) {
         let services = &mut self.services;
-        let token = services.token();
         let Some(request) = services.requests.get_mut(slot) else {
             return;
         };
@@ -315,7 +307,8 @@ impl World {
             return;
         };
         request.phase = Phase::Working;
-        request.token = token;
+        request.generation.bump();
+        let generation = request.generation;
         request.worker = node.active.len() as u32;
         node.active.push(slot);
         node.metrics.busy.set(now, node.active.len() as u64);
@@ -329,7 +322,7 @@ impl World {
             time,
             Event::RequestDone {
                 request: slot,
-                token,
+                generation,
             },
         );
     }
@@ -339,13 +332,13 @@ impl World {
         &mut self,
         now: SimTime,
         slot: u32,
-        token: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let services = &mut self.services;
         let Some(request) = services
             .requests
-            .current(slot, token)
+            .current(slot, generation)
             .filter(|r| r.phase == Phase::Working)
             .copied()
         else {
@@ -454,7 +447,7 @@ impl World {
             }
             Caller::Service {
                 request: caller,
-                token,
+                generation,
                 call,
             } => {
                 let latency = services.calls.get(call as usize).map_or(0, |c| c.latency);
@@ -462,7 +455,7 @@ impl World {
                     latency,
                     Event::CallAnswer {
                         request: caller,
-                        token,
+                        generation,
                         outcome: call << 1 | u32::from(ok),
                     },
                 );

@@ -11,6 +11,7 @@
 
 use super::consumer::ConsumerState;
 use super::delivery::Delivery;
+use super::generation::Pending;
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
@@ -130,7 +131,8 @@ pub struct World {
     pub(super) producer_seeds: Vec<u64>,
     /// Faults due at the current instant, waiting for everything else at it to run.
     pub(super) deferred_faults: Vec<u32>,
-    pub(super) flush_scheduled: bool,
+    /// Their flush (`Event::FlushFaults`), pending or not.
+    pub(super) fault_flush: Pending,
     /// Next receipt for a message received from a pull queue.
     pub(super) next_receipt: u32,
     /// Nesting of dead-lettering within the current event, and dead-letterings in the
@@ -306,25 +308,28 @@ impl Model for World {
             Event::Done {
                 consumer,
                 slot,
-                epoch,
-            } => self.done(now, consumer as usize, slot, epoch, scheduler),
+                generation,
+            } => self.done(now, consumer as usize, slot, generation, scheduler),
             Event::AckArrive {
                 consumer,
                 slot,
-                epoch,
-            } => self.ack_arrive(now, consumer as usize, slot, epoch, scheduler),
-            Event::Arrive { consumer, epoch } => {
-                self.arrive(now, consumer as usize, epoch, scheduler)
-            }
+                generation,
+            } => self.ack_arrive(now, consumer as usize, slot, generation, scheduler),
+            Event::Arrive {
+                consumer,
+                generation,
+            } => self.arrive(now, consumer as usize, generation, scheduler),
             Event::Requeue { queue, slot } => {
                 self.requeue_after_delay(now, queue as usize, slot, scheduler)
             }
             Event::Retry {
                 consumer,
                 slot,
-                epoch,
-            } => self.retry_in_place(now, consumer as usize, slot, epoch, scheduler),
-            Event::Expire { queue } => self.expire(now, queue as usize, scheduler),
+                generation,
+            } => self.retry_in_place(now, consumer as usize, slot, generation, scheduler),
+            Event::Expire { queue, generation } => {
+                self.expire(now, queue as usize, generation, scheduler)
+            }
             Event::Replicated { topic, partition } => {
                 self.replicated(now, topic as usize, partition as usize, scheduler)
             }
@@ -335,32 +340,41 @@ impl Model for World {
             Event::PublishRetry { producer, slot } => {
                 self.publish_retry(now, producer as usize, slot, scheduler)
             }
-            Event::Visibility { queue } => self.visibility_expired(now, queue as usize, scheduler),
-            Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
-            Event::MemberExpired { consumer, epoch } => {
-                self.member_expired(now, consumer as usize, epoch, scheduler)
+            Event::Visibility { queue, generation } => {
+                self.visibility_expired(now, queue as usize, generation, scheduler)
             }
+            Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
+            Event::MemberExpired {
+                consumer,
+                generation,
+            } => self.member_expired(now, consumer as usize, generation, scheduler),
             Event::RebalanceDone { topic, group } => {
                 self.rebalance_done(now, topic as usize, group as usize, scheduler)
             }
             Event::FaultStart { index } => self.fault_start(now, index as usize, scheduler),
-            Event::FlushFaults => self.flush_faults(now, scheduler),
+            Event::FlushFaults { generation } => self.flush_faults(now, generation, scheduler),
             Event::FaultEnd { index } => self.fault_end(now, index as usize, scheduler),
-            Event::RequestArrive { request, token } => {
-                self.request_arrive(now, request, token, scheduler)
-            }
-            Event::RequestDone { request, token } => {
-                self.request_done(now, request, token, scheduler)
-            }
+            Event::RequestArrive {
+                request,
+                generation,
+            } => self.request_arrive(now, request, generation, scheduler),
+            Event::RequestDone {
+                request,
+                generation,
+            } => self.request_done(now, request, generation, scheduler),
             Event::CallAnswer {
                 request,
-                token,
+                generation,
                 outcome,
-            } => self.call_answer(now, request, token, outcome, scheduler),
-            Event::CallTimeout { request, token } => {
-                self.call_timeout(now, request, token, scheduler)
-            }
-            Event::CallRetry { request, token } => self.call_retry(now, request, token, scheduler),
+            } => self.call_answer(now, request, generation, outcome, scheduler),
+            Event::CallTimeout {
+                request,
+                generation,
+            } => self.call_timeout(now, request, generation, scheduler),
+            Event::CallRetry {
+                request,
+                generation,
+            } => self.call_retry(now, request, generation, scheduler),
             Event::Sample => self.sample(now, scheduler),
             Event::RetentionCheck { topic } => {
                 self.enforce_retention(now, topic as usize);

@@ -23,6 +23,7 @@ pub(super) mod queue;
 pub(super) mod toy;
 
 use super::consumer::{ConsumerState, Source};
+use super::generation::Generation;
 use super::subscription::Effect;
 use super::world::{Event, Message, World};
 use crate::engine::arena::Slot;
@@ -107,7 +108,7 @@ pub(super) trait Delivery: Copy {
         scheduler: &mut Scheduler<Event>,
     );
 
-    /// Consumer `c` went down (`why`) holding `held`; `epoch` is the one its
+    /// Consumer `c` went down (`why`) holding `held`; `generation` is the one its
     /// work in hand was started in. Redeliver or lose what it held.
     #[allow(clippy::too_many_arguments)]
     fn down(
@@ -116,7 +117,7 @@ pub(super) trait Delivery: Copy {
         now: SimTime,
         c: usize,
         why: Down,
-        epoch: u32,
+        generation: Generation,
         held: Vec<Slot>,
         scheduler: &mut Scheduler<Event>,
     );
@@ -215,11 +216,11 @@ impl Delivery for Source {
         now: SimTime,
         c: usize,
         why: Down,
-        epoch: u32,
+        generation: Generation,
         held: Vec<Slot>,
         scheduler: &mut Scheduler<Event>,
     ) {
-        dispatch!(self, m => m.down(w, now, c, why, epoch, held, scheduler))
+        dispatch!(self, m => m.down(w, now, c, why, generation, held, scheduler))
     }
 
     fn up(self, w: &mut World, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {

@@ -10,6 +10,7 @@
 use super::{Delivery, Down};
 use crate::broker::consumer::Source;
 use crate::broker::flow::Discard;
+use crate::broker::generation::Generation;
 use crate::broker::message::flag;
 use crate::broker::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use crate::broker::subscription::Effect;
@@ -50,7 +51,8 @@ impl Delivery for QueueDelivery {
         let Some(consumer) = w.consumers.get(c) else {
             return;
         };
-        let (ack, outputs, epoch) = (consumer.ack, consumer.outputs.len(), consumer.epoch);
+        let (ack, outputs, generation) =
+            (consumer.ack, consumer.outputs.len(), consumer.generation);
         // The acknowledgement crosses the link back to the queue.
         let ack_delay = consumer.ack_delay_nanos + w.inbound_latency(c);
         let dead = message.has(flag::DEAD);
@@ -61,7 +63,7 @@ impl Delivery for QueueDelivery {
                 Event::AckArrive {
                     consumer: c as u32,
                     slot,
-                    epoch,
+                    generation,
                 },
             );
             let carries_journey = !message.has(flag::GHOST) && !dead;
@@ -136,14 +138,14 @@ impl Delivery for QueueDelivery {
         now: SimTime,
         c: usize,
         why: Down,
-        epoch: u32,
+        generation: Generation,
         mut held: Vec<Slot>,
         scheduler: &mut Scheduler<Event>,
     ) {
         let q = self.q;
         let pull = self.pull(w);
         if why == Down::Disconnected && !pull {
-            held = w.go_on_unconnected(now, c, epoch, held);
+            held = w.go_on_unconnected(now, c, generation, held);
         }
         if let Some(queue) = w.queues.get_mut(q) {
             queue.waiting.retain(|&waiting| waiting != c as u32);
@@ -277,13 +279,13 @@ impl World {
         now: SimTime,
         c: usize,
         slot: Slot,
-        epoch: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get(c) else {
             return;
         };
-        if consumer.epoch != epoch {
+        if !consumer.generation.is_current(generation) {
             return; // Crashed before the ack arrived: the copy was requeued.
         }
         let Source::Queue(QueueDelivery { q }) = consumer.source else {
@@ -319,7 +321,7 @@ impl World {
     }
 
     /// Consumer `c` lost its connection to its push queue: the copies it was processing
-    /// (their `Done` carries `epoch`) go on in its hands, and leave `held`. An at-least-once
+    /// (their `Done` carries `generation`) go on in its hands, and leave `held`. An at-least-once
     /// copy leaves a redelivered twin in `held`, to go back to the queue, and goes on as a
     /// ghost; an at-most-once copy (acknowledged on delivery) goes on as itself. Returns
     /// what is left of `held`.
@@ -327,7 +329,7 @@ impl World {
         &mut self,
         now: SimTime,
         c: usize,
-        epoch: u32,
+        generation: Generation,
         held: Vec<Slot>,
     ) -> Vec<Slot> {
         let Some(consumer) = self.consumers.get(c) else {
@@ -357,7 +359,7 @@ impl World {
                 }
                 left.push(twin);
             }
-            finishing.push((slot, epoch));
+            finishing.push((slot, generation));
         }
         if let Some(consumer) = self.consumers.get_mut(c) {
             consumer.busy = finishing.len() as u32;
@@ -451,9 +453,9 @@ impl World {
                 id: message.id,
                 receipt,
             });
-            if !queue.visibility_scheduled {
-                queue.visibility_scheduled = true;
-                scheduler.at(now + timeout, Event::Visibility { queue: q as u32 });
+            if let Some(generation) = queue.visibility.arm() {
+                let queue = q as u32;
+                scheduler.at(now + timeout, Event::Visibility { queue, generation });
             }
         }
         // At-most-once copies are acknowledged on delivery: the queue forgets them now.
@@ -480,7 +482,7 @@ impl World {
                 arrival,
                 Event::Arrive {
                     consumer: c as u32,
-                    epoch: consumer.epoch,
+                    generation: consumer.generation,
                 },
             );
             return;
@@ -532,17 +534,22 @@ impl World {
         &mut self,
         now: SimTime,
         q: usize,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(queue) = self.queues.get_mut(q) else {
             return;
         };
-        queue.visibility_scheduled = false;
+        if !queue.visibility.fire(generation) {
+            return;
+        }
         let mut expired = Vec::new();
         while let Some(&entry) = queue.invisible.front() {
             if entry.deadline > now {
-                queue.visibility_scheduled = true;
-                scheduler.at(entry.deadline, Event::Visibility { queue: q as u32 });
+                if let Some(generation) = queue.visibility.arm() {
+                    let queue = q as u32;
+                    scheduler.at(entry.deadline, Event::Visibility { queue, generation });
+                }
                 break;
             }
             queue.invisible.pop_front();

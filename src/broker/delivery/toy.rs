@@ -10,6 +10,7 @@
 
 use super::queue::QueueDelivery;
 use super::{Delivery, Down};
+use crate::broker::generation::Generation;
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -84,7 +85,7 @@ impl Delivery for Toy {
         now: SimTime,
         c: usize,
         why: Down,
-        _epoch: u32,
+        _generation: Generation,
         held: Vec<Slot>,
         _scheduler: &mut Scheduler<Event>,
     ) {

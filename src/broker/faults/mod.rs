@@ -5,6 +5,7 @@
 
 pub mod overlap;
 
+use crate::broker::generation::Generation;
 use crate::broker::world::{Event, NodeRef, World};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::FaultTarget;
@@ -100,9 +101,8 @@ impl World {
         scheduler: &mut Scheduler<Event>,
     ) {
         self.deferred_faults.push(index as u32);
-        if !self.flush_scheduled {
-            self.flush_scheduled = true;
-            scheduler.at(now, Event::FlushFaults);
+        if let Some(generation) = self.fault_flush.arm() {
+            scheduler.at(now, Event::FlushFaults { generation });
         }
     }
 
@@ -110,15 +110,21 @@ impl World {
     pub(in crate::broker) fn flush_faults(
         &mut self,
         now: SimTime,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
+        if !self.fault_flush.fire(generation) {
+            return;
+        }
         if scheduler.next_time() == Some(now) && self.fault_deferrals < MAX_FAULT_DEFERRALS {
+            // Still to do at this instant: yield to it (the flush stays pending).
             self.fault_deferrals += 1;
-            scheduler.at(now, Event::FlushFaults);
+            if let Some(generation) = self.fault_flush.arm() {
+                scheduler.at(now, Event::FlushFaults { generation });
+            }
             return;
         }
         self.fault_deferrals = 0;
-        self.flush_scheduled = false;
         for index in std::mem::take(&mut self.deferred_faults) {
             self.begin_fault(now, index as usize, scheduler);
         }

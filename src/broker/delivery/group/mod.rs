@@ -14,6 +14,7 @@ mod rebalance;
 
 use super::{Delivery, Down};
 use crate::broker::consumer::ConsumerState;
+use crate::broker::generation::Generation;
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -130,7 +131,7 @@ impl Delivery for GroupDelivery {
         };
         consumer.busy += 1;
         consumer.metrics.busy.set(now, u64::from(consumer.busy));
-        let epoch = consumer.epoch;
+        let generation = consumer.generation;
         if let Some(m) = w.messages.get_mut(slot) {
             m.hand = consumer.hold(slot);
         }
@@ -139,7 +140,7 @@ impl Delivery for GroupDelivery {
             Event::Retry {
                 consumer: c as u32,
                 slot,
-                epoch,
+                generation,
             },
         );
     }
@@ -181,7 +182,7 @@ impl Delivery for GroupDelivery {
         _now: SimTime,
         c: usize,
         why: Down,
-        _epoch: u32,
+        _generation: Generation,
         held: Vec<Slot>,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -189,7 +190,8 @@ impl Delivery for GroupDelivery {
         let Some(consumer) = w.consumers.get(c) else {
             return;
         };
-        let (ack, epoch, session) = (consumer.ack, consumer.epoch, consumer.session_timeout_nanos);
+        let (ack, generation) = (consumer.ack, consumer.generation);
+        let session = consumer.session_timeout_nanos;
         for slot in held {
             let message = w.messages.get(slot).copied();
             w.messages.remove(slot);
@@ -216,7 +218,7 @@ impl Delivery for GroupDelivery {
             session,
             Event::MemberExpired {
                 consumer: c as u32,
-                epoch,
+                generation,
             },
         );
     }
@@ -289,13 +291,13 @@ impl World {
         now: SimTime,
         c: usize,
         slot: Slot,
-        epoch: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
-        if consumer.epoch != epoch {
+        if !consumer.generation.is_current(generation) {
             return;
         }
         self.drop_from_hand(c, slot);

@@ -4,6 +4,7 @@
 //! partition restarts from its committed offset.
 
 use crate::broker::consumer::{GroupDelivery, Source};
+use crate::broker::generation::Generation;
 use crate::broker::message::flag;
 use crate::broker::world::{Event, World};
 use crate::engine::{Scheduler, SimTime};
@@ -15,13 +16,13 @@ impl World {
         &mut self,
         now: SimTime,
         c: usize,
-        epoch: u32,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get(c) else {
             return;
         };
-        if consumer.epoch != epoch || consumer.alive {
+        if !consumer.generation.is_current(generation) || consumer.alive {
             return;
         }
         let Source::Topic(GroupDelivery { topic, group, .. }) = consumer.source else {
