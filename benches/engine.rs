@@ -24,7 +24,7 @@ fn pipelines(c: &mut Criterion) {
         b.iter(|| {
             let mut run = Run::new(&pipeline).expect("builds");
             run.run_to_end(|_| {}).expect("runs");
-            run.world().ledger.processed
+            run.world().ledger().processed
         })
     });
     group.bench_function("bare_binary_heap_mm1", |b| {
@@ -35,7 +35,7 @@ fn pipelines(c: &mut Criterion) {
         b.iter(|| {
             let mut run = Run::new(&topic).expect("builds");
             run.run_to_end(|_| {}).expect("runs");
-            run.world().ledger.processed
+            run.world().ledger().processed
         })
     });
     group.finish();
@@ -78,7 +78,7 @@ fn run_built(
             || Run::new(scenario).expect("builds"),
             |mut run| {
                 run.run_to_end(|_| {}).expect("runs");
-                run.world().ledger.processed
+                run.world().ledger().processed
             },
             criterion::BatchSize::LargeInput,
         )
@@ -167,11 +167,7 @@ fn looking(c: &mut Criterion) {
     let mut run = Run::new(&scenario).expect("builds");
     run.advance_to(10_000_000_000).expect("runs");
     group.bench_function("status_1000_pipelines", |b| {
-        b.iter(|| {
-            evlab::metrics::report::status::Status::of(run.world())
-                .badges
-                .len()
-        })
+        b.iter(|| evlab::report::status::Status::of(run.world()).badges.len())
     });
     group.bench_function("report_1000_pipelines", |b| {
         b.iter(|| run.report(None, false).nodes.len())

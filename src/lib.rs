@@ -2,8 +2,9 @@
 //!
 //! The library is the whole product: scenario files ([`scenario`]) are parsed
 //! and checked, wired into a model of brokers and clients ([`broker`]) that
-//! runs on a domain-free discrete-event core ([`engine`]), and measured
-//! ([`metrics`]). The command line ([`cli`]) and the desktop lab are thin
+//! runs on a domain-free discrete-event core ([`engine`]), measured by the
+//! instruments of [`metrics`], and summed up by [`report`], which reads the model
+//! through its read API ([`broker::view`]). The command line ([`cli`]) and the desktop lab are thin
 //! fronts over [`run`].
 
 pub mod atomic;
@@ -15,6 +16,7 @@ pub mod experiment;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod metrics;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod text;

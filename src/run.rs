@@ -3,11 +3,14 @@
 //!
 //! A [`Run`] wires a [`World`] from a checked [`Scenario`], advances it in
 //! slices of simulated time (so a front can show progress, pace it against the
-//! wall clock or stop it), and produces the [`Report`].
+//! wall clock or stop it), keeps the time series (the world stops the engine when a
+//! sample is due, and the run takes it before the next event), and produces the
+//! [`Report`].
 
 use crate::broker::world::World;
 use crate::engine::{SimTime, Simulation};
-use crate::metrics::report::{Report, RunInfo};
+use crate::report::series::Series;
+use crate::report::{Report, RunInfo};
 use crate::scenario::raw::FaultKind;
 use crate::scenario::{Fault, FaultTarget, Scenario};
 
@@ -35,6 +38,7 @@ impl RunError {
 
 pub struct Run {
     sim: Simulation<World>,
+    series: Series,
     name: String,
     seed: u64,
     duration_nanos: SimTime,
@@ -74,8 +78,12 @@ impl Run {
             Simulation::build(|scheduler| World::build(scenario, scheduler, routing_budget))
                 .map_err(RunError::Build)?;
         sim.set_event_limit(scenario.max_events);
+        let samples = scenario.duration_nanos / scenario.sample_every_nanos.max(1) + 1;
+        let samples = usize::try_from(samples).unwrap_or(usize::MAX);
+        let series = Series::new(sim.model(), samples).map_err(RunError::Build)?;
         Ok(Run {
             sim,
+            series,
             name: scenario.name.clone(),
             seed: scenario.seed,
             duration_nanos: scenario.duration_nanos,
@@ -114,6 +122,25 @@ impl Run {
         self.sim.model()
     }
 
+    /// The time series so far.
+    pub fn series(&self) -> &Series {
+        &self.series
+    }
+
+    /// Takes the sample of the time series the world stopped for, if it did. Called
+    /// after everything that runs events, so the row reads the world at its instant.
+    /// Returns whether there was one.
+    fn take_sample(&mut self) -> bool {
+        let now = self.sim.now();
+        let world = self.sim.parts_mut().0;
+        if !world.sample_due() {
+            return false;
+        }
+        self.series.sample(now, world);
+        world.sample_taken();
+        true
+    }
+
     /// Events still scheduled.
     pub fn pending_events(&self) -> usize {
         self.sim.scheduler().pending()
@@ -129,10 +156,11 @@ impl Run {
         let mut executed = 0;
         while self.sim.scheduler().next_time().is_some_and(|t| t <= until)
             && self.sim.stalled_at().is_none()
-            && self.sim.model().failure.is_none()
+            && self.sim.model().failure().is_none()
             && !self.sim.event_limit_reached()
         {
             executed += self.sim.step(1);
+            self.take_sample();
             if let Err(message) = self.sim.model().check_ledger() {
                 return Err(RunError::Stopped {
                     at_seconds: self.sim.now() as f64 / 1e9,
@@ -167,6 +195,8 @@ impl Run {
             let to_projection = self.next_projection.saturating_sub(self.sim.events());
             let budget = (max_events - executed).min(to_projection.max(1));
             executed += self.sim.run_until_or_pause(until, budget);
+            // A sample stops the engine before `until`, whatever the clock says.
+            let sampled = self.take_sample();
             if self.sim.events() >= self.next_projection {
                 self.next_projection = self.next_projection.saturating_mul(2);
                 self.project();
@@ -174,7 +204,8 @@ impl Run {
             if let Some(stopped) = self.stop_reason() {
                 return Err(stopped);
             }
-            if executed >= max_events || self.sim.now() >= until || self.sim.event_limit_reached() {
+            let reached = self.sim.now() >= until && !sampled;
+            if executed >= max_events || reached || self.sim.event_limit_reached() {
                 return Ok(executed);
             }
         }
@@ -204,16 +235,17 @@ impl Run {
             return Ok(0);
         }
         let executed = self.sim.step(1);
+        self.take_sample();
         self.stop_reason().map_or(Ok(executed), Err)
     }
 
     /// Why the run cannot go on, if it cannot: a model failure, stalled time, or the
     /// event limit reached before the end.
     fn stop_reason(&self) -> Option<RunError> {
-        if let Some(message) = &self.sim.model().failure {
+        if let Some(message) = self.sim.model().failure() {
             return Some(RunError::Stopped {
                 at_seconds: self.sim.now() as f64 / 1e9,
-                message: message.clone(),
+                message: message.to_string(),
             });
         }
         if let Some(at) = self.sim.stalled_at() {
@@ -281,7 +313,7 @@ impl Run {
     /// Whether the time series records latency quantiles per interval (on by
     /// default; a headless run that does not report the series turns it off).
     pub fn set_latency_series(&mut self, on: bool) {
-        self.sim.parts_mut().0.series.set_latency(on);
+        self.sim.parts_mut().0.set_interval_latency(on);
     }
 
     /// Injects a fault now, as if it had been scheduled for this instant. It is
@@ -326,7 +358,7 @@ impl Run {
 
     /// Every fault of the run so far: the scenario's, then those injected, in order of time.
     pub fn faults(&self) -> &[Fault] {
-        &self.sim.model().faults
+        self.sim.model().faults()
     }
 
     /// Checks the ledger's conservation law against the model's structures.
@@ -357,7 +389,7 @@ impl Run {
                 now: self.sim.now(),
                 events: self.sim.events(),
                 wall_seconds,
-                include_series,
+                series: include_series.then_some(&self.series),
             },
         )
     }

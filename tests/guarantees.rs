@@ -30,7 +30,7 @@
 mod common;
 
 use common::node;
-use evlab::metrics::report::{NodeDetail, Report};
+use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
 const SECOND: u64 = 1_000_000_000;
@@ -83,17 +83,16 @@ fn lag(report: &Report, topic: &str) -> u64 {
 
 /// Index of consumer `id` in the world.
 fn consumer_index(run: &Run, id: &str) -> usize {
-    let world = run.world();
-    world
-        .consumers
-        .iter()
-        .position(|c| world.ids[c.node] == id)
+    run.world()
+        .consumers()
+        .position(|c| c.id() == id)
         .unwrap_or_else(|| panic!("no consumer {id}"))
 }
 
 /// Processing attempts by consumer `id` so far, and how many failed.
 fn attempts(run: &Run, id: &str) -> (u64, u64) {
-    let metrics = &run.world().consumers[consumer_index(run, id)].metrics;
+    let consumer = run.world().consumer(consumer_index(run, id)).unwrap();
+    let metrics = consumer.metrics();
     (metrics.lifetime_attempts, metrics.failed)
 }
 
@@ -546,7 +545,8 @@ fn rebalance_scenario(commit: &str) -> String {
 
 /// Partitions per member of the topic's only group.
 fn assignment(run: &Run) -> Vec<Vec<u32>> {
-    run.world().topics[0].groups[0].assigned.clone()
+    let group = run.world().topic(0).unwrap().groups().next().unwrap();
+    group.assigned().to_vec()
 }
 
 #[test]
@@ -556,11 +556,9 @@ fn a_rebalance_hands_the_partitions_over_and_reprocesses_what_was_uncommitted() 
     assert_eq!(assignment(&run), [vec![0, 1], vec![2, 3]]);
     // Records of b's partitions processed since its last commit (at 5 s).
     let uncommitted: u64 = {
-        let group = &run.world().topics[0].groups[0];
-        [2, 3]
-            .iter()
-            .map(|&p| group.cursors[p].done.iter().filter(|&&d| d).count() as u64)
-            .sum()
+        let group = run.world().topic(0).unwrap().groups().next().unwrap();
+        let cursors: Vec<_> = group.cursors(run.now()).collect();
+        [2, 3].iter().map(|&p| cursors[p].done_uncommitted).sum()
     };
     assert!(uncommitted > 100, "{uncommitted}");
     // The session times out at 11 s; the group is paused until 12 s.
@@ -577,7 +575,8 @@ fn a_rebalance_hands_the_partitions_over_and_reprocesses_what_was_uncommitted() 
         "the survivor does not own everything"
     );
     let (run, interval) = finish(run);
-    assert_eq!(run.world().topics[0].groups[0].rebalances, 1);
+    let group = run.world().topic(0).unwrap().groups().next().unwrap();
+    assert_eq!(group.rebalances(), 1);
     let t = &interval.totals;
     assert_eq!(t.lost, 0, "{:?}", t.lost_by_reason);
     // What b had processed but not committed is processed again. One more may
@@ -626,17 +625,18 @@ fn a_survivor_does_not_reprocess_its_own_records_after_a_rebalance() {
     let mut run = start(&rebalance_scenario(r#"Interval(every: "5s")"#));
     run.advance_to(9 * SECOND - 1).unwrap();
     let uncommitted_of = |run: &Run, partitions: [usize; 2]| -> u64 {
-        let group = &run.world().topics[0].groups[0];
+        let group = run.world().topic(0).unwrap().groups().next().unwrap();
+        let cursors: Vec<_> = group.cursors(run.now()).collect();
         partitions
             .iter()
-            .map(|&p| group.cursors[p].done.iter().filter(|&&d| d).count() as u64)
+            .map(|&p| cursors[p].done_uncommitted)
             .sum()
     };
     let b_uncommitted = uncommitted_of(&run, [2, 3]);
     run.advance_to(11 * SECOND).unwrap();
-    let a = &run.world().consumers[consumer_index(&run, "a")];
+    let a = run.world().consumer(consumer_index(&run, "a")).unwrap();
     assert!(
-        a.paused && a.in_hand.len() == 1,
+        a.paused() && a.in_hand() == 1,
         "a holds no record as the rebalance begins"
     );
     // Regression: the record finished during the pause was left uncommitted and processed again.

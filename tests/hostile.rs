@@ -440,7 +440,7 @@ fn a_dead_letter_cycle_across_queues_drops_each_message_on_its_second_lap() {
     let enqueued = |id: &str| {
         let node = report.nodes.iter().find(|n| n.id == id).unwrap();
         match &node.detail {
-            evlab::metrics::report::NodeDetail::Queue { enqueued, .. } => *enqueued,
+            evlab::report::NodeDetail::Queue { enqueued, .. } => *enqueued,
             _ => panic!("{id} is a queue"),
         }
     };
@@ -465,7 +465,7 @@ fn a_rejection_on_the_way_lets_a_dead_letter_come_round_again() {
     let (_, scenario) = scenario::parse(&text, "rejected.ron").unwrap();
     let report = evlab::run::run(&scenario).unwrap();
     let node = report.nodes.iter().find(|n| n.id == "b").unwrap();
-    let evlab::metrics::report::NodeDetail::Queue { enqueued, .. } = node.detail else {
+    let evlab::report::NodeDetail::Queue { enqueued, .. } = node.detail else {
         panic!("b is a queue");
     };
     assert_eq!(report.totals.produced, 100);

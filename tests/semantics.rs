@@ -8,7 +8,7 @@
 mod common;
 
 use common::node;
-use evlab::metrics::report::{NodeDetail, Report};
+use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
 /// Parses `nodes` and `edges` (RON fragments) into a scenario and runs it.
@@ -71,12 +71,9 @@ fn drop_head_keeps_the_newest_and_reject_publish_the_oldest() {
         // Ten messages by 1 s: message 0 is in the consumer's hands; look at what waits behind it.
         run.advance_to(1_000_000_000).unwrap();
         let world = run.world();
-        let waiting: Vec<u64> = world.queues[0].ready[0]
-            .iter()
-            .map(|&slot| world.message(slot).unwrap().id)
-            .collect();
+        let waiting: Vec<u64> = world.queue(0).unwrap().ready_ids(0).collect();
         assert_eq!(waiting, survivors, "{policy}");
-        assert_eq!(world.ledger.lost.overflow, 6, "{policy}");
+        assert_eq!(world.ledger().lost.overflow, 6, "{policy}");
         run.run_to_end(|_| {}).unwrap();
         run.check_ledger().unwrap();
     }
@@ -150,14 +147,13 @@ fn higher_priority_is_delivered_first() {
     let mut run = Run::new(&scenario).unwrap();
     for second in 1..40u64 {
         run.advance_to(second * 1_000_000_000).unwrap();
-        let q = &run.world().queues[0];
+        let high = run.world().queue(0).unwrap().ready_ids(5).count();
         assert!(
-            q.ready[5].len() <= 1,
-            "at {second} s, {} high-priority messages wait",
-            q.ready[5].len()
+            high <= 1,
+            "at {second} s, {high} high-priority messages wait"
         );
     }
-    assert!(run.world().queues[0].ready[1].len() > 300);
+    assert!(run.world().queue(0).unwrap().ready_ids(1).count() > 300);
     run.check_ledger().unwrap();
 }
 
@@ -293,10 +289,11 @@ fn prefetch_lets_a_consumer_hoard() {
     let mut run = Run::new(&scenario).unwrap();
     run.advance_to(2_000_000_000).unwrap();
     let world = run.world();
-    assert_eq!(world.consumers[0].unacked, 50);
-    assert_eq!(world.consumers[0].buffer.len(), 49);
-    assert_eq!(world.consumers[1].unacked, 1);
-    assert_eq!(world.queues[0].unacked, 51);
+    let consumer = |i| world.consumer(i).unwrap();
+    assert_eq!(consumer(0).unacked(), 50);
+    assert_eq!(consumer(0).buffered(), 49);
+    assert_eq!(consumer(1).unacked(), 1);
+    assert_eq!(world.queue(0).unwrap().unacked(), 51);
     run.check_ledger().unwrap();
 }
 
@@ -312,10 +309,10 @@ fn keyed_records_stay_in_their_murmur2_partition() {
         edges: [(from: "p", to: "t"), (from: "t", to: "c1"), (from: "t", to: "c2"), (from: "t", to: "c3")])"#, "t").unwrap();
     let mut run = Run::new(&scenario).unwrap();
     run.run_to_end(|_| {}).unwrap();
-    let topic = &run.world().topics[0];
-    for (p, partition) in topic.partitions.iter().enumerate() {
-        for record in &partition.records {
-            let key = format!("key-{}", record.key);
+    let topic = run.world().topic(0).unwrap();
+    for (p, partition) in topic.partitions().enumerate() {
+        for key in partition.keys() {
+            let key = format!("key-{key}");
             assert_eq!(
                 evlab::broker::murmur2::partition_for_key(key.as_bytes(), 6) as usize,
                 p
@@ -323,8 +320,8 @@ fn keyed_records_stay_in_their_murmur2_partition() {
         }
     }
     // Range assignment: 6 partitions over 3 members, two each, in id order.
-    let group = &topic.groups[0];
-    assert_eq!(group.assigned, vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
+    let group = topic.groups().next().unwrap();
+    assert_eq!(group.assigned(), [vec![0, 1], vec![2, 3], vec![4, 5]]);
     run.check_ledger().unwrap();
 }
 
@@ -391,10 +388,12 @@ fn round_robin_partitioner_spreads_evenly() {
         edges: [(from: "p", to: "t"), (from: "t", to: "c")])"#, "t").unwrap();
     let mut run = Run::new(&scenario).unwrap();
     run.run_to_end(|_| {}).unwrap();
-    let ends: Vec<u64> = run.world().topics[0]
-        .partitions
-        .iter()
-        .map(|p| p.end_offset)
+    let ends: Vec<u64> = run
+        .world()
+        .topic(0)
+        .unwrap()
+        .partitions()
+        .map(|p| p.end_offset())
         .collect();
     assert_eq!(ends, vec![250, 250, 250, 250]);
 }
@@ -441,7 +440,8 @@ fn offsets_are_committed_as_the_commit_mode_says() {
         let (_, scenario) = evlab::scenario::parse(&text, "t").unwrap();
         let mut run = Run::new(&scenario).unwrap();
         run.advance_to(4_950_000_000).unwrap();
-        let cursor = &run.world().topics[0].groups[0].cursors[0];
+        let group = run.world().topic(0).unwrap().groups().next().unwrap();
+        let cursor = group.cursors(run.now()).next().unwrap();
         (cursor.committed, cursor.position)
     };
     let (each, position) = committed_at(", commit: AfterEach");
@@ -672,11 +672,11 @@ fn a_retuned_producer_rate_applies_from_then_on() {
     let (_, fast) = evlab::scenario::parse(&text("200/s"), "fast.ron").unwrap();
     let mut run = evlab::run::Run::new(&slow).unwrap();
     run.advance_to(5_000_000_000).unwrap();
-    let halfway = run.world().ledger.produced;
+    let halfway = run.world().ledger().produced;
     assert!((499..=501).contains(&halfway), "{halfway}");
     run.retune(&fast);
     run.run_to_end(|_| {}).unwrap();
-    let produced = run.world().ledger.produced;
+    let produced = run.world().ledger().produced;
     // 100/s for 5 s, then 200/s for 5 s (one gap at the old rate in between).
     assert!((1495..=1501).contains(&produced), "{produced}");
     assert_eq!(run.check_ledger(), Ok(()));
@@ -1118,15 +1118,15 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     };
     // The consumer: a crash from 3 s to 4 s inside one from 2 s to 6 s.
     let crashes = r#"(at: "2s", target: "c", kind: Crash, duration: "4s"), (at: "3s", target: "c", kind: Crash, duration: "1s")"#;
-    assert!(!at(crashes, 5).world().consumers[0].alive);
-    assert!(at(crashes, 7).world().consumers[0].alive);
+    assert!(!at(crashes, 5).world().consumer(0).unwrap().alive());
+    assert!(at(crashes, 7).world().consumer(0).unwrap().alive());
     // A crash for good injected over a crash with a restart.
     let for_good = r#"(at: "2s", target: "c", kind: Crash, duration: "1s"), (at: "2500ms", target: "c", kind: Crash)"#;
-    assert!(!at(for_good, 10).world().consumers[0].alive);
+    assert!(!at(for_good, 10).world().consumer(0).unwrap().alive());
     // The queue's broker: a failure from 4 s to 5 s inside one from 3 s to 8 s.
     let outages = r#"(at: "3s", target: "q", kind: BrokerFailure(), duration: "5s"), (at: "4s", target: "q", kind: BrokerFailure(), duration: "1s")"#;
-    assert!(!at(outages, 6).world().queues[0].online);
-    assert!(at(outages, 9).world().queues[0].online);
+    assert!(!at(outages, 6).world().queue(0).unwrap().online());
+    assert!(at(outages, 9).world().queue(0).unwrap().online());
     // The link: a cut from 6 s to 7 s inside one from 5 s to 9 s loses 4 s of publishes.
     let cuts = r#"(at: "5s", target: "p->q", kind: Cut, duration: "4s"), (at: "6s", target: "p->q", kind: Cut, duration: "1s")"#;
     let mut run = at(cuts, 1);
@@ -1134,9 +1134,9 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     assert_eq!(run.report(None, false).totals.lost_by_reason.link_loss, 400);
     // Slow-downs multiply while they overlap.
     let slows = r#"(at: "2s", target: "c", kind: Slow(factor: 2.0), duration: "4s"), (at: "3s", target: "c", kind: Slow(factor: 3.0), duration: "1s")"#;
-    assert_eq!(at(slows, 3).world().consumers[0].slow_factor, 6.0);
-    assert_eq!(at(slows, 5).world().consumers[0].slow_factor, 2.0);
-    assert_eq!(at(slows, 7).world().consumers[0].slow_factor, 1.0);
+    assert_eq!(at(slows, 3).world().consumer(0).unwrap().slow_factor(), 6.0);
+    assert_eq!(at(slows, 5).world().consumer(0).unwrap().slow_factor(), 2.0);
+    assert_eq!(at(slows, 7).world().consumer(0).unwrap().slow_factor(), 1.0);
     // A service crashed for good during a crash with a restart stays down.
     let text = r#"(version: 1, name: "t", seed: 1, duration: "10s",
         nodes: [Producer(id: "p", arrival: Constant(rate: "100/s")),
@@ -1146,7 +1146,7 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     let (_, scenario) = evlab::scenario::parse(text, "t").unwrap();
     let mut run = Run::new(&scenario).unwrap();
     run.advance_to(5_000_000_000).unwrap();
-    assert!(!run.world().services.nodes[0].alive);
+    assert!(!run.world().service(0).unwrap().alive());
 }
 
 /// `Run::inject` refuses what the scenario checker would: a partition the topic does not

@@ -19,8 +19,8 @@
 mod common;
 
 use common::node as detail;
-use evlab::metrics::report::{NodeDetail, Report};
-use evlab::metrics::requests::{CallReport, RequestReport};
+use evlab::report::requests::{CallReport, RequestReport};
+use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
 const SECOND: u64 = 1_000_000_000;
@@ -381,7 +381,7 @@ fn requests_and_messages_balance_after_every_slice_and_runs_are_deterministic() 
 fn faults_can_be_injected_into_a_running_service() {
     let mut run = start(&chain(r#"(timeout: "100ms")"#, ""));
     run.advance_to(2 * SECOND).unwrap();
-    let b = run.world().ids.iter().position(|id| id == "b").unwrap();
+    let b = run.world().ids().iter().position(|id| id == "b").unwrap();
     run.inject(
         evlab::scenario::FaultTarget::Node(b),
         evlab::scenario::raw::FaultKind::Crash,

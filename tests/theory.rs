@@ -51,7 +51,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use evlab::metrics::NodeHistogram;
-use evlab::metrics::report::{NodeDetail, Report};
+use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
 // ===== statistics ====================================================================
@@ -374,9 +374,8 @@ fn simulate(text: &str, name: &str) -> Outcome {
     assert_conserved(&run, &report);
     let waited = run
         .world()
-        .queues
-        .iter()
-        .map(|q| fraction_waited(&q.metrics.wait))
+        .queues()
+        .map(|q| fraction_waited(&q.metrics().wait))
         .collect();
     Outcome { report, waited }
 }

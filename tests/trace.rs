@@ -35,7 +35,7 @@ fn traced_hops_agree_with_the_ledger() {
     run.run_to_end(|_| {}).unwrap();
     let hops = run.take_hops();
     let count = |kind: HopKind| hops.iter().filter(|h| h.kind == kind).count() as u64;
-    let ledger = &run.world().ledger;
+    let ledger = run.world().ledger();
     assert_eq!(count(HopKind::Produced), ledger.produced);
     assert_eq!(
         count(HopKind::Routed),
@@ -96,5 +96,5 @@ fn sampling_follows_one_message_in_n() {
     let hops = run.take_hops();
     assert!(hops.iter().all(|h| h.message % 10 == 0));
     let produced = hops.iter().filter(|h| h.kind == HopKind::Produced).count() as u64;
-    assert_eq!(produced, run.world().ledger.produced.div_ceil(10));
+    assert_eq!(produced, run.world().ledger().produced.div_ceil(10));
 }

@@ -17,7 +17,6 @@ use crate::engine::Scheduler;
 use crate::engine::arena::Arena;
 use crate::engine::rng::{stable_hash, stream};
 use crate::metrics::LatencyHistogram;
-use crate::metrics::series::Series;
 use crate::scenario::model::{
     Consumer as ConsumerSpec, Node, Producer as ProducerSpec, Queue as QueueSpec,
 };
@@ -97,11 +96,8 @@ impl World {
         let routes = interner.into_table(scenario, routing_budget_bytes)?;
         schedule_first_events(scenario, scheduler, &mut nodes);
         let ids: Vec<String> = scenario.nodes.iter().map(|n| n.id.clone()).collect();
-        let samples = scenario.duration_nanos / scenario.sample_every_nanos.max(1) + 1;
-        let samples = usize::try_from(samples).unwrap_or(usize::MAX);
-        let series = Series::new(&ids, &node_refs, samples)?;
         Ok(assemble(
-            scenario, nodes, ids, node_refs, routes, services, series, key_count,
+            scenario, nodes, ids, node_refs, routes, services, key_count,
         ))
     }
 }
@@ -439,7 +435,6 @@ fn assemble(
     node_refs: Vec<NodeRef>,
     routes: super::routing::RouteTable,
     services: Services,
-    series: Series,
     key_count: u32,
 ) -> World {
     let producer_seeds = nodes
@@ -480,8 +475,10 @@ fn assemble(
             processed: 0,
             latency: LatencyHistogram::default(),
         },
-        series,
+        interval_latency: Some(LatencyHistogram::with_precision(2)),
         sample_every: scenario.sample_every_nanos,
+        sample_due: false,
+        stop: false,
         max_records: scenario.max_in_flight,
         stored_records: 0,
         subscriptions: nodes.subscriptions,

@@ -180,7 +180,9 @@ impl World {
                 latency.record(now - message.produced_at);
             }
             self.window.latency.record(now - message.produced_at);
-            self.series.record_latency(now - message.produced_at);
+            if let Some(interval) = &mut self.interval_latency {
+                interval.record(now - message.produced_at);
+            }
             self.window.processed += 1;
         }
         effect

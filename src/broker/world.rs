@@ -22,7 +22,6 @@ use crate::engine::arena::{Arena, Slot};
 use crate::engine::rng::Stream;
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::metrics::LatencyHistogram;
-use crate::metrics::series::Series;
 use crate::scenario::raw::EdgeKind;
 use crate::scenario::{Fault, Kind, NodeKind, Scenario};
 
@@ -92,15 +91,17 @@ pub struct Window {
     pub latency: LatencyHistogram,
 }
 
+/// The model. Its fields are the broker's own: the layers above read it through
+/// [`super::view`].
 pub struct World {
-    pub ids: Vec<String>,
-    pub node_refs: Vec<NodeRef>,
-    pub producers: Vec<ProducerState>,
-    pub exchanges: Vec<ExchangeState>,
-    pub queues: Vec<QueueState>,
-    pub topics: Vec<TopicState>,
-    pub consumers: Vec<ConsumerState>,
-    pub routes: RouteTable,
+    pub(super) ids: Vec<String>,
+    pub(super) node_refs: Vec<NodeRef>,
+    pub(super) producers: Vec<ProducerState>,
+    pub(super) exchanges: Vec<ExchangeState>,
+    pub(super) queues: Vec<QueueState>,
+    pub(super) topics: Vec<TopicState>,
+    pub(super) consumers: Vec<ConsumerState>,
+    pub(super) routes: RouteTable,
     pub(super) messages: Arena<Message>,
     /// Next sequence number per key index.
     pub(super) key_seq: Vec<u32>,
@@ -109,19 +110,26 @@ pub struct World {
     /// forget again once `next_message_id` reaches `next_forget`.
     pub(super) ids_forgotten_below: u64,
     pub(super) next_forget: u64,
-    pub ledger: Ledger,
-    pub window: Window,
-    pub series: Series,
+    pub(super) ledger: Ledger,
+    pub(super) window: Window,
+    /// End-to-end latencies of the current sample interval, for the time series'
+    /// quantiles; `None` when a front asks for no latency series.
+    pub(super) interval_latency: Option<LatencyHistogram>,
     pub(super) sample_every: u64,
+    /// A sample of the time series is due: the run, which keeps the series, takes it
+    /// (see [`World::sample_due`]) before the next event.
+    pub(super) sample_due: bool,
+    /// The engine stops after the current event: the run failed, or a sample is due.
+    pub(super) stop: bool,
     /// Most log records all topics may hold at once.
     pub(super) max_records: u64,
     pub(super) stored_records: u64,
     /// One per queue and per topic consumer group.
-    pub subscriptions: Vec<Subscription>,
+    pub(super) subscriptions: Vec<Subscription>,
     /// Where each edge leads and what it means, for dead-letter and retry targets.
     pub(super) edges: Vec<(usize, EdgeKind)>,
     /// Faults scheduled in the scenario, then those injected while running, with their times.
-    pub faults: Vec<Fault>,
+    pub(super) faults: Vec<Fault>,
     /// Copies waiting out a retry delay before going back to their queue.
     pub(super) parked: u64,
     /// One link per edge (latency and link faults), and copies on their way along one.
@@ -142,9 +150,9 @@ pub struct World {
     /// Times the current fault has yielded to other events at its instant.
     pub(super) fault_deferrals: u32,
     /// Set when the run cannot go on (a memory cap was hit); the runner stops and reports it.
-    pub failure: Option<String>,
+    pub(super) failure: Option<String>,
     /// Request/response services, their call edges and their requests.
-    pub services: Services,
+    pub(super) services: Services,
     /// Message tracing for the lab; `None` (off) unless a front turns it on.
     pub(super) tracer: Option<Box<super::trace::Tracer>>,
     /// Queues dead-lettering a copy right now: the history the copy leaves with, and why.
@@ -159,7 +167,7 @@ pub struct World {
     pub(super) any_confirms: bool,
     /// Consumers that publish nothing onwards: where journeys end. With more than one,
     /// each keeps its own end-to-end latency.
-    pub sinks: u32,
+    pub(super) sinks: u32,
     /// The time of the event being handled.
     pub(super) now: SimTime,
 }
@@ -193,6 +201,31 @@ impl World {
     pub(super) fn fail(&mut self, message: String) {
         if self.failure.is_none() {
             self.failure = Some(message);
+        }
+        self.stop = true;
+    }
+
+    /// Whether the engine stopped for a sample of the time series, which is to be taken
+    /// now, before the next event (then [`World::sample_taken`]).
+    pub fn sample_due(&self) -> bool {
+        self.sample_due
+    }
+
+    /// The sample is taken: the next interval's latencies start afresh, and the run goes on.
+    pub fn sample_taken(&mut self) {
+        if let Some(interval) = &mut self.interval_latency {
+            interval.reset();
+        }
+        self.sample_due = false;
+        self.stop = self.failure.is_some();
+    }
+
+    /// Turns the interval latencies of the time series on or off (on by default).
+    pub fn set_interval_latency(&mut self, on: bool) {
+        match (on, self.interval_latency.is_some()) {
+            (true, false) => self.interval_latency = Some(LatencyHistogram::with_precision(2)),
+            (false, true) => self.interval_latency = None,
+            _ => {}
         }
     }
 
@@ -232,7 +265,7 @@ impl World {
         self.services.reset(now);
     }
 
-    fn sample(&mut self, now: SimTime, scheduler: &mut Scheduler<Event>) {
+    fn sample(&mut self, scheduler: &mut Scheduler<Event>) {
         if self.subscriptions.iter().any(Subscription::out_of_memory) {
             self.fail(
                 "the machine gave no more memory to remember which messages were processed: \
@@ -241,9 +274,9 @@ impl World {
             );
             return;
         }
-        let mut series = std::mem::take(&mut self.series);
-        series.sample(now, self);
-        self.series = series;
+        // The engine stops after this event, and the run reads the world for its series.
+        self.sample_due = true;
+        self.stop = true;
         scheduler.after(self.sample_every, Event::Sample);
     }
 
@@ -375,7 +408,7 @@ impl Model for World {
                 request,
                 generation,
             } => self.call_retry(now, request, generation, scheduler),
-            Event::Sample => self.sample(now, scheduler),
+            Event::Sample => self.sample(scheduler),
             Event::RetentionCheck { topic } => {
                 self.enforce_retention(now, topic as usize);
                 if let Some(check) = self.topics.get(topic as usize).map(|t| t.retention_check) {
@@ -386,8 +419,9 @@ impl Model for World {
         }
     }
 
+    /// The run failed, or a sample is due (one flag: one test per event).
     fn halted(&self) -> bool {
-        self.failure.is_some()
+        self.stop
     }
 
     /// Sampling the time series only observes.

@@ -161,7 +161,7 @@ pub fn time_scenario(scenario: &scenario::Scenario) -> Result<(f64, f64, f64), S
     let wall = started.elapsed().as_secs_f64().max(1e-9);
     Ok((
         run.events() as f64 / wall,
-        run.world().ledger.processed as f64 / wall,
+        run.world().ledger().processed as f64 / wall,
         wall,
     ))
 }
@@ -361,7 +361,7 @@ fn memory() -> Result<Memory, String> {
     let mut run = Run::new(&scenario).map_err(|e| e.to_string())?;
     run.run_to_end(|_| {}).map_err(|e| e.to_string())?;
     let after = resident_bytes();
-    let held = run.world().ledger.in_flight();
+    let held = run.world().ledger().in_flight();
     let bytes = match (before, after) {
         (Some(b), Some(a)) if held > 0 => Some(a.saturating_sub(b) as f64 / held as f64),
         _ => None,

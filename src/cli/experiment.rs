@@ -13,7 +13,7 @@ use crate::atomic::PendingFile;
 use crate::experiment::{
     self, HEADLINE, Summary, number, ordered, paired_difference, replication_seed,
 };
-use crate::metrics::report::Report;
+use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::text::printable;
 

@@ -356,7 +356,7 @@ pub(crate) fn prepare_out(out: Option<&Path>) -> Result<Option<PendingFile>, Exi
 /// evlab's format.
 fn append_target(path: Option<&Path>) -> Result<(), ExitCode> {
     let Some(path) = path else { return Ok(()) };
-    let header = crate::metrics::report::Report::CSV_HEADER;
+    let header = crate::report::Report::CSV_HEADER;
     let shown = printable(&path.display().to_string()).into_owned();
     let refuse = |why: String| {
         eprintln!("error: cannot append to {shown}: {why}");
@@ -382,7 +382,7 @@ fn append_target(path: Option<&Path>) -> Result<(), ExitCode> {
 fn append_csv(path: &Path, text: &str) -> ExitCode {
     let has_header = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     let rows = if has_header {
-        text.strip_prefix(crate::metrics::report::Report::CSV_HEADER)
+        text.strip_prefix(crate::report::Report::CSV_HEADER)
             .unwrap_or(text)
     } else {
         text

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::metrics::report::Report;
+use crate::report::Report;
 use crate::run::{self, RunError};
 use crate::scenario::Scenario;
 

@@ -12,8 +12,8 @@ use std::sync::mpsc;
 use eframe::egui;
 
 use crate::experiment::{self, Summary};
-use crate::metrics::report::Report;
-use crate::metrics::series::Series;
+use crate::report::Report;
+use crate::report::series::Series;
 use crate::scenario::Scenario;
 
 /// A background job's result, once it has one.

@@ -7,8 +7,8 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::experiments::{Compare, Replicate};
 use super::runner::Point;
-use crate::metrics::report::Report;
-use crate::metrics::series::{NodeSeries, Series};
+use crate::report::Report;
+use crate::report::series::{NodeSeries, Series};
 
 /// Which plot the dock shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

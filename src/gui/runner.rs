@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::broker::trace::Hop;
 use crate::broker::world::NodeRef;
-use crate::metrics::report::Report;
-use crate::metrics::report::status::Status;
+use crate::report::Report;
+use crate::report::status::Status;
 use crate::run::Run;
 use crate::scenario::raw::FaultKind;
 use crate::scenario::{Fault, FaultTarget, Scenario};
@@ -390,7 +390,7 @@ impl Engine {
         };
         let world = run.world();
         let now = run.now();
-        let ledger = &world.ledger;
+        let ledger = world.ledger();
         let (then, produced_then, processed_then) = self.last_sample;
         let dt = (now.saturating_sub(then)) as f64 / 1e9;
         let per_s = |now: u64, then: u64| {
@@ -401,7 +401,7 @@ impl Engine {
             }
         };
         let status = Status::of(world);
-        let series = &world.series;
+        let series = run.series();
         let latency_ms = match (
             series.latency_p50_ms.last(),
             series.latency_p95_ms.last(),
@@ -490,41 +490,39 @@ impl Engine {
 fn statuses(run: &Run) -> Vec<NodeStatus> {
     let world = run.world();
     let mut out: Vec<NodeStatus> = world
-        .ids
+        .ids()
         .iter()
-        .zip(crate::metrics::report::status::badges(world))
+        .zip(crate::report::status::badges(world))
         .map(|(id, badge)| NodeStatus {
             id: id.clone(),
             badge,
             alarm: None,
         })
         .collect();
-    for (index, node_ref) in world.node_refs.iter().enumerate() {
-        let Some(id) = world.ids.get(index) else {
-            continue;
-        };
+    for (index, node_ref) in world.node_refs().iter().enumerate() {
+        let id = world.id(index);
         let alarm = match *node_ref {
-            NodeRef::Consumer(i) => world.consumers.get(i as usize).and_then(|c| {
-                if !c.alive {
+            NodeRef::Consumer(i) => world.consumer(i as usize).and_then(|c| {
+                if !c.alive() {
                     Some(
-                        if world.is_disconnected(i as usize) && !c.faults.crashes.any() {
+                        if c.disconnected() {
                             "disconnected"
                         } else {
                             "crashed"
                         }
                         .to_string(),
                     )
-                } else if c.fault_failure > 0.0 {
-                    Some(format!("failing {:.0}%", c.fault_failure * 100.0))
-                } else if c.slow_factor > 1.0 {
-                    Some(format!("slowed x{:.1}", c.slow_factor))
+                } else if c.fault_failure() > 0.0 {
+                    Some(format!("failing {:.0}%", c.fault_failure() * 100.0))
+                } else if c.slow_factor() > 1.0 {
+                    Some(format!("slowed x{:.1}", c.slow_factor()))
                 } else {
                     None
                 }
             }),
             _ => None,
         };
-        if let Some(status) = out.iter_mut().find(|s| &s.id == id) {
+        if let Some(status) = out.iter_mut().find(|s| s.id == id) {
             status.alarm = alarm;
         }
     }

@@ -1,4 +1,5 @@
-//! Measurements: latency histograms, time averages, the time series and the report.
+//! The instruments: latency histograms and time averages, which the broker records
+//! into and the report reads. A leaf: nothing here knows brokers, scenarios or reports.
 //!
 //! Everything here has a fixed size chosen at start-up (HDR histograms with
 //! fixed bounds, counters), so recording never allocates. Windowed statistics
@@ -6,9 +7,6 @@
 //! model) never do.
 
 pub mod node;
-pub mod report;
-pub mod requests;
-pub mod series;
 
 use hdrhistogram::Histogram;
 

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use evlab::metrics::report::{NodeDetail, Report};
+use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
 /// A scenario in RON from its parts (`nodes`, `edges` and `faults` are list bodies).

@@ -89,8 +89,7 @@ mod running;
 
 use std::collections::BTreeMap;
 
-use evlab::broker::consumer::{QueueDelivery, Source};
-use evlab::metrics::report::Report;
+use evlab::report::Report;
 use evlab::run::{Run, RunError};
 use evlab::scenario::check::{LinkUse, check, link_allowed};
 use evlab::scenario::raw::XMatch;

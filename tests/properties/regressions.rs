@@ -38,18 +38,13 @@ pub(crate) fn first_broken_invariant_now(text: &str, step_nanos: u64) -> Option<
         if let Err(e) = run.check_ledger().and_then(|()| check_consumers(&run)) {
             return Some(format!("at {} ns: {e}", run.now()));
         }
-        if let Some(c) = run
-            .world()
-            .consumers
-            .iter()
-            .find(|c| c.busy > c.concurrency)
-        {
+        if let Some(c) = run.world().consumers().find(|c| c.busy() > c.concurrency()) {
             return Some(format!(
                 "at {} ns: consumer `{}` busy {} > concurrency {}",
                 run.now(),
-                run.world().ids[c.node],
-                c.busy,
-                c.concurrency
+                c.id(),
+                c.busy(),
+                c.concurrency()
             ));
         }
     }

@@ -4,20 +4,25 @@
 //!
 //! A report depends only on the scenario and the seed, so the same run gives
 //! the same bytes; wall-clock figures are left out unless asked for.
+//!
+//! The report is a layer above the simulation: it reads a world only through the
+//! broker's read API ([`crate::broker::view`]), and the broker knows nothing of it.
 
 mod csv;
 mod from_world;
+pub mod requests;
+pub mod series;
 pub mod status;
 mod table;
 
 use serde::Serialize;
 
-use super::LatencySummary;
-use super::requests::{CallReport, RequestReport};
-use super::series::Series;
 use crate::broker::subscription::Reordered;
 use crate::broker::world::{Lost, World};
 use crate::engine::SimTime;
+use crate::metrics::LatencySummary;
+use requests::{CallReport, RequestReport};
+use series::Series;
 
 #[derive(Serialize)]
 pub struct Report {
@@ -240,13 +245,15 @@ pub struct RunInfo<'a> {
     pub now: SimTime,
     pub events: u64,
     pub wall_seconds: Option<f64>,
-    pub include_series: bool,
+    /// The time series to include, if any.
+    pub series: Option<&'a Series>,
 }
 
 impl Report {
     pub fn new(world: &World, info: RunInfo<'_>) -> Report {
         let now = info.now;
-        let window_s = now.saturating_sub(world.window.start) as f64 / 1e9;
+        let window = world.window();
+        let window_s = now.saturating_sub(window.start) as f64 / 1e9;
         let per_s = |count: u64| {
             if window_s > 0.0 {
                 count as f64 / window_s
@@ -255,9 +262,9 @@ impl Report {
             }
         };
         let nodes = world
-            .node_refs
+            .node_refs()
             .iter()
-            .zip(&world.ids)
+            .zip(world.ids())
             .filter_map(|(r, id)| {
                 let detail = from_world::node_detail(world, *r, now, &per_s)?;
                 Some(NodeReport {
@@ -276,13 +283,13 @@ impl Report {
             events: info.events,
             wall_seconds: info.wall_seconds,
             totals: from_world::totals(world),
-            latency_ms: world.window.latency.summary_ms(),
+            latency_ms: window.latency.summary_ms(),
             throughput_per_s: Throughput {
-                produced: per_s(world.window.produced),
-                processed: per_s(world.window.processed),
+                produced: per_s(window.produced),
+                processed: per_s(window.processed),
             },
             nodes,
-            series: info.include_series.then(|| world.series.clone()),
+            series: info.series.cloned(),
             partial: None,
         }
     }
@@ -303,7 +310,7 @@ impl Report {
     }
 }
 
-pub(super) fn ms(value: f64) -> String {
+fn ms(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
     } else if value >= 1.0 {

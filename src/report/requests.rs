@@ -2,15 +2,15 @@
 //! (success rate, response times), each service's counts, and each call
 //! edge's outcomes and circuit breaker.
 //!
-//! Kept apart from `report.rs` so the report of the synchronous baseline has
+//! Kept apart from `mod.rs` so the report of the synchronous baseline has
 //! one place; the types are part of the same JSON contract.
 
 use serde::Serialize;
 
-use super::LatencySummary;
-use crate::broker::service::ClientStats;
-use crate::broker::world::World;
+use crate::broker::request::ClientStats;
+use crate::broker::view::ServiceView;
 use crate::engine::SimTime;
+use crate::metrics::LatencySummary;
 
 /// Requests sent by clients (producers whose edge leads to a service).
 /// Counts are over the whole run (`sent = succeeded + failed + in_flight_at_end`);
@@ -57,8 +57,8 @@ impl RequestReport {
             self.success_rate * 100.0,
             self.failed,
             self.in_flight_at_end,
-            super::report::ms(self.latency_ms.p50),
-            super::report::ms(self.latency_ms.p99)
+            super::ms(self.latency_ms.p50),
+            super::ms(self.latency_ms.p99)
         )
     }
 }
@@ -108,32 +108,27 @@ pub struct ServiceFigures {
     pub calls: Vec<CallReport>,
 }
 
-pub fn service_figures(world: &World, s: usize, now: SimTime) -> Option<ServiceFigures> {
-    let services = &world.services;
-    let node = services.nodes.get(s)?;
-    let m = &node.metrics;
-    let window = now.saturating_sub(world.window.start);
-    let calls = node
-        .calls
-        .iter()
-        .filter_map(|&c| services.calls.get(c as usize))
+/// What the report says about a service at `now`, its window starting at `window_start`.
+pub fn service_figures(
+    service: ServiceView<'_>,
+    now: SimTime,
+    window_start: SimTime,
+) -> ServiceFigures {
+    let m = service.metrics();
+    let window = now.saturating_sub(window_start);
+    let calls = service
+        .calls()
         .map(|call| {
-            let to = services
-                .nodes
-                .get(call.to as usize)
-                .and_then(|n| world.ids.get(n.node))
-                .cloned()
-                .unwrap_or_default();
             let c = call.metrics;
             CallReport {
-                to,
+                to: call.to.to_string(),
                 calls: c.calls,
                 successes: c.successes,
                 failures: c.failures,
                 timeouts: c.timeouts,
                 rejected_by_breaker: c.rejected,
                 late_answers: c.late_answers,
-                breaker: call.breaker.as_ref().map(|b| BreakerReport {
+                breaker: call.breaker.map(|b| BreakerReport {
                     state_at_end: b.state_name(now),
                     opened: b.opened,
                     half_opened: b.half_opened,
@@ -143,13 +138,13 @@ pub fn service_figures(world: &World, s: usize, now: SimTime) -> Option<ServiceF
             }
         })
         .collect();
-    Some(ServiceFigures {
+    ServiceFigures {
         received: m.received,
         succeeded: m.succeeded,
         failed: m.failed,
         refused: m.refused,
         utilization: if window > 0 {
-            m.busy.mean(now) / f64::from(node.concurrency)
+            m.busy.mean(now) / f64::from(service.concurrency())
         } else {
             0.0
         },
@@ -161,8 +156,8 @@ pub fn service_figures(world: &World, s: usize, now: SimTime) -> Option<ServiceF
         latency_ms: m.latency.summary_ms(),
         mean_waiting: m.waiting.mean(now),
         max_waiting: m.waiting.max(),
-        waiting_at_end: node.waiting.len() as u64,
+        waiting_at_end: service.waiting(),
         crashes: m.crashes,
         calls,
-    })
+    }
 }

@@ -2,11 +2,12 @@
 //! plots in the lab and for `--series` in reports.
 //!
 //! Rates and latency quantiles cover the interval just ended; depths and
-//! lags are the values at the sample instant.
+//! lags are the values at the sample instant. The run keeps the series and
+//! takes a row whenever the world says a sample is due, reading it through
+//! the broker's read API: O(nodes) a row, no scan over other nodes.
 
 use serde::Serialize;
 
-use super::LatencyHistogram;
 use crate::broker::world::{NodeRef, World};
 use crate::engine::SimTime;
 
@@ -22,10 +23,6 @@ pub struct Series {
     pub latency_p95_ms: Vec<f64>,
     pub latency_p99_ms: Vec<f64>,
     pub nodes: Vec<NodeSeries>,
-    /// Latencies of the current interval; `None` when latency series are off
-    /// (headless runs that do not report the series skip the cost).
-    #[serde(skip)]
-    interval: Option<LatencyHistogram>,
     #[serde(skip)]
     last: (SimTime, u64, u64),
 }
@@ -48,9 +45,10 @@ pub struct NodeSeries {
 }
 
 impl Series {
-    /// The series of a run with these nodes, room made for `samples` rows at once (the
+    /// The series of a run of `world`'s nodes, room made for `samples` rows at once (the
     /// memory estimate counts them; a reservation that fails is an error, not an abort).
-    pub fn new(ids: &[String], refs: &[NodeRef], samples: usize) -> Result<Self, String> {
+    pub fn new(world: &World, samples: usize) -> Result<Self, String> {
+        let (ids, refs) = (world.ids(), world.node_refs());
         let too_big = |_| {
             format!(
                 "cannot reserve memory for {samples} samples of the time series: sample less often"
@@ -83,7 +81,6 @@ impl Series {
         }
         let mut series = Self {
             nodes,
-            interval: Some(LatencyHistogram::with_precision(2)),
             ..Default::default()
         };
         for column in [
@@ -100,23 +97,6 @@ impl Series {
         Ok(series)
     }
 
-    /// Turns the per-interval latency quantiles on or off (they are on by default).
-    pub fn set_latency(&mut self, on: bool) {
-        match (on, self.interval.is_some()) {
-            (true, false) => self.interval = Some(LatencyHistogram::with_precision(2)),
-            (false, true) => self.interval = None,
-            _ => {}
-        }
-    }
-
-    /// Records one end-to-end latency in the current interval.
-    #[inline]
-    pub fn record_latency(&mut self, nanos: u64) {
-        if let Some(h) = &mut self.interval {
-            h.record(nanos);
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.time_s.len()
     }
@@ -125,7 +105,8 @@ impl Series {
         self.time_s.is_empty()
     }
 
-    /// Appends the row for time `now`.
+    /// Appends the row for time `now`; the interval's latencies are `world`'s
+    /// (the world starts the next interval afresh once the sample is taken).
     pub fn sample(&mut self, now: SimTime, world: &World) {
         let (last_t, last_produced, last_processed) = self.last;
         let span_s = (now.saturating_sub(last_t)) as f64 / 1e9;
@@ -136,47 +117,43 @@ impl Series {
                 0.0
             }
         };
+        let ledger = world.ledger();
         self.time_s.push(now as f64 / 1e9);
         self.produced_per_s
-            .push(rate(world.ledger.produced - last_produced));
+            .push(rate(ledger.produced - last_produced));
         self.processed_per_s
-            .push(rate(world.ledger.processed - last_processed));
-        self.in_flight.push(world.ledger.in_flight());
-        self.last = (now, world.ledger.produced, world.ledger.processed);
-        let quantile = |h: &Option<LatencyHistogram>, q| {
-            h.as_ref().map_or(0.0, |h| h.quantile_nanos(q) as f64 / 1e6)
-        };
-        if self.interval.is_some() {
-            self.latency_p50_ms.push(quantile(&self.interval, 0.5));
-            self.latency_p95_ms.push(quantile(&self.interval, 0.95));
-            self.latency_p99_ms.push(quantile(&self.interval, 0.99));
+            .push(rate(ledger.processed - last_processed));
+        self.in_flight.push(ledger.in_flight());
+        self.last = (now, ledger.produced, ledger.processed);
+        if let Some(interval) = world.interval_latency() {
+            let quantile = |q| interval.quantile_nanos(q) as f64 / 1e6;
+            self.latency_p50_ms.push(quantile(0.5));
+            self.latency_p95_ms.push(quantile(0.95));
+            self.latency_p99_ms.push(quantile(0.99));
         }
-        if let Some(h) = &mut self.interval {
-            h.reset();
-        }
-        for (node, r) in self.nodes.iter_mut().zip(&world.node_refs) {
+        for (node, r) in self.nodes.iter_mut().zip(world.node_refs()) {
+            let at = |i: u32| i as usize;
             match *r {
                 NodeRef::Queue(q) => {
-                    if let Some(queue) = world.queues.get(q as usize) {
-                        node.depth.push(queue.ready_len);
-                        node.unacked.push(queue.unacked);
+                    if let Some(queue) = world.queue(at(q)) {
+                        node.depth.push(queue.ready());
+                        node.unacked.push(queue.unacked());
                     }
                 }
                 NodeRef::Topic(t) => {
-                    if let Some(topic) = world.topics.get(t as usize) {
-                        node.depth
-                            .push(topic.groups.iter().map(|g| g.lag(topic.end_sum)).sum());
+                    if let Some(topic) = world.topic(at(t)) {
+                        node.depth.push(topic.lag());
                     }
                 }
                 NodeRef::Consumer(c) => {
-                    if let Some(consumer) = world.consumers.get(c as usize) {
-                        node.busy.push(consumer.busy);
+                    if let Some(consumer) = world.consumer(at(c)) {
+                        node.busy.push(consumer.busy());
                     }
                 }
                 NodeRef::Service(s) => {
-                    if let Some(service) = world.services.nodes.get(s as usize) {
-                        node.depth.push(service.waiting.len() as u64);
-                        node.busy.push(service.active.len() as u32);
+                    if let Some(service) = world.service(at(s)) {
+                        node.depth.push(service.waiting());
+                        node.busy.push(service.active());
                     }
                 }
                 NodeRef::Producer(_) | NodeRef::Exchange(_) => {}

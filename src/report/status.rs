@@ -25,34 +25,26 @@ pub struct Status {
 
 impl Status {
     pub fn of(world: &World) -> Status {
-        let id = |node: usize| world.ids.get(node).cloned().unwrap_or_default();
+        let ledger = world.ledger();
+        let effects = world.effects();
         let mut status = Status {
             badges: badges(world),
-            retries: world.ledger.retries,
-            dead_lettered: world.ledger.dead_lettered,
-            lost: world.ledger.lost.total(),
+            retries: ledger.retries,
+            dead_lettered: ledger.dead_lettered,
+            lost: ledger.lost.total(),
+            duplicates: effects.duplicates,
+            reordered: effects.reordered.total(),
             ..Status::default()
         };
-        for sub in &world.subscriptions {
-            status.duplicates += sub.duplicates;
-            status.reordered += sub.reordered.total();
-        }
-        for queue in &world.queues {
+        for queue in world.queues() {
             status
                 .queues
-                .push((id(queue.node), queue.ready_len, queue.unacked));
+                .push((queue.id().to_string(), queue.ready(), queue.unacked()));
         }
-        for topic in &world.topics {
-            for group in &topic.groups {
-                let lag = topic
-                    .partitions
-                    .iter()
-                    .zip(&group.cursors)
-                    .map(|(p, c)| p.end_offset - c.committed)
-                    .collect();
-                status
-                    .lags
-                    .push((format!("{}/{}", id(topic.node), group.name), lag));
+        for topic in world.topics() {
+            for group in topic.groups() {
+                let name = format!("{}/{}", topic.id(), group.name());
+                status.lags.push((name, group.lags().collect()));
             }
         }
         status
@@ -61,7 +53,7 @@ impl Status {
 
 /// Every node's badge, in node order.
 pub fn badges(world: &World) -> Vec<String> {
-    world.node_refs.iter().map(|&r| badge(world, r)).collect()
+    world.node_refs().iter().map(|&r| badge(world, r)).collect()
 }
 
 /// A node's badge, as the lab draws it under the node.
@@ -69,13 +61,12 @@ fn badge(world: &World, r: NodeRef) -> String {
     let at = |i: u32| i as usize;
     match r {
         NodeRef::Producer(i) => {
-            let sent = world.producers.get(at(i)).map_or(0, |p| p.produced);
+            let sent = world.producer(at(i)).map_or(0, |p| p.produced);
             format!("sent {sent}")
         }
         NodeRef::Exchange(i) => {
             let (received, unroutable) = world
-                .exchanges
-                .get(at(i))
+                .exchange(at(i))
                 .map_or((0, 0), |e| (e.received, e.unroutable));
             if unroutable > 0 {
                 format!("routed {received}, unroutable {unroutable}")
@@ -85,23 +76,19 @@ fn badge(world: &World, r: NodeRef) -> String {
         }
         NodeRef::Queue(i) => {
             let (ready, unacked) = world
-                .queues
-                .get(at(i))
-                .map_or((0, 0), |q| (q.ready_len, q.unacked));
+                .queue(at(i))
+                .map_or((0, 0), |q| (q.ready(), q.unacked()));
             format!("depth {ready} +{unacked} unacked")
         }
         NodeRef::Topic(i) => {
             // The running sums the time series reads lag from (checked by the ledger check).
-            let lag: u64 = world.topics.get(at(i)).map_or(0, |t| {
-                t.groups.iter().map(|g| t.end_sum - g.committed_sum).sum()
-            });
+            let lag = world.topic(at(i)).map_or(0, |t| t.lag());
             format!("lag {lag}")
         }
         NodeRef::Consumer(i) => {
             let (processed, failed) = world
-                .consumers
-                .get(at(i))
-                .map_or((0, 0), |c| (c.metrics.processed, c.metrics.failed));
+                .consumer(at(i))
+                .map_or((0, 0), |c| (c.metrics().processed, c.metrics().failed));
             if failed > 0 {
                 format!("done {processed}, failed {failed}")
             } else {
@@ -110,10 +97,8 @@ fn badge(world: &World, r: NodeRef) -> String {
         }
         NodeRef::Service(i) => {
             let (succeeded, waiting) = world
-                .services
-                .nodes
-                .get(at(i))
-                .map_or((0, 0), |s| (s.metrics.succeeded, s.waiting.len()));
+                .service(at(i))
+                .map_or((0, 0), |s| (s.metrics().succeeded, s.waiting()));
             format!("ok {succeeded}, waiting {waiting}")
         }
     }
@@ -122,7 +107,7 @@ fn badge(world: &World, r: NodeRef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::report::NodeDetail;
+    use crate::report::NodeDetail;
 
     /// The status of every example halfway through equals what its full report says.
     #[test]
