@@ -17,6 +17,7 @@ mod flow;
 pub mod generation;
 pub mod group;
 mod holdings;
+pub mod ids;
 pub mod ledger;
 mod link;
 mod log;
