@@ -7,6 +7,7 @@
 //! sample is due, and the run takes it before the next event), and produces the
 //! [`Report`].
 
+use crate::broker::error::{BuildError, Failure, InjectError, LedgerError};
 use crate::broker::world::World;
 use crate::engine::{SimTime, Simulation};
 use crate::report::series::Series;
@@ -24,15 +25,75 @@ pub enum RunError {
     /// The model cannot be wired from the scenario (such as a routing table too big):
     /// a problem with the file.
     #[error("cannot build the model: {0}")]
-    Build(String),
-    #[error("the run stopped at {at_seconds:.3} s of simulated time: {message}")]
-    Stopped { at_seconds: f64, message: String },
+    Build(#[from] BuildError),
+    #[error("the run stopped at {at_seconds:.3} s of simulated time: {cause}")]
+    Stopped { at_seconds: f64, cause: StopCause },
+}
+
+/// What stopped a run before its end.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StopCause {
+    /// The model hit a cap (memory, `limits.max_in_flight`).
+    #[error(transparent)]
+    Failure(Failure),
+    /// The ledger check after every event found a disagreement (a bug in the model).
+    #[error("after event {event}: {error}")]
+    Ledger { event: u64, error: LedgerError },
+    #[error(
+        "simulated time stopped advancing: {events} events at one instant. A message is \
+         probably circling with no delay, such as a consumer with zero processing time \
+         publishing back into its own input, or calls retried with no backoff; give it a \
+         processing time or a delay"
+    )]
+    Stalled { events: u64 },
+    /// A projection found the run would need far more than `limits.max_events`.
+    #[error(
+        "at its pace over the first {events} engine events ({simulated_seconds:.6} s \
+         simulated), the run needs about {needed:.2e} events to simulate \
+         {duration_seconds:.3} s, far more than limits.max_events ({max_events}). Simulate \
+         less time (--duration), lower the load, look for a retry or a loop with a tiny \
+         delay, or raise limits.max_events"
+    )]
+    Hopeless {
+        events: u64,
+        simulated_seconds: f64,
+        needed: f64,
+        duration_seconds: f64,
+        max_events: u64,
+    },
+    #[error(
+        "it reached limits.max_events ({max_events} engine events) at {at_seconds:.3} s of \
+         {duration_seconds:.3} s simulated; at this pace the whole run needs about \
+         {needed:.2e} events. Simulate less time (--duration), lower the load, or raise \
+         limits.max_events"
+    )]
+    EventLimit {
+        max_events: u64,
+        at_seconds: f64,
+        duration_seconds: f64,
+        needed: f64,
+    },
+}
+
+impl StopCause {
+    /// Whether a `limits.max_in_flight` cap stopped the run.
+    pub fn is_in_flight_cap(&self) -> bool {
+        matches!(self, StopCause::Failure(failure) if failure.is_in_flight_cap())
+    }
 }
 
 impl RunError {
     /// Whether the scenario file is at fault (it asks for too much), rather than the run.
     pub fn is_the_files(&self) -> bool {
         matches!(self, RunError::TooBig { .. } | RunError::Build(_))
+    }
+
+    /// What stopped the run, if it started and stopped early.
+    pub fn stop_cause(&self) -> Option<&StopCause> {
+        match self {
+            RunError::Stopped { cause, .. } => Some(cause),
+            _ => None,
+        }
     }
 }
 
@@ -161,11 +222,11 @@ impl Run {
         {
             executed += self.sim.step(1);
             self.take_sample();
-            if let Err(message) = self.sim.model().check_ledger() {
-                return Err(RunError::Stopped {
-                    at_seconds: self.sim.now() as f64 / 1e9,
-                    message: format!("after event {}: {message}", self.sim.events()),
-                });
+            if let Err(error) = self.sim.model().check_ledger() {
+                return Err(self.stopped(StopCause::Ledger {
+                    event: self.sim.events(),
+                    error,
+                }));
             }
         }
         Ok(executed + self.sim.run_until(until))
@@ -239,41 +300,37 @@ impl Run {
         self.stop_reason().map_or(Ok(executed), Err)
     }
 
+    /// The run stopped now, for `cause`.
+    fn stopped(&self, cause: StopCause) -> RunError {
+        RunError::Stopped {
+            at_seconds: self.sim.now() as f64 / 1e9,
+            cause,
+        }
+    }
+
     /// Why the run cannot go on, if it cannot: a model failure, stalled time, or the
     /// event limit reached before the end.
     fn stop_reason(&self) -> Option<RunError> {
-        if let Some(message) = self.sim.model().failure() {
-            return Some(RunError::Stopped {
-                at_seconds: self.sim.now() as f64 / 1e9,
-                message: message.to_string(),
-            });
+        if let Some(failure) = self.sim.model().failure() {
+            return Some(self.stopped(StopCause::Failure(failure.clone())));
         }
         if let Some(at) = self.sim.stalled_at() {
             return Some(RunError::Stopped {
                 at_seconds: at as f64 / 1e9,
-                message: format!(
-                    "simulated time stopped advancing: {} events at one instant. A message is \
-                     probably circling with no delay, such as a consumer with zero processing \
-                     time publishing back into its own input, or calls retried with no backoff; \
-                     give it a processing time or a delay",
-                    self.sim.events_at_this_instant()
-                ),
+                cause: StopCause::Stalled {
+                    events: self.sim.events_at_this_instant(),
+                },
             });
         }
+        let duration_seconds = self.duration_nanos as f64 / 1e9;
         if let Some(needed) = self.hopeless {
-            return Some(RunError::Stopped {
-                at_seconds: self.sim.now() as f64 / 1e9,
-                message: format!(
-                    "at its pace over the first {} engine events ({:.6} s simulated), the run \
-                     needs about {needed:.2e} events to simulate {:.3} s, far more than \
-                     limits.max_events ({}). Simulate less time (--duration), lower the load, \
-                     look for a retry or a loop with a tiny delay, or raise limits.max_events",
-                    self.sim.events(),
-                    self.sim.now() as f64 / 1e9,
-                    self.duration_nanos as f64 / 1e9,
-                    self.max_events
-                ),
-            });
+            return Some(self.stopped(StopCause::Hopeless {
+                events: self.sim.events(),
+                simulated_seconds: self.sim.now() as f64 / 1e9,
+                needed,
+                duration_seconds,
+                max_events: self.max_events,
+            }));
         }
         let more_to_do = self
             .sim
@@ -283,18 +340,12 @@ impl Run {
         if self.sim.event_limit_reached() && more_to_do {
             let now = self.sim.now().max(1);
             let needed = self.sim.events() as f64 * self.duration_nanos as f64 / now as f64;
-            return Some(RunError::Stopped {
+            return Some(self.stopped(StopCause::EventLimit {
+                max_events: self.max_events,
                 at_seconds: self.sim.now() as f64 / 1e9,
-                message: format!(
-                    "it reached limits.max_events ({} engine events) at {:.3} s of {:.3} s \
-                     simulated; at this pace the whole run needs about {:.2e} events. Simulate \
-                     less time (--duration), lower the load, or raise limits.max_events",
-                    self.max_events,
-                    self.sim.now() as f64 / 1e9,
-                    self.duration_nanos as f64 / 1e9,
-                    needed
-                ),
-            });
+                duration_seconds,
+                needed,
+            }));
         }
         None
     }
@@ -324,7 +375,7 @@ impl Run {
         target: FaultTarget,
         kind: FaultKind,
         duration_nanos: Option<u64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), InjectError> {
         let now = self.sim.now();
         let (world, scheduler) = self.sim.parts_mut();
         world.inject(
@@ -362,7 +413,7 @@ impl Run {
     }
 
     /// Checks the ledger's conservation law against the model's structures.
-    pub fn check_ledger(&self) -> Result<(), String> {
+    pub fn check_ledger(&self) -> Result<(), LedgerError> {
         self.sim.model().check_ledger()
     }
 

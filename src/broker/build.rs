@@ -5,6 +5,7 @@
 use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
 use super::generation::{Generation, Pending};
+use super::error::BuildError;
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -45,7 +46,7 @@ impl World {
         scenario: &Scenario,
         scheduler: &mut Scheduler<Event>,
         routing_budget_bytes: u64,
-    ) -> Result<World, String> {
+    ) -> Result<World, BuildError> {
         let node_refs = node_refs(scenario);
         let key_count = key_count(scenario);
         let mut interner = VariantInterner::default();
@@ -143,7 +144,7 @@ fn producer(
     p: &ProducerSpec,
     node_refs: &[NodeRef],
     interner: &mut VariantInterner,
-) -> Result<ProducerState, String> {
+) -> Result<ProducerState, BuildError> {
     let keys: Vec<Option<String>> = if p.routing_keys.is_empty() {
         vec![None]
     } else {
@@ -218,7 +219,10 @@ fn queue(
 /// Consumer outputs that set a routing key rewrite variants. Closes the variant set under
 /// every rewrite (a rewritten message may be rewritten again downstream), so each rewrite
 /// table covers every variant.
-fn close_under_rewrites(scenario: &Scenario, interner: &mut VariantInterner) -> Result<(), String> {
+fn close_under_rewrites(
+    scenario: &Scenario,
+    interner: &mut VariantInterner,
+) -> Result<(), BuildError> {
     let rewrite_keys: Vec<&String> = scenario
         .nodes
         .iter()
@@ -253,7 +257,7 @@ impl Nodes {
         index: usize,
         c: &ConsumerSpec,
         key_count: u32,
-    ) -> Result<(Source, u32), String> {
+    ) -> Result<(Source, u32), BuildError> {
         match node_refs.get(c.source) {
             Some(NodeRef::Queue(q)) => Ok((
                 Source::Queue(QueueDelivery { q: *q as usize }),
@@ -263,18 +267,18 @@ impl Nodes {
             )),
             Some(NodeRef::Topic(t)) => {
                 let NodeKind::Topic(spec) = &scenario.nodes[c.source].kind else {
-                    return Err("consumer source is not a topic".into());
+                    return Err(BuildError::UncheckedTopic);
                 };
                 let group = spec
                     .groups
                     .iter()
                     .position(|(name, _)| *name == c.group)
-                    .ok_or("consumer's group is not on its topic")?;
+                    .ok_or(BuildError::UncheckedGroup)?;
                 let member = spec.groups[group]
                     .1
                     .iter()
                     .position(|&m| m == index)
-                    .ok_or("consumer is not a member of its group")?;
+                    .ok_or(BuildError::UncheckedMember)?;
                 let subscription = self.group_subscription(*t, group, || {
                     let id = format!("{}/{}", scenario.nodes[c.source].id, c.group);
                     Subscription::new(id, c.idempotency, key_count)
@@ -286,10 +290,9 @@ impl Nodes {
                 });
                 Ok((source, subscription))
             }
-            _ => Err(format!(
-                "consumer `{}` reads from something that is not a queue or topic",
-                scenario.nodes[index].id
-            )),
+            _ => Err(BuildError::UncheckedSource {
+                consumer: scenario.nodes[index].id.clone(),
+            }),
         }
     }
 

@@ -261,7 +261,7 @@ impl Services {
         node_refs: &[NodeRef],
         interner: &mut VariantInterner,
         client_targets: &[usize],
-    ) -> Result<Services, String> {
+    ) -> Result<Services, super::error::BuildError> {
         let all_variants = interner.len();
         let mut nodes = Vec::new();
         let mut calls = Vec::new();
@@ -272,8 +272,11 @@ impl Services {
             let from = nodes.len() as u32;
             let mut call_edges = Vec::with_capacity(spec.calls.len());
             for call in &spec.calls {
-                let to = service_of(node_refs, call.target)
-                    .ok_or_else(|| format!("service `{}` calls something else", node.id))?;
+                let to = service_of(node_refs, call.target).ok_or_else(|| {
+                    super::error::BuildError::UncheckedCall {
+                        service: node.id.clone(),
+                    }
+                })?;
                 call_edges.push(calls.len() as u32);
                 calls.push(CallState {
                     from,
@@ -315,7 +318,7 @@ pub(super) fn outputs(
     specs: &[crate::scenario::Output],
     interner: &mut VariantInterner,
     all_variants: usize,
-) -> Result<Vec<Output>, String> {
+) -> Result<Vec<Output>, super::error::BuildError> {
     let mut outputs = Vec::with_capacity(specs.len());
     for output in specs {
         let rewrite = match &output.routing_key {

@@ -8,6 +8,7 @@
 //! ledger: a copy that leaves the system is counted as processed or as
 //! dropped with a reason at the moment it leaves.
 
+use super::error::Failure;
 use super::failover::Refused;
 use super::generation::Generation;
 use super::message::flag;
@@ -237,16 +238,10 @@ impl World {
         let cap = self.messages.cap();
         if self.messages.len() < cap {
             let held = self.messages.len();
-            self.fail(format!(
-                "the machine gave no memory for more than {held} message copies in flight: \
-                 reduce the load or duration, add consumers, or lower limits.max_in_flight"
-            ));
+            self.fail(Failure::NoMemoryForCopies { held });
             return;
         }
-        self.fail(format!(
-            "more than {cap} message copies in flight at once: the system is overloaded or the run too long; \
-             reduce the load or duration, add consumers, or raise limits.max_in_flight"
-        ));
+        self.fail(Failure::TooManyCopies { cap });
     }
 
     // ----- queues ------------------------------------------------------------------
@@ -381,11 +376,7 @@ impl World {
             .get(slot)
             .map_or(0, |m| u32::try_from(m.offset).unwrap_or(0));
         let Some(history) = self.deaths.add(before, q as u32) else {
-            self.fail(format!(
-                "messages take more than {} distinct dead-letter paths: the dead-letter \
-                 topology is too large to follow; use fewer dead-letter edges between queues",
-                super::deaths::MAX_PATHS
-            ));
+            self.fail(Failure::TooManyDeadLetterPaths);
             self.discard(now, q, slot, why);
             return;
         };

@@ -2,6 +2,7 @@
 //! every group has committed them (no retention) or by whole segments on the
 //! retention check's schedule (Kafka's `retention.ms` and `retention.bytes`).
 
+use super::error::Failure;
 use super::message::flag;
 use super::topic::{GroupCursor, Partition, Record};
 use super::trace::{HopKind, NO_NODE};
@@ -100,10 +101,9 @@ impl World {
     /// The logs hold `limits.max_in_flight` records: the run fails, and `message` is lost.
     #[cold]
     fn logs_full(&mut self, message: &Message) {
-        self.fail(format!(
-            "topics hold more than {} records: shorten retention, add consumers, or raise limits.max_in_flight",
-            self.max_records
-        ));
+        self.fail(Failure::LogsFull {
+            max_records: self.max_records,
+        });
         if !message.has(flag::DEAD) {
             let copies = self.copies_of(message);
             self.ledger.lost.overflow += copies;

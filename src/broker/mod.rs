@@ -11,6 +11,7 @@ mod consume;
 pub mod consumer;
 pub mod deaths;
 mod delivery;
+pub mod error;
 mod failover;
 pub mod faults;
 mod flow;

@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use super::error::BuildError;
 use super::matching::{headers_match, topic_matches};
 use crate::scenario::raw::ExchangeType;
 use crate::scenario::{NodeIndex, NodeKind, Scenario};
@@ -67,13 +68,12 @@ pub struct VariantInterner {
 }
 
 impl VariantInterner {
-    pub fn intern(&mut self, variant: Variant) -> Result<VariantId, String> {
+    pub fn intern(&mut self, variant: Variant) -> Result<VariantId, BuildError> {
         if let Some(&id) = self.index.get(&variant) {
             return Ok(id);
         }
-        let id = VariantId::try_from(self.variants.len()).map_err(|_| {
-            "more than 65535 distinct routing keys and header sets: use fewer".to_string()
-        })?;
+        let id =
+            VariantId::try_from(self.variants.len()).map_err(|_| BuildError::TooManyVariants)?;
         self.variants.push(variant.clone());
         self.index.insert(variant, id);
         Ok(id)
@@ -96,7 +96,11 @@ impl VariantInterner {
     }
 
     /// Resolves every (exchange, variant) pair of `scenario`, within `budget_bytes` of memory.
-    pub fn into_table(self, scenario: &Scenario, budget_bytes: u64) -> Result<RouteTable, String> {
+    pub fn into_table(
+        self,
+        scenario: &Scenario,
+        budget_bytes: u64,
+    ) -> Result<RouteTable, BuildError> {
         let variants = self.variants;
         let nodes = scenario.nodes.len();
         let own = scenario
@@ -120,15 +124,10 @@ impl VariantInterner {
             }
         }
         let entries = exchanges.len() as u64 * variants.len().max(1) as u64;
-        let too_big = |bytes: u64| {
-            format!(
-                "its routing table ({} exchanges x {} routing keys and header sets) needs more than {}, \
-                 more than limits.max_memory leaves for it: use fewer distinct routing keys, or fewer \
-                 exchanges, or raise limits.max_memory",
-                exchanges.len(),
-                variants.len(),
-                super::budget::bytes_text(bytes)
-            )
+        let too_big = |bytes: u64| BuildError::RoutingTableTooBig {
+            exchanges: exchanges.len(),
+            variants: variants.len(),
+            bytes,
         };
         if entries.saturating_mul(4) > budget_bytes {
             return Err(too_big(entries.saturating_mul(4)));
@@ -305,7 +304,7 @@ impl Resolver {
         scenario: &Scenario,
         node: NodeIndex,
         variant: &Variant,
-    ) -> Result<(Vec<Dest>, Vec<NodeIndex>), String> {
+    ) -> Result<(Vec<Dest>, Vec<NodeIndex>), BuildError> {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.mark.iter_mut().for_each(|m| *m = 0);
@@ -330,11 +329,7 @@ impl Resolver {
                     via.push(node);
                     self.steps += exchange.bindings.len() as u64 + 1;
                     if self.steps > MAX_ROUTING_STEPS {
-                        return Err(format!(
-                            "resolving its routing takes more than {MAX_ROUTING_STEPS} binding \
-                             matches (many routing keys and header sets through exchanges with \
-                             many bindings): use fewer distinct routing keys or fewer bindings"
-                        ));
+                        return Err(BuildError::RoutingTooLong);
                     }
                     let first = self.stack.len();
                     let mut matched = false;

@@ -28,6 +28,7 @@ use rand::RngExt;
 use super::call::{CallMetrics, CallState};
 use super::consumer::Output;
 use super::generation::Generation;
+use super::error::{Failure, LedgerError};
 pub use super::request::{Body, Caller, ClientStats, Phase, Request, RequestLedger, Requests};
 use super::sampling::ServiceSampler;
 use super::world::{Event, Message, NodeRef, World};
@@ -140,18 +141,17 @@ impl Services {
     }
 
     /// Recounts requests from the services' lists and compares with the request ledger.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), LedgerError> {
         let from_clients = self
             .requests
             .iter()
             .filter(|(_, r)| matches!(r.caller, Caller::Client { .. }))
             .count() as u64;
         if from_clients != self.total.ledger.in_flight() {
-            return Err(format!(
-                "request ledger broken: {} in flight by the counts, {from_clients} found; {:?}",
-                self.total.ledger.in_flight(),
-                self.total.ledger
-            ));
+            return Err(LedgerError::RequestsInFlight {
+                found: from_clients,
+                ledger: self.total.ledger,
+            });
         }
         let client_sum = self.clients.iter().flatten().fold((0, 0, 0), |acc, c| {
             (
@@ -167,10 +167,10 @@ impl Services {
                 self.total.ledger.failed,
             )
         {
-            return Err(format!(
-                "request ledger broken: the clients' counts {client_sum:?} differ from {:?}",
-                self.total.ledger
-            ));
+            return Err(LedgerError::ClientCounts {
+                clients: client_sum,
+                ledger: self.total.ledger,
+            });
         }
         let mut held = 0usize;
         for (s, node) in self.nodes.iter().enumerate() {
@@ -187,9 +187,7 @@ impl Services {
                     .iter()
                     .all(|slot| holds(slot, &[Phase::Waiting]))
             {
-                return Err(format!(
-                    "service {s}: its workers or waiting line hold requests that are not there"
-                ));
+                return Err(LedgerError::ServiceLists { service: s });
             }
             held += node.active.len() + node.waiting.len();
         }
@@ -199,9 +197,7 @@ impl Services {
             .filter(|(_, r)| r.phase != Phase::InTransit)
             .count();
         if held != admitted {
-            return Err(format!(
-                "{admitted} requests are at services but their lists hold {held}"
-            ));
+            return Err(LedgerError::RequestsAtServices { admitted, held });
         }
         Ok(())
     }
@@ -245,10 +241,7 @@ impl World {
 
     pub(super) fn requests_at_capacity(&mut self) {
         let cap = self.services.requests.cap();
-        self.fail(format!(
-            "more than {cap} requests in flight at once: the services are overloaded or the run too long; \
-             reduce the load, add workers, set a queue_limit, or raise limits.max_in_flight"
-        ));
+        self.fail(Failure::TooManyRequests { cap });
     }
 
     /// A request reaches its service along a call edge.

@@ -6,6 +6,7 @@
 //! members) are computed only when asked.
 
 use super::consumer::{ConsumerMetrics, ConsumerState, Source};
+use super::error::Failure;
 use super::group::GroupState;
 use super::ledger::Ledger;
 use super::queue::{QueueMetrics, QueueState};
@@ -93,8 +94,8 @@ impl World {
     }
 
     /// Why the run cannot go on, once it cannot (a memory cap was hit).
-    pub fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
     }
 
     /// Every fault of the run so far: the scenario's, then those injected, in time order.

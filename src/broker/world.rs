@@ -12,6 +12,7 @@
 use super::consumer::ConsumerState;
 use super::delivery::Delivery;
 use super::generation::Pending;
+use super::error::{Failure, LedgerError};
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
@@ -150,7 +151,7 @@ pub struct World {
     /// Times the current fault has yielded to other events at its instant.
     pub(super) fault_deferrals: u32,
     /// Set when the run cannot go on (a memory cap was hit); the runner stops and reports it.
-    pub(super) failure: Option<String>,
+    pub(super) failure: Option<Failure>,
     /// Request/response services, their call edges and their requests.
     pub(super) services: Services,
     /// Message tracing for the lab; `None` (off) unless a front turns it on.
@@ -198,9 +199,9 @@ impl World {
         self.messages.high_water()
     }
 
-    pub(super) fn fail(&mut self, message: String) {
+    pub(super) fn fail(&mut self, failure: Failure) {
         if self.failure.is_none() {
-            self.failure = Some(message);
+            self.failure = Some(failure);
         }
         self.stop = true;
     }
@@ -267,11 +268,7 @@ impl World {
 
     fn sample(&mut self, scheduler: &mut Scheduler<Event>) {
         if self.subscriptions.iter().any(Subscription::out_of_memory) {
-            self.fail(
-                "the machine gave no more memory to remember which messages were processed: \
-                 simulate less time or at lower rates"
-                    .into(),
-            );
+            self.fail(Failure::NoMemoryForIds);
             return;
         }
         // The engine stops after this event, and the run reads the world for its series.
@@ -283,14 +280,13 @@ impl World {
     /// Recounts the copies in flight from the structures and compares with the ledger.
     /// Dead letters (out of the ledger) and ghosts (forwarded, awaiting their ack) do not count.
     /// Each delivery model recounts what its sources hold (`delivery::recount`).
-    pub fn check_ledger(&self) -> Result<(), String> {
+    pub fn check_ledger(&self) -> Result<(), LedgerError> {
         let in_sources = super::delivery::recount(self)?;
         if self.lowest_live_id() < self.ids_forgotten_below {
-            return Err(format!(
-                "a copy of message {} is alive, but subscriptions forgot the ids below {}",
-                self.lowest_live_id(),
-                self.ids_forgotten_below
-            ));
+            return Err(LedgerError::ForgottenId {
+                live: self.lowest_live_id(),
+                below: self.ids_forgotten_below,
+            });
         }
         let mut in_hands = 0u64;
         for consumer in &self.consumers {
@@ -313,18 +309,22 @@ impl World {
         let counted = in_sources + in_hands + self.parked + self.in_transit;
         let ledger = self.ledger.in_flight();
         if counted != ledger {
-            return Err(format!(
-                "ledger broken: {ledger} in flight by the counts, {counted} found ({in_sources} in queues and logs, {in_hands} in consumers, {} parked); {:?}",
-                self.parked, self.ledger
-            ));
+            return Err(LedgerError::InFlight {
+                found: counted,
+                in_sources,
+                in_hands,
+                parked: self.parked,
+                ledger: Box::new(self.ledger),
+            });
         }
         let created = self.ledger.produced + self.ledger.fanned_out + self.ledger.duplicate_copies;
         let ended = self.ledger.processed + self.ledger.dead_lettered + self.ledger.lost.total();
         if ended > created {
-            return Err(format!(
-                "more copies ended ({ended}) than were created ({created}): {:?}",
-                self.ledger
-            ));
+            return Err(LedgerError::MoreEnded {
+                ended,
+                created,
+                ledger: Box::new(self.ledger),
+            });
         }
         self.services.check()
     }

@@ -83,6 +83,18 @@ pub struct RunFlags {
     pub warmup: Option<Duration>,
 }
 
+/// Why the run flags do not fit a scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    #[error("--duration must be > 0")]
+    ZeroDuration,
+    #[error("the warm-up ({warmup}) must be shorter than the duration ({duration})")]
+    WarmupNotShorter {
+        warmup: Duration,
+        duration: Duration,
+    },
+}
+
 impl RunFlags {
     /// What applying the flags to `scenario` does that a user would not expect: a
     /// `--duration` no longer than the file's warm-up drops the warm-up.
@@ -98,13 +110,13 @@ impl RunFlags {
     }
 
     /// Applies the flags to a scenario, or says why they do not fit it.
-    pub fn apply(&self, scenario: &mut scenario::Scenario) -> Result<(), String> {
+    pub fn apply(&self, scenario: &mut scenario::Scenario) -> Result<(), FlagError> {
         if let Some(seed) = self.seed {
             scenario.seed = seed;
         }
         if let Some(duration) = self.duration {
             if duration.nanos == 0 {
-                return Err("--duration must be > 0".into());
+                return Err(FlagError::ZeroDuration);
             }
             scenario.set_duration(duration.nanos);
             if self.warmup.is_none() && scenario.warmup_nanos >= duration.nanos {
@@ -115,11 +127,10 @@ impl RunFlags {
             scenario.warmup_nanos = warmup.nanos;
         }
         if scenario.warmup_nanos >= scenario.duration_nanos {
-            return Err(format!(
-                "the warm-up ({}) must be shorter than the duration ({})",
-                Duration::from_nanos(scenario.warmup_nanos),
-                Duration::from_nanos(scenario.duration_nanos)
-            ));
+            return Err(FlagError::WarmupNotShorter {
+                warmup: Duration::from_nanos(scenario.warmup_nanos),
+                duration: Duration::from_nanos(scenario.duration_nanos),
+            });
         }
         Ok(())
     }

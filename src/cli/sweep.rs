@@ -211,7 +211,7 @@ fn check_grid(args: &SweepArgs, raw: &RawScenario) -> Result<Grid, ExitCode> {
             eprintln!(
                 "error: --vary {}: {}",
                 printable(&vary.path),
-                printable(&why)
+                printable(&why.to_string())
             );
             return Err(ExitCode::from(EXIT_INVALID));
         }
@@ -270,7 +270,7 @@ fn starting_table(args: &SweepArgs, format: RowFormat) -> Result<Table, ExitCode
                 Err(ExitCode::from(EXIT_INVALID))
             }
             Err(why) => {
-                eprintln!("error: --resume: {}", printable(&why));
+                eprintln!("error: --resume: {}", printable(&why.to_string()));
                 Err(ExitCode::from(EXIT_INVALID))
             }
         };
@@ -287,7 +287,8 @@ fn run_grid(
     todo: &[usize],
 ) -> Result<Vec<Row>, ExitCode> {
     let flags = args.flags.clone();
-    let prepare = move |s: &mut crate::scenario::Scenario| flags.apply(s);
+    let prepare =
+        move |s: &mut crate::scenario::Scenario| flags.apply(s).map_err(|e| e.to_string());
     let sweep = Sweep {
         raw,
         grid,
@@ -371,23 +372,41 @@ pub fn write_table(table: &Table, format: RowFormat) -> String {
     }
 }
 
+/// Why a table written by a sweep does not read back; `name` is its file, made printable.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error(transparent)]
+    Load(#[from] crate::scenario::LoadError),
+    #[error("{name}: {error}")]
+    Csv { name: String, error: csv::Error },
+    #[error("{name}: {error}")]
+    Json {
+        name: String,
+        error: serde_json::Error,
+    },
+    #[error("{name} is not the output of `evlab sweep`: it has no warmup_seconds column")]
+    NotASweep { name: String },
+    #[error("{name}: a row without its point and replication")]
+    NoPoint { name: String },
+}
+
 /// A table written by a sweep, read back: for `--resume` and `evlab merge`.
-pub fn read_table(path: &Path, format: RowFormat) -> Result<Table, String> {
-    let text = crate::scenario::read_text(path).map_err(|e| e.to_string())?;
+pub fn read_table(path: &Path, format: RowFormat) -> Result<Table, TableError> {
+    let text = crate::scenario::read_text(path)?;
     let name = printable(&path.display().to_string()).into_owned();
     let (columns, rows): (Vec<String>, Vec<Cells>) = match format {
         RowFormat::Csv => {
             let mut reader = csv::Reader::from_reader(text.as_bytes());
             let header: Vec<String> = reader
                 .headers()
-                .map_err(|e| format!("{name}: {e}"))?
+                .map_err(|error| csv_error(&name, error))?
                 .iter()
                 .map(str::to_owned)
                 .collect();
             let parameters = parameters_of(&header, &name)?;
             let mut rows = Vec::new();
             for record in reader.records() {
-                let record = record.map_err(|e| format!("{name}: {e}"))?;
+                let record = record.map_err(|error| csv_error(&name, error))?;
                 let cells = header
                     .iter()
                     .zip(record.iter())
@@ -399,7 +418,10 @@ pub fn read_table(path: &Path, format: RowFormat) -> Result<Table, String> {
         }
         RowFormat::Json => {
             let rows: Vec<serde_json::Map<String, Value>> =
-                serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))?;
+                serde_json::from_str(&text).map_err(|error| TableError::Json {
+                    name: name.clone(),
+                    error,
+                })?;
             let header: Vec<String> = rows
                 .first()
                 .map(|r| r.keys().cloned().collect())
@@ -424,24 +446,31 @@ pub fn read_table(path: &Path, format: RowFormat) -> Result<Table, String> {
                     replication,
                     cells,
                 }),
-                _ => Err(format!("{name}: a row without its point and replication")),
+                _ => Err(TableError::NoPoint { name: name.clone() }),
             }
         })
-        .collect::<Result<Vec<Row>, String>>()?;
+        .collect::<Result<Vec<Row>, TableError>>()?;
     table.extend(rows);
     Ok(table)
 }
 
 type Cells = std::collections::BTreeMap<String, Value>;
 
+fn csv_error(name: &str, error: csv::Error) -> TableError {
+    TableError::Csv {
+        name: name.to_string(),
+        error,
+    }
+}
+
 /// The parameter columns of a sweep's header: between the lead and `warmup_seconds`.
-fn parameters_of(columns: &[String], name: &str) -> Result<Vec<String>, String> {
+fn parameters_of(columns: &[String], name: &str) -> Result<Vec<String>, TableError> {
     let lead = crate::experiment::sweep::LEAD.len();
     let end = columns
         .iter()
         .position(|c| c == "warmup_seconds")
-        .ok_or_else(|| {
-            format!("{name} is not the output of `evlab sweep`: it has no warmup_seconds column")
+        .ok_or_else(|| TableError::NotASweep {
+            name: name.to_string(),
         })?;
     Ok(columns.get(lead..end).unwrap_or_default().to_vec())
 }
@@ -493,7 +522,7 @@ pub fn merge(args: MergeArgs) -> ExitCode {
         let table = match read_table(shard, out_format) {
             Ok(t) => t,
             Err(why) => {
-                eprintln!("error: {}", printable(&why));
+                eprintln!("error: {}", printable(&why.to_string()));
                 return ExitCode::from(EXIT_INVALID);
             }
         };

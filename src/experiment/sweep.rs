@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::vary::{self, Vary};
+use super::vary::{self, Vary, VaryError};
 use super::{figures, replication_seed};
 use crate::scenario::{RawScenario, Scenario};
 
@@ -114,6 +114,29 @@ impl Table {
     }
 }
 
+/// Why a point of a sweep has no report (its row's `error`).
+#[derive(Debug, thiserror::Error)]
+pub enum PointError {
+    #[error(transparent)]
+    Vary(#[from] VaryError),
+    /// The checker refuses the varied scenario: its first problems, path and message.
+    #[error("the checker refuses this point: {}", first_problems(.problems))]
+    Refused { problems: Vec<(String, String)> },
+    /// What the front does to each point refused it (its own words).
+    #[error("{0}")]
+    Prepare(String),
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+}
+
+fn first_problems(problems: &[(String, String)]) -> String {
+    let list: Vec<String> = problems
+        .iter()
+        .map(|(path, message)| format!("{path}: {message}"))
+        .collect();
+    list.join("; ")
+}
+
 /// What a sweep runs: the scenario as read, and what to do to each point's checked
 /// scenario before it runs (the command line's `--duration` and the like).
 pub struct Sweep<'a> {
@@ -162,7 +185,7 @@ impl Sweep<'_> {
                 "warmup_seconds".into(),
                 Value::from(scenario.warmup_nanos as f64 / 1e9),
             );
-            crate::run::run(&scenario).map_err(|e| e.to_string())
+            Ok(crate::run::run(&scenario)?)
         });
         match outcome {
             Ok(report) => {
@@ -172,7 +195,7 @@ impl Sweep<'_> {
                 }
             }
             Err(why) => {
-                cells.insert("error".into(), Value::from(why));
+                cells.insert("error".into(), Value::from(why.to_string()));
             }
         }
         Row {
@@ -183,18 +206,18 @@ impl Sweep<'_> {
     }
 
     /// The checked scenario of a point, or why the checker refuses it.
-    fn scenario(&self, settings: &[(&str, &str)]) -> Result<Scenario, String> {
+    fn scenario(&self, settings: &[(&str, &str)]) -> Result<Scenario, PointError> {
         let raw = vary::apply(self.raw, settings)?;
-        let mut scenario = crate::scenario::check::check(&raw).map_err(|problems| {
-            let list: Vec<String> = problems
-                .list
-                .iter()
-                .take(3)
-                .map(|p| format!("{}: {}", p.path, p.message))
-                .collect();
-            format!("the checker refuses this point: {}", list.join("; "))
-        })?;
-        (self.prepare)(&mut scenario)?;
+        let mut scenario =
+            crate::scenario::check::check(&raw).map_err(|problems| PointError::Refused {
+                problems: problems
+                    .list
+                    .iter()
+                    .take(3)
+                    .map(|p| (p.path.to_string(), p.message.to_string()))
+                    .collect(),
+            })?;
+        (self.prepare)(&mut scenario).map_err(PointError::Prepare)?;
         Ok(scenario)
     }
 }

@@ -12,6 +12,58 @@ use serde_json::Value;
 
 use crate::scenario::RawScenario;
 
+/// Why a `--vary` does not read, or does not name a setting the scenario can take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaryError {
+    #[error("`{spec}` has no `=`: write PATH=VALUES, such as nodes.worker.concurrency=1..8")]
+    NoEquals { spec: String },
+    #[error("`{spec}`: write PATH=VALUES, such as duration=1min,5min")]
+    Empty { spec: String },
+    #[error("`{values}`: the step of a range must be at least 1")]
+    Step { values: String },
+    #[error("`{values}`: a range goes from the smaller value to the larger")]
+    Backwards { values: String },
+    #[error("`{values}` has {count} values, more than {MAX_VALUES}")]
+    TooMany { values: String, count: u64 },
+    #[error("`{values}`: a range is written with whole numbers, such as 1..8 or 1..16:2")]
+    NotWhole { values: String },
+    #[error("no node has the id `{id}`{}", near.as_ref().map_or(String::new(), |n| format!("; did you mean `{n}`?")))]
+    NoNode { id: String, near: Option<String> },
+    #[error("no such node")]
+    NoSuchNode,
+    #[error("no such setting")]
+    NoSuchSetting,
+    #[error("`{path}`: `{field}` is inside a value that has no fields")]
+    NoFields { path: String, field: String },
+    #[error("`{path}`: the scenario has nothing at `{field}`")]
+    NothingAt { path: String, field: String },
+    #[error("`{text}` is not a number")]
+    NotANumber { text: String },
+    #[error("`{path}` is not a setting of the scenario")]
+    NotASetting { path: String },
+    /// The varied scenario does not read (serde's words), and the field it does not know.
+    #[error("{}", match field { Some(field) => format!("{error}: the scenario has no such setting ({field})"), None => error.clone() })]
+    Unreadable {
+        error: String,
+        field: Option<String>,
+    },
+    /// A path that names no setting, with the paths near it.
+    #[error("{error}{hint}")]
+    Unknown {
+        error: Box<VaryError>,
+        hint: PathHint,
+    },
+}
+
+/// The paths a user may have meant, when a path names no setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathHint {
+    #[error("; did you mean `{0}`?")]
+    Near(String),
+    #[error("; paths look like: {}", .0.join(", "))]
+    Some(Vec<String>),
+}
+
 /// One `--vary PATH=VALUES`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vary {
@@ -23,19 +75,15 @@ pub struct Vary {
 pub const MAX_VALUES: usize = 100_000;
 
 impl std::str::FromStr for Vary {
-    type Err = String;
+    type Err = VaryError;
 
-    fn from_str(spec: &str) -> Result<Vary, String> {
+    fn from_str(spec: &str) -> Result<Vary, VaryError> {
         let Some((path, values)) = spec.split_once('=') else {
-            return Err(format!(
-                "`{spec}` has no `=`: write PATH=VALUES, such as nodes.worker.concurrency=1..8"
-            ));
+            return Err(VaryError::NoEquals { spec: spec.into() });
         };
         let (path, values) = (path.trim(), values.trim());
         if path.is_empty() || values.is_empty() {
-            return Err(format!(
-                "`{spec}`: write PATH=VALUES, such as duration=1min,5min"
-            ));
+            return Err(VaryError::Empty { spec: spec.into() });
         }
         Ok(Vary {
             path: path.to_string(),
@@ -45,7 +93,7 @@ impl std::str::FromStr for Vary {
 }
 
 /// `1..8`, `1..16:2` or a list `a,b,c`.
-fn expand(values: &str) -> Result<Vec<String>, String> {
+fn expand(values: &str) -> Result<Vec<String>, VaryError> {
     let range = values.split_once("..").and_then(|(from, rest)| {
         let (to, step) = rest.split_once(':').unwrap_or((rest, "1"));
         Some((
@@ -55,65 +103,66 @@ fn expand(values: &str) -> Result<Vec<String>, String> {
         ))
     });
     match range {
-        Some((_, _, step)) if step <= 0 => Err(format!(
-            "`{values}`: the step of a range must be at least 1"
-        )),
-        Some((from, to, _)) if to < from => Err(format!(
-            "`{values}`: a range goes from the smaller value to the larger"
-        )),
+        Some((_, _, step)) if step <= 0 => Err(VaryError::Step {
+            values: values.into(),
+        }),
+        Some((from, to, _)) if to < from => Err(VaryError::Backwards {
+            values: values.into(),
+        }),
         Some((from, to, step)) => {
             let count = ((to - from) / step + 1) as u64;
             if count > MAX_VALUES as u64 {
-                return Err(format!(
-                    "`{values}` has {count} values, more than {MAX_VALUES}"
-                ));
+                return Err(VaryError::TooMany {
+                    values: values.into(),
+                    count,
+                });
             }
             Ok((0..count as i64)
                 .map(|k| (from + k * step).to_string())
                 .collect())
         }
-        None if values.contains("..") => Err(format!(
-            "`{values}`: a range is written with whole numbers, such as 1..8 or 1..16:2"
-        )),
+        None if values.contains("..") => Err(VaryError::NotWhole {
+            values: values.into(),
+        }),
         None => Ok(values.split(',').map(|v| v.trim().to_string()).collect()),
     }
 }
 
 /// A scenario with `settings` (path, value) applied: a new scenario, or why not.
-pub fn apply(raw: &RawScenario, settings: &[(&str, &str)]) -> Result<RawScenario, String> {
-    let mut value = serde_json::to_value(raw).map_err(|e| e.to_string())?;
+pub fn apply(raw: &RawScenario, settings: &[(&str, &str)]) -> Result<RawScenario, VaryError> {
+    let mut value = serde_json::to_value(raw).map_err(unreadable)?;
     for (path, setting) in settings {
         set(&mut value, path, setting)?;
     }
-    serde_json::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("unknown field"))
-            .map(str::to_owned);
-        match field {
-            Some(field) => format!("{message}: the scenario has no such setting ({field})"),
-            None => message,
-        }
-    })
+    serde_json::from_value(value).map_err(unreadable)
+}
+
+/// A scenario that does not read as JSON, and the field serde did not know, if that is why.
+fn unreadable(e: serde_json::Error) -> VaryError {
+    let error = e.to_string();
+    let field = error
+        .split('`')
+        .nth(1)
+        .filter(|_| error.starts_with("unknown field"))
+        .map(str::to_owned);
+    VaryError::Unreadable { error, field }
 }
 
 /// Checks that `path` names a setting of `raw`: one that is there, or a field its place
 /// takes. Says which paths are near when it does not.
-pub fn check_path(raw: &RawScenario, path: &str) -> Result<(), String> {
-    let value = serde_json::to_value(raw).map_err(|e| e.to_string())?;
+pub fn check_path(raw: &RawScenario, path: &str) -> Result<(), VaryError> {
+    let value = serde_json::to_value(raw).map_err(unreadable)?;
     let mut probe = value.clone();
-    let fail = |why: String| {
+    let fail = |why: VaryError| {
         let paths = leaf_paths(&value);
         let hint = match crate::text::nearest(path, paths.iter().map(String::as_str)) {
-            Some(near) => format!("; did you mean `{near}`?"),
-            None => {
-                let some: Vec<&str> = paths.iter().take(8).map(String::as_str).collect();
-                format!("; paths look like: {}", some.join(", "))
-            }
+            Some(near) => PathHint::Near(near.to_string()),
+            None => PathHint::Some(paths.iter().take(8).cloned().collect()),
         };
-        Err(format!("{why}{hint}"))
+        Err(VaryError::Unknown {
+            error: Box::new(why),
+            hint,
+        })
     };
     // Set it to what it is (or to a placeholder if absent) and see whether the scenario
     // still reads: an unknown field does not.
@@ -129,7 +178,7 @@ pub fn check_path(raw: &RawScenario, path: &str) -> Result<(), String> {
     match serde_json::from_value::<RawScenario>(probe) {
         Ok(_) => Ok(()),
         Err(e) if e.to_string().starts_with("unknown field") => {
-            fail(format!("`{path}` is not a setting of the scenario"))
+            fail(VaryError::NotASetting { path: path.into() })
         }
         Err(_) => Ok(()),
     }
@@ -137,7 +186,7 @@ pub fn check_path(raw: &RawScenario, path: &str) -> Result<(), String> {
 
 /// The segments of `path` as they lead into the scenario: `nodes` then a node's index
 /// (found by id, which may hold dots), then field names.
-fn segments(root: &Value, path: &str) -> Result<Vec<Segment>, String> {
+fn segments(root: &Value, path: &str) -> Result<Vec<Segment>, VaryError> {
     let mut out = Vec::new();
     let rest = match path.strip_prefix("nodes.") {
         Some(rest) => {
@@ -161,9 +210,9 @@ fn segments(root: &Value, path: &str) -> Result<Vec<Segment>, String> {
             else {
                 let typed = rest.split('.').next().unwrap_or(rest);
                 let near = crate::text::nearest(typed, ids.iter().map(|(_, id)| id.as_str()));
-                return Err(match near {
-                    Some(near) => format!("no node has the id `{typed}`; did you mean `{near}`?"),
-                    None => format!("no node has the id `{typed}`"),
+                return Err(VaryError::NoNode {
+                    id: typed.into(),
+                    near: near.map(str::to_owned),
                 });
             };
             out.push(Segment::Field("nodes".into()));
@@ -219,7 +268,7 @@ fn get<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 /// Sets the value at `path` to `text`: a number where there is one (or none yet), else text.
-fn set(root: &mut Value, path: &str, text: &str) -> Result<(), String> {
+fn set(root: &mut Value, path: &str, text: &str) -> Result<(), VaryError> {
     let segments = segments(root, path)?;
     let mut at = root;
     let last = segments.len().saturating_sub(1);
@@ -228,18 +277,22 @@ fn set(root: &mut Value, path: &str, text: &str) -> Result<(), String> {
             Segment::Node(i) => at
                 .get_mut(i)
                 .and_then(|n| n.as_object_mut()?.values_mut().next())
-                .ok_or("no such node")?,
+                .ok_or(VaryError::NoSuchNode)?,
             Segment::Field(f) => {
                 if at.get(&f).is_none() && unwrap_kind(at).is_some() {
-                    at = unwrap_kind_mut(at).ok_or("no such setting")?;
+                    at = unwrap_kind_mut(at).ok_or(VaryError::NoSuchSetting)?;
                 }
                 let Some(map) = at.as_object_mut() else {
-                    return Err(format!(
-                        "`{path}`: `{f}` is inside a value that has no fields"
-                    ));
+                    return Err(VaryError::NoFields {
+                        path: path.into(),
+                        field: f,
+                    });
                 };
                 if !map.contains_key(&f) && k != last {
-                    return Err(format!("`{path}`: the scenario has nothing at `{f}`"));
+                    return Err(VaryError::NothingAt {
+                        path: path.into(),
+                        field: f,
+                    });
                 }
                 map.entry(f).or_insert(Value::Null)
             }
@@ -247,7 +300,7 @@ fn set(root: &mut Value, path: &str, text: &str) -> Result<(), String> {
     }
     *at = match (&*at, text.parse::<f64>()) {
         (Value::Number(_) | Value::Null, Ok(_)) => {
-            serde_json::from_str(text).map_err(|_| format!("`{text}` is not a number"))?
+            serde_json::from_str(text).map_err(|_| VaryError::NotANumber { text: text.into() })?
         }
         _ => Value::String(text.to_string()),
     };
@@ -310,18 +363,84 @@ mod tests {
             ("a=5ms, 8ms", Ok(vec!["5ms", "8ms"])),
             ("a=1k/s,5k/s", Ok(vec!["1k/s", "5k/s"])),
             ("a=7", Ok(vec!["7"])),
-            ("a=4..1", Err("smaller")),
-            ("a=1..4:0", Err("step")),
-            ("a=1.5..4", Err("whole numbers")),
-            ("nothing", Err("no `=`")),
+            (
+                "a=4..1",
+                Err(VaryError::Backwards {
+                    values: "4..1".into(),
+                }),
+            ),
+            (
+                "a=1..4:0",
+                Err(VaryError::Step {
+                    values: "1..4:0".into(),
+                }),
+            ),
+            (
+                "a=1.5..4",
+                Err(VaryError::NotWhole {
+                    values: "1.5..4".into(),
+                }),
+            ),
+            (
+                "nothing",
+                Err(VaryError::NoEquals {
+                    spec: "nothing".into(),
+                }),
+            ),
+            ("a= ", Err(VaryError::Empty { spec: "a= ".into() })),
+            (
+                "a=0..100000",
+                Err(VaryError::TooMany {
+                    values: "0..100000".into(),
+                    count: 100_001,
+                }),
+            ),
         ];
         for (spec, expected) in cases {
-            let got = spec.parse::<Vary>();
-            match (got, expected) {
-                (Ok(v), Ok(values)) => assert_eq!(v.values, values, "{spec}"),
-                (Err(e), Err(part)) => assert!(e.contains(part), "{spec}: {e}"),
-                (got, expected) => panic!("{spec}: {got:?} against {expected:?}"),
-            }
+            let got = spec.parse::<Vary>().map(|v| v.values);
+            let expected = expected.map(|values| values.into_iter().map(String::from).collect());
+            assert_eq!(got, expected, "{spec}");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_to_write() {
+        let cases = [
+            (
+                VaryError::NoEquals { spec: "x".into() },
+                "`x` has no `=`: write PATH=VALUES, such as nodes.worker.concurrency=1..8",
+            ),
+            (
+                VaryError::NoNode {
+                    id: "wrker".into(),
+                    near: Some("worker".into()),
+                },
+                "no node has the id `wrker`; did you mean `worker`?",
+            ),
+            (
+                VaryError::NoNode {
+                    id: "q".into(),
+                    near: None,
+                },
+                "no node has the id `q`",
+            ),
+            (
+                VaryError::Unknown {
+                    error: Box::new(VaryError::NotASetting { path: "p".into() }),
+                    hint: PathHint::Some(vec!["a".into(), "b".into()]),
+                },
+                "`p` is not a setting of the scenario; paths look like: a, b",
+            ),
+            (
+                VaryError::Unreadable {
+                    error: "unknown field `x`".into(),
+                    field: Some("x".into()),
+                },
+                "unknown field `x`: the scenario has no such setting (x)",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
         }
     }
 
@@ -377,7 +496,8 @@ mod tests {
         ];
         for (path, expected) in cases {
             let e = check_path(&raw, path).unwrap_err();
-            assert!(e.contains(expected), "{path}: {e}");
+            assert!(matches!(e, VaryError::Unknown { .. }), "{path}: {e:?}");
+            assert!(e.to_string().contains(expected), "{path}: {e}");
         }
         for path in [
             "nodes.worker.concurrency",

@@ -78,7 +78,7 @@ pub struct Snapshot {
     /// Why the run stopped early (a memory cap, stalled time) or could not be built.
     pub error: Option<String>,
     /// Why the last injected fault was refused.
-    pub refused: Option<String>,
+    pub refused: Option<crate::broker::error::InjectError>,
     pub report: Option<Arc<Report>>,
     pub nodes: Vec<NodeStatus>,
     /// Per edge, what a link fault is doing to it now (cut, delayed, lossy).
@@ -207,7 +207,7 @@ struct Engine {
     /// (wall instant, simulated nanos) when the paced clock was last set.
     anchor: Option<(Instant, u64)>,
     error: Option<String>,
-    refused: Option<String>,
+    refused: Option<crate::broker::error::InjectError>,
     next_sample: u64,
     /// (time, produced, processed) at the last sample.
     last_sample: (u64, u64, u64),

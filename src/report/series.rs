@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use crate::broker::error::BuildError;
 use crate::broker::world::{NodeRef, World};
 use crate::engine::SimTime;
 
@@ -47,13 +48,9 @@ pub struct NodeSeries {
 impl Series {
     /// The series of a run of `world`'s nodes, room made for `samples` rows at once (the
     /// memory estimate counts them; a reservation that fails is an error, not an abort).
-    pub fn new(world: &World, samples: usize) -> Result<Self, String> {
+    pub fn new(world: &World, samples: usize) -> Result<Self, BuildError> {
         let (ids, refs) = (world.ids(), world.node_refs());
-        let too_big = |_| {
-            format!(
-                "cannot reserve memory for {samples} samples of the time series: sample less often"
-            )
-        };
+        let too_big = |_| BuildError::SeriesTooBig { samples };
         let mut nodes = Vec::new();
         nodes.try_reserve_exact(ids.len()).map_err(too_big)?;
         for (id, r) in ids.iter().zip(refs) {

@@ -89,8 +89,9 @@ mod running;
 
 use std::collections::BTreeMap;
 
+use evlab::broker::error::LedgerError;
 use evlab::report::Report;
-use evlab::run::{Run, RunError};
+use evlab::run::{Run, RunError, StopCause};
 use evlab::scenario::check::{LinkUse, check, link_allowed};
 use evlab::scenario::raw::XMatch;
 use evlab::scenario::raw::*;
@@ -227,8 +228,8 @@ proptest! {
                         // An amplifying loop (a fanout inside a retry cycle, say) may fill even
                         // the default cap within one slice: the run stops with its clear error,
                         // and there is nothing left to compare.
-                        Err(RunError::Stopped { message, .. }) if message.contains("max_in_flight") => {
-                            return Err(TestCaseError::reject(format!("stopped: {message}")));
+                        Err(RunError::Stopped { cause: StopCause::Failure(f), .. }) if f.is_in_flight_cap() => {
+                            return Err(TestCaseError::reject(format!("stopped: {f}")));
                         }
                         Err(e) => return Err(TestCaseError::fail(format!("run: {e}"))),
                     }
@@ -335,13 +336,13 @@ proptest! {
             let until = duration * (i + 1) / slices;
             match run.advance_to(until) {
                 Ok(_) => {}
-                Err(RunError::Stopped { message, .. }) => {
-                    prop_assert!(message.contains("max_in_flight"), "stopped for another reason: {message}");
+                Err(RunError::Stopped { cause, .. }) => {
+                    prop_assert!(cause.is_in_flight_cap(), "stopped for another reason: {cause}");
                     stopped = true;
                 }
                 Err(e) => return Err(TestCaseError::fail(format!("advance_to({until}): {e}"))),
             }
-            if let Err(e) = run.check_ledger().and_then(|()| check_consumers(&run)) {
+            if let Err(e) = run.check_ledger().map_err(|e| e.to_string()).and_then(|()| check_consumers(&run)) {
                 return Err(TestCaseError::fail(format!("after slice {} (t = {} ns): {e}", i + 1, run.now())));
             }
             prop_assert_eq!(run.faults(), &expected[..]);

@@ -35,7 +35,11 @@ pub(crate) fn first_broken_invariant_now(text: &str, step_nanos: u64) -> Option<
         if let Err(e) = run.advance_to(until) {
             return Some(e.to_string());
         }
-        if let Err(e) = run.check_ledger().and_then(|()| check_consumers(&run)) {
+        if let Err(e) = run
+            .check_ledger()
+            .map_err(|e| e.to_string())
+            .and_then(|()| check_consumers(&run))
+        {
             return Some(format!("at {} ns: {e}", run.now()));
         }
         if let Some(c) = run.world().consumers().find(|c| c.busy() > c.concurrency()) {
@@ -1098,11 +1102,11 @@ pub(crate) fn fault_injected_before_the_first_instant_runs_replays_identically()
 
 /// Runs `text`, which must stop on its `max_in_flight` cap, and returns the ledger check after
 /// the stop.
-pub(crate) fn ledger_after_the_cap_stops(text: &str) -> Result<(), String> {
+pub(crate) fn ledger_after_the_cap_stops(text: &str) -> Result<(), LedgerError> {
     let (_, scenario) = parse(text, "regression.ron").unwrap_or_else(|e| panic!("{e}"));
     let mut run = Run::new(&scenario).unwrap_or_else(|e| panic!("{e}"));
     match run.run_to_end(|_| {}) {
-        Err(RunError::Stopped { message, .. }) if message.contains("max_in_flight") => {}
+        Err(RunError::Stopped { cause, .. }) if cause.is_in_flight_cap() => {}
         other => panic!("the run should stop on its cap: {other:?}"),
     }
     run.check_ledger()

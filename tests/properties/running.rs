@@ -64,10 +64,10 @@ pub(crate) fn run_in_slices(scenario: &Scenario, slices: u64) -> Result<Outcome,
         let until = duration * i / slices;
         match run.advance_to(until) {
             Ok(_) => {}
-            Err(RunError::Stopped { message, .. }) => {
+            Err(RunError::Stopped { cause, .. }) => {
                 prop_assert!(
-                    message.contains("max_in_flight"),
-                    "stopped for another reason: {message}"
+                    cause.is_in_flight_cap(),
+                    "stopped for another reason: {cause}"
                 );
                 stopped = true;
             }

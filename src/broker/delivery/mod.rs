@@ -239,6 +239,6 @@ impl Delivery for Source {
 
 /// The copies every source holds for the ledger, each model counting its own
 /// (checking its own running sums on the way).
-pub(super) fn recount(w: &World) -> Result<u64, String> {
+pub(super) fn recount(w: &World) -> Result<u64, crate::broker::error::LedgerError> {
     Ok(queue::recount(w)? + group::recount(w)?)
 }

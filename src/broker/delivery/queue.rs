@@ -9,6 +9,7 @@
 
 use super::{Delivery, Down};
 use crate::broker::consumer::Source;
+use crate::broker::error::LedgerError;
 use crate::broker::flow::Discard;
 use crate::broker::generation::Generation;
 use crate::broker::message::flag;
@@ -198,7 +199,7 @@ impl Delivery for QueueDelivery {
 /// messages of crashed pull consumers waiting out their visibility timeout
 /// (each has the deadline of its receive; dead letters among them are out of
 /// the ledger). Checks each queue's count of those orphans.
-pub(super) fn recount(w: &World) -> Result<u64, String> {
+pub(super) fn recount(w: &World) -> Result<u64, LedgerError> {
     let live = |slot: &Slot| {
         w.messages
             .get(*slot)
@@ -219,11 +220,15 @@ pub(super) fn recount(w: &World) -> Result<u64, String> {
             }
         }
         if held != queue.orphans {
-            return Err(format!(
-                "queue `{}` counts {} orphans, {held} found waiting out their visibility timeout",
-                w.ids.get(queue.node).map_or("?", String::as_str),
-                queue.orphans
-            ));
+            return Err(LedgerError::Orphans {
+                queue: w
+                    .ids
+                    .get(queue.node)
+                    .map_or("?", String::as_str)
+                    .to_string(),
+                counted: queue.orphans,
+                found: held,
+            });
         }
         counted += orphans;
     }

@@ -6,6 +6,7 @@
 pub mod overlap;
 
 use crate::broker::generation::Generation;
+use crate::broker::error::InjectError;
 use crate::broker::world::{Event, NodeRef, World};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::FaultTarget;
@@ -19,7 +20,7 @@ impl World {
         now: SimTime,
         fault: crate::scenario::Fault,
         scheduler: &mut Scheduler<Event>,
-    ) -> Result<(), String> {
+    ) -> Result<(), InjectError> {
         self.now = now;
         // The checker's rules for the fault's own settings.
         let partitions = match fault.target {
@@ -35,7 +36,7 @@ impl World {
         if let Some((field, message)) =
             crate::scenario::check::fault_kind_problem(&fault.kind, partitions)
         {
-            return Err(format!("{field} {message}"));
+            return Err(InjectError::Setting { field, message });
         }
         let fits = match (fault.target, fault.kind) {
             (
@@ -52,25 +53,22 @@ impl World {
                 Some(NodeRef::Queue(_) | NodeRef::Topic(_))
             ),
             (FaultTarget::Edge(e), kind) => {
-                let what = crate::scenario::check::LinkUse::of_fault(&kind).ok_or(
-                    "on an edge, inject a link fault: cut it, delay it or make it lose messages",
-                )?;
-                let link = self.links.get(e).ok_or("no such edge")?;
+                let what = crate::scenario::check::LinkUse::of_fault(&kind)
+                    .ok_or(InjectError::NotALinkFault)?;
+                let link = self.links.get(e).ok_or(InjectError::NoSuchEdge)?;
                 let kind_of = |n: usize| self.node_refs.get(n).map(|r| r.kind());
                 let (Some(from), Some(to)) = (kind_of(link.from), kind_of(link.target)) else {
-                    return Err("no such edge".into());
+                    return Err(InjectError::NoSuchEdge);
                 };
                 let edge_kind = self.edges.get(e).map_or(EdgeKind::Normal, |&(_, k)| k);
-                crate::scenario::check::link_allowed(from, to, edge_kind, what)?;
+                crate::scenario::check::link_allowed(from, to, edge_kind, what)
+                    .map_err(InjectError::NotALink)?;
                 true
             }
             _ => false,
         };
         if !fits {
-            return Err(
-                "this fault cannot be injected there: crash, slow down or fail a consumer or a service"
-                    .into(),
-            );
+            return Err(InjectError::WrongTarget);
         }
         let index = self.faults.len();
         self.faults.push(fault);

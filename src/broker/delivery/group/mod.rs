@@ -15,6 +15,7 @@ mod rebalance;
 use super::{Delivery, Down};
 use crate::broker::consumer::ConsumerState;
 use crate::broker::generation::Generation;
+use crate::broker::error::LedgerError;
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -246,23 +247,26 @@ impl Delivery for GroupDelivery {
 /// The live records groups hold for the ledger: those between each group's
 /// position and the log end that are not done, and outputs waiting for their
 /// transaction. Checks the running sums the time series reads lag from.
-pub(super) fn recount(w: &World) -> Result<u64, String> {
+pub(super) fn recount(w: &World) -> Result<u64, LedgerError> {
     let mut counted = 0u64;
     for (t, topic) in w.topics.iter().enumerate() {
         let end: u64 = topic.partitions.iter().map(|p| p.end_offset).sum();
         if end != topic.end_sum {
-            return Err(format!(
-                "topic {t}: log ends sum to {end}, kept as {}",
-                topic.end_sum
-            ));
+            return Err(LedgerError::LogEnds {
+                topic: t,
+                sum: end,
+                kept: topic.end_sum,
+            });
         }
         for group in &topic.groups {
             let committed: u64 = group.cursors.iter().map(|c| c.committed).sum();
             if committed != group.committed_sum {
-                return Err(format!(
-                    "topic {t}, group {}: committed offsets sum to {committed}, kept as {}",
-                    group.name, group.committed_sum
-                ));
+                return Err(LedgerError::Committed {
+                    topic: t,
+                    group: group.name.clone(),
+                    sum: committed,
+                    kept: group.committed_sum,
+                });
             }
             for (partition, cursor) in topic.partitions.iter().zip(&group.cursors) {
                 for offset in cursor.position..partition.end_offset {
