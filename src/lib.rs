@@ -15,6 +15,7 @@ pub mod examples;
 pub mod experiment;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod marks;
 pub mod metrics;
 pub mod report;
 pub mod run;

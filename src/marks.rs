@@ -58,9 +58,9 @@ pub enum Mark {
     /// A fault injected into an instant that has not run yet waits for its events
     /// (`fault_injected_before_the_first_instant_runs_replays_identically`).
     InjectedIntoUnrunInstant,
-    /// Faults due at one instant yield to the other events at it
+    /// Faults due at one instant apply together, in the order they were due
     /// (`faults_at_one_instant_replay_in_their_order`).
-    FaultsYield,
+    FaultsAtOneInstant,
     /// A reset to the latest offset stops at the high watermark, short of the log end
     /// (`latest_offset_reset_stops_at_the_high_watermark`).
     LatestResetAtHighWatermark,
@@ -142,7 +142,10 @@ mod counting {
     impl Drop for Check {
         fn drop(&mut self) {
             if !std::thread::panicking() && counts()[self.mark as usize] == self.before {
-                panic!("the test no longer reaches its branch: {:?} was not hit", self.mark);
+                panic!(
+                    "the test no longer reaches its branch: {:?} was not hit",
+                    self.mark
+                );
             }
         }
     }
@@ -155,14 +158,14 @@ mod tests {
     #[test]
     fn a_check_passes_when_its_mark_is_hit_and_fails_when_not() {
         {
-            let _hit = check(Mark::FaultsYield);
-            crate::mark!(FaultsYield);
+            let _hit = check(Mark::FaultsAtOneInstant);
+            crate::mark!(FaultsAtOneInstant);
         }
         {
-            let _hit = check(Mark::FaultsYield);
-            crate::mark!(FaultsYield if false);
+            let _hit = check(Mark::FaultsAtOneInstant);
+            crate::mark!(FaultsAtOneInstant if false);
             let other = std::thread::spawn(|| {
-                crate::mark!(FaultsYield);
+                crate::mark!(FaultsAtOneInstant);
                 counts()
             });
             add(&other.join().unwrap());

@@ -4,8 +4,8 @@
 
 use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
-use super::generation::{Generation, Pending};
 use super::error::BuildError;
+use super::generation::{Generation, Pending};
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};

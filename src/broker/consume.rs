@@ -291,6 +291,7 @@ impl World {
         if message.has(flag::DEAD) || model.ended(self, c, &message) {
             // A dead letter that fails again is only dropped, and so is a copy whose
             // journey had ended.
+            crate::mark!(FailedAfterItsJourneyEnded if !message.has(flag::DEAD));
             model.release(self, c, slot);
             self.messages.remove(slot);
             return;

@@ -193,7 +193,7 @@ mod tests {
                 }
                 .to_string(),
                 "its routing table (2 exchanges x 3 routing keys and header sets) needs more \
-                 than 2.0 KiB, more than limits.max_memory leaves for it: use fewer distinct \
+                 than 2 KiB, more than limits.max_memory leaves for it: use fewer distinct \
                  routing keys, or fewer exchanges, or raise limits.max_memory",
             ),
             (

@@ -274,6 +274,7 @@ impl World {
         let priority = message.priority;
         // A queue whose broker is down delivers nothing: what comes back to it meanwhile (a
         // delayed retry, a message whose visibility timeout ended) waits for the broker.
+        crate::mark!(BrokerDownHolds if !queue.online && !queue.waiting.is_empty());
         if queue.online
             && let Some(c) = queue.waiting.pop_front()
         {

@@ -102,6 +102,7 @@ impl World {
         }
         let Some(slot) = self.store(message, slot) else {
             // The arena is full (the run fails): lost, as a copy a queue has no room for.
+            crate::mark!(ArenaFullOnLink);
             if !message.has(super::message::flag::DEAD) {
                 let copies = self.copies_of(&message);
                 self.ledger.lost.overflow += copies;

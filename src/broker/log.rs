@@ -213,6 +213,7 @@ impl World {
                     continue;
                 }
                 let upto = if group.reset == OffsetReset::Latest {
+                    crate::mark!(LatestResetAtHighWatermark if readable < partition.end_offset);
                     readable
                 } else {
                     offset + 1

@@ -27,8 +27,8 @@ use rand::RngExt;
 
 use super::call::{CallMetrics, CallState};
 use super::consumer::Output;
-use super::generation::Generation;
 use super::error::{Failure, LedgerError};
+use super::generation::Generation;
 pub use super::request::{Body, Caller, ClientStats, Phase, Request, RequestLedger, Requests};
 use super::sampling::ServiceSampler;
 use super::world::{Event, Message, NodeRef, World};

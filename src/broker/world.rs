@@ -11,8 +11,8 @@
 
 use super::consumer::ConsumerState;
 use super::delivery::Delivery;
-use super::generation::Pending;
 use super::error::{Failure, LedgerError};
+use super::generation::Pending;
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};

@@ -3,6 +3,7 @@
 #![allow(unused_imports)]
 
 use super::*;
+use evlab::marks::{self, Mark};
 
 // ---------------------------------------------------------------------------------------------
 // Bugs found by the properties above
@@ -18,10 +19,15 @@ pub(crate) fn first_broken_invariant(text: &str, step_nanos: u64) -> Option<Stri
 pub(crate) fn within_time_limit<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = sender.send(f());
+        let value = f();
+        // The run's coverage marks count for the test waiting on it.
+        let _ = sender.send((value, marks::counts()));
     });
     match receiver.recv_timeout(std::time::Duration::from_secs(30)) {
-        Ok(value) => value,
+        Ok((value, hits)) => {
+            marks::add(&hits);
+            value
+        }
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("still running after 30 s"),
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the run panicked"),
     }
@@ -228,6 +234,7 @@ pub(crate) fn producers_with_a_tiny_rate_stay_silent() {
 /// `ledger.processed += 1`: one copy in flight by the counts, none found.
 #[test]
 pub(crate) fn deduplicated_copy_awaiting_its_ack_stays_in_the_ledger() {
+    let _hit = marks::check(Mark::AckDelayDeduplicated);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -257,6 +264,7 @@ pub(crate) fn deduplicated_copy_awaiting_its_ack_stays_in_the_ledger() {
 /// flight and the queues hold 5.
 #[test]
 pub(crate) fn expired_pull_message_is_not_forwarded_by_a_consumer_with_ack_delay() {
+    let _hit = marks::check(Mark::AckDelayGhost);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -285,6 +293,7 @@ pub(crate) fn expired_pull_message_is_not_forwarded_by_a_consumer_with_ack_delay
 /// 1 found).
 #[test]
 pub(crate) fn dead_letter_is_not_forwarded_by_a_consumer_with_ack_delay() {
+    let _hit = marks::check(Mark::AckDelayDeadLetter);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -382,6 +391,7 @@ pub(crate) fn commit_after_a_rebalance_stays_behind_the_fetch_position() {
 /// and `mean_unacked` is about 1.
 #[test]
 pub(crate) fn crashed_pull_consumer_leaves_no_unacked_message_behind() {
+    let _hit = marks::check(Mark::CrashedPullGhost);
     let text = r#"(
         version: 1,
         duration: "100ms",
@@ -637,6 +647,7 @@ pub(crate) fn unrelated_producer_does_not_change_which_messages_are_poison() {
 /// counts and missing from the structures from 70 ms to the end of the run.
 #[test]
 pub(crate) fn rebalance_keeps_the_records_of_at_most_once_members_in_the_ledger() {
+    let _hit = marks::check(Mark::AtMostOnceThroughRebalance);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -725,6 +736,7 @@ pub(crate) fn injected_fault_replays_identically_from_the_saved_scenario() {
 /// the extra chain's messages change which arena slots are reused.
 #[test]
 pub(crate) fn message_back_in_a_pull_queue_keeps_its_own_visibility_deadline() {
+    let _hit = marks::check(Mark::StaleVisibilityDeadline);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -759,6 +771,7 @@ pub(crate) fn message_back_in_a_pull_queue_keeps_its_own_visibility_deadline() {
 /// not the order they were saved in, so `c` ends slowed by another factor.)
 #[test]
 pub(crate) fn faults_at_one_instant_replay_in_their_order() {
+    let _hit = marks::check(Mark::FaultsAtOneInstant);
     let text = r#"(
         version: 1,
         duration: "100ms",
@@ -820,6 +833,7 @@ pub(crate) fn faults_at_one_instant_replay_in_their_order() {
 /// complete, as `succeeded` does for processed records: more copies end than were created.
 #[test]
 pub(crate) fn record_rejected_before_a_rebalance_is_lost_once() {
+    let _hit = marks::check(Mark::FailedAfterItsJourneyEnded);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -883,6 +897,7 @@ pub(crate) fn drop_head_queue_retrying_into_itself_does_not_hang() {
 /// queue and to an exchange).
 #[test]
 pub(crate) fn record_processed_again_after_a_rebalance_is_one_duplicate_copy() {
+    let _hit = marks::check(Mark::ReprocessedDuplicate);
     let text = r#"(
         version: 1,
         duration: "100ms",
@@ -950,6 +965,7 @@ pub(crate) fn dead_letter_deleted_from_a_log_while_in_hand_is_not_counted_after_
 /// more, `c` processed nothing and the two deleted offsets stayed in flight to the end.
 #[test]
 pub(crate) fn group_rewound_below_the_log_start_reads_from_it() {
+    let _hit = marks::check(Mark::RewoundBelowLogStart);
     let text = r#"(
         version: 1,
         duration: "300ms",
@@ -984,6 +1000,7 @@ pub(crate) fn group_rewound_below_the_log_start_reads_from_it() {
 /// leaving dead letters out (and checks the count against `orphans`).
 #[test]
 pub(crate) fn dead_letter_received_by_a_crashed_pull_consumer_is_not_in_flight() {
+    let _hit = marks::check(Mark::DeadOrphan);
     let text = r#"(
         version: 1,
         duration: "100ms",
@@ -1017,6 +1034,7 @@ pub(crate) fn dead_letter_received_by_a_crashed_pull_consumer_is_not_in_flight()
 /// both random properties). Now `fetch` flags such a record `REPLAYED` before committing.
 #[test]
 pub(crate) fn record_replayed_by_an_at_most_once_member_is_a_duplicate() {
+    let _hit = marks::check(Mark::ReplayedAtMostOnce);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -1056,6 +1074,7 @@ pub(crate) fn record_replayed_by_an_at_most_once_member_is_a_duplicate() {
 /// after them, as a scheduled fault does.
 #[test]
 pub(crate) fn fault_injected_before_the_first_instant_runs_replays_identically() {
+    let _hit = marks::check(Mark::InjectedIntoUnrunInstant);
     let text = r#"(
         version: 1,
         duration: "100ms",
@@ -1123,6 +1142,7 @@ pub(crate) fn ledger_after_the_cap_stops(text: &str) -> Result<(), LedgerError> 
 /// dropped a copy the same way when they could not park it.
 #[test]
 pub(crate) fn copy_that_finds_the_arena_full_on_a_link_is_lost() {
+    let _hit = marks::check(Mark::ArenaFullOnLink);
     let text = r#"(
         version: 1,
         duration: "100ms",
@@ -1154,6 +1174,7 @@ pub(crate) fn copy_that_finds_the_arena_full_on_a_link_is_lost() {
 /// `random_valid_scenarios_conserve_messages`).
 #[test]
 pub(crate) fn latest_offset_reset_stops_at_the_high_watermark() {
+    let _hit = marks::check(Mark::LatestResetAtHighWatermark);
     let text = r#"(
         version: 1,
         duration: "200ms",
@@ -1214,6 +1235,7 @@ pub(crate) fn retention_keeps_records_the_followers_do_not_have_yet() {
 /// the consumers of a queue that is down hold nothing).
 #[test]
 pub(crate) fn queue_whose_broker_is_down_delivers_no_retry() {
+    let _hit = marks::check(Mark::BrokerDownHolds);
     let text = r#"(
         version: 1,
         duration: "150ms",

@@ -68,6 +68,9 @@ impl Delivery for QueueDelivery {
                 },
             );
             let carries_journey = !message.has(flag::GHOST) && !dead;
+            crate::mark!(AckDelayDeduplicated if outputs > 0 && effect == Effect::Deduplicated);
+            crate::mark!(AckDelayGhost if outputs > 0 && message.has(flag::GHOST));
+            crate::mark!(AckDelayDeadLetter if outputs > 0 && dead);
             if outputs > 0 && effect != Effect::Deduplicated && carries_journey {
                 // The journey goes on in fresh copies; this one only awaits its ack.
                 if let Some(m) = w.messages.get_mut(slot) {
@@ -216,6 +219,7 @@ pub(super) fn recount(w: &World) -> Result<u64, LedgerError> {
                 && m.partition == entry.receipt
             {
                 held += 1;
+                crate::mark!(DeadOrphan if m.has(flag::DEAD));
                 orphans += u64::from(!m.has(flag::DEAD) && !m.has(flag::GHOST));
             }
         }
@@ -244,6 +248,7 @@ impl World {
             let ghost = self.messages.get(slot).is_none_or(|m| m.has(flag::GHOST));
             if ghost {
                 // Visible again already; only the queue's unacknowledged count still held it.
+                crate::mark!(CrashedPullGhost);
                 self.messages.remove(slot);
                 if let Some(queue) = self.queues.get_mut(q) {
                     queue.set_unacked(now, queue.unacked.saturating_sub(1));
@@ -564,6 +569,10 @@ impl World {
             let Some(message) = self.messages.get(entry.slot).copied() else {
                 continue;
             };
+            crate::mark!(
+                StaleVisibilityDeadline
+                    if message.id == entry.id && message.partition != entry.receipt
+            );
             if message.id != entry.id
                 || message.partition != entry.receipt
                 || message.has(flag::GHOST)

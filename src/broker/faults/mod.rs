@@ -5,8 +5,8 @@
 
 pub mod overlap;
 
-use crate::broker::generation::Generation;
 use crate::broker::error::InjectError;
+use crate::broker::generation::Generation;
 use crate::broker::world::{Event, NodeRef, World};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::FaultTarget;
@@ -75,6 +75,7 @@ impl World {
         if scheduler.next_time() == Some(now) {
             // This instant has not run yet (the session has just begun): the fault takes its
             // turn after what is scheduled at it, faults included, as in the saved scenario.
+            crate::mark!(InjectedIntoUnrunInstant);
             scheduler.at(
                 now,
                 Event::FaultStart {
@@ -123,6 +124,7 @@ impl World {
             return;
         }
         self.fault_deferrals = 0;
+        crate::mark!(FaultsAtOneInstant if self.deferred_faults.len() > 1);
         for index in std::mem::take(&mut self.deferred_faults) {
             self.begin_fault(now, index as usize, scheduler);
         }

@@ -30,6 +30,7 @@ impl World {
             group.may_fetch(p);
         }
         if below {
+            crate::mark!(RewoundBelowLogStart);
             self.reset_below_log_start(t, g, p);
         }
     }
@@ -53,6 +54,7 @@ impl World {
             return;
         };
         let upto = if group.reset == OffsetReset::Latest {
+            crate::mark!(LatestResetAtHighWatermark if readable < partition.end_offset);
             readable
         } else {
             partition.base_offset

@@ -14,8 +14,8 @@ mod rebalance;
 
 use super::{Delivery, Down};
 use crate::broker::consumer::ConsumerState;
-use crate::broker::generation::Generation;
 use crate::broker::error::LedgerError;
+use crate::broker::generation::Generation;
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -90,6 +90,7 @@ impl Delivery for GroupDelivery {
         let first_for_offset = if ack == AckMode::AfterProcessing {
             !done_before
         } else {
+            crate::mark!(ReplayedAtMostOnce if message.has(flag::REPLAYED));
             !message.has(flag::REPLAYED)
         };
         w.after_commit_point(c);
@@ -100,6 +101,7 @@ impl Delivery for GroupDelivery {
             // back as one duplicate copy, which `forward` fans out to the outputs (counting the
             // extra ones), as a redelivered queue copy does.
             if outputs > 0 && effect != Effect::Deduplicated && !message.has(flag::DEAD) {
+                crate::mark!(ReprocessedDuplicate);
                 w.ledger.duplicate_copies += 1;
                 w.forward(now, c, message, None, scheduler);
             }

@@ -117,6 +117,7 @@ impl World {
             };
             // At-most-once members committed their records on fetch: nobody fetches them again.
             if consumer.ack == AckMode::BeforeProcessing {
+                crate::mark!(AtMostOnceThroughRebalance if !consumer.in_hand.is_empty());
                 continue;
             }
             for &slot in &consumer.in_hand {
