@@ -1451,3 +1451,54 @@ fn a_dead_letter_returning_during_a_ttl_check_starts_no_second_chain_of_checks()
         );
     }
 }
+
+/// A two-member group; `a` crashes at 10 s and comes back at 11.5 s. Its session times out at
+/// 11 s and the group pauses to rebalance (2 s); `a`'s return at 11.5 s begins the rebalance
+/// again, so the group stays paused until 13.5 s and processes nothing from 13 s to 13.5 s.
+///
+/// `World::rebalance_done` (src/broker/delivery/group/rebalance.rs) did not know which
+/// rebalance it completed: the first one's completion at 13 s unpaused the group and assigned
+/// the partitions, and the second one's at 13.5 s paused nobody and rewound everything the
+/// members had fetched in between.
+#[test]
+fn a_rebalance_begun_again_completes_once_after_the_last_membership_change() {
+    let text = r#"(
+        version: 1,
+        duration: "16s",
+        sample_every: "100ms",
+        nodes: [
+            Producer(id: "p", arrival: Constant(rate: "100/s")),
+            Topic(id: "t", partitions: 4),
+            Consumer(id: "a", group: "g", service: Constant(time: "2ms"), commit: AfterEach,
+                     session_timeout: "1s", rebalance_time: "2s"),
+            Consumer(id: "b", group: "g", service: Constant(time: "2ms"), commit: AfterEach,
+                     session_timeout: "1s", rebalance_time: "2s"),
+        ],
+        edges: [(from: "p", to: "t"), (from: "t", to: "a"), (from: "t", to: "b")],
+        faults: [(at: "10s", target: "a", kind: Crash, duration: "1500ms")],
+    )"#;
+    let mut run = common::start(text, "rebalance.ron");
+    run.run_to_end(|_| {}).unwrap_or_else(|e| panic!("{e}"));
+    run.check_ledger().unwrap_or_else(|e| panic!("{e}"));
+    let series = run.series();
+    let processed_in = |from: f64, to: f64| -> f64 {
+        series
+            .time_s
+            .iter()
+            .zip(&series.processed_per_s)
+            .filter(|&(&t, _)| t > from + 1e-9 && t <= to + 1e-9)
+            .map(|(_, rate)| rate * 0.1)
+            .sum()
+    };
+    // Paused from 11 s (b finishes what it held) to 13.5 s; before and after, it works.
+    assert_eq!(
+        processed_in(11.1, 13.5),
+        0.0,
+        "{:?}",
+        series.processed_per_s
+    );
+    assert!(processed_in(13.5, 14.0) > 100.0);
+    assert!(processed_in(9.0, 10.0) > 90.0);
+    let report = run.report(None, false);
+    assert_eq!(report.totals.lost, 0);
+}

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use super::generation::Generation;
 use super::topic::Partition;
 use crate::engine::SimTime;
 use crate::metrics::TimeAverage;
@@ -163,6 +164,9 @@ pub struct GroupState {
     pub cursors: Vec<GroupCursor>,
     /// Rebalances so far.
     pub rebalances: u64,
+    /// The rebalance in progress: a membership change during one begins it again, and only
+    /// the last one begun completes.
+    pub rebalance: Generation,
     /// Where the group starts again when its position was deleted (Kafka's
     /// `auto.offset.reset`, its first member's).
     pub reset: OffsetReset,
@@ -183,6 +187,7 @@ impl GroupState {
             committed_sum: 0,
             cursors: (0..partitions).map(|_| GroupCursor::default()).collect(),
             rebalances: 0,
+            rebalance: Generation::default(),
             reset: OffsetReset::Earliest,
             lost: 0,
         };

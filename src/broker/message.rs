@@ -178,10 +178,12 @@ pub enum Event {
         consumer: u32,
         generation: Generation,
     },
-    /// A consumer group's rebalance completes.
+    /// A consumer group's rebalance completes, unless another began since (`generation`:
+    /// `GroupState::rebalance`).
     RebalanceDone {
         topic: u32,
         group: u32,
+        generation: Generation,
     },
     /// Fault `index` starts or ends.
     FaultStart {

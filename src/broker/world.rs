@@ -381,9 +381,11 @@ impl Model for World {
                 consumer,
                 generation,
             } => self.member_expired(now, consumer as usize, generation, scheduler),
-            Event::RebalanceDone { topic, group } => {
-                self.rebalance_done(now, topic as usize, group as usize, scheduler)
-            }
+            Event::RebalanceDone {
+                topic,
+                group,
+                generation,
+            } => self.rebalance_done(now, topic as usize, group as usize, generation, scheduler),
             Event::FaultStart { index } => self.fault_start(now, index as usize, scheduler),
             Event::FlushFaults { generation } => self.flush_faults(now, generation, scheduler),
             Event::FaultEnd { index } => self.fault_end(now, index as usize, scheduler),

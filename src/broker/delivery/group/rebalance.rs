@@ -60,32 +60,47 @@ impl World {
                 self.commit_member(m as usize);
             }
         }
-        if let Some(group) = self
+        let Some(group) = self
             .topics
             .get_mut(t)
             .and_then(|topic| topic.groups.get_mut(g))
-        {
-            group.rebalances += 1;
-        }
+        else {
+            return;
+        };
+        group.rebalances += 1;
+        // A rebalance already under way begins again: Kafka's group goes back to preparing
+        // it, and the members' pause runs until this one completes.
+        group.rebalance.bump();
+        let generation = group.rebalance;
         let _ = now;
         scheduler.after(
             pause,
             Event::RebalanceDone {
                 topic: t as u32,
                 group: g as u32,
+                generation,
             },
         );
     }
 
-    /// The rebalance completes: partitions are reassigned among live members
-    /// and every partition restarts from its committed offset.
+    /// The rebalance completes (the last one begun; an earlier one is stale): partitions
+    /// are reassigned among live members and every partition restarts from its committed
+    /// offset.
     pub(in crate::broker) fn rebalance_done(
         &mut self,
         now: SimTime,
         t: usize,
         g: usize,
+        generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
+        let Some(group) = self.topics.get(t).and_then(|topic| topic.groups.get(g)) else {
+            return;
+        };
+        if !group.rebalance.is_current(generation) {
+            // Another membership change began the rebalance again; that one completes it.
+            return;
+        }
         // Members that stayed up finished what they held during the pause: Kafka's
         // consumer commits it before giving its partitions up.
         let group_members: Vec<u32> = self
