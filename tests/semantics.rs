@@ -8,6 +8,7 @@
 mod common;
 
 use common::node;
+use evlab::broker::index::QueueId;
 use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
@@ -71,7 +72,11 @@ fn drop_head_keeps_the_newest_and_reject_publish_the_oldest() {
         // Ten messages by 1 s: message 0 is in the consumer's hands; look at what waits behind it.
         run.advance_to(1_000_000_000).unwrap();
         let world = run.world();
-        let waiting: Vec<u64> = world.queue(0).unwrap().ready_ids(0).collect();
+        let waiting: Vec<u64> = world
+            .queue(QueueId::from(0))
+            .unwrap()
+            .ready_ids(0)
+            .collect();
         assert_eq!(waiting, survivors, "{policy}");
         assert_eq!(world.ledger().lost.overflow, 6, "{policy}");
         run.run_to_end(|_| {}).unwrap();
@@ -147,13 +152,25 @@ fn higher_priority_is_delivered_first() {
     let mut run = Run::new(&scenario).unwrap();
     for second in 1..40u64 {
         run.advance_to(second * 1_000_000_000).unwrap();
-        let high = run.world().queue(0).unwrap().ready_ids(5).count();
+        let high = run
+            .world()
+            .queue(QueueId::from(0))
+            .unwrap()
+            .ready_ids(5)
+            .count();
         assert!(
             high <= 1,
             "at {second} s, {high} high-priority messages wait"
         );
     }
-    assert!(run.world().queue(0).unwrap().ready_ids(1).count() > 300);
+    assert!(
+        run.world()
+            .queue(QueueId::from(0))
+            .unwrap()
+            .ready_ids(1)
+            .count()
+            > 300
+    );
     run.check_ledger().unwrap();
 }
 
@@ -293,7 +310,7 @@ fn prefetch_lets_a_consumer_hoard() {
     assert_eq!(consumer(0).unacked(), 50);
     assert_eq!(consumer(0).buffered(), 49);
     assert_eq!(consumer(1).unacked(), 1);
-    assert_eq!(world.queue(0).unwrap().unacked(), 51);
+    assert_eq!(world.queue(QueueId::from(0)).unwrap().unacked(), 51);
     run.check_ledger().unwrap();
 }
 
@@ -1125,8 +1142,20 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     assert!(!at(for_good, 10).world().consumer(0).unwrap().alive());
     // The queue's broker: a failure from 4 s to 5 s inside one from 3 s to 8 s.
     let outages = r#"(at: "3s", target: "q", kind: BrokerFailure(), duration: "5s"), (at: "4s", target: "q", kind: BrokerFailure(), duration: "1s")"#;
-    assert!(!at(outages, 6).world().queue(0).unwrap().online());
-    assert!(at(outages, 9).world().queue(0).unwrap().online());
+    assert!(
+        !at(outages, 6)
+            .world()
+            .queue(QueueId::from(0))
+            .unwrap()
+            .online()
+    );
+    assert!(
+        at(outages, 9)
+            .world()
+            .queue(QueueId::from(0))
+            .unwrap()
+            .online()
+    );
     // The link: a cut from 6 s to 7 s inside one from 5 s to 9 s loses 4 s of publishes.
     let cuts = r#"(at: "5s", target: "p->q", kind: Cut, duration: "4s"), (at: "6s", target: "p->q", kind: Cut, duration: "1s")"#;
     let mut run = at(cuts, 1);

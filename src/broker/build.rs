@@ -6,6 +6,7 @@ use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
 use super::error::BuildError;
 use super::generation::{Generation, Pending};
+use super::index::QueueId;
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -113,7 +114,7 @@ fn node_refs(scenario: &Scenario) -> Vec<NodeRef> {
             let (kind, make): (usize, fn(u32) -> NodeRef) = match node.kind {
                 NodeKind::Producer(_) => (0, NodeRef::Producer),
                 NodeKind::Exchange(_) => (1, NodeRef::Exchange),
-                NodeKind::Queue(_) => (2, NodeRef::Queue),
+                NodeKind::Queue(_) => (2, |i| NodeRef::Queue(QueueId::from(i as usize))),
                 NodeKind::Topic(_) => (3, NodeRef::Topic),
                 NodeKind::Consumer(_) => (4, NodeRef::Consumer),
                 NodeKind::Service(_) => (5, NodeRef::Service),
@@ -260,9 +261,9 @@ impl Nodes {
     ) -> Result<(Source, u32), BuildError> {
         match node_refs.get(c.source) {
             Some(NodeRef::Queue(q)) => Ok((
-                Source::Queue(QueueDelivery { q: *q as usize }),
+                Source::Queue(QueueDelivery { q: *q }),
                 self.queues
-                    .get(*q as usize)
+                    .get(q.index())
                     .map_or(0, |queue| queue.subscription),
             )),
             Some(NodeRef::Topic(t)) => {
@@ -462,7 +463,7 @@ fn assemble(
         node_refs,
         producers: nodes.producers,
         exchanges: nodes.exchanges,
-        queues: nodes.queues,
+        queues: nodes.queues.into(),
         topics: nodes.topics,
         consumers: nodes.consumers,
         routes,

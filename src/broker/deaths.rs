@@ -14,6 +14,7 @@
 //! handle (0 for none), and each (queue, earlier history) pair is stored once, so the
 //! table grows with the distinct dead-letter paths of the topology, not with messages.
 
+use crate::broker::index::QueueId;
 use std::collections::HashMap;
 
 /// A history: 0 for none, else an index + 1 into [`Deaths`].
@@ -25,13 +26,13 @@ pub const MAX_PATHS: usize = 1 << 20;
 #[derive(Default)]
 pub struct Deaths {
     /// (queue, the history before it) per history handle - 1.
-    paths: Vec<(u32, History)>,
-    index: HashMap<(u32, History), History>,
+    paths: Vec<(QueueId, History)>,
+    index: HashMap<(QueueId, History), History>,
 }
 
 impl Deaths {
     /// `history` with an automatic death at `queue` added; `None` past [`MAX_PATHS`].
-    pub fn add(&mut self, history: History, queue: u32) -> Option<History> {
+    pub fn add(&mut self, history: History, queue: QueueId) -> Option<History> {
         if let Some(&known) = self.index.get(&(queue, history)) {
             return Some(known);
         }
@@ -45,7 +46,7 @@ impl Deaths {
     }
 
     /// Whether `history` holds a death at `queue`.
-    pub fn contains(&self, mut history: History, queue: u32) -> bool {
+    pub fn contains(&self, mut history: History, queue: QueueId) -> bool {
         while let Some(&(at, before)) = history
             .checked_sub(1)
             .and_then(|i| self.paths.get(i as usize))
@@ -70,10 +71,11 @@ mod tests {
     #[test]
     fn histories_are_shared_and_searched() {
         let mut deaths = Deaths::default();
-        let a = deaths.add(0, 1).unwrap();
-        let ab = deaths.add(a, 2).unwrap();
-        assert_eq!(deaths.add(0, 1), Some(a), "one entry per path");
-        assert_eq!(deaths.add(a, 2), Some(ab));
+        let q = QueueId::from;
+        let a = deaths.add(0, q(1)).unwrap();
+        let ab = deaths.add(a, q(2)).unwrap();
+        assert_eq!(deaths.add(0, q(1)), Some(a), "one entry per path");
+        assert_eq!(deaths.add(a, q(2)), Some(ab));
         let cases = [
             (0, 1, false),
             (a, 1, true),
@@ -83,8 +85,15 @@ mod tests {
             (ab, 3, false),
         ];
         for (history, queue, found) in cases {
-            assert_eq!(deaths.contains(history, queue), found, "{history} {queue}");
+            assert_eq!(
+                deaths.contains(history, q(queue)),
+                found,
+                "{history} {queue}"
+            );
         }
-        assert!(!deaths.contains(99, 1), "an unknown handle holds nothing");
+        assert!(
+            !deaths.contains(99, q(1)),
+            "an unknown handle holds nothing"
+        );
     }
 }

@@ -26,6 +26,7 @@ use super::consumer::QueueDelivery;
 use super::message::flag;
 use super::topic::Record;
 use super::world::{Event, Message, World};
+use crate::broker::index::QueueId;
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::Acks;
@@ -429,7 +430,7 @@ impl World {
     pub(super) fn queue_broker_failure(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(queue) = self.queues.get_mut(q) else {
@@ -483,7 +484,7 @@ impl World {
     pub(super) fn queue_broker_restored(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(queue) = self.queues.get_mut(q) else {

@@ -15,6 +15,7 @@ use super::message::flag;
 use super::routing::Dest;
 use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, NodeRef, World};
+use crate::broker::index::QueueId;
 use crate::engine::arena::{Arena, Slot};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::{Acks, Overflow};
@@ -153,7 +154,7 @@ impl World {
                     let Some(NodeRef::Queue(q)) = self.node_refs.get(node).copied() else {
                         continue;
                     };
-                    let Some(queue) = self.queues.get_mut(q as usize) else {
+                    let Some(queue) = self.queues.get_mut(q) else {
                         continue;
                     };
                     if !queue.online {
@@ -173,7 +174,7 @@ impl World {
                         }
                         continue;
                     };
-                    self.enqueue(now, q as usize, slot, scheduler);
+                    self.enqueue(now, q, slot, scheduler);
                 }
                 Dest::Topic(node) => {
                     if let Some(NodeRef::Topic(t)) = self.node_refs.get(node).copied()
@@ -250,7 +251,7 @@ impl World {
     pub(super) fn enqueue(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -294,7 +295,7 @@ impl World {
         if let Some(ttl) = queue.ttl_nanos
             && let Some(generation) = queue.expiry.arm()
         {
-            let queue = q as u32;
+            let queue = q;
             scheduler.at(now + ttl, Event::Expire { queue, generation });
         }
     }
@@ -306,7 +307,7 @@ impl World {
     fn make_room(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) -> bool {
@@ -324,7 +325,7 @@ impl World {
     fn drop_heads(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) -> bool {
@@ -366,7 +367,7 @@ impl World {
     pub(super) fn send_from(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         why: Discard,
         edge: usize,
         slot: Slot,
@@ -376,7 +377,7 @@ impl World {
             .messages
             .get(slot)
             .map_or(0, |m| u32::try_from(m.offset).unwrap_or(0));
-        let Some(history) = self.deaths.add(before, q as u32) else {
+        let Some(history) = self.deaths.add(before, q) else {
             self.fail(Failure::TooManyDeadLetterPaths);
             self.discard(now, q, slot, why);
             return;
@@ -389,11 +390,11 @@ impl World {
     /// Whether `slot`, arriving at queue `q` as a dead letter, has been dead-lettered from
     /// `q` before (since its last rejection); if so it is dropped for the reason it left.
     #[cold]
-    pub(super) fn dead_letter_cycle(&mut self, now: SimTime, q: usize, slot: Slot) -> bool {
+    pub(super) fn dead_letter_cycle(&mut self, now: SimTime, q: QueueId, slot: Slot) -> bool {
         let Some(&(history, why, from)) = self.dead_lettering.last() else {
             return false;
         };
-        if !self.deaths.contains(history, q as u32) {
+        if !self.deaths.contains(history, q) {
             return false;
         }
         // The queue it left counted the drop when the copy left it, and counts the loss.
@@ -403,7 +404,7 @@ impl World {
 
     /// Frees a copy that leaves the system without being processed, counting the loss
     /// unless it was a dead letter already, as lost at queue `q` (which drops it).
-    pub(super) fn discard(&mut self, now: SimTime, q: usize, slot: Slot, why: Discard) {
+    pub(super) fn discard(&mut self, now: SimTime, q: QueueId, slot: Slot, why: Discard) {
         self.trace_slot(now, slot, NO_NODE as usize, HopKind::Lost);
         let dead = self.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
         self.messages.remove(slot);
@@ -425,7 +426,7 @@ impl World {
     pub(super) fn expire(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -466,7 +467,7 @@ impl World {
         if let Some(at) = next_expiry(queue, &self.messages, ttl, now)
             && let Some(generation) = queue.expiry.arm()
         {
-            let queue = q as u32;
+            let queue = q;
             scheduler.at(at, Event::Expire { queue, generation });
         }
     }

@@ -79,7 +79,7 @@ impl World {
                         ));
                     }
                     if c.ack == AckMode::AfterProcessing
-                        && let Some(count) = unacked_per_queue.get_mut(q)
+                        && let Some(count) = unacked_per_queue.get_mut(q.index())
                     {
                         *count += u64::from(c.unacked);
                     }

@@ -2,6 +2,7 @@
 
 use super::generation::Generation;
 use super::routing::VariantId;
+use crate::broker::index::QueueId;
 use crate::engine::SimTime;
 use crate::engine::arena::Slot;
 
@@ -129,7 +130,7 @@ pub enum Event {
     },
     /// A delayed retry goes back into its queue.
     Requeue {
-        queue: u32,
+        queue: QueueId,
         slot: Slot,
     },
     /// A topic consumer tries a failed record again (blocking retry).
@@ -140,7 +141,7 @@ pub enum Event {
     },
     /// A queue's next TTL check (at most one is pending: `QueueState::expiry`).
     Expire {
-        queue: u32,
+        queue: QueueId,
         generation: Generation,
     },
     /// A partition's followers have copied the records appended a replication delay ago.
@@ -166,7 +167,7 @@ pub enum Event {
     /// A pull queue's earliest visibility timeout ends (at most one is pending:
     /// `QueueState::visibility`).
     Visibility {
-        queue: u32,
+        queue: QueueId,
         generation: Generation,
     },
     /// A topic consumer's periodic offset commit.

@@ -19,6 +19,7 @@ pub mod generation;
 pub mod group;
 mod holdings;
 pub mod ids;
+pub mod index;
 pub mod ledger;
 mod link;
 mod log;

@@ -8,6 +8,7 @@
 use super::consumer::{ConsumerMetrics, ConsumerState, Source};
 use super::error::Failure;
 use super::group::GroupState;
+use super::index::QueueId;
 use super::ledger::Ledger;
 use super::queue::{QueueMetrics, QueueState};
 use super::request::ClientStats;
@@ -123,7 +124,7 @@ impl World {
         })
     }
 
-    pub fn queue(&self, i: usize) -> Option<QueueView<'_>> {
+    pub fn queue(&self, i: QueueId) -> Option<QueueView<'_>> {
         let state = self.queues.get(i)?;
         Some(QueueView {
             world: self,
@@ -134,7 +135,7 @@ impl World {
 
     /// Every queue, in queue order.
     pub fn queues(&self) -> impl Iterator<Item = QueueView<'_>> {
-        (0..self.queues.len()).filter_map(|i| self.queue(i))
+        self.queues.keys().filter_map(|i| self.queue(i))
     }
 
     pub fn topic(&self, i: usize) -> Option<TopicView<'_>> {
@@ -209,7 +210,7 @@ impl World {
 #[derive(Clone, Copy)]
 pub struct QueueView<'a> {
     world: &'a World,
-    index: usize,
+    index: QueueId,
     state: &'a QueueState,
 }
 
@@ -458,7 +459,7 @@ impl<'a> ConsumerView<'a> {
     }
 
     /// The queue it consumes from, if it reads a queue.
-    pub fn queue(&self) -> Option<usize> {
+    pub fn queue(&self) -> Option<QueueId> {
         match self.state.source {
             Source::Queue(q) => Some(q.q),
             _ => None,

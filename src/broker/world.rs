@@ -9,10 +9,13 @@
 //! services (`service.rs`, `call.rs`) keep their requests apart, with a
 //! request ledger that the same check recounts.
 
+use typed_index_collections::TiVec;
+
 use super::consumer::ConsumerState;
 use super::delivery::Delivery;
 use super::error::{Failure, LedgerError};
 use super::generation::Pending;
+use super::index::QueueId;
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
@@ -63,7 +66,7 @@ pub struct ExchangeState {
 pub enum NodeRef {
     Producer(u32),
     Exchange(u32),
-    Queue(u32),
+    Queue(QueueId),
     Topic(u32),
     Consumer(u32),
     Service(u32),
@@ -99,7 +102,7 @@ pub struct World {
     pub(super) node_refs: Vec<NodeRef>,
     pub(super) producers: Vec<ProducerState>,
     pub(super) exchanges: Vec<ExchangeState>,
-    pub(super) queues: Vec<QueueState>,
+    pub(super) queues: TiVec<QueueId, QueueState>,
     pub(super) topics: Vec<TopicState>,
     pub(super) consumers: Vec<ConsumerState>,
     pub(super) routes: RouteTable,
@@ -158,7 +161,7 @@ pub struct World {
     pub(super) tracer: Option<Box<super::trace::Tracer>>,
     /// Queues dead-lettering a copy right now: the history the copy leaves with, and why.
     /// A copy that would enter a queue in that history is dropped (see `World::send_from`).
-    pub(super) dead_lettering: Vec<(super::deaths::History, super::flow::Discard, usize)>,
+    pub(super) dead_lettering: Vec<(super::deaths::History, super::flow::Discard, QueueId)>,
     /// Scratch: the partitions whose committed offset a commit moved (kept to reuse its room).
     pub(super) moved_partitions: Vec<u32>,
     /// The dead-letter histories of the copies in queues.
@@ -176,7 +179,7 @@ pub struct World {
 impl World {
     /// Whether queue `q` sends what its TTL expires along a retry edge (the delayed-retry
     /// pattern): its expiries are retries, not losses.
-    pub fn retries_on_expiry(&self, q: usize) -> bool {
+    pub fn retries_on_expiry(&self, q: QueueId) -> bool {
         self.queues
             .get(q)
             .and_then(|queue| queue.dead_letter)
@@ -352,17 +355,13 @@ impl Model for World {
                 consumer,
                 generation,
             } => self.arrive(now, consumer as usize, generation, scheduler),
-            Event::Requeue { queue, slot } => {
-                self.requeue_after_delay(now, queue as usize, slot, scheduler)
-            }
+            Event::Requeue { queue, slot } => self.requeue_after_delay(now, queue, slot, scheduler),
             Event::Retry {
                 consumer,
                 slot,
                 generation,
             } => self.retry_in_place(now, consumer as usize, slot, generation, scheduler),
-            Event::Expire { queue, generation } => {
-                self.expire(now, queue as usize, generation, scheduler)
-            }
+            Event::Expire { queue, generation } => self.expire(now, queue, generation, scheduler),
             Event::Replicated { topic, partition } => {
                 self.replicated(now, topic as usize, partition as usize, scheduler)
             }
@@ -374,7 +373,7 @@ impl Model for World {
                 self.publish_retry(now, producer as usize, slot, scheduler)
             }
             Event::Visibility { queue, generation } => {
-                self.visibility_expired(now, queue as usize, generation, scheduler)
+                self.visibility_expired(now, queue, generation, scheduler)
             }
             Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
             Event::MemberExpired {

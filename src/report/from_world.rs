@@ -3,6 +3,7 @@
 
 use super::requests::{RequestReport, service_figures};
 use super::{GroupReport, NodeDetail, PartitionReport, QueueDrops, Totals};
+use crate::broker::index::QueueId;
 use crate::broker::view::{GroupView, TopicView};
 use crate::broker::world::{NodeRef, World};
 use crate::engine::SimTime;
@@ -69,7 +70,7 @@ pub(super) fn node_detail(
                 unroutable,
             }
         }
-        NodeRef::Queue(i) => queue_detail(world, at(i), now)?,
+        NodeRef::Queue(i) => queue_detail(world, i, now)?,
         NodeRef::Topic(i) => topic_detail(world.topic(at(i))?, now),
         NodeRef::Consumer(i) => consumer_detail(world, at(i), now, per_s)?,
         NodeRef::Service(i) => {
@@ -94,7 +95,7 @@ pub(super) fn node_detail(
 }
 
 /// A queue's figures.
-fn queue_detail(world: &World, i: usize, now: SimTime) -> Option<NodeDetail> {
+fn queue_detail(world: &World, i: QueueId, now: SimTime) -> Option<NodeDetail> {
     let q = world.queue(i)?;
     let m = q.metrics();
     let effects = q.effects();

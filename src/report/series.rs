@@ -132,7 +132,7 @@ impl Series {
             let at = |i: u32| i as usize;
             match *r {
                 NodeRef::Queue(q) => {
-                    if let Some(queue) = world.queue(at(q)) {
+                    if let Some(queue) = world.queue(q) {
                         node.depth.push(queue.ready());
                         node.unacked.push(queue.unacked());
                     }

@@ -75,9 +75,7 @@ fn badge(world: &World, r: NodeRef) -> String {
             }
         }
         NodeRef::Queue(i) => {
-            let (ready, unacked) = world
-                .queue(at(i))
-                .map_or((0, 0), |q| (q.ready(), q.unacked()));
+            let (ready, unacked) = world.queue(i).map_or((0, 0), |q| (q.ready(), q.unacked()));
             format!("depth {ready} +{unacked} unacked")
         }
         NodeRef::Topic(i) => {

@@ -12,6 +12,7 @@ use crate::broker::consumer::Source;
 use crate::broker::error::LedgerError;
 use crate::broker::flow::Discard;
 use crate::broker::generation::Generation;
+use crate::broker::index::QueueId;
 use crate::broker::message::flag;
 use crate::broker::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use crate::broker::subscription::Effect;
@@ -25,7 +26,7 @@ use crate::scenario::raw::AckMode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueDelivery {
     /// Index into the world's queues.
-    pub q: usize,
+    pub q: QueueId,
 }
 
 impl QueueDelivery {
@@ -108,7 +109,7 @@ impl Delivery for QueueDelivery {
             scheduler.after(
                 delay,
                 Event::Requeue {
-                    queue: self.q as u32,
+                    queue: self.q,
                     slot,
                 },
             );
@@ -243,7 +244,7 @@ impl World {
     /// SQS: a crashed pull consumer's received copies are not requeued; each
     /// stays invisible until its timeout ends. Ghosts (already visible again)
     /// are simply gone.
-    fn orphan(&mut self, now: SimTime, q: usize, held: Vec<Slot>) {
+    fn orphan(&mut self, now: SimTime, q: QueueId, held: Vec<Slot>) {
         for slot in held {
             let ghost = self.messages.get(slot).is_none_or(|m| m.has(flag::GHOST));
             if ghost {
@@ -266,7 +267,7 @@ impl World {
     /// and the queue's unacknowledged count drops (at-most-once copies were
     /// acknowledged on delivery and never counted there).
     #[inline]
-    fn acknowledge(&mut self, now: SimTime, c: usize, q: usize) {
+    fn acknowledge(&mut self, now: SimTime, c: usize, q: QueueId) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -322,7 +323,7 @@ impl World {
     pub(in crate::broker) fn requeue_after_delay(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -383,7 +384,7 @@ impl World {
     fn requeue_at_head(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -405,7 +406,7 @@ impl World {
         self.dispatch(now, q, scheduler);
     }
     /// Counts `n` copies lost in queue `q` or in its consumers' hands.
-    pub(in crate::broker) fn lost_in_queue(&mut self, q: usize, n: u64) {
+    pub(in crate::broker) fn lost_in_queue(&mut self, q: QueueId, n: u64) {
         if let Some(queue) = self.queues.get_mut(q) {
             queue.lost += n;
         }
@@ -415,7 +416,7 @@ impl World {
     pub(in crate::broker) fn deliver(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         c: usize,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
@@ -464,7 +465,7 @@ impl World {
                 receipt,
             });
             if let Some(generation) = queue.visibility.arm() {
-                let queue = q as u32;
+                let queue = q;
                 scheduler.at(now + timeout, Event::Visibility { queue, generation });
             }
         }
@@ -517,7 +518,7 @@ impl World {
     pub(in crate::broker) fn dispatch(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         scheduler: &mut Scheduler<Event>,
     ) {
         loop {
@@ -543,7 +544,7 @@ impl World {
     pub(in crate::broker) fn visibility_expired(
         &mut self,
         now: SimTime,
-        q: usize,
+        q: QueueId,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -557,7 +558,7 @@ impl World {
         while let Some(&entry) = queue.invisible.front() {
             if entry.deadline > now {
                 if let Some(generation) = queue.visibility.arm() {
-                    let queue = q as u32;
+                    let queue = q;
                     scheduler.at(entry.deadline, Event::Visibility { queue, generation });
                 }
                 break;

@@ -11,6 +11,7 @@
 use super::queue::QueueDelivery;
 use super::{Delivery, Down};
 use crate::broker::generation::Generation;
+use crate::broker::index::QueueId;
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -20,7 +21,7 @@ use crate::engine::{Scheduler, SimTime};
 /// A queue, by index, read fire-and-forget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Toy {
-    pub q: usize,
+    pub q: QueueId,
 }
 
 impl Toy {
@@ -116,6 +117,7 @@ impl Delivery for Toy {
 #[cfg(test)]
 mod tests {
     use crate::broker::consumer::Source;
+    use crate::broker::index::QueueId;
     use crate::run::Run;
 
     /// A queue read at-least-once by a failing consumer that crashes, then the same read
@@ -133,14 +135,16 @@ mod tests {
         let run_with = |toy: bool| {
             let mut run = Run::new(&scenario).unwrap();
             if toy {
-                run.world_mut().consumers[0].source = Source::Toy(super::Toy { q: 0 });
+                run.world_mut().consumers[0].source = Source::Toy(super::Toy {
+                    q: QueueId::from(0),
+                });
             }
             while !run.is_finished() {
                 let until = run.now() + 100_000_000;
                 run.advance_to(until).unwrap();
                 run.check_ledger().unwrap();
             }
-            let unacked = run.world().queues[0].unacked;
+            let unacked = run.world().queues[QueueId::from(0)].unacked;
             let held: u32 = run.world().consumers.iter().map(|c| c.unacked).sum();
             assert_eq!(
                 unacked,

@@ -187,12 +187,8 @@ impl World {
         };
         if let FaultKind::BrokerFailure { partition } = kind {
             match (self.node_refs.get(node).copied(), begins) {
-                (Some(NodeRef::Queue(q)), true) => {
-                    self.queue_broker_failure(now, q as usize, scheduler)
-                }
-                (Some(NodeRef::Queue(q)), false) => {
-                    self.queue_broker_restored(now, q as usize, scheduler)
-                }
+                (Some(NodeRef::Queue(q)), true) => self.queue_broker_failure(now, q, scheduler),
+                (Some(NodeRef::Queue(q)), false) => self.queue_broker_restored(now, q, scheduler),
                 (Some(NodeRef::Topic(t)), true) => {
                     self.leader_failure(now, t as usize, partition, scheduler)
                 }
