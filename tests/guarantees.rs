@@ -30,6 +30,7 @@
 mod common;
 
 use common::node;
+use evlab::broker::view::ConsumerView;
 use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
@@ -82,16 +83,16 @@ fn lag(report: &Report, topic: &str) -> u64 {
 }
 
 /// Index of consumer `id` in the world.
-fn consumer_index(run: &Run, id: &str) -> usize {
+fn consumer<'a>(run: &'a Run, id: &str) -> ConsumerView<'a> {
     run.world()
         .consumers()
-        .position(|c| c.id() == id)
+        .find(|c| c.id() == id)
         .unwrap_or_else(|| panic!("no consumer {id}"))
 }
 
 /// Processing attempts by consumer `id` so far, and how many failed.
 fn attempts(run: &Run, id: &str) -> (u64, u64) {
-    let consumer = run.world().consumer(consumer_index(run, id)).unwrap();
+    let consumer = consumer(run, id);
     let metrics = consumer.metrics();
     (metrics.lifetime_attempts, metrics.failed)
 }
@@ -634,7 +635,7 @@ fn a_survivor_does_not_reprocess_its_own_records_after_a_rebalance() {
     };
     let b_uncommitted = uncommitted_of(&run, [2, 3]);
     run.advance_to(11 * SECOND).unwrap();
-    let a = run.world().consumer(consumer_index(&run, "a")).unwrap();
+    let a = consumer(&run, "a");
     assert!(
         a.paused() && a.in_hand() == 1,
         "a holds no record as the rebalance begins"

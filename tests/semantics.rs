@@ -8,7 +8,7 @@
 mod common;
 
 use common::node;
-use evlab::broker::index::QueueId;
+use evlab::broker::index::{ConsumerId, QueueId};
 use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
@@ -306,7 +306,7 @@ fn prefetch_lets_a_consumer_hoard() {
     let mut run = Run::new(&scenario).unwrap();
     run.advance_to(2_000_000_000).unwrap();
     let world = run.world();
-    let consumer = |i| world.consumer(i).unwrap();
+    let consumer = |i: usize| world.consumer(ConsumerId::from(i)).unwrap();
     assert_eq!(consumer(0).unacked(), 50);
     assert_eq!(consumer(0).buffered(), 49);
     assert_eq!(consumer(1).unacked(), 1);
@@ -353,7 +353,7 @@ fn range_assignor_gives_the_first_members_the_extra_partitions() {
     for (partitions, members, expected) in cases {
         let group = evlab::broker::topic::GroupState::new(
             "g".into(),
-            (0..*members as u32).collect(),
+            (0..*members).map(ConsumerId::from).collect(),
             *partitions,
         );
         let got: Vec<Vec<u32>> = group.assigned.clone();
@@ -1135,11 +1135,29 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     };
     // The consumer: a crash from 3 s to 4 s inside one from 2 s to 6 s.
     let crashes = r#"(at: "2s", target: "c", kind: Crash, duration: "4s"), (at: "3s", target: "c", kind: Crash, duration: "1s")"#;
-    assert!(!at(crashes, 5).world().consumer(0).unwrap().alive());
-    assert!(at(crashes, 7).world().consumer(0).unwrap().alive());
+    assert!(
+        !at(crashes, 5)
+            .world()
+            .consumer(ConsumerId::from(0))
+            .unwrap()
+            .alive()
+    );
+    assert!(
+        at(crashes, 7)
+            .world()
+            .consumer(ConsumerId::from(0))
+            .unwrap()
+            .alive()
+    );
     // A crash for good injected over a crash with a restart.
     let for_good = r#"(at: "2s", target: "c", kind: Crash, duration: "1s"), (at: "2500ms", target: "c", kind: Crash)"#;
-    assert!(!at(for_good, 10).world().consumer(0).unwrap().alive());
+    assert!(
+        !at(for_good, 10)
+            .world()
+            .consumer(ConsumerId::from(0))
+            .unwrap()
+            .alive()
+    );
     // The queue's broker: a failure from 4 s to 5 s inside one from 3 s to 8 s.
     let outages = r#"(at: "3s", target: "q", kind: BrokerFailure(), duration: "5s"), (at: "4s", target: "q", kind: BrokerFailure(), duration: "1s")"#;
     assert!(
@@ -1163,9 +1181,30 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     assert_eq!(run.report(None, false).totals.lost_by_reason.link_loss, 400);
     // Slow-downs multiply while they overlap.
     let slows = r#"(at: "2s", target: "c", kind: Slow(factor: 2.0), duration: "4s"), (at: "3s", target: "c", kind: Slow(factor: 3.0), duration: "1s")"#;
-    assert_eq!(at(slows, 3).world().consumer(0).unwrap().slow_factor(), 6.0);
-    assert_eq!(at(slows, 5).world().consumer(0).unwrap().slow_factor(), 2.0);
-    assert_eq!(at(slows, 7).world().consumer(0).unwrap().slow_factor(), 1.0);
+    assert_eq!(
+        at(slows, 3)
+            .world()
+            .consumer(ConsumerId::from(0))
+            .unwrap()
+            .slow_factor(),
+        6.0
+    );
+    assert_eq!(
+        at(slows, 5)
+            .world()
+            .consumer(ConsumerId::from(0))
+            .unwrap()
+            .slow_factor(),
+        2.0
+    );
+    assert_eq!(
+        at(slows, 7)
+            .world()
+            .consumer(ConsumerId::from(0))
+            .unwrap()
+            .slow_factor(),
+        1.0
+    );
     // A service crashed for good during a crash with a restart stays down.
     let text = r#"(version: 1, name: "t", seed: 1, duration: "10s",
         nodes: [Producer(id: "p", arrival: Constant(rate: "100/s")),

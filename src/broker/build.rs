@@ -6,7 +6,7 @@ use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
 use super::error::BuildError;
 use super::generation::{Generation, Pending};
-use super::index::QueueId;
+use super::index::{ConsumerId, QueueId};
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -86,7 +86,7 @@ impl World {
                 | (Source::Topic(_), Commit::Transactional { every }) =
                     (consumer.source, c.commit)
                 {
-                    let consumer = nodes.consumers.len() as u32;
+                    let consumer = ConsumerId::from(nodes.consumers.len());
                     scheduler.at(every.nanos, Event::Commit { consumer });
                 }
                 nodes.consumers.push(consumer);
@@ -116,7 +116,7 @@ fn node_refs(scenario: &Scenario) -> Vec<NodeRef> {
                 NodeKind::Exchange(_) => (1, NodeRef::Exchange),
                 NodeKind::Queue(_) => (2, |i| NodeRef::Queue(QueueId::from(i as usize))),
                 NodeKind::Topic(_) => (3, NodeRef::Topic),
-                NodeKind::Consumer(_) => (4, NodeRef::Consumer),
+                NodeKind::Consumer(_) => (4, |i| NodeRef::Consumer(ConsumerId::from(i as usize))),
                 NodeKind::Service(_) => (5, NodeRef::Service),
             };
             counts[kind] += 1;
@@ -326,7 +326,7 @@ impl Nodes {
             };
             for c in spec.consumers.iter().filter_map(|&m| consumer_of(m)) {
                 queue.waiting.push_back(c);
-                if let Some(state) = self.consumers.get_mut(c as usize) {
+                if let Some(state) = self.consumers.get_mut(c.index()) {
                     state.waiting = true;
                 }
             }
@@ -336,10 +336,11 @@ impl Nodes {
                 continue;
             };
             for (name, members) in &spec.groups {
-                let members: Vec<u32> = members.iter().filter_map(|&m| consumer_of(m)).collect();
+                let members: Vec<ConsumerId> =
+                    members.iter().filter_map(|&m| consumer_of(m)).collect();
                 let reset = members
                     .first()
-                    .and_then(|&m| self.consumers.get(m as usize))
+                    .and_then(|&m| self.consumers.get(m.index()))
                     .map_or(OffsetReset::Earliest, |c| c.auto_offset_reset);
                 let mut group = GroupState::new(name.clone(), members, spec.partitions);
                 group.reset = reset;
@@ -465,7 +466,7 @@ fn assemble(
         exchanges: nodes.exchanges,
         queues: nodes.queues.into(),
         topics: nodes.topics,
-        consumers: nodes.consumers,
+        consumers: nodes.consumers.into(),
         routes,
         messages: Arena::with_cap(scenario.max_in_flight as usize),
         key_seq: vec![0; key_count as usize],

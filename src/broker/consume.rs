@@ -14,6 +14,7 @@
 //!   or parks the copy for a delay; a topic retries in place and holds the
 //!   partition), up to `max_attempts`, then dead-lettered.
 
+use crate::broker::index::ConsumerId;
 use rand::RngExt;
 
 use super::consumer::{ConsumerState, Source};
@@ -32,7 +33,7 @@ impl World {
     #[inline]
     pub(super) fn start(
         now: SimTime,
-        c: u32,
+        c: ConsumerId,
         consumer: &mut ConsumerState,
         message: &mut Message,
         slot: Slot,
@@ -70,7 +71,7 @@ impl World {
 
     /// Takes `slot` out of consumer `c`'s hands.
     #[inline]
-    pub(super) fn drop_from_hand(&mut self, c: usize, slot: Slot) {
+    pub(super) fn drop_from_hand(&mut self, c: ConsumerId, slot: Slot) {
         let Some(hand) = self.messages.get(slot).map(|m| m.hand) else {
             return;
         };
@@ -103,7 +104,7 @@ impl World {
     pub(super) fn done(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
@@ -147,7 +148,13 @@ impl World {
     /// skipped by idempotency), traced; a first effect that ends a journey (`ends`) counts
     /// in the latency.
     #[inline]
-    fn apply_effect(&mut self, now: SimTime, c: usize, message: &Message, ends: bool) -> Effect {
+    fn apply_effect(
+        &mut self,
+        now: SimTime,
+        c: ConsumerId,
+        message: &Message,
+        ends: bool,
+    ) -> Effect {
         let Some(consumer) = self.consumers.get(c) else {
             return Effect::First;
         };
@@ -191,7 +198,13 @@ impl World {
     /// Processing succeeded: apply the effect; the delivery model acknowledges or commits,
     /// then ends or forwards the copy.
     #[inline]
-    fn succeeded(&mut self, now: SimTime, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
+    fn succeeded(
+        &mut self,
+        now: SimTime,
+        c: ConsumerId,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let Some(message) = self.messages.get(slot).copied() else {
             return;
         };
@@ -209,7 +222,7 @@ impl World {
     pub(super) fn finish(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         message: &Message,
         effect: Effect,
@@ -240,7 +253,7 @@ impl World {
     pub(super) fn forward(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         message: Message,
         slot: Option<Slot>,
         scheduler: &mut Scheduler<Event>,
@@ -269,7 +282,13 @@ impl World {
     }
 
     /// Processing failed: try again, dead-letter, or lose the copy.
-    fn failed(&mut self, now: SimTime, c: usize, slot: Slot, scheduler: &mut Scheduler<Event>) {
+    fn failed(
+        &mut self,
+        now: SimTime,
+        c: ConsumerId,
+        slot: Slot,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -381,7 +400,7 @@ impl World {
     }
 
     /// How long to wait before attempt `attempts + 1`.
-    fn backoff_delay(&mut self, c: usize, attempts: u32) -> u64 {
+    fn backoff_delay(&mut self, c: ConsumerId, attempts: u32) -> u64 {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return 0;
         };
@@ -420,7 +439,7 @@ impl World {
     pub(super) fn take_more_work(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         partition: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -435,7 +454,7 @@ impl World {
     pub(super) fn start_buffered(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
@@ -453,15 +472,7 @@ impl World {
                 return; // Still on its way over the link.
             }
             consumer.buffer.pop_front();
-            Self::start(
-                now,
-                c as u32,
-                consumer,
-                message,
-                next,
-                scheduler,
-                &mut self.tracer,
-            );
+            Self::start(now, c, consumer, message, next, scheduler, &mut self.tracer);
         }
     }
 
@@ -469,7 +480,7 @@ impl World {
     pub(super) fn arrive(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -484,7 +495,7 @@ impl World {
 
     /// The one-way latency of the link consumer `c` reads over (0 for most).
     #[inline]
-    pub(super) fn inbound_latency(&self, c: usize) -> u64 {
+    pub(super) fn inbound_latency(&self, c: ConsumerId) -> u64 {
         self.consumers
             .get(c)
             .and_then(|cs| self.links.get(cs.inbound))
@@ -494,7 +505,7 @@ impl World {
     // ----- crashes, restarts, rebalances ------------------------------------------------
 
     /// Consumer `c` crashes: what it held is redelivered or lost per its ack mode.
-    pub(super) fn crash(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn crash(&mut self, now: SimTime, c: ConsumerId, scheduler: &mut Scheduler<Event>) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -507,7 +518,7 @@ impl World {
 
     /// Consumer `c`'s process dies: the work it went on with after losing its connection
     /// dies with it.
-    fn drop_finishing(&mut self, now: SimTime, c: usize) {
+    fn drop_finishing(&mut self, now: SimTime, c: ConsumerId) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -539,7 +550,7 @@ impl World {
     fn finished_unconnected(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
@@ -595,13 +606,23 @@ impl World {
     /// cannot acknowledge it (see `finished_unconnected`); the rest of what it held, if
     /// acknowledged on delivery (at-most-once), is lost on the link. A group member and a
     /// pull consumer drop the work in their hands.
-    pub(super) fn disconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn disconnect(
+        &mut self,
+        now: SimTime,
+        c: ConsumerId,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         self.go_down(now, c, Down::Disconnected, scheduler);
     }
 
     /// A cut ends: consumer `c` connects again, unless it has crashed meanwhile or another
     /// cut of its edge is still on.
-    pub(super) fn reconnect(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn reconnect(
+        &mut self,
+        now: SimTime,
+        c: ConsumerId,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let crashed = self
             .consumers
             .get(c)
@@ -612,7 +633,7 @@ impl World {
     }
 
     /// Whether consumer `c` is cut off: the edge it reads from is cut.
-    pub fn is_disconnected(&self, c: usize) -> bool {
+    pub fn is_disconnected(&self, c: ConsumerId) -> bool {
         self.consumers
             .get(c)
             .and_then(|consumer| self.links.get(consumer.inbound))
@@ -624,7 +645,7 @@ impl World {
     pub(super) fn go_down(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         why: Down,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -650,7 +671,12 @@ impl World {
     }
 
     /// Consumer `c` comes back after a crash, unless another crash or a cut is still on.
-    pub(super) fn restart(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn restart(
+        &mut self,
+        now: SimTime,
+        c: ConsumerId,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -660,7 +686,7 @@ impl World {
     }
 
     /// Consumer `c` is up and connected again.
-    fn come_up(&mut self, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    fn come_up(&mut self, now: SimTime, c: ConsumerId, scheduler: &mut Scheduler<Event>) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };

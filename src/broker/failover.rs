@@ -26,7 +26,7 @@ use super::consumer::QueueDelivery;
 use super::message::flag;
 use super::topic::Record;
 use super::world::{Event, Message, World};
-use crate::broker::index::QueueId;
+use crate::broker::index::{ConsumerId, QueueId};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::Acks;
@@ -248,7 +248,7 @@ impl World {
                     group.members.get(member as usize).copied()
                 });
             if let Some(c) = owner {
-                self.fetch(now, c as usize, scheduler);
+                self.fetch(now, c, scheduler);
             }
         }
     }
@@ -441,10 +441,9 @@ impl World {
         }
         queue.online = false;
         let durable = queue.durable;
-        let consumers: Vec<usize> = self
+        let consumers: Vec<ConsumerId> = self
             .consumers
-            .iter()
-            .enumerate()
+            .iter_enumerated()
             .filter(|(_, c)| c.source == super::consumer::Source::Queue(QueueDelivery { q }))
             .map(|(i, _)| i)
             .collect();
@@ -458,7 +457,7 @@ impl World {
                     consumer.waiting = true;
                 }
                 if let Some(queue) = self.queues.get_mut(q) {
-                    queue.waiting.push_back(c as u32);
+                    queue.waiting.push_back(c);
                 }
             }
         }

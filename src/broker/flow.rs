@@ -281,7 +281,7 @@ impl World {
         {
             queue.metrics.enqueued += 1;
             // A consumer has credit, so nothing is ready: deliver at once.
-            self.deliver(now, q, c as usize, slot, scheduler);
+            self.deliver(now, q, c, slot, scheduler);
             return;
         }
         if queue.is_full() && !self.make_room(now, q, slot, scheduler) {

@@ -6,6 +6,7 @@
 //! Assignment is Kafka's range assignor: partitions in order, members sorted by id, the
 //! first `partitions % members` members one extra.
 
+use crate::broker::index::ConsumerId;
 use std::collections::VecDeque;
 
 use super::generation::Generation;
@@ -144,7 +145,7 @@ impl GroupCursor {
 pub struct GroupState {
     pub name: String,
     /// Member consumers (indices into the world's consumers), sorted by id.
-    pub members: Vec<u32>,
+    pub members: Vec<ConsumerId>,
     /// Partition -> member (index into `members`), or `None` when the group has fewer members than needed.
     pub owner: Vec<Option<u32>>,
     /// Member -> its partitions.
@@ -176,7 +177,7 @@ pub struct GroupState {
 }
 
 impl GroupState {
-    pub fn new(name: String, members: Vec<u32>, partitions: u32) -> Self {
+    pub fn new(name: String, members: Vec<ConsumerId>, partitions: u32) -> Self {
         let mut group = Self {
             name,
             members,

@@ -2,7 +2,7 @@
 
 use super::generation::Generation;
 use super::routing::VariantId;
-use crate::broker::index::QueueId;
+use crate::broker::index::{ConsumerId, QueueId};
 use crate::engine::SimTime;
 use crate::engine::arena::Slot;
 
@@ -113,19 +113,19 @@ pub enum Event {
     /// A consumer finished processing. Events about a consumer carry its generation: they
     /// are stale once it went down or came back since.
     Done {
-        consumer: u32,
+        consumer: ConsumerId,
         slot: Slot,
         generation: Generation,
     },
     /// A consumer's acknowledgement reaches the queue.
     AckArrive {
-        consumer: u32,
+        consumer: ConsumerId,
         slot: Slot,
         generation: Generation,
     },
     /// Deliveries sent over a link with latency reach consumer `consumer`.
     Arrive {
-        consumer: u32,
+        consumer: ConsumerId,
         generation: Generation,
     },
     /// A delayed retry goes back into its queue.
@@ -135,7 +135,7 @@ pub enum Event {
     },
     /// A topic consumer tries a failed record again (blocking retry).
     Retry {
-        consumer: u32,
+        consumer: ConsumerId,
         slot: Slot,
         generation: Generation,
     },
@@ -172,11 +172,11 @@ pub enum Event {
     },
     /// A topic consumer's periodic offset commit.
     Commit {
-        consumer: u32,
+        consumer: ConsumerId,
     },
     /// A crashed group member's session times out.
     MemberExpired {
-        consumer: u32,
+        consumer: ConsumerId,
         generation: Generation,
     },
     /// A consumer group's rebalance completes, unless another began since (`generation`:

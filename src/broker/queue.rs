@@ -5,6 +5,7 @@
 //! This file holds the queue's own state; moving a message to a consumer is
 //! the world's job ([`super::world`]), since it touches both.
 
+use crate::broker::index::ConsumerId;
 use std::collections::VecDeque;
 
 use super::generation::Pending;
@@ -27,7 +28,7 @@ pub struct QueueState {
     pub expiry: Pending,
     /// Consumers (indices into the world's consumers) with prefetch credit, in
     /// round-robin order; each at most once.
-    pub waiting: VecDeque<u32>,
+    pub waiting: VecDeque<ConsumerId>,
     /// Edge rejected, expired and over-limit messages take (the dead-letter exchange).
     pub dead_letter: Option<usize>,
     pub max_deliveries: Option<u32>,
@@ -93,7 +94,7 @@ pub const ORPHAN: u32 = u32::MAX;
 pub struct Invisible {
     pub deadline: SimTime,
     pub slot: Slot,
-    pub consumer: u32,
+    pub consumer: ConsumerId,
     pub id: u64,
     /// The receipt of the receive this deadline belongs to (a later receive has its own).
     pub receipt: u32,

@@ -8,7 +8,7 @@
 use super::consumer::{ConsumerMetrics, ConsumerState, Source};
 use super::error::Failure;
 use super::group::GroupState;
-use super::index::QueueId;
+use super::index::{ConsumerId, QueueId};
 use super::ledger::Ledger;
 use super::queue::{QueueMetrics, QueueState};
 use super::request::ClientStats;
@@ -150,7 +150,7 @@ impl World {
             .map(|state| TopicView { world: self, state })
     }
 
-    pub fn consumer(&self, i: usize) -> Option<ConsumerView<'_>> {
+    pub fn consumer(&self, i: ConsumerId) -> Option<ConsumerView<'_>> {
         let state = self.consumers.get(i)?;
         Some(ConsumerView {
             world: self,
@@ -161,7 +161,7 @@ impl World {
 
     /// Every consumer, in consumer order.
     pub fn consumers(&self) -> impl Iterator<Item = ConsumerView<'_>> {
-        (0..self.consumers.len()).filter_map(|i| self.consumer(i))
+        self.consumers.keys().filter_map(|i| self.consumer(i))
     }
 
     pub fn service(&self, i: usize) -> Option<ServiceView<'_>> {
@@ -382,7 +382,7 @@ impl<'a> GroupView<'a> {
         self.state
             .members
             .iter()
-            .filter_map(move |&c| world.consumers.get(c as usize))
+            .filter_map(move |&c| world.consumers.get(c))
             .map(move |c| world.id(c.node))
     }
 
@@ -449,7 +449,7 @@ impl<'a> GroupView<'a> {
 #[derive(Clone, Copy)]
 pub struct ConsumerView<'a> {
     world: &'a World,
-    index: usize,
+    index: ConsumerId,
     state: &'a ConsumerState,
 }
 

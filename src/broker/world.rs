@@ -15,7 +15,7 @@ use super::consumer::ConsumerState;
 use super::delivery::Delivery;
 use super::error::{Failure, LedgerError};
 use super::generation::Pending;
-use super::index::QueueId;
+use super::index::{ConsumerId, QueueId};
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
@@ -68,7 +68,7 @@ pub enum NodeRef {
     Exchange(u32),
     Queue(QueueId),
     Topic(u32),
-    Consumer(u32),
+    Consumer(ConsumerId),
     Service(u32),
 }
 
@@ -104,7 +104,7 @@ pub struct World {
     pub(super) exchanges: Vec<ExchangeState>,
     pub(super) queues: TiVec<QueueId, QueueState>,
     pub(super) topics: Vec<TopicState>,
-    pub(super) consumers: Vec<ConsumerState>,
+    pub(super) consumers: TiVec<ConsumerId, ConsumerState>,
     pub(super) routes: RouteTable,
     pub(super) messages: Arena<Message>,
     /// Next sequence number per key index.
@@ -345,22 +345,22 @@ impl Model for World {
                 consumer,
                 slot,
                 generation,
-            } => self.done(now, consumer as usize, slot, generation, scheduler),
+            } => self.done(now, consumer, slot, generation, scheduler),
             Event::AckArrive {
                 consumer,
                 slot,
                 generation,
-            } => self.ack_arrive(now, consumer as usize, slot, generation, scheduler),
+            } => self.ack_arrive(now, consumer, slot, generation, scheduler),
             Event::Arrive {
                 consumer,
                 generation,
-            } => self.arrive(now, consumer as usize, generation, scheduler),
+            } => self.arrive(now, consumer, generation, scheduler),
             Event::Requeue { queue, slot } => self.requeue_after_delay(now, queue, slot, scheduler),
             Event::Retry {
                 consumer,
                 slot,
                 generation,
-            } => self.retry_in_place(now, consumer as usize, slot, generation, scheduler),
+            } => self.retry_in_place(now, consumer, slot, generation, scheduler),
             Event::Expire { queue, generation } => self.expire(now, queue, generation, scheduler),
             Event::Replicated { topic, partition } => {
                 self.replicated(now, topic as usize, partition as usize, scheduler)
@@ -375,11 +375,11 @@ impl Model for World {
             Event::Visibility { queue, generation } => {
                 self.visibility_expired(now, queue, generation, scheduler)
             }
-            Event::Commit { consumer } => self.commit_interval(consumer as usize, scheduler),
+            Event::Commit { consumer } => self.commit_interval(consumer, scheduler),
             Event::MemberExpired {
                 consumer,
                 generation,
-            } => self.member_expired(now, consumer as usize, generation, scheduler),
+            } => self.member_expired(now, consumer, generation, scheduler),
             Event::RebalanceDone {
                 topic,
                 group,

@@ -502,7 +502,7 @@ fn statuses(run: &Run) -> Vec<NodeStatus> {
     for (index, node_ref) in world.node_refs().iter().enumerate() {
         let id = world.id(index);
         let alarm = match *node_ref {
-            NodeRef::Consumer(i) => world.consumer(i as usize).and_then(|c| {
+            NodeRef::Consumer(i) => world.consumer(i).and_then(|c| {
                 if !c.alive() {
                     Some(
                         if c.disconnected() {

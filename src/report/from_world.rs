@@ -3,7 +3,7 @@
 
 use super::requests::{RequestReport, service_figures};
 use super::{GroupReport, NodeDetail, PartitionReport, QueueDrops, Totals};
-use crate::broker::index::QueueId;
+use crate::broker::index::{ConsumerId, QueueId};
 use crate::broker::view::{GroupView, TopicView};
 use crate::broker::world::{NodeRef, World};
 use crate::engine::SimTime;
@@ -72,7 +72,7 @@ pub(super) fn node_detail(
         }
         NodeRef::Queue(i) => queue_detail(world, i, now)?,
         NodeRef::Topic(i) => topic_detail(world.topic(at(i))?, now),
-        NodeRef::Consumer(i) => consumer_detail(world, at(i), now, per_s)?,
+        NodeRef::Consumer(i) => consumer_detail(world, i, now, per_s)?,
         NodeRef::Service(i) => {
             let f = service_figures(world.service(at(i))?, now, world.window().start);
             NodeDetail::Service {
@@ -184,7 +184,7 @@ fn group_report(g: GroupView<'_>, now: SimTime) -> GroupReport {
 /// A consumer's figures.
 fn consumer_detail(
     world: &World,
-    i: usize,
+    i: ConsumerId,
     now: SimTime,
     per_s: &dyn Fn(u64) -> f64,
 ) -> Option<NodeDetail> {

@@ -143,7 +143,7 @@ impl Series {
                     }
                 }
                 NodeRef::Consumer(c) => {
-                    if let Some(consumer) = world.consumer(at(c)) {
+                    if let Some(consumer) = world.consumer(c) {
                         node.busy.push(consumer.busy());
                     }
                 }

@@ -85,7 +85,7 @@ fn badge(world: &World, r: NodeRef) -> String {
         }
         NodeRef::Consumer(i) => {
             let (processed, failed) = world
-                .consumer(at(i))
+                .consumer(i)
                 .map_or((0, 0), |c| (c.metrics().processed, c.metrics().failed));
             if failed > 0 {
                 format!("done {processed}, failed {failed}")

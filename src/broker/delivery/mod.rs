@@ -26,6 +26,7 @@ use super::consumer::{ConsumerState, Source};
 use super::generation::Generation;
 use super::subscription::Effect;
 use super::world::{Event, Message, World};
+use crate::broker::index::ConsumerId;
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 
@@ -58,7 +59,7 @@ pub(super) trait Delivery: Copy {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         message: Message,
         effect: Effect,
@@ -67,11 +68,11 @@ pub(super) trait Delivery: Copy {
 
     /// Processing failed: the copy leaves the consumer's hands (a queue's
     /// nack gives the consumer its credit back).
-    fn nack(self, _w: &mut World, _now: SimTime, _c: usize) {}
+    fn nack(self, _w: &mut World, _now: SimTime, _c: ConsumerId) {}
 
     /// Whether a failed copy's journey had already ended (a record fetched
     /// again whose offset was already done).
-    fn ended(self, _w: &World, _c: usize, _message: &Message) -> bool {
+    fn ended(self, _w: &World, _c: ConsumerId, _message: &Message) -> bool {
         false
     }
 
@@ -80,7 +81,7 @@ pub(super) trait Delivery: Copy {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         delay: u64,
         scheduler: &mut Scheduler<Event>,
@@ -93,7 +94,7 @@ pub(super) trait Delivery: Copy {
 
     /// The copy in `slot` leaves consumer `c` without being processed
     /// (dead-lettered, sent to retry, dropped): the source moves on.
-    fn release(self, _w: &mut World, _c: usize, _slot: Slot) {}
+    fn release(self, _w: &mut World, _c: ConsumerId, _slot: Slot) {}
 
     /// Counts `n` copies lost here (in the source or its consumers' hands).
     fn lost(self, w: &mut World, n: u64);
@@ -103,7 +104,7 @@ pub(super) trait Delivery: Copy {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         partition: u32,
         scheduler: &mut Scheduler<Event>,
     );
@@ -115,7 +116,7 @@ pub(super) trait Delivery: Copy {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         why: Down,
         generation: Generation,
         held: Vec<Slot>,
@@ -123,7 +124,7 @@ pub(super) trait Delivery: Copy {
     );
 
     /// Consumer `c` is up and connected again.
-    fn up(self, w: &mut World, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>);
+    fn up(self, w: &mut World, now: SimTime, c: ConsumerId, scheduler: &mut Scheduler<Event>);
 
     /// Whether what `consumer` publishes waits for it to commit (Kafka's transactional
     /// consume-process-produce: outputs become visible with the offsets).
@@ -156,7 +157,7 @@ impl Delivery for Source {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         message: Message,
         effect: Effect,
@@ -166,11 +167,11 @@ impl Delivery for Source {
     }
 
     #[inline]
-    fn nack(self, w: &mut World, now: SimTime, c: usize) {
+    fn nack(self, w: &mut World, now: SimTime, c: ConsumerId) {
         dispatch!(self, m => m.nack(w, now, c))
     }
 
-    fn ended(self, w: &World, c: usize, message: &Message) -> bool {
+    fn ended(self, w: &World, c: ConsumerId, message: &Message) -> bool {
         dispatch!(self, m => m.ended(w, c, message))
     }
 
@@ -178,7 +179,7 @@ impl Delivery for Source {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         delay: u64,
         scheduler: &mut Scheduler<Event>,
@@ -190,7 +191,7 @@ impl Delivery for Source {
         dispatch!(self, m => m.dead_letter(w))
     }
 
-    fn release(self, w: &mut World, c: usize, slot: Slot) {
+    fn release(self, w: &mut World, c: ConsumerId, slot: Slot) {
         dispatch!(self, m => m.release(w, c, slot))
     }
 
@@ -203,7 +204,7 @@ impl Delivery for Source {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         partition: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -214,7 +215,7 @@ impl Delivery for Source {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         why: Down,
         generation: Generation,
         held: Vec<Slot>,
@@ -223,7 +224,7 @@ impl Delivery for Source {
         dispatch!(self, m => m.down(w, now, c, why, generation, held, scheduler))
     }
 
-    fn up(self, w: &mut World, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    fn up(self, w: &mut World, now: SimTime, c: ConsumerId, scheduler: &mut Scheduler<Event>) {
         dispatch!(self, m => m.up(w, now, c, scheduler))
     }
 

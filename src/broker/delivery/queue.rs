@@ -12,7 +12,7 @@ use crate::broker::consumer::Source;
 use crate::broker::error::LedgerError;
 use crate::broker::flow::Discard;
 use crate::broker::generation::Generation;
-use crate::broker::index::QueueId;
+use crate::broker::index::{ConsumerId, QueueId};
 use crate::broker::message::flag;
 use crate::broker::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use crate::broker::subscription::Effect;
@@ -44,7 +44,7 @@ impl Delivery for QueueDelivery {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         message: Message,
         effect: Effect,
@@ -63,7 +63,7 @@ impl Delivery for QueueDelivery {
             scheduler.after(
                 ack_delay,
                 Event::AckArrive {
-                    consumer: c as u32,
+                    consumer: c,
                     slot,
                     generation,
                 },
@@ -87,7 +87,7 @@ impl Delivery for QueueDelivery {
     }
 
     #[inline]
-    fn nack(self, w: &mut World, now: SimTime, c: usize) {
+    fn nack(self, w: &mut World, now: SimTime, c: ConsumerId) {
         // The failed copy leaves the consumer; what follows decides where it goes.
         w.acknowledge(now, c, self.q);
     }
@@ -96,7 +96,7 @@ impl Delivery for QueueDelivery {
         self,
         w: &mut World,
         now: SimTime,
-        _c: usize,
+        _c: ConsumerId,
         slot: Slot,
         delay: u64,
         scheduler: &mut Scheduler<Event>,
@@ -129,7 +129,7 @@ impl Delivery for QueueDelivery {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         _partition: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -141,7 +141,7 @@ impl Delivery for QueueDelivery {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         why: Down,
         generation: Generation,
         mut held: Vec<Slot>,
@@ -153,7 +153,7 @@ impl Delivery for QueueDelivery {
             held = w.go_on_unconnected(now, c, generation, held);
         }
         if let Some(queue) = w.queues.get_mut(q) {
-            queue.waiting.retain(|&waiting| waiting != c as u32);
+            queue.waiting.retain(|&waiting| waiting != c);
         }
         let Some(consumer) = w.consumers.get_mut(c) else {
             return;
@@ -188,12 +188,12 @@ impl Delivery for QueueDelivery {
         }
     }
 
-    fn up(self, w: &mut World, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    fn up(self, w: &mut World, now: SimTime, c: ConsumerId, scheduler: &mut Scheduler<Event>) {
         if let Some(consumer) = w.consumers.get_mut(c) {
             consumer.waiting = true;
         }
         if let Some(queue) = w.queues.get_mut(self.q) {
-            queue.waiting.push_back(c as u32);
+            queue.waiting.push_back(c);
         }
         w.dispatch(now, self.q, scheduler);
     }
@@ -267,7 +267,7 @@ impl World {
     /// and the queue's unacknowledged count drops (at-most-once copies were
     /// acknowledged on delivery and never counted there).
     #[inline]
-    fn acknowledge(&mut self, now: SimTime, c: usize, q: QueueId) {
+    fn acknowledge(&mut self, now: SimTime, c: ConsumerId, q: QueueId) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -280,7 +280,7 @@ impl World {
             }
             if regained_credit {
                 consumer.waiting = true;
-                queue.waiting.push_back(c as u32);
+                queue.waiting.push_back(c);
             }
         }
     }
@@ -288,7 +288,7 @@ impl World {
     pub(in crate::broker) fn ack_arrive(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
@@ -339,7 +339,7 @@ impl World {
     fn go_on_unconnected(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         generation: Generation,
         held: Vec<Slot>,
     ) -> Vec<Slot> {
@@ -417,7 +417,7 @@ impl World {
         &mut self,
         now: SimTime,
         q: QueueId,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -439,7 +439,7 @@ impl World {
             .is_some_and(|max| u32::from(message.deliveries) > max)
         {
             consumer.waiting = true;
-            queue.waiting.push_front(c as u32);
+            queue.waiting.push_front(c);
             match queue.dead_letter {
                 Some(edge) => self.send_from(now, q, Discard::Rejected, edge, slot, scheduler),
                 None => self.discard(now, q, slot, Discard::Rejected),
@@ -460,7 +460,7 @@ impl World {
             queue.invisible.push_back(Invisible {
                 deadline: now + timeout,
                 slot,
-                consumer: c as u32,
+                consumer: c,
                 id: message.id,
                 receipt,
             });
@@ -476,7 +476,7 @@ impl World {
         consumer.unacked += 1;
         consumer.waiting = consumer.has_credit();
         if consumer.waiting {
-            queue.waiting.push_back(c as u32);
+            queue.waiting.push_back(c);
         }
         let latency = self
             .links
@@ -492,22 +492,14 @@ impl World {
             scheduler.at(
                 arrival,
                 Event::Arrive {
-                    consumer: c as u32,
+                    consumer: c,
                     generation: consumer.generation,
                 },
             );
             return;
         }
         if consumer.has_free_slot() && consumer.buffer.is_empty() {
-            Self::start(
-                now,
-                c as u32,
-                consumer,
-                message,
-                slot,
-                scheduler,
-                &mut self.tracer,
-            );
+            Self::start(now, c, consumer, message, slot, scheduler, &mut self.tracer);
         } else {
             consumer.buffer.push_back(slot);
         }
@@ -534,7 +526,7 @@ impl World {
             let Some(slot) = queue.pop_head(now) else {
                 return;
             };
-            self.deliver(now, q, c as usize, slot, scheduler);
+            self.deliver(now, q, c, slot, scheduler);
         }
     }
 
@@ -593,13 +585,10 @@ impl World {
                 self.enqueue(now, q, entry.slot, scheduler);
                 continue;
             }
-            let held = self
-                .consumers
-                .get(entry.consumer as usize)
-                .is_some_and(|c| {
-                    c.in_hand.get(message.hand as usize) == Some(&entry.slot)
-                        || c.buffer.contains(&entry.slot)
-                });
+            let held = self.consumers.get(entry.consumer).is_some_and(|c| {
+                c.in_hand.get(message.hand as usize) == Some(&entry.slot)
+                    || c.buffer.contains(&entry.slot)
+            });
             if !held {
                 continue;
             }

@@ -11,7 +11,7 @@
 use super::queue::QueueDelivery;
 use super::{Delivery, Down};
 use crate::broker::generation::Generation;
-use crate::broker::index::QueueId;
+use crate::broker::index::{ConsumerId, QueueId};
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -35,7 +35,7 @@ impl Delivery for Toy {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         message: Message,
         effect: Effect,
@@ -45,7 +45,7 @@ impl Delivery for Toy {
             .processed(w, now, c, slot, message, effect, scheduler);
     }
 
-    fn nack(self, w: &mut World, now: SimTime, c: usize) {
+    fn nack(self, w: &mut World, now: SimTime, c: ConsumerId) {
         self.queue().nack(w, now, c);
     }
 
@@ -54,7 +54,7 @@ impl Delivery for Toy {
         self,
         w: &mut World,
         _now: SimTime,
-        _c: usize,
+        _c: ConsumerId,
         slot: Slot,
         _delay: u64,
         _scheduler: &mut Scheduler<Event>,
@@ -72,7 +72,7 @@ impl Delivery for Toy {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         partition: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -84,7 +84,7 @@ impl Delivery for Toy {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         why: Down,
         _generation: Generation,
         held: Vec<Slot>,
@@ -96,7 +96,7 @@ impl Delivery for Toy {
             u64::from(std::mem::take(&mut consumer.unacked)) * u64::from(counted)
         });
         if let Some(queue) = w.queues.get_mut(self.q) {
-            queue.waiting.retain(|&waiting| waiting != c as u32);
+            queue.waiting.retain(|&waiting| waiting != c);
             queue.set_unacked(now, queue.unacked.saturating_sub(unacked));
         }
         for slot in held {
@@ -109,7 +109,7 @@ impl Delivery for Toy {
         }
     }
 
-    fn up(self, w: &mut World, now: SimTime, c: usize, scheduler: &mut Scheduler<Event>) {
+    fn up(self, w: &mut World, now: SimTime, c: ConsumerId, scheduler: &mut Scheduler<Event>) {
         self.queue().up(w, now, c, scheduler);
     }
 }
@@ -117,7 +117,7 @@ impl Delivery for Toy {
 #[cfg(test)]
 mod tests {
     use crate::broker::consumer::Source;
-    use crate::broker::index::QueueId;
+    use crate::broker::index::{ConsumerId, QueueId};
     use crate::run::Run;
 
     /// A queue read at-least-once by a failing consumer that crashes, then the same read
@@ -135,7 +135,7 @@ mod tests {
         let run_with = |toy: bool| {
             let mut run = Run::new(&scenario).unwrap();
             if toy {
-                run.world_mut().consumers[0].source = Source::Toy(super::Toy {
+                run.world_mut().consumers[ConsumerId::from(0)].source = Source::Toy(super::Toy {
                     q: QueueId::from(0),
                 });
             }

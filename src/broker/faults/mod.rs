@@ -175,9 +175,9 @@ impl World {
                         // The link counts the cuts; the consumer loses its connection.
                         self.link_fault(edge, kind, begins);
                         if begins {
-                            self.disconnect(now, c as usize, scheduler)
+                            self.disconnect(now, c, scheduler)
                         } else {
-                            self.reconnect(now, c as usize, scheduler)
+                            self.reconnect(now, c, scheduler)
                         }
                     }
                     _ => self.link_fault(edge, kind, begins),
@@ -206,7 +206,7 @@ impl World {
         let Some(NodeRef::Consumer(c)) = self.node_refs.get(node).copied() else {
             return;
         };
-        let c = c as usize;
+        let c = c;
         match (kind, begins) {
             (FaultKind::Crash, true) => self.crash(now, c, scheduler),
             (FaultKind::Crash, false) => self.restart(now, c, scheduler),

@@ -3,13 +3,14 @@
 //! published visible together with its offsets (consume-process-produce).
 
 use crate::broker::consumer::{GroupDelivery, Source};
+use crate::broker::index::ConsumerId;
 use crate::broker::world::{Event, World};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::Commit;
 
 impl World {
     /// Commits after a completion, as the consumer's commit mode says.
-    pub(in crate::broker) fn after_commit_point(&mut self, c: usize) {
+    pub(in crate::broker) fn after_commit_point(&mut self, c: ConsumerId) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };
@@ -27,7 +28,7 @@ impl World {
     }
 
     /// Commits the processed prefix of every partition assigned to consumer `c`.
-    pub(in crate::broker) fn commit_member(&mut self, c: usize) {
+    pub(in crate::broker) fn commit_member(&mut self, c: ConsumerId) {
         let Some(consumer) = self.consumers.get(c) else {
             return;
         };
@@ -81,7 +82,7 @@ impl World {
     /// The periodic commit of a consumer with an auto-commit interval.
     pub(in crate::broker) fn commit_interval(
         &mut self,
-        c: usize,
+        c: ConsumerId,
         scheduler: &mut Scheduler<Event>,
     ) {
         let (alive, transactional) = self.consumers.get(c).map_or((false, false), |cs| {
@@ -96,7 +97,7 @@ impl World {
         if let Some(Commit::Interval { every } | Commit::Transactional { every }) =
             self.consumers.get(c).map(|c| c.commit)
         {
-            scheduler.after(every.nanos.max(1), Event::Commit { consumer: c as u32 });
+            scheduler.after(every.nanos.max(1), Event::Commit { consumer: c });
         }
     }
 
@@ -104,7 +105,7 @@ impl World {
     pub(in crate::broker) fn commit_transaction(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         scheduler: &mut Scheduler<Event>,
     ) {
         self.commit_member(c);
@@ -123,7 +124,7 @@ impl World {
     /// Aborts consumer `c`'s transaction (it crashed): nothing it published since the last
     /// commit becomes visible, and the records behind it are processed again, as if for
     /// the first time.
-    pub(in crate::broker) fn abort_transaction(&mut self, c: usize) {
+    pub(in crate::broker) fn abort_transaction(&mut self, c: ConsumerId) {
         let Some(consumer) = self.consumers.get_mut(c) else {
             return;
         };

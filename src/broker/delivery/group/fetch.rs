@@ -4,6 +4,7 @@
 //! fell below the log start.
 
 use crate::broker::consumer::{GroupDelivery, Source};
+use crate::broker::index::ConsumerId;
 use crate::broker::log::skip_to;
 use crate::broker::message::flag;
 use crate::broker::topic::Record;
@@ -74,7 +75,7 @@ impl World {
     pub(in crate::broker) fn fetch(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         scheduler: &mut Scheduler<Event>,
     ) {
         let Some(consumer) = self.consumers.get_mut(c) else {
@@ -150,7 +151,7 @@ impl World {
             }
             Self::start(
                 now,
-                c as u32,
+                c,
                 consumer,
                 &mut message,
                 slot,

@@ -16,6 +16,7 @@ use super::{Delivery, Down};
 use crate::broker::consumer::ConsumerState;
 use crate::broker::error::LedgerError;
 use crate::broker::generation::Generation;
+use crate::broker::index::ConsumerId;
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -67,7 +68,7 @@ impl Delivery for GroupDelivery {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         message: Message,
         effect: Effect,
@@ -111,7 +112,7 @@ impl Delivery for GroupDelivery {
 
     /// A record fetched again after a rebalance whose offset was already done
     /// (processed or given up on) ended its journey then.
-    fn ended(self, w: &World, c: usize, message: &Message) -> bool {
+    fn ended(self, w: &World, c: ConsumerId, message: &Message) -> bool {
         let ack = w.consumers.get(c).map(|cs| cs.ack);
         message.has(flag::REPLAYED)
             || (ack == Some(AckMode::AfterProcessing)
@@ -124,7 +125,7 @@ impl Delivery for GroupDelivery {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         delay: u64,
         scheduler: &mut Scheduler<Event>,
@@ -141,7 +142,7 @@ impl Delivery for GroupDelivery {
         scheduler.after(
             delay,
             Event::Retry {
-                consumer: c as u32,
+                consumer: c,
                 slot,
                 generation,
             },
@@ -150,7 +151,7 @@ impl Delivery for GroupDelivery {
 
     /// A record that leaves the consumer without being processed still counts
     /// as done for its partition, so the group moves on.
-    fn release(self, w: &mut World, c: usize, slot: Slot) {
+    fn release(self, w: &mut World, c: ConsumerId, slot: Slot) {
         let Some(message) = w.messages.get(slot).copied() else {
             return;
         };
@@ -168,7 +169,7 @@ impl Delivery for GroupDelivery {
         self,
         w: &mut World,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         partition: u32,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -183,7 +184,7 @@ impl Delivery for GroupDelivery {
         self,
         w: &mut World,
         _now: SimTime,
-        c: usize,
+        c: ConsumerId,
         why: Down,
         _generation: Generation,
         held: Vec<Slot>,
@@ -220,13 +221,13 @@ impl Delivery for GroupDelivery {
         scheduler.after(
             session,
             Event::MemberExpired {
-                consumer: c as u32,
+                consumer: c,
                 generation,
             },
         );
     }
 
-    fn up(self, w: &mut World, now: SimTime, _c: usize, scheduler: &mut Scheduler<Event>) {
+    fn up(self, w: &mut World, now: SimTime, _c: ConsumerId, scheduler: &mut Scheduler<Event>) {
         w.begin_rebalance(now, self.topic, self.group, scheduler);
     }
 
@@ -295,7 +296,7 @@ impl World {
     pub(in crate::broker) fn retry_in_place(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         slot: Slot,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
@@ -314,15 +315,7 @@ impl World {
         let Some(message) = self.messages.get_mut(slot) else {
             return;
         };
-        Self::start(
-            now,
-            c as u32,
-            consumer,
-            message,
-            slot,
-            scheduler,
-            &mut self.tracer,
-        );
+        Self::start(now, c, consumer, message, slot, scheduler, &mut self.tracer);
     }
 
     /// Counts `n` copies lost by group `group` of topic `topic`.

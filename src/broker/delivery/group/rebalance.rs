@@ -5,6 +5,7 @@
 
 use crate::broker::consumer::{GroupDelivery, Source};
 use crate::broker::generation::Generation;
+use crate::broker::index::ConsumerId;
 use crate::broker::message::flag;
 use crate::broker::world::{Event, World};
 use crate::engine::{Scheduler, SimTime};
@@ -15,7 +16,7 @@ impl World {
     pub(in crate::broker) fn member_expired(
         &mut self,
         now: SimTime,
-        c: usize,
+        c: ConsumerId,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -46,7 +47,7 @@ impl World {
         let members = group.members.clone();
         let mut pause = 0;
         for &m in &members {
-            if let Some(consumer) = self.consumers.get_mut(m as usize) {
+            if let Some(consumer) = self.consumers.get_mut(m) {
                 consumer.paused = true;
                 pause = pause.max(consumer.rebalance_nanos);
             }
@@ -54,10 +55,10 @@ impl World {
         for &m in &members {
             if self
                 .consumers
-                .get(m as usize)
+                .get(m)
                 .is_some_and(|cs| cs.alive && !matches!(cs.commit, Commit::Transactional { .. }))
             {
-                self.commit_member(m as usize);
+                self.commit_member(m);
             }
         }
         let Some(group) = self
@@ -103,7 +104,7 @@ impl World {
         }
         // Members that stayed up finished what they held during the pause: Kafka's
         // consumer commits it before giving its partitions up.
-        let group_members: Vec<u32> = self
+        let group_members: Vec<ConsumerId> = self
             .topics
             .get(t)
             .and_then(|topic| topic.groups.get(g))
@@ -112,22 +113,22 @@ impl World {
         for &m in &group_members {
             if self
                 .consumers
-                .get(m as usize)
+                .get(m)
                 .is_some_and(|cs| cs.alive && !matches!(cs.commit, Commit::Transactional { .. }))
             {
-                self.commit_member(m as usize);
+                self.commit_member(m);
             }
         }
         // Records still in members' hands will be fetched again from the committed offset:
         // the fetched copy carries the ledger from now on, the one in hand is a ghost.
-        let members: Vec<u32> = self
+        let members: Vec<ConsumerId> = self
             .topics
             .get(t)
             .and_then(|topic| topic.groups.get(g))
             .map(|group| group.members.clone())
             .unwrap_or_default();
         for &m in &members {
-            let Some(consumer) = self.consumers.get(m as usize) else {
+            let Some(consumer) = self.consumers.get(m) else {
                 continue;
             };
             // At-most-once members committed their records on fetch: nobody fetches them again.
@@ -152,7 +153,7 @@ impl World {
         let live: Vec<bool> = group
             .members
             .iter()
-            .map(|&m| consumers.get(m as usize).is_some_and(|c| c.alive))
+            .map(|&m| consumers.get(m).is_some_and(|c| c.alive))
             .collect();
         group.assign_range_among(&live);
         let partitions = group.cursors.len();
@@ -161,7 +162,7 @@ impl World {
             self.rewind(t, g, p);
         }
         for (index, &m) in members.iter().enumerate() {
-            if let Some(consumer) = self.consumers.get_mut(m as usize) {
+            if let Some(consumer) = self.consumers.get_mut(m) {
                 consumer.paused = false;
                 consumer.next_partition = 0;
                 if let Source::Topic(GroupDelivery { member, .. }) = &mut consumer.source {
@@ -170,7 +171,7 @@ impl World {
             }
         }
         for &m in &members {
-            self.fetch(now, m as usize, scheduler);
+            self.fetch(now, m, scheduler);
         }
     }
 }
