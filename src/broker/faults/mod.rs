@@ -206,7 +206,6 @@ impl World {
         let Some(NodeRef::Consumer(c)) = self.node_refs.get(node).copied() else {
             return;
         };
-        let c = c;
         match (kind, begins) {
             (FaultKind::Crash, true) => self.crash(now, c, scheduler),
             (FaultKind::Crash, false) => self.restart(now, c, scheduler),
