@@ -326,7 +326,7 @@ fn keyed_records_stay_in_their_murmur2_partition() {
         edges: [(from: "p", to: "t"), (from: "t", to: "c1"), (from: "t", to: "c2"), (from: "t", to: "c3")])"#, "t").unwrap();
     let mut run = Run::new(&scenario).unwrap();
     run.run_to_end(|_| {}).unwrap();
-    let topic = run.world().topic(0).unwrap();
+    let topic = run.world().topics().next().unwrap();
     for (p, partition) in topic.partitions().enumerate() {
         for key in partition.keys() {
             let key = format!("key-{key}");
@@ -407,7 +407,8 @@ fn round_robin_partitioner_spreads_evenly() {
     run.run_to_end(|_| {}).unwrap();
     let ends: Vec<u64> = run
         .world()
-        .topic(0)
+        .topics()
+        .next()
         .unwrap()
         .partitions()
         .map(|p| p.end_offset())
@@ -457,7 +458,14 @@ fn offsets_are_committed_as_the_commit_mode_says() {
         let (_, scenario) = evlab::scenario::parse(&text, "t").unwrap();
         let mut run = Run::new(&scenario).unwrap();
         run.advance_to(4_950_000_000).unwrap();
-        let group = run.world().topic(0).unwrap().groups().next().unwrap();
+        let group = run
+            .world()
+            .topics()
+            .next()
+            .unwrap()
+            .groups()
+            .next()
+            .unwrap();
         let cursor = group.cursors(run.now()).next().unwrap();
         (cursor.committed, cursor.position)
     };

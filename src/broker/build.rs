@@ -6,7 +6,7 @@ use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
 use super::error::BuildError;
 use super::generation::{Generation, Pending};
-use super::index::{ConsumerId, QueueId};
+use super::index::{ConsumerId, EdgeId, QueueId, TopicId};
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -36,7 +36,7 @@ struct Nodes {
     /// One per queue and per topic consumer group.
     subscriptions: Vec<Subscription>,
     /// The subscription of each (topic, group) made so far.
-    group_subscriptions: Vec<((u32, usize), u32)>,
+    group_subscriptions: Vec<((TopicId, usize), u32)>,
 }
 
 impl World {
@@ -115,7 +115,7 @@ fn node_refs(scenario: &Scenario) -> Vec<NodeRef> {
                 NodeKind::Producer(_) => (0, NodeRef::Producer),
                 NodeKind::Exchange(_) => (1, NodeRef::Exchange),
                 NodeKind::Queue(_) => (2, |i| NodeRef::Queue(QueueId::from(i as usize))),
-                NodeKind::Topic(_) => (3, NodeRef::Topic),
+                NodeKind::Topic(_) => (3, |i| NodeRef::Topic(TopicId::from(i as usize))),
                 NodeKind::Consumer(_) => (4, |i| NodeRef::Consumer(ConsumerId::from(i as usize))),
                 NodeKind::Service(_) => (5, NodeRef::Service),
             };
@@ -163,7 +163,7 @@ fn producer(
     Ok(ProducerState {
         node: index,
         target: p.target,
-        edge: p.edge,
+        edge: p.edge.into(),
         arrival: ArrivalProcess::new(p.arrival.clone(), scenario.duration_nanos),
         keys: KeySampler::new(p.keys),
         variants,
@@ -188,7 +188,7 @@ fn queue(
     key_count: u32,
 ) -> QueueState {
     let mut queue = QueueState::new(index, q.max_priority, q.max_length, q.overflow, q.ttl_nanos);
-    queue.dead_letter = q.dead_letter;
+    queue.dead_letter = q.dead_letter.map(EdgeId::from);
     queue.max_deliveries = q.max_deliveries;
     queue.durable = q.durable;
     if let Delivery::Pull {
@@ -285,7 +285,7 @@ impl Nodes {
                     Subscription::new(id, c.idempotency, key_count)
                 });
                 let source = Source::Topic(GroupDelivery {
-                    topic: *t as usize,
+                    topic: *t,
                     group,
                     member,
                 });
@@ -300,7 +300,7 @@ impl Nodes {
     /// The subscription of consumer group `group` of topic `topic`, created on first use.
     fn group_subscription(
         &mut self,
-        topic: u32,
+        topic: TopicId,
         group: usize,
         make: impl FnOnce() -> Subscription,
     ) -> u32 {
@@ -380,7 +380,7 @@ fn consumer(
         since_commit: 0,
         alive: true,
         faults: Default::default(),
-        inbound: c.source_edge,
+        inbound: c.source_edge.into(),
         last_arrival: 0,
         generation: Generation::default(),
         in_hand: Vec::new(),
@@ -395,8 +395,8 @@ fn consumer(
         fault_failure: 0.0,
         may_fail: c.failure_probability > 0.0 || c.poison_fraction > 0.0,
         slow_factor: 1.0,
-        dead_letter: c.dead_letter,
-        retry_to: c.retry_to,
+        dead_letter: c.dead_letter.map(EdgeId::from),
+        retry_to: c.retry_to.map(EdgeId::from),
         session_timeout_nanos: c.session_timeout_nanos,
         rebalance_nanos: c.rebalance_nanos,
         auto_offset_reset: c.auto_offset_reset,
@@ -419,10 +419,11 @@ fn schedule_first_events(scenario: &Scenario, scheduler: &mut Scheduler<Event>, 
     scheduler.at(scenario.sample_every_nanos, Event::Sample);
     for (t, topic) in nodes.topics.iter().enumerate() {
         if topic.has_retention() {
-            let topic_index = t as u32;
             scheduler.at(
                 topic.retention_check,
-                Event::RetentionCheck { topic: topic_index },
+                Event::RetentionCheck {
+                    topic: TopicId::from(t),
+                },
             );
         }
     }
@@ -465,7 +466,7 @@ fn assemble(
         producers: nodes.producers,
         exchanges: nodes.exchanges,
         queues: nodes.queues.into(),
-        topics: nodes.topics,
+        topics: nodes.topics.into(),
         consumers: nodes.consumers.into(),
         routes,
         messages: Arena::with_cap(scenario.max_in_flight as usize),
@@ -490,7 +491,7 @@ fn assemble(
         edges: scenario.edges.iter().map(|e| (e.to, e.kind)).collect(),
         faults: scenario.faults.clone(),
         parked: 0,
-        links: links(scenario),
+        links: links(scenario).into(),
         in_transit: 0,
         next_receipt: RECEIPT_BASE,
         producer_seeds,

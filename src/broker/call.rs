@@ -337,7 +337,7 @@ pub(super) fn outputs(
         };
         outputs.push(Output {
             target: output.target,
-            edge: output.edge,
+            edge: output.edge.into(),
             rewrite,
         });
     }

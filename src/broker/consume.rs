@@ -14,7 +14,7 @@
 //!   or parks the copy for a delay; a topic retries in place and holds the
 //!   partition), up to `max_attempts`, then dead-lettered.
 
-use crate::broker::index::ConsumerId;
+use crate::broker::index::{ConsumerId, EdgeId};
 use rand::RngExt;
 
 use super::consumer::{ConsumerState, Source};
@@ -357,7 +357,7 @@ impl World {
     pub(super) fn send_along(
         &mut self,
         now: SimTime,
-        edge: usize,
+        edge: EdgeId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {

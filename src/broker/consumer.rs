@@ -3,6 +3,7 @@
 //! drawn from its service distribution, acknowledges after processing, and
 //! may publish what it processed onwards (choreography).
 
+use crate::broker::index::EdgeId;
 use std::collections::VecDeque;
 
 use super::generation::Generation;
@@ -34,7 +35,7 @@ pub enum Source {
 pub struct Output {
     pub target: usize,
     /// The edge to `target` (its link).
-    pub edge: usize,
+    pub edge: EdgeId,
     /// Variant to publish with, per incoming variant (`None`: keep the incoming one).
     pub rewrite: Option<Vec<VariantId>>,
 }
@@ -79,7 +80,7 @@ pub struct ConsumerState {
     /// from is its link's: see `World::is_disconnected`.)
     pub faults: super::faults::overlap::NodeFaults,
     /// The edge it reads from (the link deliveries cross).
-    pub inbound: usize,
+    pub inbound: EdgeId,
     /// When the last delivery sent over a link with latency arrives: deliveries keep their order.
     pub last_arrival: SimTime,
     /// Bumped whenever it goes down and when it comes back: events about it scheduled
@@ -106,8 +107,8 @@ pub struct ConsumerState {
     /// Processing-time multiplier from slow-downs: `faults.slows` combined.
     pub slow_factor: f64,
     /// Edges for messages that failed for good, and for messages to try again later.
-    pub dead_letter: Option<usize>,
-    pub retry_to: Option<usize>,
+    pub dead_letter: Option<EdgeId>,
+    pub retry_to: Option<EdgeId>,
     pub session_timeout_nanos: u64,
     pub rebalance_nanos: u64,
     pub auto_offset_reset: OffsetReset,

@@ -26,7 +26,7 @@ use super::consumer::QueueDelivery;
 use super::message::flag;
 use super::topic::Record;
 use super::world::{Event, Message, World};
-use crate::broker::index::{ConsumerId, QueueId};
+use crate::broker::index::{ConsumerId, QueueId, TopicId};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::Acks;
@@ -156,7 +156,7 @@ impl World {
             .publisher()
             .and_then(|p| self.producers.get(p))
             .and_then(|p| match self.node_refs.get(p.target) {
-                Some(super::world::NodeRef::Topic(t)) => self.topics.get(*t as usize),
+                Some(super::world::NodeRef::Topic(t)) => self.topics.get(*t),
                 _ => None,
             })
             .map_or(1, |t| t.groups.len().max(1) as u64)
@@ -195,7 +195,7 @@ impl World {
     pub(super) fn replicated(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         p: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -226,7 +226,7 @@ impl World {
     pub(super) fn wake_partition(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         p: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -257,7 +257,7 @@ impl World {
     pub(super) fn leader_failure(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         partition: Option<u32>,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -272,7 +272,7 @@ impl World {
     fn fail_partition(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         p: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -298,7 +298,7 @@ impl World {
         scheduler.after(
             failover,
             Event::PartitionOnline {
-                topic: t as u32,
+                topic: t,
                 partition: p as u32,
             },
         );
@@ -337,7 +337,7 @@ impl World {
     fn truncated(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         groups: u64,
         truncated: Vec<Record>,
         scheduler: &mut Scheduler<Event>,
@@ -386,7 +386,7 @@ impl World {
     pub(super) fn partition_online(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         p: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -404,7 +404,7 @@ impl World {
     pub(super) fn leader_restored(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         partition: Option<u32>,
         scheduler: &mut Scheduler<Event>,
     ) {

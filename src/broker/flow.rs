@@ -15,7 +15,7 @@ use super::message::flag;
 use super::routing::Dest;
 use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, NodeRef, World};
-use crate::broker::index::QueueId;
+use crate::broker::index::{EdgeId, QueueId};
 use crate::engine::arena::{Arena, Slot};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::{Acks, Overflow};
@@ -85,7 +85,10 @@ impl World {
             self.trace(now, message.id, node, HopKind::Produced);
         }
         self.window.produced += 1;
-        let edge = self.producers.get(p).map_or(0, |producer| producer.edge);
+        let edge = self
+            .producers
+            .get(p)
+            .map_or(EdgeId::default(), |producer| producer.edge);
         let _ = target;
         self.send_over(now, edge, message, None, scheduler);
     }
@@ -178,7 +181,7 @@ impl World {
                 }
                 Dest::Topic(node) => {
                     if let Some(NodeRef::Topic(t)) = self.node_refs.get(node).copied()
-                        && !self.append(now, t as usize, &message, scheduler)
+                        && !self.append(now, t, &message, scheduler)
                     {
                         refused.down += self.copies_of(&message);
                     }
@@ -369,7 +372,7 @@ impl World {
         now: SimTime,
         q: QueueId,
         why: Discard,
-        edge: usize,
+        edge: EdgeId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {

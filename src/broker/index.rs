@@ -1,6 +1,6 @@
 //! Typed indices into the world's tables of nodes.
 //!
-//! A queue, a consumer and a topic are each an index into a vector of `World`; an event
+//! A queue, a topic, a consumer and an edge are each an index into a vector of `World`; an event
 //! or a list that names one keeps it in 4 bytes. These types say which table an index is
 //! for, so a consumer's index can never look up a queue, and the tables
 //! (`typed_index_collections::TiVec`) take only their own index: no `as usize` at the
@@ -47,4 +47,12 @@ index!(
 index!(
     /// A consumer: an index into `World::consumers`.
     ConsumerId
+);
+index!(
+    /// An edge of the scenario: an index into `World::edges` and `World::links`.
+    EdgeId
+);
+index!(
+    /// A topic: an index into `World::topics`.
+    TopicId
 );

@@ -14,6 +14,7 @@
 //! consumer (see `World::disconnect`), as does a cut between a topic and a
 //! group member. Which edges take which is `scenario::check::link_allowed`.
 
+use crate::broker::index::EdgeId;
 use rand::RngExt;
 
 use super::world::{Event, Message, World};
@@ -81,7 +82,7 @@ impl World {
     pub(super) fn send_over(
         &mut self,
         now: SimTime,
-        edge: usize,
+        edge: EdgeId,
         message: Message,
         slot: Option<Slot>,
         scheduler: &mut Scheduler<Event>,
@@ -111,20 +112,14 @@ impl World {
             return;
         };
         self.in_transit += self.copies_of(&message);
-        scheduler.after(
-            delay,
-            Event::Transit {
-                edge: edge as u32,
-                slot,
-            },
-        );
+        scheduler.after(delay, Event::Transit { edge, slot });
     }
 
     /// A message reaches the end of its link.
     pub(super) fn transit_done(
         &mut self,
         now: SimTime,
-        edge: usize,
+        edge: EdgeId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -153,9 +148,14 @@ impl World {
         }
     }
 
-    /// What a fault is doing to the link of `edge` right now, in a few words (`None`:
-    /// nothing). For the lab, which marks the edge.
-    pub fn link_alarm(&self, edge: usize) -> Option<String> {
+    /// What a fault is doing to each edge's link right now, in a few words (`None`:
+    /// nothing), in edge order. For the lab, which marks the edges.
+    pub fn link_alarms(&self) -> impl Iterator<Item = Option<String>> + '_ {
+        self.links.keys().map(|edge| self.link_alarm(edge))
+    }
+
+    /// What a fault is doing to the link of `edge` right now (see [`World::link_alarms`]).
+    fn link_alarm(&self, edge: EdgeId) -> Option<String> {
         let link = self.links.get(edge)?;
         if link.cut {
             return Some("cut".into());
@@ -173,7 +173,7 @@ impl World {
     /// A link fault on `edge` starts or ends.
     pub(super) fn link_fault(
         &mut self,
-        edge: usize,
+        edge: EdgeId,
         kind: crate::scenario::raw::FaultKind,
         begins: bool,
     ) {

@@ -7,6 +7,7 @@ use super::message::flag;
 use super::topic::{GroupCursor, Partition, Record};
 use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, World};
+use crate::broker::index::TopicId;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::{Acks, OffsetReset};
 
@@ -16,7 +17,7 @@ impl World {
     pub(super) fn append(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         message: &Message,
         scheduler: &mut Scheduler<Event>,
     ) -> bool {
@@ -88,7 +89,7 @@ impl World {
             scheduler.after(
                 delay,
                 Event::Replicated {
-                    topic: t as u32,
+                    topic: t,
                     partition: p as u32,
                 },
             );
@@ -114,7 +115,7 @@ impl World {
     /// Deletes the records every group has committed, in a topic without retention: no
     /// group can read them again, so they are not kept. (A topic with retention keeps
     /// them until a retention check deletes their segment.)
-    pub(super) fn trim(&mut self, t: usize, p: usize) {
+    pub(super) fn trim(&mut self, t: TopicId, p: usize) {
         let Some(topic) = self.topics.get(t) else {
             return;
         };
@@ -131,7 +132,7 @@ impl World {
     /// A retention check of topic `t` at `now`: in each partition, the whole segments
     /// retention no longer keeps are deleted, read or not. When that is every segment,
     /// a new empty one takes the appends, as Kafka rolls one first.
-    pub(super) fn enforce_retention(&mut self, now: SimTime, t: usize) {
+    pub(super) fn enforce_retention(&mut self, now: SimTime, t: TopicId) {
         let partitions = self.topics.get(t).map_or(0, |topic| topic.partitions.len());
         for p in 0..partitions {
             let Some(topic) = self.topics.get(t) else {
@@ -176,7 +177,7 @@ impl World {
     /// Deletes the records of partition `p` of topic `t` below offset `upto` (never at or
     /// above what consumers may read). A group that had not fetched a deleted record has
     /// lost it; see the comments inside for where its position goes.
-    fn delete_below(&mut self, t: usize, p: usize, upto: u64) {
+    fn delete_below(&mut self, t: TopicId, p: usize, upto: u64) {
         let Some(topic) = self.topics.get_mut(t) else {
             return;
         };

@@ -2,7 +2,7 @@
 
 use super::generation::Generation;
 use super::routing::VariantId;
-use crate::broker::index::{ConsumerId, QueueId};
+use crate::broker::index::{ConsumerId, EdgeId, QueueId, TopicId};
 use crate::engine::SimTime;
 use crate::engine::arena::Slot;
 
@@ -108,7 +108,7 @@ pub enum Event {
     },
     /// The broker applies topic `topic`'s retention (every `retention_check`).
     RetentionCheck {
-        topic: u32,
+        topic: TopicId,
     },
     /// A consumer finished processing. Events about a consumer carry its generation: they
     /// are stale once it went down or came back since.
@@ -146,17 +146,17 @@ pub enum Event {
     },
     /// A partition's followers have copied the records appended a replication delay ago.
     Replicated {
-        topic: u32,
+        topic: TopicId,
         partition: u32,
     },
     /// A partition has a leader again after a failover.
     PartitionOnline {
-        topic: u32,
+        topic: TopicId,
         partition: u32,
     },
     /// A message reaches the end of a link with latency.
     Transit {
-        edge: u32,
+        edge: EdgeId,
         slot: Slot,
     },
     /// A producer tries a refused or unacknowledged publish again.
@@ -182,7 +182,7 @@ pub enum Event {
     /// A consumer group's rebalance completes, unless another began since (`generation`:
     /// `GroupState::rebalance`).
     RebalanceDone {
-        topic: u32,
+        topic: TopicId,
         group: u32,
         generation: Generation,
     },

@@ -5,7 +5,7 @@
 //! This file holds the queue's own state; moving a message to a consumer is
 //! the world's job ([`super::world`]), since it touches both.
 
-use crate::broker::index::ConsumerId;
+use crate::broker::index::{ConsumerId, EdgeId};
 use std::collections::VecDeque;
 
 use super::generation::Pending;
@@ -30,7 +30,7 @@ pub struct QueueState {
     /// round-robin order; each at most once.
     pub waiting: VecDeque<ConsumerId>,
     /// Edge rejected, expired and over-limit messages take (the dead-letter exchange).
-    pub dead_letter: Option<usize>,
+    pub dead_letter: Option<EdgeId>,
     pub max_deliveries: Option<u32>,
     /// Index of this queue's subscription in the world.
     pub subscription: u32,

@@ -8,7 +8,7 @@
 use super::consumer::{ConsumerMetrics, ConsumerState, Source};
 use super::error::Failure;
 use super::group::GroupState;
-use super::index::{ConsumerId, QueueId};
+use super::index::{ConsumerId, QueueId, TopicId};
 use super::ledger::Ledger;
 use super::queue::{QueueMetrics, QueueState};
 use super::request::ClientStats;
@@ -138,7 +138,7 @@ impl World {
         self.queues.keys().filter_map(|i| self.queue(i))
     }
 
-    pub fn topic(&self, i: usize) -> Option<TopicView<'_>> {
+    pub fn topic(&self, i: TopicId) -> Option<TopicView<'_>> {
         let state = self.topics.get(i)?;
         Some(TopicView { world: self, state })
     }

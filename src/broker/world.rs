@@ -15,7 +15,7 @@ use super::consumer::ConsumerState;
 use super::delivery::Delivery;
 use super::error::{Failure, LedgerError};
 use super::generation::Pending;
-use super::index::{ConsumerId, QueueId};
+use super::index::{ConsumerId, EdgeId, QueueId, TopicId};
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
@@ -36,7 +36,7 @@ pub struct ProducerState {
     pub node: usize,
     pub target: usize,
     /// The edge to `target` (its link).
-    pub edge: usize,
+    pub edge: EdgeId,
     pub(super) arrival: ArrivalProcess,
     pub(super) keys: KeySampler,
     pub(super) variants: Vec<VariantId>,
@@ -67,7 +67,7 @@ pub enum NodeRef {
     Producer(u32),
     Exchange(u32),
     Queue(QueueId),
-    Topic(u32),
+    Topic(TopicId),
     Consumer(ConsumerId),
     Service(u32),
 }
@@ -103,7 +103,7 @@ pub struct World {
     pub(super) producers: Vec<ProducerState>,
     pub(super) exchanges: Vec<ExchangeState>,
     pub(super) queues: TiVec<QueueId, QueueState>,
-    pub(super) topics: Vec<TopicState>,
+    pub(super) topics: TiVec<TopicId, TopicState>,
     pub(super) consumers: TiVec<ConsumerId, ConsumerState>,
     pub(super) routes: RouteTable,
     pub(super) messages: Arena<Message>,
@@ -131,13 +131,13 @@ pub struct World {
     /// One per queue and per topic consumer group.
     pub(super) subscriptions: Vec<Subscription>,
     /// Where each edge leads and what it means, for dead-letter and retry targets.
-    pub(super) edges: Vec<(usize, EdgeKind)>,
+    pub(super) edges: TiVec<EdgeId, (usize, EdgeKind)>,
     /// Faults scheduled in the scenario, then those injected while running, with their times.
     pub(super) faults: Vec<Fault>,
     /// Copies waiting out a retry delay before going back to their queue.
     pub(super) parked: u64,
     /// One link per edge (latency and link faults), and copies on their way along one.
-    pub(super) links: Vec<super::link::Link>,
+    pub(super) links: TiVec<EdgeId, super::link::Link>,
     pub(super) in_transit: u64,
     /// A stable number per producer (from its id), for draws that must not depend on node order.
     pub(super) producer_seeds: Vec<u64>,
@@ -185,11 +185,6 @@ impl World {
             .and_then(|queue| queue.dead_letter)
             .and_then(|e| self.edges.get(e))
             .is_some_and(|&(_, kind)| kind == EdgeKind::Retry)
-    }
-
-    /// Number of edges (each has a link).
-    pub fn edges_len(&self) -> usize {
-        self.links.len()
     }
 
     /// The message copy in `slot` (queued or in a consumer's hands).
@@ -363,12 +358,12 @@ impl Model for World {
             } => self.retry_in_place(now, consumer, slot, generation, scheduler),
             Event::Expire { queue, generation } => self.expire(now, queue, generation, scheduler),
             Event::Replicated { topic, partition } => {
-                self.replicated(now, topic as usize, partition as usize, scheduler)
+                self.replicated(now, topic, partition as usize, scheduler)
             }
             Event::PartitionOnline { topic, partition } => {
-                self.partition_online(now, topic as usize, partition as usize, scheduler)
+                self.partition_online(now, topic, partition as usize, scheduler)
             }
-            Event::Transit { edge, slot } => self.transit_done(now, edge as usize, slot, scheduler),
+            Event::Transit { edge, slot } => self.transit_done(now, edge, slot, scheduler),
             Event::PublishRetry { producer, slot } => {
                 self.publish_retry(now, producer as usize, slot, scheduler)
             }
@@ -384,7 +379,7 @@ impl Model for World {
                 topic,
                 group,
                 generation,
-            } => self.rebalance_done(now, topic as usize, group as usize, generation, scheduler),
+            } => self.rebalance_done(now, topic, group as usize, generation, scheduler),
             Event::FaultStart { index } => self.fault_start(now, index as usize, scheduler),
             Event::FlushFaults { generation } => self.flush_faults(now, generation, scheduler),
             Event::FaultEnd { index } => self.fault_end(now, index as usize, scheduler),
@@ -411,8 +406,8 @@ impl Model for World {
             } => self.call_retry(now, request, generation, scheduler),
             Event::Sample => self.sample(scheduler),
             Event::RetentionCheck { topic } => {
-                self.enforce_retention(now, topic as usize);
-                if let Some(check) = self.topics.get(topic as usize).map(|t| t.retention_check) {
+                self.enforce_retention(now, topic);
+                if let Some(check) = self.topics.get(topic).map(|t| t.retention_check) {
                     scheduler.after(check, Event::RetentionCheck { topic });
                 }
             }

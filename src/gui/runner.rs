@@ -467,9 +467,7 @@ impl Engine {
                     error: self.error.clone(),
                     refused: self.refused.clone(),
                     nodes: statuses(run),
-                    edges: (0..run.world().edges_len())
-                        .map(|e| run.world().link_alarm(e))
-                        .collect(),
+                    edges: run.world().link_alarms().collect(),
                     report: self.report.as_ref().map(|(_, report)| Arc::clone(report)),
                     faults: run.faults().to_vec(),
                     trace_every: self.trace_every,

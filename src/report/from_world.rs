@@ -71,7 +71,7 @@ pub(super) fn node_detail(
             }
         }
         NodeRef::Queue(i) => queue_detail(world, i, now)?,
-        NodeRef::Topic(i) => topic_detail(world.topic(at(i))?, now),
+        NodeRef::Topic(i) => topic_detail(world.topic(i)?, now),
         NodeRef::Consumer(i) => consumer_detail(world, i, now, per_s)?,
         NodeRef::Service(i) => {
             let f = service_figures(world.service(at(i))?, now, world.window().start);

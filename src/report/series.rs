@@ -138,7 +138,7 @@ impl Series {
                     }
                 }
                 NodeRef::Topic(t) => {
-                    if let Some(topic) = world.topic(at(t)) {
+                    if let Some(topic) = world.topic(t) {
                         node.depth.push(topic.lag());
                     }
                 }

@@ -80,7 +80,7 @@ fn badge(world: &World, r: NodeRef) -> String {
         }
         NodeRef::Topic(i) => {
             // The running sums the time series reads lag from (checked by the ledger check).
-            let lag = world.topic(at(i)).map_or(0, |t| t.lag());
+            let lag = world.topic(i).map_or(0, |t| t.lag());
             format!("lag {lag}")
         }
         NodeRef::Consumer(i) => {

@@ -26,7 +26,7 @@ use super::consumer::{ConsumerState, Source};
 use super::generation::Generation;
 use super::subscription::Effect;
 use super::world::{Event, Message, World};
-use crate::broker::index::ConsumerId;
+use crate::broker::index::{ConsumerId, EdgeId};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 
@@ -88,7 +88,7 @@ pub(super) trait Delivery: Copy {
     );
 
     /// The source's own dead-letter edge, used when the consumer has none.
-    fn dead_letter(self, _w: &World) -> Option<usize> {
+    fn dead_letter(self, _w: &World) -> Option<EdgeId> {
         None
     }
 
@@ -187,7 +187,7 @@ impl Delivery for Source {
         dispatch!(self, m => m.retry(w, now, c, slot, delay, scheduler))
     }
 
-    fn dead_letter(self, w: &World) -> Option<usize> {
+    fn dead_letter(self, w: &World) -> Option<EdgeId> {
         dispatch!(self, m => m.dead_letter(w))
     }
 

@@ -12,7 +12,7 @@ use crate::broker::consumer::Source;
 use crate::broker::error::LedgerError;
 use crate::broker::flow::Discard;
 use crate::broker::generation::Generation;
-use crate::broker::index::{ConsumerId, QueueId};
+use crate::broker::index::{ConsumerId, EdgeId, QueueId};
 use crate::broker::message::flag;
 use crate::broker::queue::{Invisible, ORPHAN, RECEIPT_BASE};
 use crate::broker::subscription::Effect;
@@ -116,7 +116,7 @@ impl Delivery for QueueDelivery {
         }
     }
 
-    fn dead_letter(self, w: &World) -> Option<usize> {
+    fn dead_letter(self, w: &World) -> Option<EdgeId> {
         w.queues.get(self.q).and_then(|queue| queue.dead_letter)
     }
 

@@ -7,6 +7,7 @@ pub mod overlap;
 
 use crate::broker::error::InjectError;
 use crate::broker::generation::Generation;
+use crate::broker::index::EdgeId;
 use crate::broker::world::{Event, NodeRef, World};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::FaultTarget;
@@ -25,10 +26,9 @@ impl World {
         // The checker's rules for the fault's own settings.
         let partitions = match fault.target {
             FaultTarget::Node(n) => match self.node_refs.get(n) {
-                Some(NodeRef::Topic(t)) => self
-                    .topics
-                    .get(*t as usize)
-                    .map_or(0, |t| t.partitions.len() as u32),
+                Some(NodeRef::Topic(t)) => {
+                    self.topics.get(*t).map_or(0, |t| t.partitions.len() as u32)
+                }
                 _ => 0,
             },
             FaultTarget::Edge(_) => 0,
@@ -53,6 +53,7 @@ impl World {
                 Some(NodeRef::Queue(_) | NodeRef::Topic(_))
             ),
             (FaultTarget::Edge(e), kind) => {
+                let e = EdgeId::from(e);
                 let what = crate::scenario::check::LinkUse::of_fault(&kind)
                     .ok_or(InjectError::NotALinkFault)?;
                 let link = self.links.get(e).ok_or(InjectError::NoSuchEdge)?;
@@ -169,6 +170,7 @@ impl World {
         let node = match target {
             FaultTarget::Node(node) => node,
             FaultTarget::Edge(edge) => {
+                let edge = EdgeId::from(edge);
                 let to = self.links.get(edge).map_or(usize::MAX, |link| link.target);
                 match (kind, self.node_refs.get(to).copied()) {
                     (FaultKind::Cut, Some(NodeRef::Consumer(c))) => {
@@ -190,10 +192,10 @@ impl World {
                 (Some(NodeRef::Queue(q)), true) => self.queue_broker_failure(now, q, scheduler),
                 (Some(NodeRef::Queue(q)), false) => self.queue_broker_restored(now, q, scheduler),
                 (Some(NodeRef::Topic(t)), true) => {
-                    self.leader_failure(now, t as usize, partition, scheduler)
+                    self.leader_failure(now, t, partition, scheduler)
                 }
                 (Some(NodeRef::Topic(t)), false) => {
-                    self.leader_restored(now, t as usize, partition, scheduler)
+                    self.leader_restored(now, t, partition, scheduler)
                 }
                 _ => {}
             }

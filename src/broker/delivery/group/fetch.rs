@@ -4,7 +4,7 @@
 //! fell below the log start.
 
 use crate::broker::consumer::{GroupDelivery, Source};
-use crate::broker::index::ConsumerId;
+use crate::broker::index::{ConsumerId, TopicId};
 use crate::broker::log::skip_to;
 use crate::broker::message::flag;
 use crate::broker::topic::Record;
@@ -15,7 +15,7 @@ use crate::scenario::raw::{AckMode, OffsetReset};
 impl World {
     /// Group `g` fetches partition `p` again from its committed offset (after a crash or a
     /// rebalance).
-    pub(in crate::broker) fn rewind(&mut self, t: usize, g: usize, p: usize) {
+    pub(in crate::broker) fn rewind(&mut self, t: TopicId, g: usize, p: usize) {
         let Some(topic) = self.topics.get_mut(t) else {
             return;
         };
@@ -42,7 +42,7 @@ impl World {
     /// what it had not finished of the deleted records (and, resetting to the latest, of the
     /// rest) is lost to retention. Keeps every group's position at or above the log start.
     #[cold]
-    pub(in crate::broker) fn reset_below_log_start(&mut self, t: usize, g: usize, p: usize) {
+    pub(in crate::broker) fn reset_below_log_start(&mut self, t: TopicId, g: usize, p: usize) {
         let Some(topic) = self.topics.get_mut(t) else {
             return;
         };

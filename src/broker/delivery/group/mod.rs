@@ -16,7 +16,7 @@ use super::{Delivery, Down};
 use crate::broker::consumer::ConsumerState;
 use crate::broker::error::LedgerError;
 use crate::broker::generation::Generation;
-use crate::broker::index::ConsumerId;
+use crate::broker::index::{ConsumerId, TopicId};
 use crate::broker::message::flag;
 use crate::broker::subscription::Effect;
 use crate::broker::world::{Event, Message, World};
@@ -27,7 +27,7 @@ use crate::scenario::raw::{AckMode, Commit};
 /// A member of group `group` of topic `topic`, by indices, as the source of a consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupDelivery {
-    pub topic: usize,
+    pub topic: TopicId,
     pub group: usize,
     /// The consumer's place among the group's members.
     pub member: usize,
@@ -319,7 +319,7 @@ impl World {
     }
 
     /// Counts `n` copies lost by group `group` of topic `topic`.
-    pub(in crate::broker) fn lost_in_group(&mut self, topic: usize, group: usize, n: u64) {
+    pub(in crate::broker) fn lost_in_group(&mut self, topic: TopicId, group: usize, n: u64) {
         if let Some(group) = self
             .topics
             .get_mut(topic)

@@ -5,7 +5,7 @@
 
 use crate::broker::consumer::{GroupDelivery, Source};
 use crate::broker::generation::Generation;
-use crate::broker::index::ConsumerId;
+use crate::broker::index::{ConsumerId, TopicId};
 use crate::broker::message::flag;
 use crate::broker::world::{Event, World};
 use crate::engine::{Scheduler, SimTime};
@@ -37,7 +37,7 @@ impl World {
     pub(in crate::broker) fn begin_rebalance(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         g: usize,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -77,7 +77,7 @@ impl World {
         scheduler.after(
             pause,
             Event::RebalanceDone {
-                topic: t as u32,
+                topic: t,
                 group: g as u32,
                 generation,
             },
@@ -90,7 +90,7 @@ impl World {
     pub(in crate::broker) fn rebalance_done(
         &mut self,
         now: SimTime,
-        t: usize,
+        t: TopicId,
         g: usize,
         generation: Generation,
         scheduler: &mut Scheduler<Event>,
