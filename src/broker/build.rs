@@ -6,7 +6,7 @@ use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
 use super::error::BuildError;
 use super::generation::{Generation, Pending};
-use super::index::{ConsumerId, EdgeId, QueueId, TopicId};
+use super::index::{ConsumerId, EdgeId, ProducerId, QueueId, TopicId};
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -112,7 +112,7 @@ fn node_refs(scenario: &Scenario) -> Vec<NodeRef> {
         .iter()
         .map(|node| {
             let (kind, make): (usize, fn(u32) -> NodeRef) = match node.kind {
-                NodeKind::Producer(_) => (0, NodeRef::Producer),
+                NodeKind::Producer(_) => (0, |i| NodeRef::Producer(ProducerId::from(i as usize))),
                 NodeKind::Exchange(_) => (1, NodeRef::Exchange),
                 NodeKind::Queue(_) => (2, |i| NodeRef::Queue(QueueId::from(i as usize))),
                 NodeKind::Topic(_) => (3, |i| NodeRef::Topic(TopicId::from(i as usize))),
@@ -413,7 +413,8 @@ fn schedule_first_events(scenario: &Scenario, scheduler: &mut Scheduler<Event>, 
     }
     for (p, producer) in nodes.producers.iter_mut().enumerate() {
         if let Some(first) = producer.arrival.first(&mut producer.rng) {
-            scheduler.at(first, Event::Produce { producer: p as u32 });
+            let producer = ProducerId::from(p);
+            scheduler.at(first, Event::Produce { producer });
         }
     }
     scheduler.at(scenario.sample_every_nanos, Event::Sample);
@@ -463,7 +464,7 @@ fn assemble(
     World {
         ids,
         node_refs,
-        producers: nodes.producers,
+        producers: nodes.producers.into(),
         exchanges: nodes.exchanges,
         queues: nodes.queues.into(),
         topics: nodes.topics.into(),

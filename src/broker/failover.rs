@@ -26,7 +26,7 @@ use super::consumer::QueueDelivery;
 use super::message::flag;
 use super::topic::Record;
 use super::world::{Event, Message, World};
-use crate::broker::index::{ConsumerId, QueueId, TopicId};
+use crate::broker::index::{ConsumerId, ProducerId, QueueId, TopicId};
 use crate::engine::arena::Slot;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::Acks;
@@ -112,13 +112,7 @@ impl World {
             state.publish_retries += 1;
         }
         let wait = retry.backoff.nanos + if unanswered { retry.timeout.nanos } else { 0 };
-        scheduler.after(
-            wait.max(1),
-            Event::PublishRetry {
-                producer: producer as u32,
-                slot,
-            },
-        );
+        scheduler.after(wait.max(1), Event::PublishRetry { producer, slot });
         true
     }
 
@@ -176,7 +170,7 @@ impl World {
     pub(super) fn publish_retry(
         &mut self,
         now: SimTime,
-        p: usize,
+        p: ProducerId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
     ) {

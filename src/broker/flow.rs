@@ -15,7 +15,7 @@ use super::message::flag;
 use super::routing::Dest;
 use super::trace::{HopKind, NO_NODE};
 use super::world::{Event, Message, NodeRef, World};
-use crate::broker::index::{EdgeId, QueueId};
+use crate::broker::index::{EdgeId, ProducerId, QueueId};
 use crate::engine::arena::{Arena, Slot};
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::raw::{Acks, Overflow};
@@ -24,7 +24,12 @@ impl World {
     // ----- producing and routing -------------------------------------------------
 
     #[inline]
-    pub(super) fn produce(&mut self, now: SimTime, p: usize, scheduler: &mut Scheduler<Event>) {
+    pub(super) fn produce(
+        &mut self,
+        now: SimTime,
+        p: ProducerId,
+        scheduler: &mut Scheduler<Event>,
+    ) {
         let Some(producer) = self.producers.get_mut(p) else {
             return;
         };
@@ -43,9 +48,9 @@ impl World {
                 priority: producer.priority,
             };
             if let Some(next) = producer.arrival.next(now, &mut producer.rng) {
-                scheduler.at(next, Event::Produce { producer: p as u32 });
+                scheduler.at(next, Event::Produce { producer: p });
             }
-            self.client_request(now, p as u32, service, body, scheduler);
+            self.client_request(now, p, service, body, scheduler);
             return;
         }
         let (size, priority) = (producer.size, producer.priority);
@@ -66,7 +71,7 @@ impl World {
             deliveries: 0,
             flags: 0,
             processing: false,
-            producer: u16::try_from(p + 1)
+            producer: u16::try_from(p.index() + 1)
                 .ok()
                 .filter(|v| v & super::message::FORWARDED == 0)
                 .unwrap_or(0),
@@ -77,7 +82,7 @@ impl World {
         producer.produced += 1;
         let target = producer.target;
         if let Some(next) = producer.arrival.next(now, &mut producer.rng) {
-            scheduler.at(next, Event::Produce { producer: p as u32 });
+            scheduler.at(next, Event::Produce { producer: p });
         }
         self.ledger.produced += 1;
         if self.tracer.is_some() {

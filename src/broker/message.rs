@@ -2,7 +2,7 @@
 
 use super::generation::Generation;
 use super::routing::VariantId;
-use crate::broker::index::{ConsumerId, EdgeId, QueueId, TopicId};
+use crate::broker::index::{ConsumerId, EdgeId, ProducerId, QueueId, TopicId};
 use crate::engine::SimTime;
 use crate::engine::arena::Slot;
 
@@ -74,11 +74,11 @@ pub const FORWARDED: u16 = 0x8000;
 /// The producer (index) whose own publish a message or record with this `producer`
 /// field is: `None` for a copy a consumer or a service published.
 #[inline]
-pub fn publisher(producer: u16) -> Option<usize> {
+pub fn publisher(producer: u16) -> Option<ProducerId> {
     if producer & FORWARDED != 0 {
         return None;
     }
-    (producer as usize).checked_sub(1)
+    (producer as usize).checked_sub(1).map(ProducerId::from)
 }
 
 impl Message {
@@ -90,7 +90,7 @@ impl Message {
     /// The producer (index) that published this copy, when its publish guarantees
     /// (acknowledgements, retries) apply to it.
     #[inline]
-    pub fn publisher(&self) -> Option<usize> {
+    pub fn publisher(&self) -> Option<ProducerId> {
         publisher(self.producer)
     }
 
@@ -104,7 +104,7 @@ impl Message {
 #[derive(Debug, Clone, Copy)]
 pub enum Event {
     Produce {
-        producer: u32,
+        producer: ProducerId,
     },
     /// The broker applies topic `topic`'s retention (every `retention_check`).
     RetentionCheck {
@@ -161,7 +161,7 @@ pub enum Event {
     },
     /// A producer tries a refused or unacknowledged publish again.
     PublishRetry {
-        producer: u32,
+        producer: ProducerId,
         slot: Slot,
     },
     /// A pull queue's earliest visibility timeout ends (at most one is pending:

@@ -9,6 +9,7 @@
 
 use super::generation::Generation;
 use super::routing::VariantId;
+use crate::broker::index::ProducerId;
 use crate::engine::SimTime;
 use crate::metrics::LatencyHistogram;
 
@@ -42,7 +43,7 @@ pub enum Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
     /// A producer (a client at the top of the chain).
-    Client { producer: u32 },
+    Client { producer: ProducerId },
     /// Another service's request, making call `call` (an index into `Services::calls`).
     Service {
         request: u32,

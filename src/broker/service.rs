@@ -21,6 +21,7 @@
 //! request moves on, so an event about an earlier step (a timeout after the
 //! answer came, an answer after a crash) is recognised as stale.
 
+use crate::broker::index::ProducerId;
 use std::collections::VecDeque;
 
 use rand::RngExt;
@@ -208,14 +209,14 @@ impl World {
     pub(super) fn client_request(
         &mut self,
         now: SimTime,
-        p: u32,
+        p: ProducerId,
         s: u32,
         body: Body,
         scheduler: &mut Scheduler<Event>,
     ) {
         let services = &mut self.services;
         services.total.ledger.sent += 1;
-        if let Some(Some(client)) = services.clients.get_mut(p as usize) {
+        if let Some(Some(client)) = services.clients.get_mut(p.index()) {
             client.ledger.sent += 1;
         }
         let request = Request {
@@ -456,11 +457,11 @@ impl World {
         }
     }
 
-    fn client_answered(&mut self, now: SimTime, producer: u32, sent_at: SimTime, ok: bool) {
+    fn client_answered(&mut self, now: SimTime, producer: ProducerId, sent_at: SimTime, ok: bool) {
         let services = &mut self.services;
         let latency = now.saturating_sub(sent_at);
         services.total.answered(latency, ok);
-        if let Some(Some(client)) = services.clients.get_mut(producer as usize) {
+        if let Some(Some(client)) = services.clients.get_mut(producer.index()) {
             client.answered(latency, ok);
         }
     }

@@ -8,7 +8,7 @@
 use super::consumer::{ConsumerMetrics, ConsumerState, Source};
 use super::error::Failure;
 use super::group::GroupState;
-use super::index::{ConsumerId, QueueId, TopicId};
+use super::index::{ConsumerId, ProducerId, QueueId, TopicId};
 use super::ledger::Ledger;
 use super::queue::{QueueMetrics, QueueState};
 use super::request::ClientStats;
@@ -109,7 +109,7 @@ impl World {
         self.sinks
     }
 
-    pub fn producer(&self, i: usize) -> Option<ProducerFigures> {
+    pub fn producer(&self, i: ProducerId) -> Option<ProducerFigures> {
         self.producers.get(i).map(|p| ProducerFigures {
             produced: p.produced,
             publish_retries: p.publish_retries,
@@ -195,8 +195,11 @@ impl World {
     }
 
     /// The requests producer `i` sent, when it sends to a service.
-    pub fn client(&self, i: usize) -> Option<&ClientStats> {
-        self.services.clients.get(i).and_then(Option::as_ref)
+    pub fn client(&self, i: ProducerId) -> Option<&ClientStats> {
+        self.services
+            .clients
+            .get(i.index())
+            .and_then(Option::as_ref)
     }
 
     /// The end-to-end latencies of the current sample interval; `None` when latency

@@ -15,7 +15,7 @@ use super::consumer::ConsumerState;
 use super::delivery::Delivery;
 use super::error::{Failure, LedgerError};
 use super::generation::Pending;
-use super::index::{ConsumerId, EdgeId, QueueId, TopicId};
+use super::index::{ConsumerId, EdgeId, ProducerId, QueueId, TopicId};
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
@@ -64,7 +64,7 @@ pub struct ExchangeState {
 /// Which per-kind vector a node lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeRef {
-    Producer(u32),
+    Producer(ProducerId),
     Exchange(u32),
     Queue(QueueId),
     Topic(TopicId),
@@ -100,7 +100,7 @@ pub struct Window {
 pub struct World {
     pub(super) ids: Vec<String>,
     pub(super) node_refs: Vec<NodeRef>,
-    pub(super) producers: Vec<ProducerState>,
+    pub(super) producers: TiVec<ProducerId, ProducerState>,
     pub(super) exchanges: Vec<ExchangeState>,
     pub(super) queues: TiVec<QueueId, QueueState>,
     pub(super) topics: TiVec<TopicId, TopicState>,
@@ -335,7 +335,7 @@ impl Model for World {
     fn handle(&mut self, now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {
         self.now = now;
         match event {
-            Event::Produce { producer } => self.produce(now, producer as usize, scheduler),
+            Event::Produce { producer } => self.produce(now, producer, scheduler),
             Event::Done {
                 consumer,
                 slot,
@@ -365,7 +365,7 @@ impl Model for World {
             }
             Event::Transit { edge, slot } => self.transit_done(now, edge, slot, scheduler),
             Event::PublishRetry { producer, slot } => {
-                self.publish_retry(now, producer as usize, slot, scheduler)
+                self.publish_retry(now, producer, slot, scheduler)
             }
             Event::Visibility { queue, generation } => {
                 self.visibility_expired(now, queue, generation, scheduler)

@@ -51,14 +51,14 @@ pub(super) fn node_detail(
     let at = |i: u32| i as usize;
     Some(match r {
         NodeRef::Producer(i) => {
-            let producer = world.producer(at(i));
+            let producer = world.producer(i);
             let produced = producer.map_or(0, |p| p.produced);
             NodeDetail::Producer {
                 produced,
                 rate_per_s: per_s(produced),
                 publish_retries: producer.map_or(0, |p| p.publish_retries),
                 acknowledged_lost: producer.map_or(0, |p| p.acknowledged_lost),
-                requests: world.client(at(i)).map(RequestReport::new),
+                requests: world.client(i).map(RequestReport::new),
             }
         }
         NodeRef::Exchange(i) => {

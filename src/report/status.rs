@@ -61,7 +61,7 @@ fn badge(world: &World, r: NodeRef) -> String {
     let at = |i: u32| i as usize;
     match r {
         NodeRef::Producer(i) => {
-            let sent = world.producer(at(i)).map_or(0, |p| p.produced);
+            let sent = world.producer(i).map_or(0, |p| p.produced);
             format!("sent {sent}")
         }
         NodeRef::Exchange(i) => {
