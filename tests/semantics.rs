@@ -8,7 +8,7 @@
 mod common;
 
 use common::node;
-use evlab::broker::index::{ConsumerId, QueueId};
+use evlab::broker::index::{ConsumerId, QueueId, ServiceId};
 use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
@@ -1222,7 +1222,7 @@ fn overlapping_faults_last_until_the_last_one_ends() {
     let (_, scenario) = evlab::scenario::parse(text, "t").unwrap();
     let mut run = Run::new(&scenario).unwrap();
     run.advance_to(5_000_000_000).unwrap();
-    assert!(!run.world().service(0).unwrap().alive());
+    assert!(!run.world().service(ServiceId::from(0)).unwrap().alive());
 }
 
 /// `Run::inject` refuses what the scenario checker would: a partition the topic does not

@@ -6,7 +6,7 @@ use super::call::outputs;
 use super::consumer::{ConsumerMetrics, ConsumerState, GroupDelivery, QueueDelivery, Source};
 use super::error::BuildError;
 use super::generation::{Generation, Pending};
-use super::index::{ConsumerId, EdgeId, ProducerId, QueueId, TopicId};
+use super::index::{ConsumerId, EdgeId, ExchangeId, ProducerId, QueueId, ServiceId, TopicId};
 use super::link::Link;
 use super::queue::{QueueState, RECEIPT_BASE};
 use super::routing::{Variant, VariantInterner};
@@ -113,11 +113,11 @@ fn node_refs(scenario: &Scenario) -> Vec<NodeRef> {
         .map(|node| {
             let (kind, make): (usize, fn(u32) -> NodeRef) = match node.kind {
                 NodeKind::Producer(_) => (0, |i| NodeRef::Producer(ProducerId::from(i as usize))),
-                NodeKind::Exchange(_) => (1, NodeRef::Exchange),
+                NodeKind::Exchange(_) => (1, |i| NodeRef::Exchange(ExchangeId::from(i as usize))),
                 NodeKind::Queue(_) => (2, |i| NodeRef::Queue(QueueId::from(i as usize))),
                 NodeKind::Topic(_) => (3, |i| NodeRef::Topic(TopicId::from(i as usize))),
                 NodeKind::Consumer(_) => (4, |i| NodeRef::Consumer(ConsumerId::from(i as usize))),
-                NodeKind::Service(_) => (5, NodeRef::Service),
+                NodeKind::Service(_) => (5, |i| NodeRef::Service(ServiceId::from(i as usize))),
             };
             counts[kind] += 1;
             make(counts[kind] - 1)
@@ -465,7 +465,7 @@ fn assemble(
         ids,
         node_refs,
         producers: nodes.producers.into(),
-        exchanges: nodes.exchanges,
+        exchanges: nodes.exchanges.into(),
         queues: nodes.queues.into(),
         topics: nodes.topics.into(),
         consumers: nodes.consumers.into(),

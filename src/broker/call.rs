@@ -19,6 +19,7 @@ use super::service::{
     Caller, ClientStats, Phase, Request, ServiceMetrics, ServiceState, Services, service_of,
 };
 use super::world::{Event, NodeRef, World};
+use crate::broker::index::ServiceId;
 use crate::engine::rng::stream;
 use crate::engine::{Scheduler, SimTime};
 use crate::scenario::guarantees::CallPolicy;
@@ -42,7 +43,7 @@ pub struct CallMetrics {
 pub struct CallState {
     /// Caller and callee (indices into [`Services::nodes`]).
     pub from: u32,
-    pub to: u32,
+    pub to: ServiceId,
     pub latency: SimTime,
     pub policy: CallPolicy,
     pub breaker: Option<Breaker>,
@@ -58,7 +59,7 @@ impl World {
         };
         let edge = services
             .nodes
-            .get(request.service as usize)
+            .get(request.service)
             .and_then(|n| n.calls.get(request.call as usize))
             .copied();
         match edge {
@@ -187,7 +188,7 @@ impl World {
         };
         let Some(edge) = services
             .nodes
-            .get(request.service as usize)
+            .get(request.service)
             .and_then(|n| n.calls.get(request.call as usize))
             .copied()
         else {

@@ -112,7 +112,7 @@ impl World {
     ) {
         for &exchange in self.routes.via(target, message.variant) {
             if let Some(NodeRef::Exchange(e)) = self.node_refs.get(exchange)
-                && let Some(state) = self.exchanges.get_mut(*e as usize)
+                && let Some(state) = self.exchanges.get_mut(*e)
             {
                 state.received += 1;
             }
@@ -206,7 +206,7 @@ impl World {
     #[cold]
     fn unroutable(&mut self, now: SimTime, target: usize, message: &Message, slot: Option<Slot>) {
         if let Some(NodeRef::Exchange(e)) = self.node_refs.get(target)
-            && let Some(exchange) = self.exchanges.get_mut(*e as usize)
+            && let Some(exchange) = self.exchanges.get_mut(*e)
         {
             exchange.unroutable += 1;
         }

@@ -1,6 +1,7 @@
 //! Typed indices into the world's tables of nodes.
 //!
-//! A producer, a queue, a topic, a consumer and an edge are each an index into a vector of `World`; an event
+//! A producer, an exchange, a queue, a topic, a consumer, a service and an edge are each
+//! an index into a vector of `World`; an event
 //! or a list that names one keeps it in 4 bytes. These types say which table an index is
 //! for, so a consumer's index can never look up a queue, and the tables
 //! (`typed_index_collections::TiVec`) take only their own index: no `as usize` at the
@@ -59,4 +60,12 @@ index!(
 index!(
     /// A producer: an index into `World::producers`.
     ProducerId
+);
+index!(
+    /// A request/response service: an index into `Services::nodes`.
+    ServiceId
+);
+index!(
+    /// An exchange: an index into `World::exchanges`.
+    ExchangeId
 );

@@ -9,7 +9,7 @@
 
 use super::generation::Generation;
 use super::routing::VariantId;
-use crate::broker::index::ProducerId;
+use crate::broker::index::{ProducerId, ServiceId};
 use crate::engine::SimTime;
 use crate::metrics::LatencyHistogram;
 
@@ -56,7 +56,7 @@ pub enum Caller {
 pub struct Request {
     pub phase: Phase,
     /// The service handling it.
-    pub service: u32,
+    pub service: ServiceId,
     pub caller: Caller,
     /// Bumped whenever it moves on (and by the slab when it takes the slot): events about
     /// an earlier step are stale. It lives on in the slot, so events about the slot's

@@ -21,8 +21,9 @@
 //! request moves on, so an event about an earlier step (a timeout after the
 //! answer came, an answer after a crash) is recognised as stale.
 
-use crate::broker::index::ProducerId;
+use crate::broker::index::{ProducerId, ServiceId};
 use std::collections::VecDeque;
+use typed_index_collections::TiVec;
 
 use rand::RngExt;
 
@@ -98,7 +99,7 @@ pub struct ServiceState {
 
 /// Every service, call edge and request.
 pub struct Services {
-    pub nodes: Vec<ServiceState>,
+    pub nodes: TiVec<ServiceId, ServiceState>,
     pub calls: Vec<CallState>,
     pub requests: Requests,
     /// Every client's requests together.
@@ -115,7 +116,7 @@ impl Services {
         cap: u64,
     ) -> Self {
         Self {
-            nodes,
+            nodes: nodes.into(),
             calls,
             requests: Requests::with_cap(usize::try_from(cap).unwrap_or(usize::MAX)),
             total: ClientStats::default(),
@@ -174,11 +175,11 @@ impl Services {
             });
         }
         let mut held = 0usize;
-        for (s, node) in self.nodes.iter().enumerate() {
+        for (s, node) in self.nodes.iter_enumerated() {
             let holds = |slot: &u32, phases: &[Phase]| {
                 self.requests
                     .get(*slot)
-                    .is_some_and(|r| r.service == s as u32 && phases.contains(&r.phase))
+                    .is_some_and(|r| r.service == s && phases.contains(&r.phase))
             };
             let working = [Phase::Working, Phase::Calling, Phase::Backoff];
             if node.active.len() > node.concurrency as usize
@@ -188,7 +189,7 @@ impl Services {
                     .iter()
                     .all(|slot| holds(slot, &[Phase::Waiting]))
             {
-                return Err(LedgerError::ServiceLists { service: s });
+                return Err(LedgerError::ServiceLists { service: s.index() });
             }
             held += node.active.len() + node.waiting.len();
         }
@@ -210,7 +211,7 @@ impl World {
         &mut self,
         now: SimTime,
         p: ProducerId,
-        s: u32,
+        s: ServiceId,
         body: Body,
         scheduler: &mut Scheduler<Event>,
     ) {
@@ -272,7 +273,7 @@ impl World {
         let Some(s) = services.requests.get(slot).map(|r| r.service) else {
             return;
         };
-        let Some(node) = services.nodes.get_mut(s as usize) else {
+        let Some(node) = services.nodes.get_mut(s) else {
             return;
         };
         node.metrics.received += 1;
@@ -297,7 +298,7 @@ impl World {
         let Some(request) = services.requests.get_mut(slot) else {
             return;
         };
-        let Some(node) = services.nodes.get_mut(request.service as usize) else {
+        let Some(node) = services.nodes.get_mut(request.service) else {
             return;
         };
         request.phase = Phase::Working;
@@ -338,7 +339,7 @@ impl World {
         else {
             return;
         };
-        let Some(node) = services.nodes.get_mut(request.service as usize) else {
+        let Some(node) = services.nodes.get_mut(request.service) else {
             return;
         };
         let failed = node.fault_failure > 0.0 && node.rng.random::<f64>() < node.fault_failure;
@@ -354,7 +355,7 @@ impl World {
         let Some(request) = self.services.requests.get(slot).copied() else {
             return;
         };
-        let s = request.service as usize;
+        let s = request.service;
         let outputs = self.services.nodes.get(s).map_or(0, |n| n.outputs.len());
         for o in 0..outputs {
             let Some(output) = self.services.nodes.get(s).and_then(|n| n.outputs.get(o)) else {
@@ -401,18 +402,18 @@ impl World {
         let Some(request) = services.requests.get(slot).copied() else {
             return;
         };
-        let Some(node) = services.nodes.get_mut(request.service as usize) else {
+        let Some(node) = services.nodes.get_mut(request.service) else {
             return;
         };
         release(node, &mut services.requests, request.worker);
         node.metrics.busy.set(now, node.active.len() as u64);
         record_outcome(node, now, request.arrived_at, ok);
         self.answer(now, slot, ok, scheduler);
-        self.take_waiting(now, request.service as usize, scheduler);
+        self.take_waiting(now, request.service, scheduler);
     }
 
     /// Hands waiting requests to free workers.
-    fn take_waiting(&mut self, now: SimTime, s: usize, scheduler: &mut Scheduler<Event>) {
+    fn take_waiting(&mut self, now: SimTime, s: ServiceId, scheduler: &mut Scheduler<Event>) {
         loop {
             let Some(node) = self.services.nodes.get_mut(s) else {
                 return;
@@ -470,7 +471,7 @@ impl World {
     pub(super) fn service_fault(
         &mut self,
         now: SimTime,
-        s: usize,
+        s: ServiceId,
         kind: FaultKind,
         begins: bool,
         scheduler: &mut Scheduler<Event>,
@@ -521,7 +522,7 @@ impl World {
     }
 
     /// Every waiting and in-service request of service `s` fails at once.
-    fn crash_service(&mut self, now: SimTime, s: usize, scheduler: &mut Scheduler<Event>) {
+    fn crash_service(&mut self, now: SimTime, s: ServiceId, scheduler: &mut Scheduler<Event>) {
         let Some(node) = self.services.nodes.get_mut(s) else {
             return;
         };
@@ -564,7 +565,7 @@ fn record_outcome(node: &mut ServiceState, now: SimTime, arrived_at: SimTime, ok
 }
 
 /// The service index of a node, if it is a service.
-pub(super) fn service_of(node_refs: &[NodeRef], node: usize) -> Option<u32> {
+pub(super) fn service_of(node_refs: &[NodeRef], node: usize) -> Option<ServiceId> {
     match node_refs.get(node) {
         Some(NodeRef::Service(s)) => Some(*s),
         _ => None,

@@ -8,7 +8,7 @@
 use super::consumer::{ConsumerMetrics, ConsumerState, Source};
 use super::error::Failure;
 use super::group::GroupState;
-use super::index::{ConsumerId, ProducerId, QueueId, TopicId};
+use super::index::{ConsumerId, ExchangeId, ProducerId, QueueId, ServiceId, TopicId};
 use super::ledger::Ledger;
 use super::queue::{QueueMetrics, QueueState};
 use super::request::ClientStats;
@@ -117,7 +117,7 @@ impl World {
         })
     }
 
-    pub fn exchange(&self, i: usize) -> Option<ExchangeFigures> {
+    pub fn exchange(&self, i: ExchangeId) -> Option<ExchangeFigures> {
         self.exchanges.get(i).map(|e| ExchangeFigures {
             received: e.received,
             unroutable: e.unroutable,
@@ -164,7 +164,7 @@ impl World {
         self.consumers.keys().filter_map(|i| self.consumer(i))
     }
 
-    pub fn service(&self, i: usize) -> Option<ServiceView<'_>> {
+    pub fn service(&self, i: ServiceId) -> Option<ServiceView<'_>> {
         let state = self.services.nodes.get(i)?;
         Some(ServiceView { world: self, state })
     }
@@ -577,10 +577,7 @@ impl<'a> ServiceView<'a> {
             .iter()
             .filter_map(|&c| services.calls.get(c as usize))
             .map(move |call| CallView {
-                to: services
-                    .nodes
-                    .get(call.to as usize)
-                    .map_or("", |n| world.id(n.node)),
+                to: services.nodes.get(call.to).map_or("", |n| world.id(n.node)),
                 metrics: call.metrics,
                 breaker: call.breaker.as_ref(),
             })

@@ -15,7 +15,7 @@ use super::consumer::ConsumerState;
 use super::delivery::Delivery;
 use super::error::{Failure, LedgerError};
 use super::generation::Pending;
-use super::index::{ConsumerId, EdgeId, ProducerId, QueueId, TopicId};
+use super::index::{ConsumerId, EdgeId, ExchangeId, ProducerId, QueueId, ServiceId, TopicId};
 use super::queue::QueueState;
 use super::routing::{RouteTable, VariantId};
 use super::sampling::{ArrivalProcess, KeySampler, ServiceSampler};
@@ -51,7 +51,7 @@ pub struct ProducerState {
     pub retry: Option<crate::scenario::raw::PublishRetry>,
     pub idempotent: bool,
     /// The service this producer sends requests to, when its target is a service.
-    pub service: Option<u32>,
+    pub service: Option<ServiceId>,
 }
 
 #[derive(Default)]
@@ -65,11 +65,11 @@ pub struct ExchangeState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeRef {
     Producer(ProducerId),
-    Exchange(u32),
+    Exchange(ExchangeId),
     Queue(QueueId),
     Topic(TopicId),
     Consumer(ConsumerId),
-    Service(u32),
+    Service(ServiceId),
 }
 
 impl NodeRef {
@@ -101,7 +101,7 @@ pub struct World {
     pub(super) ids: Vec<String>,
     pub(super) node_refs: Vec<NodeRef>,
     pub(super) producers: TiVec<ProducerId, ProducerState>,
-    pub(super) exchanges: Vec<ExchangeState>,
+    pub(super) exchanges: TiVec<ExchangeId, ExchangeState>,
     pub(super) queues: TiVec<QueueId, QueueState>,
     pub(super) topics: TiVec<TopicId, TopicState>,
     pub(super) consumers: TiVec<ConsumerId, ConsumerState>,

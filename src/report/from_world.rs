@@ -48,7 +48,6 @@ pub(super) fn node_detail(
     now: SimTime,
     per_s: &dyn Fn(u64) -> f64,
 ) -> Option<NodeDetail> {
-    let at = |i: u32| i as usize;
     Some(match r {
         NodeRef::Producer(i) => {
             let producer = world.producer(i);
@@ -63,7 +62,7 @@ pub(super) fn node_detail(
         }
         NodeRef::Exchange(i) => {
             let (received, unroutable) = world
-                .exchange(at(i))
+                .exchange(i)
                 .map_or((0, 0), |e| (e.received, e.unroutable));
             NodeDetail::Exchange {
                 received,
@@ -74,7 +73,7 @@ pub(super) fn node_detail(
         NodeRef::Topic(i) => topic_detail(world.topic(i)?, now),
         NodeRef::Consumer(i) => consumer_detail(world, i, now, per_s)?,
         NodeRef::Service(i) => {
-            let f = service_figures(world.service(at(i))?, now, world.window().start);
+            let f = service_figures(world.service(i)?, now, world.window().start);
             NodeDetail::Service {
                 received: f.received,
                 succeeded: f.succeeded,

@@ -129,7 +129,6 @@ impl Series {
             self.latency_p99_ms.push(quantile(0.99));
         }
         for (node, r) in self.nodes.iter_mut().zip(world.node_refs()) {
-            let at = |i: u32| i as usize;
             match *r {
                 NodeRef::Queue(q) => {
                     if let Some(queue) = world.queue(q) {
@@ -148,7 +147,7 @@ impl Series {
                     }
                 }
                 NodeRef::Service(s) => {
-                    if let Some(service) = world.service(at(s)) {
+                    if let Some(service) = world.service(s) {
                         node.depth.push(service.waiting());
                         node.busy.push(service.active());
                     }

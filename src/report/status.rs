@@ -58,7 +58,6 @@ pub fn badges(world: &World) -> Vec<String> {
 
 /// A node's badge, as the lab draws it under the node.
 fn badge(world: &World, r: NodeRef) -> String {
-    let at = |i: u32| i as usize;
     match r {
         NodeRef::Producer(i) => {
             let sent = world.producer(i).map_or(0, |p| p.produced);
@@ -66,7 +65,7 @@ fn badge(world: &World, r: NodeRef) -> String {
         }
         NodeRef::Exchange(i) => {
             let (received, unroutable) = world
-                .exchange(at(i))
+                .exchange(i)
                 .map_or((0, 0), |e| (e.received, e.unroutable));
             if unroutable > 0 {
                 format!("routed {received}, unroutable {unroutable}")
@@ -95,7 +94,7 @@ fn badge(world: &World, r: NodeRef) -> String {
         }
         NodeRef::Service(i) => {
             let (succeeded, waiting) = world
-                .service(at(i))
+                .service(i)
                 .map_or((0, 0), |s| (s.metrics().succeeded, s.waiting()));
             format!("ok {succeeded}, waiting {waiting}")
         }

@@ -202,7 +202,7 @@ impl World {
             return;
         }
         if let Some(NodeRef::Service(s)) = self.node_refs.get(node).copied() {
-            self.service_fault(now, s as usize, kind, begins, scheduler);
+            self.service_fault(now, s, kind, begins, scheduler);
             return;
         }
         let Some(NodeRef::Consumer(c)) = self.node_refs.get(node).copied() else {
