@@ -546,14 +546,7 @@ fn rebalance_scenario(commit: &str) -> String {
 
 /// Partitions per member of the topic's only group.
 fn assignment(run: &Run) -> Vec<Vec<u32>> {
-    let group = run
-        .world()
-        .topics()
-        .next()
-        .unwrap()
-        .groups()
-        .next()
-        .unwrap();
+    let group = common::first_group(run);
     group.assigned().to_vec()
 }
 
@@ -564,14 +557,7 @@ fn a_rebalance_hands_the_partitions_over_and_reprocesses_what_was_uncommitted() 
     assert_eq!(assignment(&run), [vec![0, 1], vec![2, 3]]);
     // Records of b's partitions processed since its last commit (at 5 s).
     let uncommitted: u64 = {
-        let group = run
-            .world()
-            .topics()
-            .next()
-            .unwrap()
-            .groups()
-            .next()
-            .unwrap();
+        let group = common::first_group(&run);
         let cursors: Vec<_> = group.cursors(run.now()).collect();
         [2, 3].iter().map(|&p| cursors[p].done_uncommitted).sum()
     };
@@ -590,14 +576,7 @@ fn a_rebalance_hands_the_partitions_over_and_reprocesses_what_was_uncommitted() 
         "the survivor does not own everything"
     );
     let (run, interval) = finish(run);
-    let group = run
-        .world()
-        .topics()
-        .next()
-        .unwrap()
-        .groups()
-        .next()
-        .unwrap();
+    let group = common::first_group(&run);
     assert_eq!(group.rebalances(), 1);
     let t = &interval.totals;
     assert_eq!(t.lost, 0, "{:?}", t.lost_by_reason);
@@ -647,14 +626,7 @@ fn a_survivor_does_not_reprocess_its_own_records_after_a_rebalance() {
     let mut run = start(&rebalance_scenario(r#"Interval(every: "5s")"#));
     run.advance_to(9 * SECOND - 1).unwrap();
     let uncommitted_of = |run: &Run, partitions: [usize; 2]| -> u64 {
-        let group = run
-            .world()
-            .topics()
-            .next()
-            .unwrap()
-            .groups()
-            .next()
-            .unwrap();
+        let group = common::first_group(run);
         let cursors: Vec<_> = group.cursors(run.now()).collect();
         partitions
             .iter()

@@ -458,14 +458,7 @@ fn offsets_are_committed_as_the_commit_mode_says() {
         let (_, scenario) = evlab::scenario::parse(&text, "t").unwrap();
         let mut run = Run::new(&scenario).unwrap();
         run.advance_to(4_950_000_000).unwrap();
-        let group = run
-            .world()
-            .topics()
-            .next()
-            .unwrap()
-            .groups()
-            .next()
-            .unwrap();
+        let group = common::first_group(&run);
         let cursor = group.cursors(run.now()).next().unwrap();
         (cursor.committed, cursor.position)
     };

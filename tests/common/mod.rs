@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use evlab::broker::view::GroupView;
 use evlab::report::{NodeDetail, Report};
 use evlab::run::Run;
 
@@ -86,4 +87,13 @@ pub fn lost_at_nodes(report: &Report) -> u64 {
             _ => 0,
         })
         .sum()
+}
+
+/// The first consumer group of the run's first topic.
+pub fn first_group(run: &Run) -> GroupView<'_> {
+    run.world()
+        .topics()
+        .next()
+        .and_then(|topic| topic.groups().next())
+        .unwrap_or_else(|| panic!("the scenario has no topic with a consumer group"))
 }
