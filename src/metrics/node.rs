@@ -68,6 +68,16 @@ fn value_for(index: usize) -> u64 {
     (sub_bucket as u64) << (bucket as u32 + UNIT_MAGNITUDE)
 }
 
+/// A counts index, or the top's for an index past it (HDR's clamping).
+#[inline]
+fn clamped(index: usize) -> usize {
+    if index < BLOCKS * BLOCK {
+        index
+    } else {
+        index_for(HISTOGRAM_MAX_NANOS)
+    }
+}
+
 /// The lowest and the highest value counted together with `value`.
 fn lowest_equivalent(value: u64) -> u64 {
     let bucket = bucket_for(value);
@@ -79,7 +89,16 @@ fn highest_equivalent(value: u64) -> u64 {
     lowest_equivalent(value).saturating_add(range) - 1
 }
 
+/// Values a histogram holds back before adding them to its counts: one cache line.
+const PENDING: usize = 32;
+
 /// Quantiles to 2 significant digits (within 1%); the mean and the maximum exact.
+///
+/// Recording writes the value's counts index into `pending`, next to the node's
+/// other figures, and adds the indices to the counts `PENDING` at a time. In a scenario
+/// of many nodes the counts are rarely in cache: adding one at each record costs two
+/// dependent cache misses, adding thirty-two together lets the processor overlap them.
+/// Every reading counts `pending` too, so when the counts are added never shows.
 #[derive(Clone, Default)]
 pub struct NodeHistogram {
     /// Counts by HDR index, `BLOCK` at a time; `None` until a value falls there.
@@ -87,6 +106,9 @@ pub struct NodeHistogram {
     count: u64,
     sum_nanos: u128,
     max_nanos: u64,
+    /// Counts indices recorded but not yet added to `blocks`: the first `pending_len`.
+    pending: [u16; PENDING],
+    pending_len: u8,
 }
 
 impl NodeHistogram {
@@ -106,20 +128,44 @@ impl NodeHistogram {
 
     #[inline]
     pub fn record(&mut self, nanos: u64) {
-        self.add_at(index_for(nanos), 1);
+        let len = usize::from(self.pending_len);
+        if let Some(place) = self.pending.get_mut(len) {
+            // Below BLOCKS * BLOCK (3,584), so it fits.
+            *place = clamped(index_for(nanos)) as u16;
+            self.pending_len += 1;
+        }
+        if usize::from(self.pending_len) == PENDING {
+            self.add_pending();
+        }
         self.count += 1;
         self.sum_nanos += u128::from(nanos);
         self.max_nanos = self.max_nanos.max(nanos);
     }
 
+    /// Adds the pending indices to the counts.
+    #[inline(never)]
+    fn add_pending(&mut self) {
+        let pending = self.pending;
+        for &index in pending.iter().take(usize::from(self.pending_len)) {
+            self.add_at(usize::from(index), 1);
+        }
+        self.pending_len = 0;
+    }
+
+    /// The pending indices, in increasing order.
+    fn pending_sorted(&self) -> ([u16; PENDING], usize) {
+        let len = usize::from(self.pending_len);
+        let mut sorted = self.pending;
+        if let Some(part) = sorted.get_mut(..len) {
+            part.sort_unstable();
+        }
+        (sorted, len)
+    }
+
     /// Adds `n` at counts index `index`; past the top, at the top's (HDR's clamping).
     #[inline]
     fn add_at(&mut self, index: usize, n: u32) {
-        let index = if index < BLOCKS * BLOCK {
-            index
-        } else {
-            index_for(HISTOGRAM_MAX_NANOS)
-        };
+        let index = clamped(index);
         let (block, at) = (index / BLOCK, index % BLOCK);
         if let Some(Some(counts)) = self.blocks.get_mut(block) {
             counts[at] = counts[at].saturating_add(n);
@@ -189,15 +235,24 @@ impl NodeHistogram {
         }
         let q = q.min(1.0);
         let target = ((q * self.count as f64).ceil() as u64).max(1);
+        let (pending, len) = self.pending_sorted();
+        let mut pending = pending.iter().take(len).map(|&i| usize::from(i)).peekable();
         let mut total = 0u64;
-        for (block, counts) in self.blocks.iter().enumerate() {
-            let Some(counts) = counts else {
+        for block in 0..BLOCKS {
+            let counts = self.blocks.get(block).and_then(Option::as_ref);
+            let first = block * BLOCK;
+            if counts.is_none() && pending.peek().is_none_or(|&i| i >= first + BLOCK) {
                 continue;
-            };
-            for (at, &n) in counts.iter().enumerate() {
-                total += u64::from(n);
+            }
+            for at in 0..BLOCK {
+                let index = first + at;
+                let mut n = counts.and_then(|c| c.get(at)).map_or(0, |&n| u64::from(n));
+                while pending.next_if_eq(&index).is_some() {
+                    n += 1;
+                }
+                total += n;
                 if total >= target {
-                    let value = value_for(block * BLOCK + at);
+                    let value = value_for(index);
                     let value = if q == 0.0 {
                         lowest_equivalent(value)
                     } else {
@@ -219,6 +274,7 @@ impl NodeHistogram {
         for counts in self.blocks.iter_mut().flatten() {
             counts.fill(0);
         }
+        self.pending_len = 0;
         self.count = 0;
         self.sum_nanos = 0;
         self.max_nanos = 0;
@@ -295,6 +351,32 @@ mod tests {
             full.reset();
             assert_eq!(node.summary_ms(), full.summary_ms());
         }
+    }
+
+    #[test]
+    fn readings_count_the_values_not_yet_added_to_the_counts() {
+        // Before, at and after the first and second addition of the pending values.
+        let (mut full, mut node) = (
+            LatencyHistogram::with_precision(2),
+            NodeHistogram::default(),
+        );
+        for (i, value) in spread(3 * PENDING + 5, 5).into_iter().enumerate() {
+            full.record(value);
+            node.record(value);
+            for q in [0.0, 0.3, 0.5, 0.99, 1.0] {
+                assert_eq!(
+                    node.quantile_nanos(q),
+                    full.quantile_nanos(q),
+                    "after {} values, q {q}",
+                    i + 1
+                );
+            }
+        }
+        node.reset();
+        assert_eq!(node.quantile_nanos(0.5), 0);
+        node.record(5_000);
+        assert_eq!(node.quantile_nanos(1.0), 5_000);
+        assert_eq!(node.count(), 1);
     }
 
     #[test]
