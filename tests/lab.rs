@@ -12,6 +12,8 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
 use evlab::gui::Lab;
 use evlab::gui::plots::Tab;
+use evlab::scenario::raw::{RawNode, RawService};
+use evlab::scenario::units::Duration as Span;
 
 type LabHarness = Harness<'static, Option<Lab>>;
 
@@ -86,8 +88,9 @@ fn click_node(harness: &mut LabHarness, id: &str, button: egui::PointerButton) {
     harness.run_steps(2);
 }
 
-/// Replaces the text of the field showing `value` with `text`, as typed.
-fn retype(harness: &mut LabHarness, value: &str, text: &str) {
+/// Replaces the text of the field showing `value` with `text`, as typed, without
+/// committing it.
+fn type_over(harness: &mut LabHarness, value: &str, text: &str) {
     let field = harness.get_all_by_value(value).next().expect("the field");
     field.focus();
     harness.run_steps(1);
@@ -95,6 +98,23 @@ fn retype(harness: &mut LabHarness, value: &str, text: &str) {
     harness.run_steps(1);
     let field = harness.get_all_by_value(value).next().expect("the field");
     field.type_text(text);
+    harness.run_steps(1);
+}
+
+/// Replaces the text of the field showing `value` with `text` and presses Enter.
+fn retype(harness: &mut LabHarness, value: &str, text: &str) {
+    type_over(harness, value, text);
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(1);
+}
+
+/// The service time of consumer `id` in the document.
+fn service_of(harness: &LabHarness, id: &str) -> RawService {
+    let lab = lab(harness);
+    match lab.doc.raw.nodes.iter().find(|n| n.id() == id) {
+        Some(RawNode::Consumer(c)) => c.service.clone(),
+        _ => panic!("no consumer {id}"),
+    }
 }
 
 #[test]
@@ -442,6 +462,43 @@ fn save_as_then_open_gives_the_same_scenario_and_unsaved_changes_ask_first() {
 }
 
 #[test]
+fn the_unsaved_changes_prompt_offers_save_and_then_goes_on() {
+    let dir = temp_dir("save-then-new");
+    let path = dir.join("kept.ron");
+    let mut harness = harness();
+    harness.get_by_label("Queue").click();
+    harness.run_steps(2);
+    let edited = lab(&harness).doc.raw.clone();
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("New").click();
+    harness.run_steps(3);
+    harness.get_by_label("Unsaved changes");
+    // The example has no file yet: Save asks where, saves, then does what waited.
+    harness.get_by_label("Save").click();
+    harness.run_steps(3);
+    type_path(&mut harness, &path);
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(evlab::scenario::parse_raw(&written).unwrap(), edited);
+    assert!(lab(&harness).doc.raw.nodes.is_empty(), "then New went on");
+    assert!(!lab(&harness).doc.is_dirty());
+    // A Save As given up leaves the work as it is, and nothing goes on.
+    harness.get_by_label("Producer").click();
+    harness.run_steps(2);
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("New").click();
+    harness.run_steps(3);
+    harness.get_by_label("Save").click();
+    harness.run_steps(3);
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(3);
+    assert_eq!(lab(&harness).doc.raw.nodes.len(), 1, "the work stays");
+    assert!(lab(&harness).doc.is_dirty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn every_built_in_example_opens_from_the_menu() {
     let mut harness = harness();
     for (name, _) in evlab::examples::EXAMPLES {
@@ -540,6 +597,96 @@ fn a_rate_edited_during_a_run_applies_live_and_a_new_node_asks_to_restart() {
     harness.get_by_label("Restart to apply").click();
     harness.run_steps(2);
     assert!(!lab(&harness).stale_run);
+}
+
+/// The bug: a live edit applied on every keystroke, so typing `4ms` into a running
+/// consumer's mean passed through `4m` (four minutes) and froze it for the rest of the run.
+#[test]
+fn a_live_edit_applies_on_enter_never_half_typed() {
+    let mut harness = harness();
+    harness.get_by_label("Step").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.events >= 1);
+    click_node(&mut harness, "alo-worker", egui::PointerButton::Primary);
+    let before = RawService::Exponential {
+        mean: Span::from_millis(15),
+    };
+    assert_eq!(service_of(&harness, "alo-worker"), before);
+    // Half typed: `4m` is four minutes, and must not reach the run, nor the document.
+    type_over(&mut harness, "15ms", "4m");
+    harness.run_steps(2);
+    assert_eq!(service_of(&harness, "alo-worker"), before);
+    assert!(
+        harness
+            .query_by_label_contains("Applied to the running")
+            .is_none()
+    );
+    // Not a duration yet: the loader's own message, under the field.
+    type_over(&mut harness, "4m", "4");
+    harness.get_by_label_contains("`4` has no unit");
+    assert_eq!(service_of(&harness, "alo-worker"), before);
+    // Typed out and committed with Enter: applied, once.
+    type_over(&mut harness, "4", "4ms");
+    harness.key_press(egui::Key::Enter);
+    harness.run_steps(2);
+    assert_eq!(
+        service_of(&harness, "alo-worker"),
+        RawService::Exponential {
+            mean: Span::from_millis(4)
+        }
+    );
+    harness.get_by_label_contains("Applied to the running simulation");
+    assert!(!lab(&harness).stale_run);
+    // Escape drops a draft: the field shows the value again.
+    type_over(&mut harness, "4ms", "9s");
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert_eq!(
+        service_of(&harness, "alo-worker"),
+        RawService::Exponential {
+            mean: Span::from_millis(4)
+        }
+    );
+}
+
+/// The bug: "Restart to apply" reset and paused a playing run, and the canvas showed an
+/// edited value the run was not using, with nothing to say so.
+#[test]
+fn restart_to_apply_keeps_a_playing_run_playing_and_pending_edits_are_marked() {
+    let mut harness = harness();
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| {
+        lab.snapshot.playing && lab.snapshot.events > 0
+    });
+    // An edit the running simulation cannot take (the ack delay), valid as it is.
+    click_node(&mut harness, "alo-worker", egui::PointerButton::Primary);
+    retype(&mut harness, "20ms", "30ms");
+    harness.run_steps(2);
+    assert!(lab(&harness).stale_run);
+    harness.get_by_label("alo-worker: edited, restart to apply");
+    assert!(
+        harness
+            .query_by_label("amo-worker: edited, restart to apply")
+            .is_none()
+    );
+    assert!(
+        lab(&harness).snapshot.playing,
+        "the old run goes on meanwhile"
+    );
+    let load = lab(&harness).snapshot.load;
+    harness.get_by_label("Restart to apply").click();
+    harness.run_steps(2);
+    assert!(!lab(&harness).stale_run);
+    assert!(
+        harness
+            .query_by_label_contains("edited, restart to apply")
+            .is_none()
+    );
+    // The new run's snapshots, playing.
+    until(&mut harness, |lab| {
+        lab.snapshot.load > load && lab.snapshot.playing && lab.snapshot.events > 0
+    });
 }
 
 #[test]
@@ -652,4 +799,38 @@ fn a_second_design_runs_beside_the_first_with_its_plots_and_report() {
     harness.run_steps(2);
     assert!(lab(&harness).plots.compare.other.is_none());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_injected_fault_takes_the_duration_and_strength_set_in_the_menu() {
+    let mut harness = harness();
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.events > 0);
+    click_node(&mut harness, "amo-worker", egui::PointerButton::Secondary);
+    harness.run_steps(2);
+    // The menu's defaults, then other settings (as if dragged in the menu's fields).
+    harness.get_by_label("Slow down x4 for 10 s");
+    harness.get_by_label("Duration");
+    {
+        let lab = harness.state_mut().as_mut().expect("lab");
+        lab.canvas.fault_settings.seconds = 2.5;
+        lab.canvas.fault_settings.slow_factor = 3.0;
+        lab.canvas.fault_settings.fail_percent = 25.0;
+    }
+    harness.run_steps(2);
+    harness.get_by_label("Fail 25% of processing for 2.5 s");
+    harness.get_by_label("Slow down x3 for 2.5 s").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.injected_faults().len() == 1);
+    let fault = lab(&harness)
+        .snapshot
+        .faults
+        .last()
+        .expect("the injected fault");
+    assert_eq!(
+        fault.kind,
+        evlab::scenario::guarantees::FaultKind::Slow { factor: 3.0 }
+    );
+    assert_eq!(fault.duration_nanos, Some(2_500_000_000));
 }

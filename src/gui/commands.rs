@@ -78,6 +78,9 @@ pub enum LabCommand {
     /// Show this message's life in the trace panel.
     TraceMessage(u64),
     // Dialogs
+    /// Save the unsaved changes (asking for a path if the document has none), then go on
+    /// with what waited for them.
+    SaveChanges,
     /// Go on with what waited for unsaved changes to be discarded.
     DiscardChanges,
     /// Keep the unsaved changes: forget what waited for them.
@@ -213,6 +216,7 @@ impl LabCommand {
             LabCommand::Edit(_) => "Edit the scenario",
             LabCommand::EndGesture => "End the gesture",
             LabCommand::TraceMessage(_) => "Trace the message",
+            LabCommand::SaveChanges => "Save",
             LabCommand::DiscardChanges => "Discard changes",
             LabCommand::KeepChanges => "Cancel",
             LabCommand::DismissLoadError => "OK",
@@ -256,7 +260,9 @@ impl LabCommand {
             LabCommand::TogglePlayPause => "Run or pause the simulation",
             LabCommand::Step => "Execute one engine event",
             LabCommand::Reset => "Back to time zero with the scenario as it is now",
-            LabCommand::RestartToApply => "Start the run afresh with the edited scenario",
+            LabCommand::RestartToApply => {
+                "Start the run afresh with the edited scenario, running if it was"
+            }
             LabCommand::SetSpeed(_) => {
                 "Simulated seconds per real second: below 0.01 you can follow single messages"
             }
@@ -266,6 +272,7 @@ impl LabCommand {
             LabCommand::Edit(_) => "Change the scenario",
             LabCommand::EndGesture => "End the current gesture, for undo",
             LabCommand::TraceMessage(_) => "Show this message's life in the trace panel",
+            LabCommand::SaveChanges => "Save the changes, then go on",
             LabCommand::DiscardChanges => "Lose the unsaved changes and go on",
             LabCommand::KeepChanges => "Keep the unsaved changes",
             LabCommand::DismissLoadError => "Close this message",
@@ -365,7 +372,8 @@ impl Lab {
             LabCommand::TogglePlayPause if self.snapshot.playing => self.pause(),
             LabCommand::TogglePlayPause => self.play(),
             LabCommand::Step => self.step(),
-            LabCommand::Reset | LabCommand::RestartToApply => self.sync_run(),
+            LabCommand::Reset => self.sync_run(),
+            LabCommand::RestartToApply => self.restart_to_apply(),
             LabCommand::SetSpeed(speed) => {
                 self.speed = speed;
                 self.send_speed();
@@ -388,6 +396,7 @@ impl Lab {
                 self.trace_input = message.to_string();
                 self.plots.tab = plots::Tab::Trace;
             }
+            LabCommand::SaveChanges => self.save_then_proceed(),
             LabCommand::DiscardChanges => {
                 if let Some(what) = self.confirm.take() {
                     self.proceed(what);

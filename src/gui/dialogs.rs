@@ -20,6 +20,7 @@ impl Lab {
                 .show(ctx, |ui| {
                     ui.label(format!("{} has unsaved changes.", self.doc.title()));
                     ui.horizontal(|ui| {
+                        command_button_ui(ui, LabCommand::SaveChanges, commands);
                         command_button_ui(ui, LabCommand::DiscardChanges, commands);
                         command_button_ui(ui, LabCommand::KeepChanges, commands);
                     });
@@ -72,6 +73,9 @@ impl Lab {
         self.dialogs.typed = None;
         if chosen && !path.is_empty() {
             commands.push(LabCommand::PathChosen(purpose, PathBuf::from(path)));
+        } else {
+            // A Save As given up: what waited for it stays undone, the work unsaved.
+            self.after_save = None;
         }
     }
 

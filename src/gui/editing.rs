@@ -48,6 +48,32 @@ impl Lab {
         } else {
             self.stale_run = true;
         }
+        self.canvas.pending = self.pending_nodes();
+    }
+
+    /// The nodes the canvas shows otherwise than the running simulation has them (new
+    /// ones included; where they are drawn aside): empty unless the run is stale.
+    fn pending_nodes(&self) -> std::collections::BTreeSet<String> {
+        let Some(running) = self.loaded_raw.as_ref().filter(|_| self.stale_run) else {
+            return Default::default();
+        };
+        self.doc
+            .raw
+            .nodes
+            .iter()
+            .filter(|node| {
+                running
+                    .nodes
+                    .iter()
+                    .find(|r| r.id() == node.id())
+                    .is_none_or(|r| {
+                        let mut r = r.clone();
+                        *r.pos_mut() = node.pos();
+                        r != **node
+                    })
+            })
+            .map(|node| node.id().to_string())
+            .collect()
     }
 
     /// The scenario as edited, if it differs from the running one only in parameters a

@@ -2,13 +2,15 @@
 //! atomic saves and the recent-files list.
 //!
 //! rfd's dialogs block, so each runs on its own thread and the lab polls for the
-//! answer. Where no dialog can be shown (no desktop portal and no zenity, as under
-//! Xvfb) rfd answers `None` at once; the lab then asks for a path in a text field.
+//! answer. Whether a dialog can be shown at all is decided before asking, from what
+//! the machine has (a desktop portal or zenity; neither under a bare Xvfb): rfd's
+//! answer is `None` both when the user cancels and when nothing could be shown, and how
+//! fast it came says nothing on a slow machine. Where none can be shown, the lab asks
+//! for a path in a text field.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use crate::scenario::LoadError;
 
@@ -43,22 +45,58 @@ impl Purpose {
     }
 }
 
-/// An answer so fast it cannot have come from a person: no dialog was shown.
-const NO_DIALOG: Duration = Duration::from_millis(400);
+/// Whether this machine can show a native file dialog: always on Windows and macOS; on
+/// other systems, where rfd asks the desktop portal over the session bus and falls back
+/// to zenity, when either is there.
+pub fn native_dialog_possible() -> bool {
+    if cfg!(any(target_os = "windows", target_os = "macos")) {
+        return true;
+    }
+    let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::env::var_os("XDG_RUNTIME_DIR")
+            .is_some_and(|dir| Path::new(&dir).join("bus").exists());
+    let services = [
+        "/usr/share/dbus-1/services",
+        "/usr/local/share/dbus-1/services",
+    ];
+    can_show_dialog(
+        std::env::var_os("PATH").as_deref(),
+        bus,
+        &services.map(Path::new),
+    )
+}
+
+/// zenity on `path`, or a session bus and a desktop portal service registered in one of
+/// `services` (D-Bus service folders).
+fn can_show_dialog(path: Option<&std::ffi::OsStr>, session_bus: bool, services: &[&Path]) -> bool {
+    let zenity = path.is_some_and(|path| {
+        std::env::split_paths(path).any(|folder| folder.join("zenity").is_file())
+    });
+    let portal = session_bus
+        && services.iter().any(|folder| {
+            folder
+                .join("org.freedesktop.portal.Desktop.service")
+                .is_file()
+        });
+    zenity || portal
+}
 
 #[derive(Default)]
 pub struct Dialogs {
-    pending: Option<(Purpose, Instant, mpsc::Receiver<Option<PathBuf>>)>,
+    pending: Option<(Purpose, mpsc::Receiver<Option<PathBuf>>)>,
     /// The typed-path fallback: its purpose and the text typed so far.
     pub typed: Option<(Purpose, String)>,
-    /// Tests and headless sessions skip native dialogs and go straight to the typed path.
+    /// Whether to show native dialogs: asked for, and possible here
+    /// ([`native_dialog_possible`]). Tests and headless sessions go straight to the typed
+    /// path.
     pub native: bool,
 }
 
 impl Dialogs {
+    /// `native`: whether to try native dialogs where the machine can show them.
     pub fn new(native: bool) -> Self {
         Self {
-            native,
+            native: native && native_dialog_possible(),
             ..Default::default()
         }
     }
@@ -101,26 +139,24 @@ impl Dialogs {
                 let _ = tx.send(answer);
             });
         match spawned {
-            Ok(_) => self.pending = Some((purpose, Instant::now(), rx)),
+            Ok(_) => self.pending = Some((purpose, rx)),
             Err(_) => self.typed = Some((purpose, suggested)),
         }
     }
 
-    /// The answer of a finished dialog, if any. A dialog that could not be shown turns
-    /// into the typed-path fallback.
+    /// The answer of a finished dialog, if any. `None` from the dialog is the user's
+    /// cancel; a dialog thread that died without answering turns into the typed path.
     pub fn poll(&mut self) -> Option<(Purpose, PathBuf)> {
-        let (purpose, asked, rx) = self.pending.as_ref()?;
+        let (purpose, rx) = self.pending.as_ref()?;
+        let purpose = *purpose;
         match rx.try_recv() {
-            Ok(Some(path)) => {
-                let purpose = *purpose;
+            Ok(answer) => {
                 self.pending = None;
-                Some((purpose, path))
+                answer.map(|path| (purpose, path))
             }
-            Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
-                if asked.elapsed() < NO_DIALOG {
-                    self.typed = Some((*purpose, String::new()));
-                }
+            Err(mpsc::TryRecvError::Disconnected) => {
                 self.pending = None;
+                self.typed = Some((purpose, String::new()));
                 None
             }
             Err(mpsc::TryRecvError::Empty) => None,
@@ -209,6 +245,37 @@ mod tests {
         std::fs::write(&file, b"(\xff)").unwrap();
         assert!(refused(&file, 64).contains("not UTF-8"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_dialog_is_shown_only_where_zenity_or_a_portal_exists() {
+        let root = std::env::temp_dir().join(format!("evlab-dialog-{}", std::process::id()));
+        let (bin, services, empty) = (root.join("bin"), root.join("services"), root.join("empty"));
+        for dir in [&bin, &services, &empty] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(bin.join("zenity"), "").unwrap();
+        std::fs::write(services.join("org.freedesktop.portal.Desktop.service"), "").unwrap();
+        let path = |dirs: &[&PathBuf]| std::env::join_paths(dirs).unwrap();
+        // (PATH, session bus, service folders, a dialog can be shown)
+        let cases: [(Option<std::ffi::OsString>, bool, &[&Path], bool); 7] = [
+            (None, false, &[], false),
+            (Some(path(&[&empty])), true, &[&empty], false),
+            (Some(path(&[&empty, &bin])), false, &[], true),
+            (Some(path(&[&empty])), true, &[&services], true),
+            (None, true, &[&empty, &services], true),
+            // A portal needs the session bus to be reached.
+            (Some(path(&[&empty])), false, &[&services], false),
+            (None, false, &[&services], false),
+        ];
+        for (i, (path, bus, folders, expected)) in cases.iter().enumerate() {
+            assert_eq!(
+                can_show_dialog(path.as_deref(), *bus, folders),
+                *expected,
+                "case {i}"
+            );
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

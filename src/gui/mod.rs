@@ -137,6 +137,8 @@ pub struct Lab {
     /// A file that failed to load: the loader's error, shown until dismissed.
     pub load_error: Option<String>,
     confirm: Option<Discard>,
+    /// What waits for a Save As to succeed (Save in the unsaved-changes prompt).
+    after_save: Option<Discard>,
     allow_close: bool,
     title: String,
     /// To wake the UI from background work (replications, a design to compare with).
@@ -181,6 +183,7 @@ impl Lab {
             status: None,
             load_error: None,
             confirm: None,
+            after_save: None,
             allow_close: false,
             title: String::new(),
             ctx: ctx.clone(),

@@ -118,6 +118,27 @@ impl Lab {
         }
     }
 
+    /// Save in the unsaved-changes prompt: saves, then does what waited. Without a file
+    /// to save to, it asks for one first; if that save fails or is given up, nothing
+    /// waits any more and the work stays as it is.
+    pub(super) fn save_then_proceed(&mut self) {
+        let Some(what) = self.confirm.take() else {
+            return;
+        };
+        match self.doc.path.clone() {
+            Some(path) => {
+                self.save_to(&path);
+                if !self.doc.is_dirty() {
+                    self.proceed(what);
+                }
+            }
+            None => {
+                self.after_save = Some(what);
+                self.ask_path(Purpose::SaveAs);
+            }
+        }
+    }
+
     pub fn save_to(&mut self, path: &Path) {
         let written = to_ron(&self.doc.raw)
             .map(|text| format!("{}{text}", self.doc.header))
@@ -178,7 +199,14 @@ impl Lab {
     pub(super) fn path_chosen(&mut self, purpose: Purpose, path: PathBuf) {
         match purpose {
             Purpose::Open => self.open_path(&path),
-            Purpose::SaveAs => self.save_to(&path),
+            Purpose::SaveAs => {
+                self.save_to(&path);
+                if let Some(what) = self.after_save.take()
+                    && !self.doc.is_dirty()
+                {
+                    self.proceed(what);
+                }
+            }
             Purpose::ExportJson => self.export(&path, Export::Json),
             Purpose::ExportCsv => self.export(&path, Export::Csv),
             Purpose::Compare => self.compare_with(Source::File(path)),

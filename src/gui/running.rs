@@ -15,6 +15,7 @@ impl Lab {
     pub fn sync_run(&mut self) {
         self.refresh_problems();
         self.stale_run = false;
+        self.canvas.pending.clear();
         match check(&self.doc.raw) {
             Ok(mut scenario) => {
                 scenario.seed = self.doc.raw.seed;
@@ -33,6 +34,15 @@ impl Lab {
                 self.node_ids.clear();
                 self.plots.points.clear();
             }
+        }
+    }
+
+    /// Starts the run afresh with the scenario as edited, and keeps it running if it was.
+    pub fn restart_to_apply(&mut self) {
+        let running = self.snapshot.playing;
+        self.sync_run();
+        if running {
+            self.play();
         }
     }
 

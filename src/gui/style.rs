@@ -158,4 +158,6 @@ pub fn edge_help(kind: EdgeKind) -> &'static str {
 }
 
 pub const ALARM: Color32 = Color32::from_rgb(0xe0, 0x40, 0x40);
+/// An edit the running simulation has not taken yet.
+pub const PENDING: Color32 = Color32::from_rgb(0xe0, 0x9a, 0x20);
 pub const SELECTED: Color32 = Color32::from_rgb(0xff, 0xd0, 0x40);

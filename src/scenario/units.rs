@@ -55,6 +55,13 @@ impl Duration {
         }
     }
 
+    /// `secs` seconds, to the nearest nanosecond (negative and NaN: zero).
+    pub fn from_secs_f64(secs: f64) -> Self {
+        Self {
+            nanos: (secs * 1e9).round().clamp(0.0, u64::MAX as f64) as u64,
+        }
+    }
+
     pub const fn from_secs(secs: u64) -> Self {
         Self {
             nanos: secs * 1_000_000_000,

@@ -286,6 +286,43 @@ fn decorate(painter: &egui::Painter, kind: Kind, rect: Rect, node: &RawNode) {
     }
 }
 
+/// A node edited under a running simulation that has not taken the edit: a dashed amber
+/// outline and a tag saying so, readable in the accessibility tree as
+/// "`id`: edited, restart to apply".
+pub(super) fn pending(ui: &egui::Ui, painter: &egui::Painter, node: &RawNode) {
+    let rect = node_rect(node).expand(5.0);
+    let corners = [
+        rect.left_top(),
+        rect.right_top(),
+        rect.right_bottom(),
+        rect.left_bottom(),
+        rect.left_top(),
+    ];
+    painter.extend(Shape::dashed_line(
+        &corners,
+        Stroke::new(2.0, style::PENDING),
+        6.0,
+        4.0,
+    ));
+    let galley = painter.layout_no_wrap(
+        "edited: restart to apply".to_string(),
+        FontId::proportional(11.0),
+        Color32::BLACK,
+    );
+    let at = rect.right_top() + Vec2::new(-galley.size().x, -galley.size().y - 4.0);
+    let back = Rect::from_min_size(at, galley.size()).expand(2.0);
+    painter.rect_filled(back, 3.0, style::PENDING);
+    painter.galley(at, galley, Color32::BLACK);
+    let label = format!("{}: edited, restart to apply", node.id());
+    ui.interact(
+        back,
+        egui::Id::unique(("pending", node.id())),
+        egui::Sense::hover(),
+    )
+    .on_hover_text("The canvas shows the edit; the running simulation still uses the old value.")
+    .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
+}
+
 /// Live figures under the node, and its alarm above it.
 fn badge(painter: &egui::Painter, rect: Rect, status: Option<&NodeStatus>) {
     let Some(status) = status else { return };

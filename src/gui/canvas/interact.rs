@@ -28,6 +28,9 @@ impl Canvas {
         let selected = self.selection.nodes.contains(id);
         let status = live.nodes.iter().find(|s| s.id == id);
         super::draw::node(painter, node, selected, status);
+        if self.pending.contains(id) {
+            super::draw::pending(ui, painter, node);
+        }
         let kind = node.kind();
         let body = ui
             .interact(
@@ -39,7 +42,7 @@ impl Canvas {
         // Accessibility: the node is findable by its id.
         body.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, id));
         self.body_ui(ui, &body, doc, id, selected, commands);
-        body.context_menu(|ui| menus::node_menu_ui(ui, node, commands));
+        body.context_menu(|ui| menus::node_menu_ui(ui, node, &mut self.fault_settings, commands));
         self.port_ui(ui, doc, node, commands);
     }
 
@@ -204,7 +207,9 @@ impl Canvas {
             self.selection.edges.insert(edge);
         }
         if let Some(&edge) = self.selection.edges.iter().next() {
-            response.context_menu(|ui| menus::edge_menu_ui(ui, doc, edge, commands));
+            response.context_menu(|ui| {
+                menus::edge_menu_ui(ui, doc, edge, &mut self.fault_settings, commands)
+            });
         }
         if response.drag_started_by(egui::PointerButton::Primary) {
             self.boxing = pointer;

@@ -24,6 +24,8 @@ mod geometry;
 mod interact;
 mod menus;
 
+pub use menus::FaultSettings;
+
 pub use self::interact::refusal;
 
 #[derive(Default, Debug, Clone, PartialEq)]
@@ -73,6 +75,11 @@ pub struct Canvas {
     from_screen: TSTransform,
     /// Where each dot was drawn last frame, to click one.
     dot_hits: Vec<(Pos2, u64)>,
+    /// Nodes edited since the run began in a way it cannot take: drawn as pending until
+    /// a restart applies them.
+    pub pending: std::collections::BTreeSet<String>,
+    /// The duration and strength of the faults the context menus inject.
+    pub fault_settings: menus::FaultSettings,
 }
 
 impl Default for Canvas {
@@ -92,6 +99,8 @@ impl Default for Canvas {
             center: Pos2::ZERO,
             from_screen: TSTransform::IDENTITY,
             dot_hits: Vec::new(),
+            pending: std::collections::BTreeSet::new(),
+            fault_settings: menus::FaultSettings::default(),
         }
     }
 }

@@ -76,7 +76,7 @@ impl Form<'_> {
         });
     }
 
-    pub fn unit<T: FromStr + Display + PartialEq>(
+    pub fn unit<T: FromStr<Err: Display> + Display + PartialEq>(
         &mut self,
         label: &str,
         help: &str,
@@ -117,7 +117,7 @@ impl Form<'_> {
         self.optional(label, help, value, default, |_, _| false);
     }
 
-    pub fn optional_unit<T: FromStr + Display + PartialEq + Clone>(
+    pub fn optional_unit<T: FromStr<Err: Display> + Display + PartialEq + Clone>(
         &mut self,
         label: &str,
         help: &str,
@@ -195,9 +195,14 @@ impl Form<'_> {
 }
 
 fn text_field(ui: &mut egui::Ui, value: &mut String, help: &str) -> bool {
-    ui.add(egui::TextEdit::singleline(value).desired_width(150.0))
-        .on_hover_text(help)
-        .changed()
+    let shown = value.clone();
+    match draft_field(ui, &shown, 150.0, help, |_| None) {
+        Some(text) => {
+            *value = text;
+            true
+        }
+        None => false,
+    }
 }
 
 fn number_field<N: egui::emath::Numeric>(
@@ -206,41 +211,114 @@ fn number_field<N: egui::emath::Numeric>(
     range: std::ops::RangeInclusive<N>,
     help: &str,
 ) -> bool {
-    ui.add(egui::DragValue::new(value).range(range))
-        .on_hover_text(help)
-        .changed()
+    // A number typed in applies on Enter or when the field loses focus, as text does.
+    ui.add(
+        egui::DragValue::new(value)
+            .range(range)
+            .update_while_editing(false),
+    )
+    .on_hover_text(help)
+    .changed()
 }
 
-/// A text field for a value with units, kept as typed until it parses.
-fn unit_field<T: FromStr + Display + PartialEq>(
+/// A value with units: applied when the typed text is committed and parses; while it does
+/// not, the text stays as typed, outlined, with the loader's own message under it.
+fn unit_field<T: FromStr<Err: Display> + Display + PartialEq>(
     ui: &mut egui::Ui,
     value: &mut T,
     help: &str,
 ) -> bool {
-    let id = ui.scope_id().with("unit");
     let shown = value.to_string();
-    let mut text: String = ui
-        .data_mut(|d| d.get_temp::<(String, String)>(id))
-        .filter(|(for_value, _)| *for_value == shown)
-        .map(|(_, text)| text)
-        .unwrap_or_else(|| shown.clone());
-    ui.add(egui::TextEdit::singleline(&mut text).desired_width(110.0))
-        .on_hover_text(help);
-    let mut changed = false;
+    let parse = |text: &str| text.trim().parse::<T>().err().map(|e| e.to_string());
+    let Some(text) = draft_field(ui, &shown, 110.0, help, parse) else {
+        return false;
+    };
     match text.trim().parse::<T>() {
-        Ok(v) => {
-            if v != *value {
-                *value = v;
-                changed = true;
-            }
-            ui.data_mut(|d| d.insert_temp(id, (value.to_string(), text)));
+        Ok(v) if v != *value => {
+            *value = v;
+            true
         }
-        Err(_) => {
-            ui.data_mut(|d| d.insert_temp(id, (shown, text)));
-            ui.colored_label(style::ALARM, "?").on_hover_text(
-                "Not understood: write a number with its unit, like 250ms, 2s, 100/s or 4KiB",
-            );
-        }
+        _ => false,
     }
-    changed
+}
+
+/// What the user is typing into a field, kept apart from the value it edits.
+#[derive(Clone)]
+struct Draft {
+    /// The value's text when the typing began: a value changed elsewhere (an undo) drops
+    /// the draft.
+    of: String,
+    text: String,
+}
+
+/// A single-line field showing `shown`. What is typed is a draft, committed on Enter or
+/// when the field loses focus (Escape drops it): a live run never sees a value half
+/// typed (`4m` on the way to `4ms`). Returns the committed text when it differs from
+/// `shown`. `problem` says what is wrong with a text (`None`: nothing); a draft with a
+/// problem stays, outlined, with the problem under it, until it is mended or dropped.
+fn draft_field(
+    ui: &mut egui::Ui,
+    shown: &str,
+    width: f32,
+    help: &str,
+    problem: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let id = ui.scope_id().with("draft");
+    let mut text = ui
+        .data(|d| d.get_temp::<Draft>(id))
+        .filter(|draft| draft.of == shown)
+        .map_or_else(|| shown.to_string(), |draft| draft.text);
+    let mut committed = None;
+    ui.vertical(|ui| {
+        let response = ui.add(egui::TextEdit::singleline(&mut text).desired_width(width));
+        let response = response.on_hover_text(help);
+        // Read from the frame's raw input: the lab's own Escape (select nothing) may have
+        // consumed the key by the time the form is drawn.
+        let escaped = response.lost_focus()
+            && ui.input(|i| {
+                i.raw.events.iter().any(|e| {
+                    matches!(
+                        e,
+                        egui::Event::Key {
+                            key: egui::Key::Escape,
+                            pressed: true,
+                            ..
+                        }
+                    )
+                })
+            });
+        if escaped {
+            text = shown.to_string();
+        }
+        let wrong = if text == shown { None } else { problem(&text) };
+        if response.lost_focus() && !escaped && wrong.is_none() && text != shown {
+            committed = Some(text.clone());
+        }
+        let keep =
+            committed.is_none() && text != shown && (response.has_focus() || wrong.is_some());
+        ui.data_mut(|d| {
+            if keep {
+                d.insert_temp(
+                    id,
+                    Draft {
+                        of: shown.to_string(),
+                        text: text.clone(),
+                    },
+                );
+            } else {
+                d.remove::<Draft>(id);
+            }
+        });
+        if let Some(wrong) = wrong {
+            ui.painter().rect_stroke(
+                response.rect,
+                2.0,
+                egui::Stroke::new(1.5, style::ALARM),
+                egui::StrokeKind::Outside,
+            );
+            ui.set_max_width(width.max(220.0));
+            ui.add(egui::Label::new(egui::RichText::new(wrong).small().color(style::ALARM)).wrap());
+        }
+    });
+    committed
 }

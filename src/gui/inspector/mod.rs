@@ -77,7 +77,12 @@ pub fn ui(
             ui.label(RichText::new(kind.help()).small().weak());
             ui.separator();
             let mut node = original.clone();
-            let changed = grid(ui, "node", |f| node_form(f, &mut node));
+            // Each node's fields are its own: a draft typed into one never shows in another.
+            let changed = ui
+                .push_id(("node", id), |ui| {
+                    grid(ui, "node", |f| node_form(f, &mut node))
+                })
+                .inner;
             problems_ui(ui, problems, &format!("nodes[{index}]"));
             if changed && node != *original {
                 edit = Some(Edit::SetNode { index, node });
