@@ -155,7 +155,7 @@ impl World {
         message: &Message,
         ends: bool,
     ) -> Effect {
-        let Some(consumer) = self.consumers.get(c) else {
+        let Some(consumer) = self.consumers.get_mut(c) else {
             return Effect::First;
         };
         let effect = match self.subscriptions.get_mut(consumer.subscription as usize) {
@@ -168,16 +168,21 @@ impl World {
             ),
             _ => Effect::First,
         };
+        match effect {
+            Effect::First | Effect::Deduplicated => {}
+            Effect::Duplicate => consumer.metrics.duplicates += 1,
+            Effect::Reordered => consumer.metrics.reordered += 1,
+        }
         if self.tracer.is_some() {
             let kind = match effect {
-                Effect::First => HopKind::Processed,
+                Effect::First | Effect::Reordered => HopKind::Processed,
                 Effect::Duplicate => HopKind::Duplicate,
                 Effect::Deduplicated => HopKind::Deduplicated,
             };
             let node = self.consumers.get(c).map_or(NO_NODE as usize, |cs| cs.node);
             self.trace(now, message.id, node, kind);
         }
-        if effect == Effect::First && ends {
+        if matches!(effect, Effect::First | Effect::Reordered) && ends {
             if self.sinks > 1
                 && let Some(latency) = self
                     .consumers
@@ -337,10 +342,19 @@ impl World {
         model.release(self, c, slot);
         let consumer_dlq = self.consumers.get(c).and_then(|cs| cs.dead_letter);
         match consumer_dlq.or_else(|| model.dead_letter(self)) {
-            Some(edge) => self.send_along(now, edge, slot, scheduler),
+            Some(edge) => {
+                // Charged to the consumer only if the edge ends its journey (a queue's
+                // dead-letter target may be a retry queue, where it goes on).
+                if self.send_along(now, edge, slot, scheduler)
+                    && let Some(consumer) = self.consumers.get_mut(c)
+                {
+                    consumer.metrics.dead_lettered += 1;
+                }
+            }
             None => {
                 self.messages.remove(slot);
                 self.ledger.lost.rejected += 1;
+                self.lost_in_hand(c);
                 model.lost(self, 1);
             }
         }
@@ -353,23 +367,28 @@ impl World {
     }
 
     /// Sends a copy along a dead-letter or retry edge. Along a dead-letter edge
-    /// its journey ends (dead-lettered); along a retry edge it goes on.
+    /// its journey ends (dead-lettered); along a retry edge it goes on. Returns whether
+    /// it was dead-lettered here (not already a dead letter).
     pub(super) fn send_along(
         &mut self,
         now: SimTime,
         edge: EdgeId,
         slot: Slot,
         scheduler: &mut Scheduler<Event>,
-    ) {
+    ) -> bool {
         let Some(&(target, kind)) = self.edges.get(edge) else {
             self.messages.remove(slot);
-            return;
+            return false;
         };
         let Some(mut message) = self.messages.get(slot).copied() else {
-            return;
+            return false;
         };
-        if kind == EdgeKind::DeadLetter && !message.has(flag::DEAD) {
+        let dead_lettered = kind == EdgeKind::DeadLetter && !message.has(flag::DEAD);
+        if dead_lettered {
             self.ledger.dead_lettered += 1;
+            if let Some(link) = self.links.get_mut(edge) {
+                link.dead_lettered += 1;
+            }
             self.trace(now, message.id, target, HopKind::DeadLettered);
             message.flags |= flag::DEAD;
         }
@@ -388,7 +407,7 @@ impl World {
                 self.ledger.lost.overflow += 1;
                 self.ledger.lost_in_transit += 1;
             }
-            return;
+            return dead_lettered;
         }
         // The delivery count is the queue's: a message dead-lettered into a queue starts afresh there.
         message.deliveries = 0;
@@ -397,6 +416,7 @@ impl World {
         self.dead_letter_depth += 1;
         self.publish(now, target, message, Some(slot), scheduler);
         self.dead_letter_depth -= 1;
+        dead_lettered
     }
 
     /// How long to wait before attempt `attempts + 1`.
@@ -537,6 +557,7 @@ impl World {
             self.messages.remove(slot);
             if counted {
                 self.ledger.lost.crash += 1;
+                self.lost_in_hand(c);
                 self.lost_from(source, 1);
             }
         }
@@ -583,6 +604,7 @@ impl World {
             self.messages.remove(slot);
             if counted {
                 self.ledger.lost.link_loss += 1;
+                self.lost_in_hand(c);
                 self.lost_from(source, 1);
             }
         } else {

@@ -134,6 +134,14 @@ pub struct ConsumerMetrics {
     pub latency: Option<crate::metrics::NodeHistogram>,
     /// Deliveries to this consumer that were redeliveries (whole run).
     pub redelivered: u64,
+    /// What befell the copies in this consumer's hands (whole run): lost (a crash or a cut
+    /// with nothing acknowledged to bring them back, or rejected with no dead-letter
+    /// target), dead-lettered when out of attempts, processed again (a duplicate effect),
+    /// and processed after a later message of their key (reordered).
+    pub lost: u64,
+    pub dead_lettered: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
 }
 
 impl ConsumerMetrics {

@@ -39,6 +39,8 @@ pub struct Link {
     /// No latency and no fault: a publish goes straight through.
     plain: bool,
     pub rng: Stream,
+    /// Copies dead-lettered along this edge (whole run): a dead-letter edge's count.
+    pub dead_lettered: u64,
 }
 
 #[derive(Default)]
@@ -60,6 +62,7 @@ impl Link {
             faults: LinkFaults::default(),
             plain: latency == 0,
             rng,
+            dead_lettered: 0,
         }
     }
 

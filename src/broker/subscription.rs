@@ -61,6 +61,8 @@ impl Reordered {
 pub enum Effect {
     /// The first time this message was processed here.
     First,
+    /// The first time, but after a later message of its key: counted as reordered.
+    Reordered,
     /// Processed again: a duplicate effect.
     Duplicate,
     /// The dedupe store recognised it: no effect.
@@ -165,7 +167,10 @@ impl Subscription {
         }
         if let Some(last) = self.last_seq.get_mut(key as usize) {
             match *last {
-                Some(highest) if key_seq < highest => self.reordered.count(cause),
+                Some(highest) if key_seq < highest => {
+                    self.reordered.count(cause);
+                    return Effect::Reordered;
+                }
                 _ => *last = Some(key_seq),
             }
         }
@@ -323,14 +328,14 @@ mod tests {
     fn ordering_violations_are_counted_by_cause() {
         let mut sub = Subscription::new("g".into(), Idempotency::None, 2);
         let cases = [
-            (10, 0, 0, ReorderCause::Concurrency),
-            (11, 0, 2, ReorderCause::Concurrency),
-            (12, 0, 1, ReorderCause::Retry),
-            (13, 1, 0, ReorderCause::Requeue),
-            (14, 0, 3, ReorderCause::Requeue),
+            (10, 0, 0, ReorderCause::Concurrency, Effect::First),
+            (11, 0, 2, ReorderCause::Concurrency, Effect::First),
+            (12, 0, 1, ReorderCause::Retry, Effect::Reordered),
+            (13, 1, 0, ReorderCause::Requeue, Effect::First),
+            (14, 0, 3, ReorderCause::Requeue, Effect::First),
         ];
-        for (id, key, seq, cause) in cases {
-            sub.process(0, id, key, seq, cause);
+        for (id, key, seq, cause, effect) in cases {
+            assert_eq!(sub.process(0, id, key, seq, cause), effect, "message {id}");
         }
         assert_eq!(
             sub.reordered,

@@ -202,6 +202,16 @@ impl World {
             .and_then(Option::as_ref)
     }
 
+    /// Copies dead-lettered along edges leaving node `node` (whole run): what a queue sent
+    /// to its dead-letter target, or a consumer to its own.
+    pub fn dead_lettered_from(&self, node: usize) -> u64 {
+        self.links
+            .iter()
+            .filter(|link| link.from == node)
+            .map(|link| link.dead_lettered)
+            .sum()
+    }
+
     /// The end-to-end latencies of the current sample interval; `None` when latency
     /// series are off.
     pub fn interval_latency(&self) -> Option<&LatencyHistogram> {
@@ -459,6 +469,21 @@ pub struct ConsumerView<'a> {
 impl<'a> ConsumerView<'a> {
     pub fn id(&self) -> &'a str {
         self.world.id(self.state.node)
+    }
+
+    /// Its node (an index into [`World::ids`]).
+    pub fn node(&self) -> usize {
+        self.state.node
+    }
+
+    /// The node it reads from: its queue, or the topic whose group it is a member of.
+    pub fn source_node(&self) -> Option<usize> {
+        match self.state.source {
+            Source::Queue(q) => self.world.queues.get(q.q).map(|queue| queue.node),
+            Source::Topic(g) => self.world.topics.get(g.topic).map(|topic| topic.node),
+            #[cfg(test)]
+            Source::Toy(_) => None,
+        }
     }
 
     /// The queue it consumes from, if it reads a queue.

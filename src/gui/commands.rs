@@ -56,6 +56,7 @@ pub enum LabCommand {
     FitToView,
     AutoLayout,
     ToggleSnapToGrid,
+    ToggleConnectNew,
     // Run
     TogglePlayPause,
     Step,
@@ -204,6 +205,7 @@ impl LabCommand {
             LabCommand::FitToView => "Fit to view",
             LabCommand::AutoLayout => "Auto-layout",
             LabCommand::ToggleSnapToGrid => "Snap to grid",
+            LabCommand::ToggleConnectNew => "Connect from the selection",
             LabCommand::TogglePlayPause => "Run / Pause",
             LabCommand::Step => "Step",
             LabCommand::Reset => "Reset",
@@ -257,6 +259,10 @@ impl LabCommand {
                 "Arrange the graph left to right, from producers to consumers"
             }
             LabCommand::ToggleSnapToGrid => "Moved nodes land on the grid",
+            LabCommand::ToggleConnectNew => {
+                "A node added from the palette is connected from the selected node, when \
+                 their kinds allow it"
+            }
             LabCommand::TogglePlayPause => "Run or pause the simulation",
             LabCommand::Step => "Execute one engine event",
             LabCommand::Reset => "Back to time zero with the scenario as it is now",
@@ -369,6 +375,7 @@ impl Lab {
             LabCommand::FitToView => self.canvas.request_fit(),
             LabCommand::AutoLayout => self.auto_layout(),
             LabCommand::ToggleSnapToGrid => self.canvas.snap = !self.canvas.snap,
+            LabCommand::ToggleConnectNew => self.canvas.connect_new = !self.canvas.connect_new,
             LabCommand::TogglePlayPause if self.snapshot.playing => self.pause(),
             LabCommand::TogglePlayPause => self.play(),
             LabCommand::Step => self.step(),

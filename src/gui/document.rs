@@ -19,6 +19,8 @@ const UNDO_DEPTH: usize = 200;
 pub enum Edit {
     /// Adds a node (its id is made unique if taken).
     AddNode(RawNode),
+    /// Adds a node and an edge from node `from` to it, in one undo step.
+    AddNodeFrom { node: RawNode, from: String },
     /// Removes nodes by id, with their edges and faults.
     RemoveNodes(Vec<String>),
     /// Removes edges by index.
@@ -265,6 +267,17 @@ fn apply_to(raw: &mut RawScenario, edit: Edit) -> Applied {
             let id = unique_id(raw, node.id());
             *node.id_mut() = id.clone();
             raw.nodes.push(node);
+            applied.added.push(id);
+        }
+        Edit::AddNodeFrom { mut node, from } => {
+            let id = unique_id(raw, node.id());
+            *node.id_mut() = id.clone();
+            raw.nodes.push(node);
+            raw.edges.push(RawEdge {
+                from,
+                to: id.clone(),
+                ..RawEdge::default()
+            });
             applied.added.push(id);
         }
         Edit::RemoveNodes(ids) => {

@@ -21,6 +21,7 @@ impl Lab {
             self.problems_for = Some(self.doc.generation);
         }
         if !applied.added.is_empty() {
+            self.canvas.reveal(&self.doc, &applied.added);
             self.canvas.selection.clear();
             self.canvas.selection.nodes.extend(applied.added);
         }

@@ -1,5 +1,6 @@
-//! The palette: one button per node kind, clicked to add a node at the view's
-//! centre or dragged onto the canvas to add it where it is dropped.
+//! The palette: one button per node kind, clicked to add a node beside the selected
+//! one (or near the view's centre), or dragged onto the canvas to add it where it is
+//! dropped.
 
 use eframe::egui::{self, Color32, RichText};
 
@@ -8,6 +9,7 @@ use super::commands::LabCommand;
 use super::document::Edit;
 use super::style::{self, Kind, Look};
 use super::templates::new_node;
+use crate::scenario::guarantees::EdgeKind;
 
 impl Lab {
     pub(super) fn palette_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {
@@ -18,6 +20,15 @@ impl Lab {
                 .small()
                 .weak(),
         );
+        let connect = LabCommand::ToggleConnectNew;
+        let mut on = self.canvas.connect_new;
+        if ui
+            .checkbox(&mut on, RichText::new("connect from selected").small())
+            .on_hover_text(connect.tooltip())
+            .clicked()
+        {
+            commands.push(connect);
+        }
         for kind in Kind::ALL {
             let button = egui::Button::new(RichText::new(kind.label()).color(Color32::WHITE))
                 .fill(kind.color().gamma_multiply(0.7))
@@ -25,8 +36,7 @@ impl Lab {
                 .sense(egui::Sense::click_and_drag());
             let response = ui.add(button).on_hover_text(kind.help());
             if response.clicked() {
-                let center = new_node(kind, self.canvas.center);
-                commands.push(LabCommand::Edit(Edit::AddNode(center)));
+                commands.push(LabCommand::Edit(self.add_from_palette(kind)));
             }
             if response.drag_started() {
                 egui::DragAndDrop::set_payload(ui.ctx(), kind);
@@ -53,6 +63,24 @@ impl Lab {
                     Color32::WHITE,
                 );
             }
+        }
+    }
+
+    /// A click on a palette entry: a node beside the selected one (connected from it
+    /// when "connect from the selection" is on and the kinds allow it), else near the
+    /// middle of the view.
+    fn add_from_palette(&self, kind: Kind) -> Edit {
+        let (at, anchor) = self.canvas.new_node_spot(&self.doc);
+        let node = new_node(kind, at);
+        let from = anchor.filter(|id| {
+            self.canvas.connect_new
+                && self.doc.kind_of(id).is_some_and(|from| {
+                    crate::scenario::check::edge_allowed(from, kind, EdgeKind::Normal).is_ok()
+                })
+        });
+        match from {
+            Some(from) => Edit::AddNodeFrom { node, from },
+            None => Edit::AddNode(node),
         }
     }
 

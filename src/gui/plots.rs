@@ -9,6 +9,7 @@ use super::experiments::{Compare, Replicate};
 use super::runner::Point;
 use crate::report::Report;
 use crate::report::series::{NodeSeries, Series};
+use crate::report::status::Consequences;
 
 /// Which plot the dock shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,6 +60,8 @@ pub struct Plots {
     /// Show only the last `window_s` seconds of simulated time.
     pub rolling: bool,
     pub window_s: f64,
+    /// The Failures tab draws each node's own counts instead of the run's.
+    pub failures_per_node: bool,
 }
 
 impl Plots {
@@ -122,6 +125,7 @@ impl Plots {
                 );
             }
         });
+        let mut per_node = self.failures_per_node;
         let lines = Lines {
             points: self.visible(),
             other: self.compare.done().map(|o| &o.series),
@@ -131,12 +135,13 @@ impl Plots {
             Tab::Latency => latency_ui(ui, &lines),
             Tab::Depth => depth_ui(ui, &lines),
             Tab::Lag => lag_ui(ui, &lines),
-            Tab::Failures => failures_ui(ui, &lines),
+            Tab::Failures => failures_ui(ui, &lines, &mut per_node),
             Tab::Report => {
                 export = report_ui(ui, report, &mut self.replicate, &self.compare, scenario)
             }
             Tab::Trace => trace_ui(ui),
         }
+        self.failures_per_node = per_node;
         export
     }
 }
@@ -193,15 +198,40 @@ fn plot(id: &str, y: &str) -> Plot<'static> {
         .allow_scroll(false)
 }
 
+/// With fan-out, "processed" counts every copy: the plot says how many copies a message
+/// makes, and draws them, so processed above produced is not a mystery.
 fn throughput_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
+    let copies = fan_out(lines.points);
+    if let Some(copies) = copies {
+        ui.label(
+            egui::RichText::new(format!(
+                "Fan-out: each message becomes {copies:.1} copies on average, and \
+                 \"processed\" counts copies, so it can be above \"produced\"."
+            ))
+            .small(),
+        );
+    }
     plot("throughput", "messages / s").show(ui, |p| {
         p.line(lines.line("produced (in)", &|p| Some(p.produced_per_s)));
+        if copies.is_some() {
+            p.line(lines.line("copies (in + fan-out)", &|p| {
+                Some(p.produced_per_s + p.fanned_out_per_s)
+            }));
+        }
         p.line(lines.line("processed (out)", &|p| Some(p.processed_per_s)));
         if let Some(s) = lines.other {
             p.line(lines.overlay("produced (in)", &s.produced_per_s));
             p.line(lines.overlay("processed (out)", &s.processed_per_s));
         }
     });
+}
+
+/// Copies per produced message over `points`, when fan-out made more than one.
+fn fan_out(points: &[Point]) -> Option<f64> {
+    let (produced, fanned) = points.iter().fold((0.0, 0.0), |(p, f), pt| {
+        (p + pt.produced_per_s, f + pt.fanned_out_per_s)
+    });
+    (produced > 0.0 && fanned > 0.0).then(|| (produced + fanned) / produced)
 }
 
 fn latency_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
@@ -287,7 +317,35 @@ fn lag_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
 }
 
 /// Running counts of what went wrong.
-fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
+/// The run's failure counts so far, or, split per node, each consumer's and queue's own
+/// (what the pills on the canvas show), one line per node and consequence that occurred.
+fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>, per_node: &mut bool) {
+    ui.checkbox(per_node, "per node").on_hover_text(
+        "One line per node and consequence: what each consumer and queue lost, did twice, \
+         dead-lettered or reordered (a consumer's losses are its queue's too)",
+    );
+    if *per_node {
+        let nodes = names(
+            lines
+                .points
+                .iter()
+                .flat_map(|p| p.nodes.iter().map(|n| n.0.clone())),
+        );
+        plot("failures", "messages so far").show(ui, |p| {
+            for node in &nodes {
+                for (what, figure) in CONSEQUENCES {
+                    let of = |pt: &Point| {
+                        let c = pt.nodes.iter().find(|n| &n.0 == node).map(|n| n.1);
+                        Some(c.map_or(0, |c| figure(&c)) as f64)
+                    };
+                    if lines.points.last().and_then(of).is_some_and(|v| v > 0.0) {
+                        p.line(lines.line(&format!("{node} {what}"), &of));
+                    }
+                }
+            }
+        });
+        return;
+    }
     plot("failures", "messages so far").show(ui, |p| {
         p.line(lines.line("retries", &|p| Some(p.retries as f64)));
         p.line(lines.line("dead-lettered", &|p| Some(p.dead_lettered as f64)));
@@ -296,6 +354,15 @@ fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
         p.line(lines.line("reordered", &|p| Some(p.reordered as f64)));
     });
 }
+
+/// A node's consequences by name, for the Failures tab's per-node lines.
+type Figure = fn(&Consequences) -> u64;
+const CONSEQUENCES: [(&str, Figure); 4] = [
+    ("lost", |c| c.lost),
+    ("duplicates", |c| c.duplicates),
+    ("dead-lettered", |c| c.dead_lettered),
+    ("reordered", |c| c.reordered),
+];
 
 /// A line's colour, from its name, so that a design and the one compared with it draw the
 /// same figure in the same colour (a topic's summed lag takes its groups' total's).
@@ -316,6 +383,7 @@ fn colour(name: &str) -> egui::Color32 {
         ("p95", 1),
         ("p99", 3),
         ("produced", 0),
+        ("copies", 5),
         ("processed", 2),
     ];
     if let Some(&(_, i)) = known.iter().find(|(prefix, _)| name.starts_with(prefix)) {

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use crate::broker::trace::Hop;
-use crate::broker::world::NodeRef;
+use crate::broker::world::{NodeRef, World};
 use crate::report::Report;
-use crate::report::status::Status;
+use crate::report::status::{Consequences, Status};
 use crate::run::Run;
 use crate::scenario::raw::FaultKind;
 use crate::scenario::{Fault, FaultTarget, Scenario};
@@ -61,6 +61,10 @@ pub struct NodeStatus {
     pub badge: String,
     /// Crashed, slowed, failing, or a broker down: shown in red or amber.
     pub alarm: Option<String>,
+    /// What befell copies here so far: the coloured pills under the node.
+    pub consequences: Consequences,
+    /// A queue's ready and unacknowledged copies, drawn as its fill.
+    pub backlog: Option<(u64, u64)>,
 }
 
 /// The latest state of the run, published after every slice.
@@ -95,6 +99,10 @@ pub struct Point {
     pub load: u64,
     pub time_s: f64,
     pub produced_per_s: f64,
+    /// Extra copies made of what was produced (fan-out): an exchange routing to several
+    /// queues, a topic read by several groups, a consumer publishing to several outputs.
+    pub fanned_out_per_s: f64,
+    /// Copies processed: with fan-out, up to as many per message as it has copies.
     pub processed_per_s: f64,
     /// Over the interval just ended; `None` when nothing was processed in it.
     pub latency_ms: Option<[f64; 3]>,
@@ -108,6 +116,9 @@ pub struct Point {
     pub duplicates: u64,
     pub lost: u64,
     pub reordered: u64,
+    /// Each node's consequences so far (only nodes that have any), for the Failures tab
+    /// split per node.
+    pub nodes: Vec<(String, Consequences)>,
 }
 
 /// The UI's handle on the simulation thread.
@@ -142,7 +153,7 @@ impl Runner {
                     error: None,
                     refused: None,
                     next_sample: 0,
-                    last_sample: (0, 0, 0),
+                    last_sample: (0, 0, 0, 0),
                     rate: (Instant::now(), 0, 0.0),
                     snapshot: snapshot_tx,
                     points: point_tx,
@@ -210,7 +221,9 @@ struct Engine {
     refused: Option<crate::broker::error::InjectError>,
     next_sample: u64,
     /// (time, produced, processed) at the last sample.
-    last_sample: (u64, u64, u64),
+    /// When the last point was taken, and the ledger's produced, fanned-out and processed
+    /// counts then.
+    last_sample: (u64, u64, u64, u64),
     /// (since, events then, events per second) for the status bar.
     rate: (Instant, u64, f64),
     snapshot: watch::Sender<Arc<Snapshot>>,
@@ -308,7 +321,7 @@ impl Engine {
         self.error = None;
         self.refused = None;
         self.next_sample = 0;
-        self.last_sample = (0, 0, 0);
+        self.last_sample = (0, 0, 0, 0);
         self.report = None;
         self.run = None;
         if let Some(scenario) = &self.scenario {
@@ -391,7 +404,7 @@ impl Engine {
         let world = run.world();
         let now = run.now();
         let ledger = world.ledger();
-        let (then, produced_then, processed_then) = self.last_sample;
+        let (then, produced_then, fanned_then, processed_then) = self.last_sample;
         let dt = (now.saturating_sub(then)) as f64 / 1e9;
         let per_s = |now: u64, then: u64| {
             if dt > 0.0 {
@@ -414,6 +427,7 @@ impl Engine {
             load: self.load,
             time_s: now as f64 / 1e9,
             produced_per_s: per_s(ledger.produced, produced_then),
+            fanned_out_per_s: per_s(ledger.fanned_out, fanned_then),
             processed_per_s: per_s(ledger.processed, processed_then),
             latency_ms,
             queues: status.queues,
@@ -423,8 +437,9 @@ impl Engine {
             duplicates: status.duplicates,
             lost: status.lost,
             reordered: status.reordered,
+            nodes: consequences_so_far(world),
         };
-        self.last_sample = (now, ledger.produced, ledger.processed);
+        self.last_sample = (now, ledger.produced, ledger.fanned_out, ledger.processed);
         point
     }
 
@@ -485,16 +500,34 @@ impl Engine {
 }
 
 /// Each node's badge and alarm.
+/// The nodes that have had any consequence so far, with their counts.
+fn consequences_so_far(world: &World) -> Vec<(String, Consequences)> {
+    world
+        .ids()
+        .iter()
+        .zip(crate::report::status::consequences(world))
+        .filter(|(_, c)| *c != Consequences::default())
+        .map(|(id, c)| (id.clone(), c))
+        .collect()
+}
+
 fn statuses(run: &Run) -> Vec<NodeStatus> {
     let world = run.world();
     let mut out: Vec<NodeStatus> = world
         .ids()
         .iter()
         .zip(crate::report::status::badges(world))
-        .map(|(id, badge)| NodeStatus {
+        .zip(crate::report::status::consequences(world))
+        .zip(world.node_refs())
+        .map(|(((id, badge), consequences), node_ref)| NodeStatus {
             id: id.clone(),
             badge,
             alarm: None,
+            consequences,
+            backlog: match *node_ref {
+                NodeRef::Queue(i) => world.queue(i).map(|q| (q.ready(), q.unacked())),
+                _ => None,
+            },
         })
         .collect();
     for (index, node_ref) in world.node_refs().iter().enumerate() {

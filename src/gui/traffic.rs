@@ -31,12 +31,21 @@ pub enum Fate {
 }
 
 impl Fate {
+    /// Every fate, in the legend's order.
+    pub const ALL: [Fate; 5] = [
+        Fate::Normal,
+        Fate::Retry,
+        Fate::Duplicate,
+        Fate::DeadLettered,
+        Fate::Lost,
+    ];
+
     pub fn color(self) -> Color32 {
         match self {
             Fate::Normal => Color32::from_rgb(0xe8, 0xf0, 0xff),
             Fate::Retry => Color32::from_rgb(0xf0, 0xa8, 0x30),
             Fate::Duplicate => Color32::from_rgb(0xc0, 0x80, 0xff),
-            Fate::DeadLettered => Color32::from_rgb(0xe0, 0x50, 0x50),
+            Fate::DeadLettered => Color32::from_rgb(0xa8, 0x1c, 0x2c),
             Fate::Lost => Color32::from_rgb(0xff, 0x30, 0x30),
         }
     }

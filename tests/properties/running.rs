@@ -16,9 +16,11 @@ pub(crate) fn checked(raw: &RawScenario) -> Result<Scenario, TestCaseError> {
     })
 }
 
-/// Bookkeeping the ledger does not cover: `World::check_holdings`.
+/// Bookkeeping the ledger does not cover: `World::check_holdings`, and the nodes'
+/// consequences (the lab's pills) adding up to the run's.
 pub(crate) fn check_consumers(run: &Run) -> Result<(), String> {
-    run.world().check_holdings()
+    run.world().check_holdings()?;
+    evlab::report::status::check_consequences(run.world())
 }
 
 /// The report of `scenario` (tracing every `trace` messages), without its time series and

@@ -37,11 +37,22 @@ pub(super) enum Down {
     Disconnected,
 }
 
-impl Down {
-    pub(super) fn count(self, lost: &mut super::ledger::Lost) {
-        match self {
-            Down::Crash => lost.crash += 1,
-            Down::Disconnected => lost.link_loss += 1,
+impl World {
+    /// Consumer `c` went down with a copy it had acknowledged on delivery in its hands:
+    /// lost, counted by why in the ledger and as the consumer's.
+    pub(super) fn lost_going_down(&mut self, c: ConsumerId, why: Down) {
+        match why {
+            Down::Crash => self.ledger.lost.crash += 1,
+            Down::Disconnected => self.ledger.lost.link_loss += 1,
+        }
+        self.lost_in_hand(c);
+    }
+
+    /// Counts a copy lost in consumer `c`'s hands as the consumer's (the ledger counts it by
+    /// reason, its queue or group as theirs).
+    pub(super) fn lost_in_hand(&mut self, c: ConsumerId) {
+        if let Some(consumer) = self.consumers.get_mut(c) {
+            consumer.metrics.lost += 1;
         }
     }
 }

@@ -180,7 +180,7 @@ impl Delivery for QueueDelivery {
                     w.trace_slot(now, slot, node, HopKind::Lost);
                     w.messages.remove(slot);
                     if !dead {
-                        why.count(&mut w.ledger.lost);
+                        w.lost_going_down(c, why);
                         w.lost_in_queue(q, 1);
                     }
                 }

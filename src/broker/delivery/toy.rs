@@ -103,7 +103,7 @@ impl Delivery for Toy {
             let dead = w.messages.get(slot).is_some_and(|m| m.has(flag::DEAD));
             w.messages.remove(slot);
             if !dead {
-                why.count(&mut w.ledger.lost);
+                w.lost_going_down(c, why);
                 self.lost(w, 1);
             }
         }

@@ -9,7 +9,7 @@ use super::geometry::{bezier, curve, edge_curve, in_port, node_rect, out_port, p
 use crate::gui::document::Document;
 use crate::gui::runner::{NodeStatus, Snapshot};
 use crate::gui::style::{self, GRID, Kind, Look, NODE_SIZE};
-use crate::gui::traffic::{TRAVEL_S, Traffic};
+use crate::gui::traffic::{Fate, TRAVEL_S, Traffic};
 use crate::scenario::guarantees::EdgeKind;
 use crate::scenario::raw::{RawEdge, RawNode};
 
@@ -95,6 +95,9 @@ pub(super) fn node(
         .color()
         .gamma_multiply(if alarm.is_some() { 0.35 } else { 0.6 });
     painter.add(kind.shape(rect, fill, stroke));
+    if let Some(status) = status {
+        super::consequences::backlog(painter, node, rect, status);
+    }
     decorate(painter, kind, rect, node);
     painter.text(
         rect.center() - Vec2::new(0.0, 7.0),
@@ -183,6 +186,21 @@ impl Canvas {
                 continue;
             };
             let color = dot.fate.color();
+            if dot.from == dot.to && dot.fate == Fate::Lost {
+                // A lost copy stops where it was lost: a red dot crossed out at the node's
+                // corner, held still, fading only at the end.
+                let at = to.right_top() + Vec2::new(-4.0, 4.0);
+                let fade = 1.0 - t * t * t;
+                painter.circle(at, 6.0, color.gamma_multiply(fade), Stroke::NONE);
+                let arm = Vec2::splat(3.5);
+                let cross = Stroke::new(1.8, Color32::WHITE.gamma_multiply(fade));
+                painter.line_segment([at - arm, at + arm], cross);
+                painter.line_segment(
+                    [at + Vec2::new(-arm.x, arm.y), at + Vec2::new(arm.x, -arm.y)],
+                    cross,
+                );
+                continue;
+            }
             if dot.from == dot.to {
                 // A mark at the node: a ring that grows and fades.
                 painter.circle_stroke(
@@ -201,6 +219,52 @@ impl Canvas {
         if moving {
             ui.ctx().request_repaint();
         }
+    }
+}
+
+/// What the dots' colours mean, in the canvas's bottom-left corner (screen space), once a
+/// run has traced messages. One label in the accessibility tree says it all.
+pub(super) fn legend(ui: &egui::Ui, canvas: Rect) {
+    let painter = ui.painter();
+    let font = FontId::proportional(12.0);
+    let galleys: Vec<_> = Fate::ALL
+        .iter()
+        .map(|f| {
+            painter.layout_no_wrap(f.label().to_string(), font.clone(), Color32::from_gray(210))
+        })
+        .collect();
+    let width: f32 = galleys.iter().map(|g| g.size().x + 22.0).sum::<f32>() + 8.0;
+    let height = 22.0;
+    let back = Rect::from_min_size(
+        canvas.left_bottom() + Vec2::new(8.0, -height - 8.0),
+        Vec2::new(width, height),
+    );
+    painter.rect_filled(back, 4.0, Color32::from_black_alpha(170));
+    let mut x = back.left() + 10.0;
+    for (fate, galley) in Fate::ALL.iter().zip(galleys) {
+        let center = egui::pos2(x + 4.0, back.center().y);
+        painter.circle(center, 4.5, fate.color(), Stroke::new(1.0, Color32::BLACK));
+        let text_at = egui::pos2(x + 12.0, back.center().y - galley.size().y / 2.0);
+        x += galley.size().x + 22.0;
+        painter.galley(text_at, galley, Color32::from_gray(210));
+    }
+    let words: Vec<String> = Fate::ALL
+        .iter()
+        .map(|f| format!("{} {}", colour_name(*f), f.label()))
+        .collect();
+    let label = format!("Dots: {}", words.join(", "));
+    ui.interact(back, egui::Id::unique("fate legend"), egui::Sense::hover())
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
+}
+
+/// The colour of a fate's dot, in words (for the legend's label).
+fn colour_name(fate: Fate) -> &'static str {
+    match fate {
+        Fate::Normal => "white",
+        Fate::Retry => "amber",
+        Fate::Duplicate => "purple",
+        Fate::DeadLettered => "dark red",
+        Fate::Lost => "red crossed out",
     }
 }
 

@@ -102,9 +102,106 @@ pub(super) fn node_at(doc: &Document, p: Pos2) -> Option<&RawNode> {
         .find(|n| node_rect(n).expand(8.0).contains(p))
 }
 
+/// How far apart a new node sits from its neighbour, in whole grid steps: a column to
+/// the right (room for an edge), a row below (room for the badge, the guarantee and the
+/// pills under a node, about 90 points below its box).
+const STEP: Vec2 = Vec2::new(10.0 * GRID, 7.0 * GRID);
+const _: () = assert!(STEP.x > NODE_SIZE.x + 2.0 * GRID && STEP.y > NODE_SIZE.y + 4.0 * GRID);
+
+/// Where a new node goes: beside `anchor` (to its right, then above or below that, then
+/// further right), or when there is none at `center` or the nearest free place around
+/// it; never on top of another node.
+pub(super) fn free_spot(doc: &Document, anchor: Option<Pos2>, center: Pos2) -> Pos2 {
+    let free = |p: Pos2| {
+        doc.raw.nodes.iter().all(|n| {
+            let d = node_pos(n) - p;
+            d.x.abs() >= STEP.x || d.y.abs() >= STEP.y
+        })
+    };
+    let rows = [0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0];
+    let (origin, columns) = match anchor {
+        Some(a) => (a, [1.0, 2.0, 3.0, 4.0]),
+        None => (snap(center), [0.0, 1.0, -1.0, 2.0]),
+    };
+    columns
+        .iter()
+        .flat_map(|&c| {
+            rows.iter()
+                .map(move |&r| origin + Vec2::new(c * STEP.x, r * STEP.y))
+        })
+        .map(snap)
+        .find(|&p| free(p))
+        .unwrap_or_else(|| {
+            // Crowded all around: below everything.
+            let bottom = doc
+                .raw
+                .nodes
+                .iter()
+                .map(|n| node_pos(n).y)
+                .fold(origin.y, f32::max);
+            snap(Pos2::new(origin.x, bottom + STEP.y))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::raw::{RawQueue, RawScenario};
+
+    fn doc_with(at: &[(f32, f32)]) -> Document {
+        let nodes = at
+            .iter()
+            .enumerate()
+            .map(|(i, &(x, y))| {
+                RawNode::Queue(RawQueue {
+                    id: format!("q{i}"),
+                    pos: Some((x, y)),
+                    ..Default::default()
+                })
+            })
+            .collect();
+        let raw = RawScenario {
+            nodes,
+            ..crate::gui::empty_scenario()
+        };
+        Document::new(raw, None, "test".into())
+    }
+
+    #[test]
+    fn a_new_node_lands_beside_its_anchor_and_never_on_another() {
+        let (x, y) = (STEP.x, STEP.y);
+        let beside = Pos2::new(100.0, 100.0);
+        // (the nodes already there, the anchor, where the new node goes)
+        type Case<'a> = (&'a [(f32, f32)], Option<Pos2>, Pos2);
+        let cases: [Case<'_>; 5] = [
+            // An empty canvas: the centre of the view.
+            (&[], None, Pos2::new(400.0, 300.0)),
+            // The anchor's right is free.
+            (&[(100.0, 100.0)], Some(beside), Pos2::new(100.0 + x, 100.0)),
+            // Taken on the right: below it.
+            (
+                &[(100.0, 100.0), (100.0 + x, 100.0)],
+                Some(beside),
+                Pos2::new(100.0 + x, 100.0 + y),
+            ),
+            // Right and below taken: above.
+            (
+                &[(100.0, 100.0), (100.0 + x, 100.0), (100.0 + x, 100.0 + y)],
+                Some(beside),
+                Pos2::new(100.0 + x, 100.0 - y),
+            ),
+            // No anchor, a node at the centre: the nearest free place.
+            (&[(400.0, 300.0)], None, Pos2::new(400.0, 300.0 + y)),
+        ];
+        for (nodes, anchor, want) in cases {
+            let doc = doc_with(nodes);
+            let got = free_spot(&doc, anchor, Pos2::new(400.0, 300.0));
+            assert_eq!(got, snap(want), "{nodes:?} {anchor:?}");
+            for n in &doc.raw.nodes {
+                assert!(!node_rect(n).intersects(Rect::from_center_size(got, NODE_SIZE)));
+            }
+        }
+    }
 
     #[test]
     fn edges_are_hit_near_their_curve_only() {

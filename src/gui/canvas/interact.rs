@@ -28,6 +28,15 @@ impl Canvas {
         let selected = self.selection.nodes.contains(id);
         let status = live.nodes.iter().find(|s| s.id == id);
         super::draw::node(painter, node, selected, status);
+        let rect = node_rect(node);
+        let guarantee = match node {
+            RawNode::Consumer(c) => Some(super::consequences::guarantee(
+                c,
+                super::consequences::reads_topic(doc, id),
+            )),
+            _ => None,
+        };
+        super::consequences::under_node(ui, painter, rect, id, guarantee.as_deref(), status);
         if self.pending.contains(id) {
             super::draw::pending(ui, painter, node);
         }

@@ -19,11 +19,13 @@ use super::style::GRID;
 use super::traffic::Traffic;
 use crate::scenario::raw::{RawEdge, RawNode};
 
+mod consequences;
 mod draw;
 mod geometry;
 mod interact;
 mod menus;
 
+pub use consequences::guarantee;
 pub use menus::FaultSettings;
 
 pub use self::interact::refusal;
@@ -62,6 +64,8 @@ pub struct Canvas {
     /// A box selection in progress, from this canvas position.
     boxing: Option<Pos2>,
     pub snap: bool,
+    /// Whether a node added from the palette is connected from the selected node.
+    pub connect_new: bool,
     gestures: u64,
     fit_requested: bool,
     /// Why the last connection was refused, for the status bar.
@@ -91,6 +95,7 @@ impl Default for Canvas {
             connecting: None,
             boxing: None,
             snap: true,
+            connect_new: true,
             gestures: 0,
             fit_requested: true,
             refusal: None,
@@ -121,6 +126,40 @@ impl Canvas {
     pub fn edge_screen_midpoint(&self, doc: &Document, index: usize) -> Option<Pos2> {
         let points = edge_curve(doc, doc.raw.edges.get(index)?)?;
         Some(self.from_screen.inverse() * bezier(&points, 0.5))
+    }
+
+    /// Where a node added from the palette goes, and the node it may be connected from:
+    /// beside the one selected node (after an add, the node just added), else near the
+    /// centre of the view; never on top of another node.
+    pub fn new_node_spot(&self, doc: &Document) -> (Pos2, Option<String>) {
+        let anchor = match self.selection.nodes.len() {
+            1 => self
+                .selection
+                .nodes
+                .first()
+                .and_then(|id| doc.raw.nodes.iter().find(|n| n.id() == id)),
+            _ => None,
+        };
+        let at = geometry::free_spot(doc, anchor.map(node_pos), self.center);
+        (at, anchor.map(|n| n.id().to_string()))
+    }
+
+    /// Widens the view to take in nodes `ids` (just added) when they are outside it.
+    pub fn reveal(&mut self, doc: &Document, ids: &[String]) {
+        if !self.scene_rect.is_positive() {
+            return;
+        }
+        for node in doc
+            .raw
+            .nodes
+            .iter()
+            .filter(|n| ids.iter().any(|id| id == n.id()))
+        {
+            let wanted = node_rect(node).expand(60.0);
+            if !self.scene_rect.contains_rect(wanted) {
+                self.scene_rect = self.scene_rect.union(wanted);
+            }
+        }
     }
 
     pub fn request_fit(&mut self) {
@@ -154,6 +193,9 @@ impl Canvas {
                 })
                 .response;
             self.background_ui(ui, &response, doc, commands);
+            if live.trace_every > 0 && live.events > 0 {
+                draw::legend(ui, self.screen_rect);
+            }
         });
         self.scene_rect = scene_rect;
         self.center = self.scene_rect.center();

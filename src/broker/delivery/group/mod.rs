@@ -203,7 +203,7 @@ impl Delivery for GroupDelivery {
             if ack == AckMode::BeforeProcessing
                 && message.is_some_and(|m| !m.has(flag::DEAD) && !m.has(flag::REPLAYED))
             {
-                why.count(&mut w.ledger.lost);
+                w.lost_going_down(c, why);
                 self.lost(w, 1);
             }
         }
