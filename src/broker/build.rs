@@ -379,6 +379,7 @@ fn consumer(
         commit: c.commit,
         since_commit: 0,
         alive: true,
+        down_since: 0,
         faults: Default::default(),
         inbound: c.source_edge.into(),
         last_arrival: 0,

@@ -678,6 +678,7 @@ impl World {
             return;
         }
         consumer.alive = false;
+        consumer.down_since = now;
         let before = consumer.generation;
         consumer.generation.bump();
         consumer.busy = 0;

@@ -76,6 +76,8 @@ pub struct ConsumerState {
     pub since_commit: u32,
     /// False while crashed or disconnected.
     pub alive: bool,
+    /// When it last went down (crash, cut, broker failure).
+    pub down_since: SimTime,
     /// The faults on it now: crashes, slow-downs and failures. (A cut of the edge it reads
     /// from is its link's: see `World::is_disconnected`.)
     pub faults: super::faults::overlap::NodeFaults,

@@ -346,6 +346,11 @@ impl<'a> PartitionView<'a> {
         self.state.end_offset
     }
 
+    /// The oldest offset the log still holds (retention deletes below it).
+    pub fn start_offset(&self) -> u64 {
+        self.state.base_offset
+    }
+
     pub fn stored_records(&self) -> u64 {
         self.state.records.len() as u64
     }
@@ -402,6 +407,25 @@ impl<'a> GroupView<'a> {
     /// The partitions each member owns, in member order.
     pub fn assigned(&self) -> &'a [Vec<u32>] {
         &self.state.assigned
+    }
+
+    /// Its committed offset on each partition.
+    pub fn committed(&self) -> impl Iterator<Item = u64> + 'a {
+        self.state.cursors.iter().map(|c| c.committed)
+    }
+
+    /// Each partition's owner (a place in [`GroupView::members`]), `None` when unowned.
+    pub fn owners(&self) -> &'a [Option<u32>] {
+        &self.state.owner
+    }
+
+    /// Its members' views, in member order.
+    pub fn member_views(&self) -> impl Iterator<Item = ConsumerView<'a>> + 'a {
+        let world = self.topic.world;
+        self.state
+            .members
+            .iter()
+            .filter_map(move |&c| world.consumer(c))
     }
 
     /// Lag per partition at this instant (a subtraction each).
@@ -524,6 +548,16 @@ impl<'a> ConsumerView<'a> {
 
     pub fn alive(&self) -> bool {
         self.state.alive
+    }
+
+    /// When it went down, while it is down.
+    pub fn down_since(&self) -> Option<SimTime> {
+        (!self.state.alive).then_some(self.state.down_since)
+    }
+
+    /// A topic member's session timeout: how long its group waits for it once it is down.
+    pub fn session_timeout_nanos(&self) -> u64 {
+        self.state.session_timeout_nanos
     }
 
     /// A topic member waiting out a rebalance.

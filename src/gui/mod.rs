@@ -270,9 +270,27 @@ impl Lab {
         }
     }
 
+    /// When each of the run's faults begins, and what it is ("worker-b Crash").
+    fn fault_markers(&self) -> Vec<(f64, String)> {
+        let Some((_, scenario)) = self.loaded.as_ref() else {
+            return Vec::new();
+        };
+        self.snapshot
+            .faults
+            .iter()
+            .filter_map(|f| {
+                let raw = scenario.fault_to_raw(f)?;
+                let kind = format!("{:?}", raw.kind);
+                let kind = kind.split([' ', '(', '{']).next().unwrap_or_default();
+                Some((f.at_nanos as f64 / 1e9, format!("{} {kind}", raw.target)))
+            })
+            .collect()
+    }
+
     /// The plot dock, with the message-trace tab.
     fn plots_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {
         let report = self.snapshot.report.clone();
+        self.plots.faults = self.fault_markers();
         let trace = |ui: &mut egui::Ui| {
             trace_ui(
                 ui,

@@ -62,6 +62,8 @@ pub struct Plots {
     pub window_s: f64,
     /// The Failures tab draws each node's own counts instead of the run's.
     pub failures_per_node: bool,
+    /// When each fault of the run begins (seconds) and what it is: a marker on every plot.
+    pub faults: Vec<(f64, String)>,
 }
 
 impl Plots {
@@ -129,6 +131,7 @@ impl Plots {
         let lines = Lines {
             points: self.visible(),
             other: self.compare.done().map(|o| &o.series),
+            faults: &self.faults,
         };
         match self.tab {
             Tab::Throughput => throughput_ui(ui, &lines),
@@ -151,6 +154,7 @@ struct Lines<'a> {
     points: &'a [Point],
     /// The compared design's series, drawn dashed and named with a "(B)".
     other: Option<&'a Series>,
+    faults: &'a [(f64, String)],
 }
 
 impl Lines<'_> {
@@ -181,6 +185,29 @@ impl Lines<'_> {
         .style(egui_plot::LineStyle::dashed_loose())
     }
 
+    /// A dashed vertical line where each fault began and where each rebalance did, once
+    /// the run has reached it (a scheduled fault is not drawn ahead of its time).
+    fn markers(&self, p: &mut egui_plot::PlotUi<'_>) {
+        let dashed = egui_plot::LineStyle::dashed_dense();
+        let reached = self.points.last().map_or(f64::NEG_INFINITY, |p| p.time_s);
+        for (at, what) in self.faults.iter().filter(|(at, _)| *at <= reached) {
+            p.vline(
+                egui_plot::VLine::new(format!("fault: {what}"), *at)
+                    .color(egui::Color32::from_rgb(0xe0, 0x40, 0x40))
+                    .style(dashed),
+            );
+        }
+        for pair in self.points.windows(2) {
+            if pair[1].rebalances > pair[0].rebalances {
+                p.vline(
+                    egui_plot::VLine::new("rebalance", pair[1].time_s)
+                        .color(egui::Color32::from_rgb(0xf0, 0xa8, 0x30))
+                        .style(dashed),
+                );
+            }
+        }
+    }
+
     /// The compared design's nodes.
     fn other_nodes(&self) -> &[NodeSeries] {
         self.other.map_or(&[][..], |s| s.nodes.as_slice())
@@ -190,7 +217,7 @@ impl Lines<'_> {
 /// A plot on the shared simulated-time axis.
 fn plot(id: &str, y: &str) -> Plot<'static> {
     Plot::new(id)
-        .legend(Legend::default())
+        .legend(Legend::default().follow_insertion_order(true))
         .x_axis_label("simulated time (s)")
         .y_axis_label(y.to_string())
         .link_axis(egui::Id::unique("time-axis"), [true, false])
@@ -212,6 +239,7 @@ fn throughput_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
         );
     }
     plot("throughput", "messages / s").show(ui, |p| {
+        lines.markers(p);
         p.line(lines.line("produced (in)", &|p| Some(p.produced_per_s)));
         if copies.is_some() {
             p.line(lines.line("copies (in + fan-out)", &|p| {
@@ -236,6 +264,7 @@ fn fan_out(points: &[Point]) -> Option<f64> {
 
 fn latency_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
     plot("latency", "end-to-end latency (ms)").show(ui, |p| {
+        lines.markers(p);
         for (i, name) in ["p50", "p95", "p99"].into_iter().enumerate() {
             p.line(lines.line(name, &|p| p.latency_ms.map(|l| l[i])));
         }
@@ -256,6 +285,7 @@ fn depth_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
             .flat_map(|p| p.queues.iter().map(|q| q.0.clone())),
     );
     plot("depth", "messages").show(ui, |p| {
+        lines.markers(p);
         for name in &names {
             p.line(lines.line(&format!("{name} ready"), &|pt| {
                 pt.queues.iter().find(|q| &q.0 == name).map(|q| q.1 as f64)
@@ -292,6 +322,7 @@ fn lag_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
         }
     }
     plot("lag", "records behind").show(ui, |p| {
+        lines.markers(p);
         for (group, &count) in &partitions {
             p.line(lines.line(&format!("{group} (total)"), &|pt| {
                 lags_of(pt, group).map(|l| l.iter().sum::<u64>() as f64)
@@ -316,13 +347,12 @@ fn lag_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
     });
 }
 
-/// Running counts of what went wrong.
 /// The run's failure counts so far, or, split per node, each consumer's and queue's own
 /// (what the pills on the canvas show), one line per node and consequence that occurred.
 fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>, per_node: &mut bool) {
     ui.checkbox(per_node, "per node").on_hover_text(
         "One line per node and consequence: what each consumer and queue lost, did twice, \
-         dead-lettered or reordered (a consumer's losses are its queue's too)",
+         dead-lettered or reordered, counted where it happened",
     );
     if *per_node {
         let nodes = names(
@@ -332,6 +362,7 @@ fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>, per_node: &mut bool) {
                 .flat_map(|p| p.nodes.iter().map(|n| n.0.clone())),
         );
         plot("failures", "messages so far").show(ui, |p| {
+            lines.markers(p);
             for node in &nodes {
                 for (what, figure) in CONSEQUENCES {
                     let of = |pt: &Point| {
@@ -347,6 +378,7 @@ fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>, per_node: &mut bool) {
         return;
     }
     plot("failures", "messages so far").show(ui, |p| {
+        lines.markers(p);
         p.line(lines.line("retries", &|p| Some(p.retries as f64)));
         p.line(lines.line("dead-lettered", &|p| Some(p.dead_lettered as f64)));
         p.line(lines.line("duplicates", &|p| Some(p.duplicates as f64)));

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 use crate::broker::trace::Hop;
 use crate::broker::world::{NodeRef, World};
 use crate::report::Report;
+use crate::report::groups;
 use crate::report::status::{Consequences, Status};
 use crate::run::Run;
 use crate::scenario::raw::FaultKind;
@@ -65,6 +66,10 @@ pub struct NodeStatus {
     pub consequences: Consequences,
     /// A queue's ready and unacknowledged copies, drawn as its fill.
     pub backlog: Option<(u64, u64)>,
+    /// A topic's partitions and groups, drawn as lanes under it.
+    pub lanes: Option<groups::Lanes>,
+    /// A group member's partitions.
+    pub assignment: Option<groups::Assignment>,
 }
 
 /// The latest state of the run, published after every slice.
@@ -119,6 +124,8 @@ pub struct Point {
     /// Each node's consequences so far (only nodes that have any), for the Failures tab
     /// split per node.
     pub nodes: Vec<(String, Consequences)>,
+    /// Rebalances of every group so far: the plots mark each one.
+    pub rebalances: u64,
 }
 
 /// The UI's handle on the simulation thread.
@@ -438,6 +445,7 @@ impl Engine {
             lost: status.lost,
             reordered: status.reordered,
             nodes: consequences_so_far(world),
+            rebalances: groups::rebalances(world),
         };
         self.last_sample = (now, ledger.produced, ledger.fanned_out, ledger.processed);
         point
@@ -499,7 +507,6 @@ impl Engine {
     }
 }
 
-/// Each node's badge and alarm.
 /// The nodes that have had any consequence so far, with their counts.
 fn consequences_so_far(world: &World) -> Vec<(String, Consequences)> {
     world
@@ -511,24 +518,34 @@ fn consequences_so_far(world: &World) -> Vec<(String, Consequences)> {
         .collect()
 }
 
+/// Each node's badge, alarm, consequences, backlog, lanes and assignment.
 fn statuses(run: &Run) -> Vec<NodeStatus> {
     let world = run.world();
+    let now = run.now();
     let mut out: Vec<NodeStatus> = world
         .ids()
         .iter()
         .zip(crate::report::status::badges(world))
         .zip(crate::report::status::consequences(world))
         .zip(world.node_refs())
-        .map(|(((id, badge), consequences), node_ref)| NodeStatus {
-            id: id.clone(),
-            badge,
-            alarm: None,
-            consequences,
-            backlog: match *node_ref {
-                NodeRef::Queue(i) => world.queue(i).map(|q| (q.ready(), q.unacked())),
-                _ => None,
+        .zip(groups::assignments(world))
+        .map(
+            |((((id, badge), consequences), node_ref), assignment)| NodeStatus {
+                id: id.clone(),
+                badge,
+                alarm: None,
+                consequences,
+                backlog: match *node_ref {
+                    NodeRef::Queue(i) => world.queue(i).map(|q| (q.ready(), q.unacked())),
+                    _ => None,
+                },
+                lanes: match *node_ref {
+                    NodeRef::Topic(t) => Some(groups::lanes(world, t, now)),
+                    _ => None,
+                },
+                assignment,
             },
-        })
+        )
         .collect();
     for (index, node_ref) in world.node_refs().iter().enumerate() {
         let id = world.id(index);

@@ -10,6 +10,7 @@
 
 mod csv;
 mod from_world;
+pub mod groups;
 pub mod requests;
 pub mod series;
 pub mod status;

@@ -8,5 +8,6 @@
 mod consequences;
 mod editing;
 mod files;
+mod kafka;
 mod running;
 mod support;

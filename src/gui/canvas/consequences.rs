@@ -99,6 +99,9 @@ pub fn fill(ready: u64, unacked: u64, max_length: Option<u64>) -> (f32, f32) {
     (ready_part as f32, (whole - ready_part) as f32)
 }
 
+/// The grey of a consumer's guarantee caption.
+pub const CAPTION: Color32 = Color32::from_gray(200);
+
 /// Draws a queue's backlog inside its box: ready copies in the queue's colour from the
 /// left, unacknowledged ones paler after them.
 pub fn backlog(painter: &egui::Painter, node: &RawNode, rect: Rect, s: &NodeStatus) {
@@ -125,29 +128,46 @@ pub fn backlog(painter: &egui::Painter, node: &RawNode, rect: Rect, s: &NodeStat
     );
 }
 
-/// Draws the guarantee caption and the pills under the live badge (whose bottom is at `y`).
+/// Draws the pills on the live badge's row, right of it (`badge`, when the node has
+/// one), and caption lines (a consumer's guarantee) below; returns where they end.
 pub fn under_node(
     ui: &egui::Ui,
     painter: &egui::Painter,
     rect: Rect,
+    badge: Option<Rect>,
     id: &str,
-    guarantee: Option<&str>,
+    captions: &[(String, Color32)],
     status: Option<&NodeStatus>,
-) {
+) -> f32 {
+    if let Some(status) = status {
+        pills_ui(ui, painter, rect, badge, id, status);
+    }
     let mut y = rect.bottom() + 24.0;
-    if let Some(words) = guarantee {
-        let galley = painter.layout_no_wrap(
-            words.to_string(),
-            FontId::proportional(11.0),
-            Color32::from_gray(200),
-        );
+    for (words, colour) in captions {
+        let galley = painter.layout_no_wrap(words.clone(), FontId::proportional(11.0), *colour);
         let at = egui::pos2(rect.center().x - galley.size().x / 2.0, y);
         let area = Rect::from_min_size(at, galley.size());
-        painter.galley(at, galley, Color32::from_gray(200));
-        labelled(ui, area, ("guarantee", id), &format!("{id}: {words}"));
-        y = area.bottom() + 4.0;
+        painter.galley(at, galley, *colour);
+        labelled(
+            ui,
+            area,
+            ("caption", id, words.as_str()),
+            &format!("{id}: {words}"),
+        );
+        y = area.bottom() + 3.0;
     }
-    let Some(status) = status else { return };
+    y
+}
+
+/// The pills and the backlog's label.
+fn pills_ui(
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    rect: Rect,
+    badge: Option<Rect>,
+    id: &str,
+    status: &NodeStatus,
+) {
     if let Some((ready, unacked)) = status.backlog {
         let label = format!("{id}: {ready} ready, {unacked} unacked");
         labelled(ui, rect.shrink(8.0), ("backlog", id), &label);
@@ -162,7 +182,10 @@ pub fn under_node(
     let gap = 6.0;
     let width: f32 = galleys.iter().map(|g| g.size().x + 8.0).sum::<f32>()
         + gap * galleys.len().saturating_sub(1) as f32;
-    let mut x = rect.center().x - width / 2.0;
+    let (mut x, y) = match badge {
+        Some(badge) => (badge.right() + gap, badge.top()),
+        None => (rect.center().x - width / 2.0, rect.bottom() + 3.0),
+    };
     for ((_, long, color), galley) in pills.iter().zip(galleys) {
         let size = galley.size() + Vec2::new(8.0, 4.0);
         let back = Rect::from_min_size(egui::pos2(x, y), size);
@@ -190,7 +213,12 @@ fn ink_on(color: Color32) -> Color32 {
 }
 
 /// Makes `rect` a label in the accessibility tree (and a hover target).
-fn labelled(ui: &egui::Ui, rect: Rect, salt: impl std::hash::Hash + std::fmt::Debug, label: &str) {
+pub(super) fn labelled(
+    ui: &egui::Ui,
+    rect: Rect,
+    salt: impl std::hash::Hash + std::fmt::Debug,
+    label: &str,
+) {
     ui.interact(rect, egui::Id::unique(salt), egui::Sense::hover())
         .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, label));
 }

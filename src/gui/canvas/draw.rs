@@ -73,13 +73,14 @@ pub(super) fn edges(
     }
 }
 
-/// A node: its kind's shape, id, main setting, live badge and ports.
+/// A node: its kind's shape, id, main setting (a group member's partitions, in its
+/// colour), live badge and ports. Returns the badge's rectangle, if it has one.
 pub(super) fn node(
     painter: &egui::Painter,
     node: &RawNode,
     selected: bool,
     status: Option<&NodeStatus>,
-) {
+) -> Option<Rect> {
     let id = node.id();
     let kind = node.kind();
     let rect = node_rect(node);
@@ -106,14 +107,18 @@ pub(super) fn node(
         FontId::proportional(14.0),
         Color32::WHITE,
     );
+    let (detail, detail_colour) = match status.and_then(|s| s.assignment.as_ref()) {
+        Some(a) => super::lanes::in_box(a),
+        None => (kind_detail(node), Color32::from_gray(220)),
+    };
     painter.text(
         rect.center() + Vec2::new(0.0, 10.0),
         Align2::CENTER_CENTER,
-        kind_detail(node),
+        detail,
         FontId::proportional(10.5),
-        Color32::from_gray(220),
+        detail_colour,
     );
-    badge(painter, rect, status);
+    let badge = badge(painter, rect, status);
     let port_color = Color32::from_gray(230);
     if kind != Kind::Producer {
         painter.circle(
@@ -129,6 +134,7 @@ pub(super) fn node(
         kind.color(),
         Stroke::new(1.5, port_color),
     );
+    badge
 }
 
 impl Canvas {
@@ -388,26 +394,29 @@ pub(super) fn pending(ui: &egui::Ui, painter: &egui::Painter, node: &RawNode) {
 }
 
 /// Live figures under the node, and its alarm above it.
-fn badge(painter: &egui::Painter, rect: Rect, status: Option<&NodeStatus>) {
-    let Some(status) = status else { return };
-    if !status.badge.is_empty() {
-        let galley = painter.layout_no_wrap(
-            status.badge.clone(),
-            FontId::monospace(11.0),
-            Color32::from_gray(235),
-        );
-        let at = rect.center_bottom() + Vec2::new(-galley.size().x / 2.0, 6.0);
-        let back = Rect::from_min_size(at, galley.size()).expand(3.0);
-        painter.rect_filled(back, 4.0, Color32::from_black_alpha(170));
+/// The live badge under the node, and its alarm as a tag on its top edge (inside the
+/// gap above it, clear of the captions of a node above). Returns the badge's rectangle.
+fn badge(painter: &egui::Painter, rect: Rect, status: Option<&NodeStatus>) -> Option<Rect> {
+    let status = status?;
+    if let Some(alarm) = &status.alarm {
+        let galley =
+            painter.layout_no_wrap(alarm.clone(), FontId::proportional(11.0), Color32::WHITE);
+        let at = rect.left_top() + Vec2::new(10.0, -galley.size().y / 2.0 - 1.0);
+        let back = Rect::from_min_size(at, galley.size()).expand2(Vec2::new(4.0, 1.0));
+        painter.rect_filled(back, 4.0, style::ALARM);
         painter.galley(at, galley, Color32::WHITE);
     }
-    if let Some(alarm) = &status.alarm {
-        painter.text(
-            rect.center_top() - Vec2::new(0.0, 6.0),
-            Align2::CENTER_BOTTOM,
-            alarm,
-            FontId::proportional(12.0),
-            style::ALARM,
-        );
+    if status.badge.is_empty() {
+        return None;
     }
+    let galley = painter.layout_no_wrap(
+        status.badge.clone(),
+        FontId::monospace(11.0),
+        Color32::from_gray(235),
+    );
+    let at = rect.center_bottom() + Vec2::new(-galley.size().x / 2.0, 6.0);
+    let back = Rect::from_min_size(at, galley.size()).expand(3.0);
+    painter.rect_filled(back, 4.0, Color32::from_black_alpha(170));
+    painter.galley(at, galley, Color32::WHITE);
+    Some(back)
 }

@@ -27,16 +27,24 @@ impl Canvas {
         let id = node.id();
         let selected = self.selection.nodes.contains(id);
         let status = live.nodes.iter().find(|s| s.id == id);
-        super::draw::node(painter, node, selected, status);
+        let badge = super::draw::node(painter, node, selected, status);
         let rect = node_rect(node);
-        let guarantee = match node {
-            RawNode::Consumer(c) => Some(super::consequences::guarantee(
-                c,
-                super::consequences::reads_topic(doc, id),
-            )),
-            _ => None,
-        };
-        super::consequences::under_node(ui, painter, rect, id, guarantee.as_deref(), status);
+        let mut captions = Vec::new();
+        if let RawNode::Consumer(c) = node {
+            let topic = super::consequences::reads_topic(doc, id);
+            let words = super::consequences::guarantee(c, topic);
+            captions.push((words, super::consequences::CAPTION));
+        }
+        if let Some(a) = status.and_then(|s| s.assignment.as_ref()) {
+            // Drawn inside the box; said in full to the accessibility tree.
+            let (words, _) = super::lanes::assignment_caption(a);
+            let lower = Rect::from_min_max(rect.left_center(), rect.right_bottom());
+            super::consequences::labelled(ui, lower, ("owns", id), &format!("{id}: {words}"));
+        }
+        let y = super::consequences::under_node(ui, painter, rect, badge, id, &captions, status);
+        if let Some(lanes) = status.and_then(|s| s.lanes.as_ref()) {
+            super::lanes::draw(ui, painter, rect, y, id, lanes);
+        }
         if self.pending.contains(id) {
             super::draw::pending(ui, painter, node);
         }

@@ -23,6 +23,7 @@ mod consequences;
 mod draw;
 mod geometry;
 mod interact;
+mod lanes;
 mod menus;
 
 pub use consequences::guarantee;

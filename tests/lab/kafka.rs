@@ -1,0 +1,81 @@
+//! The Kafka learner's walkthrough: a topic drawn as its partitions, with each group's
+//! committed offset in the colour of the member that owns the partition, each member's
+//! partitions under it, and the group's state through a crash, the session timeout and
+//! the rebalance, marked on the plots.
+
+use egui_kittest::kittest::{NodeT, Queryable};
+use evlab::gui::commands::LabCommand;
+
+use super::support::*;
+
+/// Every label in the tree that contains `part` (a label or a value).
+fn texts(harness: &LabHarness, part: &str) -> Vec<String> {
+    harness
+        .get_all_by_label_contains(part)
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            node.label().or_else(|| node.value())
+        })
+        .collect()
+}
+
+fn open_example(harness: &mut LabHarness, name: &str) {
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Open Example").hover();
+    harness.run_steps(3);
+    harness.get_by_label(name).click();
+    harness.run_steps(3);
+    until(harness, |lab| {
+        lab.doc.raw.name == name && lab.snapshot.nodes.iter().any(|n| n.lanes.is_some())
+    });
+    harness.run_steps(2);
+}
+
+#[test]
+fn a_topic_shows_its_partitions_owners_and_the_groups_rebalance() {
+    let mut harness = harness();
+    open_example(&mut harness, "rebalance");
+    // Six lanes, each owned by one of the three members; each member says what it owns.
+    for p in 0..6 {
+        let lane = texts(&harness, &format!("events-log p{p}: log-end"));
+        assert_eq!(lane.len(), 1, "p{p}: {lane:?}");
+        assert!(
+            lane[0].contains("workers committed 0, owned by worker-"),
+            "{lane:?}"
+        );
+    }
+    harness.get_by_label("worker-a: owns p0, p1 of workers");
+    harness.get_by_label("worker-b: owns p2, p3 of workers");
+    harness.get_by_label("events-log workers: stable, 3 members");
+
+    // Play at 10x until worker-b (crashed at 30 s) is missing: its session has not timed out.
+    let lab_mut = harness.state_mut().as_mut().expect("the lab");
+    lab_mut.execute(LabCommand::SetSpeed(10.0));
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.now_nanos > 31_000_000_000);
+    harness.run_steps(1);
+    let missing = texts(
+        &harness,
+        "events-log workers: worker-b missing: rebalance in",
+    );
+    assert_eq!(missing.len(), 1, "{missing:?}");
+
+    // Flat out to the end: the survivors own every partition, and the group is stable again.
+    harness.get_by_label("flat out").click();
+    until(&mut harness, |lab| lab.snapshot.finished);
+    harness.run_steps(2);
+    harness.get_by_label("events-log workers: stable, 2 of 3 members up");
+    harness.get_by_label("worker-b: owns no partition of workers");
+    harness.get_by_label("worker-a: owns p0, p1, p2 of workers");
+    for p in 0..6 {
+        let lane = texts(&harness, &format!("events-log p{p}: log-end"));
+        assert!(!lane[0].contains("worker-b"), "{lane:?}");
+    }
+    // The plots know when the group rebalanced.
+    let points = &lab(&harness).plots.points;
+    let first = points.first().map_or(0, |p| p.rebalances);
+    let last = points.last().map_or(0, |p| p.rebalances);
+    assert_eq!((first, last), (0, 1));
+}
