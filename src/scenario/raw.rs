@@ -23,7 +23,7 @@ pub struct RawScenario {
     pub version: u32,
     #[serde(default)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub description: String,
     #[serde(deserialize_with = "whole::u64", default)]
     pub seed: u64,
@@ -148,9 +148,12 @@ pub struct RawProducer {
     pub pos: Option<CanvasPos>,
     pub arrival: RawArrival,
     /// Payload size of every message.
-    #[serde(default = "default_message_size")]
+    #[serde(
+        default = "default_message_size",
+        skip_serializing_if = "is_default_message_size"
+    )]
     pub size: Size,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub keys: RawKeys,
     /// Routing key of every message (exchanges use it; queues and topics ignore it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -169,13 +172,13 @@ pub struct RawProducer {
     )]
     pub priority: Option<u8>,
     /// What a publish waits for: nothing (acks=0), the leader (acks=1, confirms), or all in-sync replicas.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub acks: Acks,
     /// Retries of a publish that failed or got no answer in time (needs `acks`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<PublishRetry>,
     /// Kafka's idempotent producer: the broker drops a retried publish it already has.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub idempotent: bool,
 }
 
@@ -266,7 +269,7 @@ pub struct RawQueue {
     )]
     pub max_length: Option<u64>,
     /// What happens to a publish when the queue is full.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub overflow: Overflow,
     /// Messages older than this are removed unconsumed (RabbitMQ's x-message-ttl).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,10 +282,10 @@ pub struct RawQueue {
     )]
     pub max_priority: Option<u8>,
     /// A durable queue keeps its messages through a broker failure; a transient one loses them.
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub durable: bool,
     /// Push to consumers (RabbitMQ) or pull with a visibility timeout (SQS).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub delivery: Delivery,
     /// Deliveries after which a message is dead-lettered (RabbitMQ quorum queues' delivery-limit).
     #[serde(
@@ -315,7 +318,7 @@ pub struct RawTopic {
     pub pos: Option<CanvasPos>,
     #[serde(deserialize_with = "whole::u32", default = "default_partitions")]
     pub partitions: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub partitioner: Partitioner,
     /// Records older than this are deleted (Kafka's retention.ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -336,16 +339,30 @@ pub struct RawTopic {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_check: Option<Duration>,
     /// Copies of each partition (Kafka's replication.factor).
-    #[serde(deserialize_with = "whole::u32", default = "default_one")]
+    #[serde(
+        deserialize_with = "whole::u32",
+        default = "default_one",
+        skip_serializing_if = "is_one"
+    )]
     pub replication_factor: u32,
     /// In-sync replicas an acks=all write needs (Kafka's min.insync.replicas).
-    #[serde(deserialize_with = "whole::u32", default = "default_one")]
+    #[serde(
+        deserialize_with = "whole::u32",
+        default = "default_one",
+        skip_serializing_if = "is_one"
+    )]
     pub min_insync_replicas: u32,
     /// How long followers take to copy a record from the leader.
-    #[serde(default = "default_replication_delay")]
+    #[serde(
+        default = "default_replication_delay",
+        skip_serializing_if = "is_default_replication_delay"
+    )]
     pub replication_delay: Duration,
     /// How long electing a new leader takes after the leader fails.
-    #[serde(default = "default_failover")]
+    #[serde(
+        default = "default_failover",
+        skip_serializing_if = "is_default_failover"
+    )]
     pub failover: Duration,
 }
 
@@ -391,7 +408,11 @@ pub struct RawConsumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Messages processed at the same time.
-    #[serde(deserialize_with = "whole::u32", default = "default_concurrency")]
+    #[serde(
+        deserialize_with = "whole::u32",
+        default = "default_concurrency",
+        skip_serializing_if = "is_default_concurrency"
+    )]
     pub concurrency: u32,
     /// Most unacknowledged messages a queue pushes to this consumer
     /// (RabbitMQ's basic.qos prefetch); defaults to `concurrency`.
@@ -404,20 +425,20 @@ pub struct RawConsumer {
     /// Processing time of one message.
     pub service: RawService,
     /// Acknowledge before processing (at-most-once) or after (at-least-once).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub ack: AckMode,
     /// Time from finishing a message to the broker holding its acknowledgement; a crash
     /// in this window redelivers a message that was already processed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ack_delay: Duration,
     /// Topics: how offsets are committed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub commit: Commit,
     /// Deduplication of redelivered messages by id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub idempotency: Idempotency,
     /// What happens when processing fails.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub retry: RetryPolicy,
     /// Probability that processing one message fails (a transient error).
     #[serde(default, skip_serializing_if = "is_zero_f64")]
@@ -426,13 +447,19 @@ pub struct RawConsumer {
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub poison_fraction: f64,
     /// Topics: where a group starts without a valid committed offset.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub auto_offset_reset: OffsetReset,
     /// Topics: how long a crashed member stays in the group before it is removed (Kafka's session.timeout.ms).
-    #[serde(default = "default_session_timeout")]
+    #[serde(
+        default = "default_session_timeout",
+        skip_serializing_if = "is_default_session_timeout"
+    )]
     pub session_timeout: Duration,
     /// Topics: how long a rebalance pauses the whole group.
-    #[serde(default = "default_rebalance_time")]
+    #[serde(
+        default = "default_rebalance_time",
+        skip_serializing_if = "is_default_rebalance_time"
+    )]
     pub rebalance_time: Duration,
 }
 
@@ -462,7 +489,11 @@ pub struct RawServiceNode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos: Option<CanvasPos>,
     /// Requests handled at once (worker threads).
-    #[serde(deserialize_with = "whole::u32", default = "default_concurrency")]
+    #[serde(
+        deserialize_with = "whole::u32",
+        default = "default_concurrency",
+        skip_serializing_if = "is_default_concurrency"
+    )]
     pub concurrency: u32,
     /// Most requests waiting for a worker; more are refused.
     #[serde(
@@ -645,4 +676,52 @@ pub enum XMatch {
     AllWithX,
     /// `x-match = any-with-x`: like `Any`, but `x-` arguments take part in the comparison.
     AnyWithX,
+}
+
+thread_local! {
+    static LEAVE_OUT_DEFAULTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While one is alive, serializing a scenario on this thread leaves out the fields at
+/// their defaults, as a person writes a file (`to_ron`). Otherwise every field is written:
+/// the JSON that `--vary` edits and suggests paths from names them all.
+pub(crate) struct LeaveOutDefaults(bool);
+
+impl LeaveOutDefaults {
+    pub(crate) fn new() -> Self {
+        Self(LEAVE_OUT_DEFAULTS.replace(true))
+    }
+}
+
+impl Drop for LeaveOutDefaults {
+    fn drop(&mut self) {
+        LEAVE_OUT_DEFAULTS.set(self.0);
+    }
+}
+
+/// Serde's `skip_serializing_if` for a field at its type's default, when saving.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    LEAVE_OUT_DEFAULTS.get() && *value == T::default()
+}
+
+/// Serde's `skip_serializing_if` predicates for fields whose default is a function.
+macro_rules! is_default_by {
+    ($($name:ident: $t:ty = $default:ident;)*) => {
+        $(
+            fn $name(value: &$t) -> bool {
+                LEAVE_OUT_DEFAULTS.get() && *value == $default()
+            }
+        )*
+    };
+}
+
+is_default_by! {
+    is_default_message_size: Size = default_message_size;
+    is_true: bool = default_true;
+    is_one: u32 = default_one;
+    is_default_replication_delay: Duration = default_replication_delay;
+    is_default_failover: Duration = default_failover;
+    is_default_concurrency: u32 = default_concurrency;
+    is_default_session_timeout: Duration = default_session_timeout;
+    is_default_rebalance_time: Duration = default_rebalance_time;
 }

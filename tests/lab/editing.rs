@@ -250,3 +250,26 @@ fn palette_nodes_land_beside_the_selection_connected_from_it() {
         }
     }
 }
+
+/// The inspector shows only the fields that apply: a queue's consumer has a prefetch and
+/// an ack delay, and no Kafka group, commit, offset reset or session timeout.
+#[test]
+fn a_queue_consumers_inspector_has_no_kafka_fields() {
+    let mut harness = harness();
+    click_node(&mut harness, "alo-worker", egui::PointerButton::Primary);
+    for shown in ["prefetch", "ack delay", "concurrency", "max attempts"] {
+        harness.get_by_label(shown);
+    }
+    for hidden in [
+        "group",
+        "commit",
+        "auto offset reset",
+        "session timeout",
+        "rebalance time",
+    ] {
+        assert!(
+            harness.query_by_label(hidden).is_none(),
+            "{hidden} shown for a queue's consumer"
+        );
+    }
+}

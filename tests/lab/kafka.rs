@@ -48,6 +48,29 @@ fn a_topic_shows_its_partitions_owners_and_the_groups_rebalance() {
     harness.get_by_label("worker-a: owns p0, p1 of workers");
     harness.get_by_label("worker-b: owns p2, p3 of workers");
     harness.get_by_label("events-log workers: stable, 3 members");
+    // A member's inspector has the group's settings, and nothing only queues use.
+    click_node(
+        &mut harness,
+        "worker-a",
+        eframe::egui::PointerButton::Primary,
+    );
+    for shown in [
+        "group",
+        "commit",
+        "auto offset reset",
+        "session timeout",
+        "rebalance time",
+    ] {
+        harness.get_by_label(shown);
+    }
+    for hidden in ["prefetch", "ack delay"] {
+        assert!(
+            harness.query_by_label(hidden).is_none(),
+            "{hidden} shown for a member"
+        );
+    }
+    harness.key_press(eframe::egui::Key::Escape);
+    harness.run_steps(1);
 
     // Play at 10x until worker-b (crashed at 30 s) is missing: its session has not timed out.
     let lab_mut = harness.state_mut().as_mut().expect("the lab");

@@ -4,22 +4,64 @@
 
 use super::form::Form;
 use super::service::service_time;
+use crate::gui::document::Document;
+use crate::scenario::guarantees::Delivery;
 use crate::scenario::guarantees::{AckMode, Backoff, Commit, Idempotency, Jitter, OffsetReset};
-use crate::scenario::raw::RawConsumer;
+use crate::scenario::raw::{RawConsumer, RawNode};
 use crate::scenario::units::Duration;
 
-pub(super) fn form(f: &mut Form<'_>, c: &mut RawConsumer) {
-    f.optional_text("group", "Kafka consumer group: members share the partitions, and the group has one committed offset per partition. Empty: the consumer's own id.", &mut c.group);
+/// What a consumer reads, which decides the fields that apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reads {
+    /// A queue that pushes (RabbitMQ): prefetch applies, a topic's group settings do not.
+    PushQueue,
+    /// A pull queue (SQS): it receives only what it can process, so no prefetch.
+    PullQueue,
+    /// A topic (Kafka): group, commits, offset reset, session and rebalance; no prefetch.
+    Topic,
+    /// Nothing yet: every field, for whatever it is connected to next.
+    Nothing,
+}
+
+impl Reads {
+    /// What node `id` reads, from the edge that leads to it from a queue or a topic.
+    pub(super) fn of(doc: &Document, id: &str) -> Self {
+        let sources = doc.raw.edges.iter().filter(|e| e.to == id);
+        let nodes = &doc.raw.nodes;
+        sources
+            .filter_map(|e| nodes.iter().find(|n| n.id() == e.from))
+            .find_map(|n| match n {
+                RawNode::Queue(q) if q.delivery == Delivery::Push => Some(Reads::PushQueue),
+                RawNode::Queue(_) => Some(Reads::PullQueue),
+                RawNode::Topic(_) => Some(Reads::Topic),
+                _ => None,
+            })
+            .unwrap_or(Reads::Nothing)
+    }
+
+    fn topic(self) -> bool {
+        matches!(self, Reads::Topic | Reads::Nothing)
+    }
+}
+
+pub(super) fn form(f: &mut Form<'_>, c: &mut RawConsumer, reads: Reads) {
+    if reads.topic() {
+        f.optional_text("group", "Kafka consumer group: members share the partitions, and the group has one committed offset per partition. Empty: the consumer's own id.", &mut c.group);
+    }
     f.number(
         "concurrency",
         "Messages processed at the same time (threads).",
         &mut c.concurrency,
         1..=10_000,
     );
-    f.optional_number("prefetch", "RabbitMQ's prefetch (basic.qos): most unacknowledged messages pushed to this consumer. Large values hoard messages; 1 spreads them fairly.", &mut c.prefetch, 10, 1..=100_000);
+    if matches!(reads, Reads::PushQueue | Reads::Nothing) {
+        f.optional_number("prefetch", "RabbitMQ's prefetch (basic.qos): most unacknowledged messages pushed to this consumer. Large values hoard messages; 1 spreads them fairly.", &mut c.prefetch, 10, 1..=100_000);
+    }
     service_time(f, &mut c.service);
-    acknowledgement(f, c);
-    commit(f, &mut c.commit);
+    acknowledgement(f, c, reads);
+    if reads.topic() {
+        commit(f, &mut c.commit);
+    }
     idempotency(f, &mut c.idempotency);
     retries(f, c);
     f.fraction(
@@ -28,11 +70,13 @@ pub(super) fn form(f: &mut Form<'_>, c: &mut RawConsumer) {
         &mut c.failure_probability,
     );
     f.fraction("poison fraction", "Fraction of messages that always fail: they end in the dead-letter queue after max attempts.", &mut c.poison_fraction);
-    group_recovery(f, c);
+    if reads.topic() {
+        group_recovery(f, c);
+    }
 }
 
-/// When a message is acknowledged: before or after processing, and how late.
-fn acknowledgement(f: &mut Form<'_>, c: &mut RawConsumer) {
+/// When a message is acknowledged: before or after processing, and (from a queue) how late.
+fn acknowledgement(f: &mut Form<'_>, c: &mut RawConsumer, reads: Reads) {
     let current = format!("{:?}", c.ack);
     f.choice(
         "ack",
@@ -46,7 +90,9 @@ fn acknowledgement(f: &mut Form<'_>, c: &mut RawConsumer) {
             ("AfterProcessing", AckMode::AfterProcessing),
         ],
     );
-    f.unit("ack delay", "Time between finishing a message and the broker holding its ack; a crash in this window redelivers a processed message.", &mut c.ack_delay);
+    if reads != Reads::Topic {
+        f.unit("ack delay", "Time between finishing a message and the broker holding its ack; a crash in this window redelivers a processed message.", &mut c.ack_delay);
+    }
 }
 
 /// Topics: when the group's offsets are committed.

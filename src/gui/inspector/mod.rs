@@ -30,8 +30,9 @@ mod service;
 mod settings;
 mod topic;
 
-/// The node's id, then its kind's own form.
-fn node_form(f: &mut Form<'_>, node: &mut RawNode) {
+/// The node's id, then its kind's own form (a consumer's shows only what applies to what
+/// it reads).
+fn node_form(f: &mut Form<'_>, node: &mut RawNode, reads: consumer::Reads) {
     f.text(
         "id",
         "The node's name; also seeds its random stream, so renaming changes its draws.",
@@ -42,7 +43,7 @@ fn node_form(f: &mut Form<'_>, node: &mut RawNode) {
         RawNode::Exchange(x) => exchange::form(f, x),
         RawNode::Queue(q) => queue::form(f, q),
         RawNode::Topic(t) => topic::form(f, t),
-        RawNode::Consumer(c) => consumer::form(f, c),
+        RawNode::Consumer(c) => consumer::form(f, c, reads),
         RawNode::Service(s) => service::form(f, s),
     }
 }
@@ -77,10 +78,11 @@ pub fn ui(
             ui.label(RichText::new(kind.help()).small().weak());
             ui.separator();
             let mut node = original.clone();
+            let reads = consumer::Reads::of(doc, id);
             // Each node's fields are its own: a draft typed into one never shows in another.
             let changed = ui
                 .push_id(("node", id), |ui| {
-                    grid(ui, "node", |f| node_form(f, &mut node))
+                    grid(ui, "node", |f| node_form(f, &mut node, reads))
                 })
                 .inner;
             problems_ui(ui, problems, &format!("nodes[{index}]"));
