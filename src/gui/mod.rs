@@ -210,9 +210,12 @@ impl Lab {
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui, &mut commands));
         egui::Panel::top("run").show(ui, |ui| self.run_controls_ui(ui, &mut commands));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        // Panels start in proportion to the window, so a laptop's 1024x700 leaves the
+        // canvas room enough to draw nodes at a readable size.
+        let window = ctx.content_rect().size();
         egui::Panel::bottom("plots")
             .resizable(true)
-            .default_size(250.0)
+            .default_size((window.y * 0.3).clamp(160.0, 320.0))
             .show(ui, |ui| self.plots_ui(ui, &mut commands));
         egui::Panel::left("palette")
             .resizable(false)
@@ -220,15 +223,19 @@ impl Lab {
             .show(ui, |ui| self.palette_ui(ui, &mut commands));
         egui::Panel::right("inspector")
             .resizable(true)
-            .default_size(330.0)
+            .default_size((window.x * 0.24).clamp(240.0, 360.0))
             .show(ui, |ui| {
-                if let Some(edit) =
-                    inspector::ui(ui, &self.doc, &self.canvas.selection, &self.problems)
-                {
-                    commands.push(LabCommand::Edit(edit));
-                }
-                ui.separator();
-                self.faults_ui(ui, &mut commands);
+                // One scroll area for the inspector and the fault timeline: a small window
+                // scrolls them instead of cutting them off.
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    if let Some(edit) =
+                        inspector::ui(ui, &self.doc, &self.canvas.selection, &self.problems)
+                    {
+                        commands.push(LabCommand::Edit(edit));
+                    }
+                    ui.separator();
+                    self.faults_ui(ui, &mut commands);
+                });
             });
         egui::CentralPanel::no_frame().show(ui, |ui| {
             let snapshot = self.snapshot.clone();

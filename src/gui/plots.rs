@@ -133,6 +133,17 @@ impl Plots {
             other: self.compare.done().map(|o| &o.series),
             faults: &self.faults,
         };
+        let plotted = !matches!(self.tab, Tab::Report | Tab::Trace);
+        if plotted && lines.points.len() < 2 && lines.other.is_none() {
+            // No axes with made-up ranges before the run has data (a line needs two
+            // points); the panel keeps its height.
+            ui.add_space(12.0);
+            ui.label(
+                egui::RichText::new("Press Run: the plots fill as the simulation runs.").weak(),
+            );
+            ui.allocate_space(ui.available_size());
+            return export;
+        }
         match self.tab {
             Tab::Throughput => throughput_ui(ui, &lines),
             Tab::Latency => latency_ui(ui, &lines),

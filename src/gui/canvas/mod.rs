@@ -145,7 +145,8 @@ impl Canvas {
         (at, anchor.map(|n| n.id().to_string()))
     }
 
-    /// Widens the view to take in nodes `ids` (just added) when they are outside it.
+    /// Widens the view to take in nodes `ids` (just added) that are out of sight (a node
+    /// dropped on the canvas is where the user put it, and stays there).
     pub fn reveal(&mut self, doc: &Document, ids: &[String]) {
         if !self.scene_rect.is_positive() {
             return;
@@ -156,9 +157,8 @@ impl Canvas {
             .iter()
             .filter(|n| ids.iter().any(|id| id == n.id()))
         {
-            let wanted = node_rect(node).expand(60.0);
-            if !self.scene_rect.contains_rect(wanted) {
-                self.scene_rect = self.scene_rect.union(wanted);
+            if !self.scene_rect.intersects(node_rect(node)) {
+                self.scene_rect = self.scene_rect.union(node_rect(node).expand(60.0));
             }
         }
     }

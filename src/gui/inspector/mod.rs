@@ -67,7 +67,7 @@ pub fn ui(
     problems: &[Problem],
 ) -> Option<Edit> {
     let mut edit = None;
-    egui::ScrollArea::vertical().show(ui, |ui| {
+    ui.vertical(|ui| {
         if let [id] = selection.nodes.iter().collect::<Vec<_>>()[..]
             && selection.edges.is_empty()
             && let Some(index) = doc.node_index(id)
