@@ -101,4 +101,18 @@ fn a_topic_shows_its_partitions_owners_and_the_groups_rebalance() {
     let first = points.first().map_or(0, |p| p.rebalances);
     let last = points.last().map_or(0, |p| p.rebalances);
     assert_eq!((first, last), (0, 1));
+
+    // The lag plot picks a group, then one of its partitions.
+    harness.get_by_label("Consumer lag").click();
+    harness.run_steps(2);
+    harness.get_by_value("every group").click();
+    harness.run_steps(2);
+    harness.get_by_label("events-log/workers").click();
+    harness.run_steps(2);
+    harness.get_by_value("every partition").click();
+    harness.run_steps(2);
+    harness.get_by_label("p2").click();
+    harness.run_steps(2);
+    let pick = lab(&harness).plots.lag_pick.clone();
+    assert_eq!(pick, (Some("events-log/workers".to_string()), Some(2)));
 }

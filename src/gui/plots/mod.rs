@@ -1,0 +1,285 @@
+//! The dock of live plots, sharing the simulated-time axis, and the report panel:
+//! `figures.rs` draws each plot, `report.rs` the Report tab.
+
+use eframe::egui;
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use self::figures::{depth_ui, failures_ui, lag_ui, latency_ui, throughput_ui};
+pub use self::report::Export;
+use self::report::report_ui;
+use super::experiments::{Compare, Replicate};
+use super::runner::Point;
+use crate::report::Report;
+use crate::report::series::{NodeSeries, Series};
+
+mod figures;
+mod report;
+
+/// Which plot the dock shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    Throughput,
+    Latency,
+    Depth,
+    Lag,
+    Failures,
+    Trace,
+    Report,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 7] = [
+        Tab::Throughput,
+        Tab::Latency,
+        Tab::Depth,
+        Tab::Lag,
+        Tab::Failures,
+        Tab::Trace,
+        Tab::Report,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Throughput => "Throughput",
+            Tab::Latency => "Latency",
+            Tab::Depth => "Queue depth",
+            Tab::Lag => "Consumer lag",
+            Tab::Failures => "Failures",
+            Tab::Trace => "Message trace",
+            Tab::Report => "Report",
+        }
+    }
+}
+
+/// The time series received so far for the current run.
+#[derive(Default)]
+pub struct Plots {
+    pub tab: Tab,
+    pub points: Vec<Point>,
+    /// Replications of the open scenario, shown in the Report tab.
+    pub replicate: Replicate,
+    /// Another design run to its end: its lines overlaid (dashed), its report beside.
+    pub compare: Compare,
+    /// Show only the last `window_s` seconds of simulated time.
+    pub rolling: bool,
+    pub window_s: f64,
+    /// The Failures tab draws each node's own counts instead of the run's.
+    pub failures_per_node: bool,
+    /// When each fault of the run begins (seconds) and what it is: a marker on every plot.
+    pub faults: Vec<(f64, String)>,
+    /// The Consumer lag tab's picker: one group (`topic/group`) or all, and one partition
+    /// or all of them.
+    pub lag_pick: (Option<String>, Option<usize>),
+}
+
+impl Plots {
+    pub fn new() -> Self {
+        Self {
+            window_s: 30.0,
+            ..Default::default()
+        }
+    }
+
+    /// Takes new points; points of an earlier run are dropped.
+    pub fn extend(&mut self, points: Vec<Point>) {
+        for point in points {
+            if self
+                .points
+                .last()
+                .is_some_and(|last| last.load != point.load)
+            {
+                self.points.clear();
+            }
+            self.points.push(point);
+        }
+    }
+
+    fn visible(&self) -> &[Point] {
+        let Some(last) = self.points.last() else {
+            return &[];
+        };
+        if !self.rolling {
+            return &self.points;
+        }
+        let from = last.time_s - self.window_s;
+        let start = self.points.partition_point(|p| p.time_s < from);
+        &self.points[start..]
+    }
+
+    /// The dock; `trace_ui` draws the message-trace tab.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        report: Option<&Report>,
+        scenario: Option<&crate::scenario::Scenario>,
+        trace_ui: impl FnOnce(&mut egui::Ui),
+    ) -> Option<Export> {
+        let mut export = None;
+        self.compare.poll();
+        ui.horizontal(|ui| {
+            for tab in Tab::ALL {
+                ui.selectable_value(&mut self.tab, tab, tab.label());
+            }
+            ui.separator();
+            ui.checkbox(&mut self.rolling, "rolling window")
+                .on_hover_text(
+                    "Show only the last seconds of simulated time instead of the whole run",
+                );
+            if self.rolling {
+                ui.add(
+                    egui::DragValue::new(&mut self.window_s)
+                        .range(1.0..=3600.0)
+                        .suffix(" s"),
+                );
+            }
+        });
+        let mut per_node = self.failures_per_node;
+        let mut pick = self.lag_pick.clone();
+        let lines = Lines {
+            points: self.visible(),
+            other: self.compare.done().map(|o| &o.series),
+            faults: &self.faults,
+        };
+        let plotted = !matches!(self.tab, Tab::Report | Tab::Trace);
+        if plotted && lines.points.len() < 2 && lines.other.is_none() {
+            // No axes with made-up ranges before the run has data (a line needs two
+            // points); the panel keeps its height.
+            ui.add_space(12.0);
+            ui.label(
+                egui::RichText::new("Press Run: the plots fill as the simulation runs.").weak(),
+            );
+            ui.allocate_space(ui.available_size());
+            return export;
+        }
+        match self.tab {
+            Tab::Throughput => throughput_ui(ui, &lines),
+            Tab::Latency => latency_ui(ui, &lines),
+            Tab::Depth => depth_ui(ui, &lines),
+            Tab::Lag => lag_ui(ui, &lines, &mut pick),
+            Tab::Failures => failures_ui(ui, &lines, &mut per_node),
+            Tab::Report => {
+                export = report_ui(ui, report, &mut self.replicate, &self.compare, scenario)
+            }
+            Tab::Trace => trace_ui(ui),
+        }
+        self.failures_per_node = per_node;
+        self.lag_pick = pick;
+        export
+    }
+}
+
+/// The live run's points and the compared design's series, as plot lines.
+struct Lines<'a> {
+    points: &'a [Point],
+    /// The compared design's series, drawn dashed and named with a "(B)".
+    other: Option<&'a Series>,
+    faults: &'a [(f64, String)],
+}
+
+impl Lines<'_> {
+    /// The live line of figure `f`; each figure has one colour.
+    fn line(&self, name: &str, f: &dyn Fn(&Point) -> Option<f64>) -> Line<'_> {
+        Line::new(
+            name.to_string(),
+            self.points
+                .iter()
+                .filter_map(|p| Some([p.time_s, f(p)?]))
+                .collect::<PlotPoints<'_>>(),
+        )
+        .color(colour(name))
+    }
+
+    /// The compared design's line for `column`, dashed, in the same colour as its twin.
+    fn overlay(&self, name: &str, column: &[f64]) -> Line<'_> {
+        let times = self.other.map_or(&[][..], |s| s.time_s.as_slice());
+        Line::new(
+            format!("{name} (B)"),
+            times
+                .iter()
+                .zip(column)
+                .map(|(t, v)| [*t, *v])
+                .collect::<PlotPoints<'_>>(),
+        )
+        .color(colour(name))
+        .style(egui_plot::LineStyle::dashed_loose())
+    }
+
+    /// A dashed vertical line where each fault began and where each rebalance did, once
+    /// the run has reached it (a scheduled fault is not drawn ahead of its time).
+    fn markers(&self, p: &mut egui_plot::PlotUi<'_>) {
+        let dashed = egui_plot::LineStyle::dashed_dense();
+        let reached = self.points.last().map_or(f64::NEG_INFINITY, |p| p.time_s);
+        for (at, what) in self.faults.iter().filter(|(at, _)| *at <= reached) {
+            p.vline(
+                egui_plot::VLine::new(format!("fault: {what}"), *at)
+                    .color(egui::Color32::from_rgb(0xe0, 0x40, 0x40))
+                    .style(dashed),
+            );
+        }
+        for pair in self.points.windows(2) {
+            if pair[1].rebalances > pair[0].rebalances {
+                p.vline(
+                    egui_plot::VLine::new("rebalance", pair[1].time_s)
+                        .color(egui::Color32::from_rgb(0xf0, 0xa8, 0x30))
+                        .style(dashed),
+                );
+            }
+        }
+    }
+
+    /// The compared design's nodes.
+    fn other_nodes(&self) -> &[NodeSeries] {
+        self.other.map_or(&[][..], |s| s.nodes.as_slice())
+    }
+}
+
+/// A plot on the shared simulated-time axis.
+fn plot(id: &str, y: &str) -> Plot<'static> {
+    Plot::new(id)
+        .legend(Legend::default().follow_insertion_order(true))
+        .x_axis_label("simulated time (s)")
+        .y_axis_label(y.to_string())
+        .link_axis(egui::Id::unique("time-axis"), [true, false])
+        .link_cursor(egui::Id::unique("time-axis"), [true, false])
+        .allow_scroll(false)
+}
+
+/// A line's colour, from its name, so that a design and the one compared with it draw the
+/// same figure in the same colour (a topic's summed lag takes its groups' total's).
+fn colour(name: &str) -> egui::Color32 {
+    const PALETTE: [egui::Color32; 8] = [
+        egui::Color32::from_rgb(0x4e, 0x9a, 0xf0),
+        egui::Color32::from_rgb(0xf0, 0x8a, 0x3c),
+        egui::Color32::from_rgb(0x5c, 0xc8, 0x6e),
+        egui::Color32::from_rgb(0xe0, 0x5a, 0x6a),
+        egui::Color32::from_rgb(0xb0, 0x84, 0xf0),
+        egui::Color32::from_rgb(0xe8, 0xd0, 0x4a),
+        egui::Color32::from_rgb(0x4a, 0xd0, 0xd0),
+        egui::Color32::from_rgb(0xd0, 0xd0, 0xd0),
+    ];
+    // The usual figures get colours far apart; others one from a hash of the name.
+    let known = [
+        ("p50", 0),
+        ("p95", 1),
+        ("p99", 3),
+        ("produced", 0),
+        ("copies", 5),
+        ("processed", 2),
+    ];
+    if let Some(&(_, i)) = known.iter().find(|(prefix, _)| name.starts_with(prefix)) {
+        return PALETTE[i];
+    }
+    // FNV-1a: stable across runs and platforms.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    PALETTE[(hash % PALETTE.len() as u64) as usize]
+}
+
+fn names(all: impl Iterator<Item = String>) -> Vec<String> {
+    let mut names: Vec<String> = all.collect();
+    names.sort();
+    names.dedup();
+    names
+}
