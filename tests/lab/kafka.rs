@@ -115,4 +115,10 @@ fn a_topic_shows_its_partitions_owners_and_the_groups_rebalance() {
     harness.run_steps(2);
     let pick = lab(&harness).plots.lag_pick.clone();
     assert_eq!(pick, (Some("events-log/workers".to_string()), Some(2)));
+
+    // The Report tab lists the group's members, rebalances and partitions.
+    harness.get_by_label("Report").click();
+    harness.run_steps(3);
+    harness.get_by_label("events-log / workers: members worker-a, worker-b, worker-c; 1 rebalance");
+    harness.get_by_label("committed");
 }

@@ -4,7 +4,7 @@
 use eframe::egui;
 
 use super::{Compare, Replicate};
-use crate::report::Report;
+use crate::report::{NodeDetail, Report};
 
 /// A request to save the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +75,60 @@ pub(super) fn report_ui(
             }
             None => monospace(ui, report.to_table()),
         }
+        partitions_ui(ui, report);
     });
     export
+}
+
+/// Each topic's groups, partition by partition: the log-end and committed offsets, the
+/// lag at the end, on average and at most, with the members and the rebalances.
+fn partitions_ui(ui: &mut egui::Ui, report: &Report) {
+    for node in &report.nodes {
+        let NodeDetail::Topic {
+            partitions, groups, ..
+        } = &node.detail
+        else {
+            continue;
+        };
+        for group in groups {
+            ui.separator();
+            let rebalances = match group.rebalances {
+                1 => "1 rebalance".to_string(),
+                n => format!("{n} rebalances"),
+            };
+            ui.strong(format!(
+                "{} / {}: members {}; {rebalances}",
+                node.id,
+                group.group,
+                group.members.join(", ")
+            ));
+            egui::Grid::new(("partitions", node.id.as_str(), group.group.as_str()))
+                .striped(true)
+                .show(ui, |ui| {
+                    for title in [
+                        "partition",
+                        "log-end",
+                        "committed",
+                        "lag",
+                        "mean lag",
+                        "max lag",
+                    ] {
+                        ui.strong(title);
+                    }
+                    ui.end_row();
+                    for (p, partition) in partitions.iter().enumerate() {
+                        let lag = group.lag_per_partition.get(p).copied().unwrap_or(0);
+                        let mean = group.mean_lag_per_partition.get(p).copied().unwrap_or(0.0);
+                        let max = group.max_lag_per_partition.get(p).copied().unwrap_or(0);
+                        ui.monospace(format!("p{}", partition.partition));
+                        ui.monospace(partition.end_offset.to_string());
+                        ui.monospace(partition.end_offset.saturating_sub(lag).to_string());
+                        ui.monospace(lag.to_string());
+                        ui.monospace(format!("{mean:.1}"));
+                        ui.monospace(max.to_string());
+                        ui.end_row();
+                    }
+                });
+        }
+    }
 }
