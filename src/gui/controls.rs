@@ -86,7 +86,12 @@ impl Lab {
             } else {
                 "paused"
             };
-            let rate = s.events_per_s;
+            // A rate only while it runs: a paused or finished run does no events.
+            let rate = if s.playing && !s.finished {
+                s.events_per_s
+            } else {
+                0.0
+            };
             let rate = if rate >= 1e6 {
                 format!("{:.2} M", rate / 1e6)
             } else if rate >= 1e3 {

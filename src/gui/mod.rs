@@ -134,6 +134,9 @@ pub struct Lab {
     pub flat_out: bool,
     /// A message for the status bar (an error, a refusal, a saved file).
     pub status: Option<(String, bool)>,
+    /// The status message on show and since when: news goes after a while, an error stays
+    /// until another message replaces it.
+    status_shown: Option<(String, std::time::Instant)>,
     /// A file that failed to load: the loader's error, shown until dismissed.
     pub load_error: Option<String>,
     confirm: Option<Discard>,
@@ -144,6 +147,9 @@ pub struct Lab {
     /// To wake the UI from background work (replications, a design to compare with).
     ctx: egui::Context,
 }
+
+/// How long a status message that is not an error stays in the status bar.
+const STATUS_NEWS: std::time::Duration = std::time::Duration::from_secs(8);
 
 impl Lab {
     /// A lab on the default example. `native_dialogs`: whether to try the system's file
@@ -181,6 +187,7 @@ impl Lab {
             speed: 1.0,
             flat_out: false,
             status: None,
+            status_shown: None,
             load_error: None,
             confirm: None,
             after_save: None,
@@ -204,6 +211,7 @@ impl Lab {
             commands.push(LabCommand::PathChosen(purpose, path));
         }
         self.files_dropped(&ctx, &mut commands);
+        self.expire_status(&ctx);
         self.window_title(&ctx);
         self.close_requested(&ctx);
 
@@ -255,6 +263,35 @@ impl Lab {
         }
         if let Some(refusal) = self.canvas.refusal.take() {
             self.status = Some((format!("Not connected: {refusal}"), true));
+        }
+    }
+
+    /// Clears a status message that is news, not an error, once it has been on show for
+    /// [`STATUS_NEWS`], so the status bar never tells of something long past.
+    fn expire_status(&mut self, ctx: &egui::Context) {
+        if self.expire_status_at(std::time::Instant::now()) {
+            ctx.request_repaint_after(STATUS_NEWS);
+        }
+    }
+
+    /// [`Lab::expire_status`] at `now`; true when a message of news has just been put up.
+    fn expire_status_at(&mut self, now: std::time::Instant) -> bool {
+        let Some((message, bad)) = &self.status else {
+            self.status_shown = None;
+            return false;
+        };
+        match &self.status_shown {
+            Some((shown, since)) if shown == message => {
+                if !bad && now.duration_since(*since) >= STATUS_NEWS {
+                    self.status = None;
+                    self.status_shown = None;
+                }
+                false
+            }
+            _ => {
+                self.status_shown = Some((message.clone(), now));
+                !bad
+            }
         }
     }
 
@@ -311,6 +348,34 @@ impl Lab {
         let scenario = self.loaded.as_ref().map(|(_, s)| s);
         if let Some(export) = self.plots.ui(ui, report.as_deref(), scenario, trace) {
             commands.push(LabCommand::ExportReport(export));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    /// News leaves the status bar after a while; an error stays until replaced.
+    #[test]
+    fn status_news_goes_stale_and_is_cleared_but_errors_stay() {
+        let mut lab = super::Lab::new(eframe::egui::Context::default(), false).unwrap();
+        let start = Instant::now();
+        let cases = [
+            ("Saved demo.ron", false, None),
+            ("Could not save", true, Some("Could not save")),
+        ];
+        for (message, bad, after) in cases {
+            lab.status = Some((message.to_string(), bad));
+            lab.expire_status_at(start);
+            lab.expire_status_at(start + Duration::from_secs(2));
+            assert!(lab.status.is_some(), "{message}: still news after 2 s");
+            lab.expire_status_at(start + super::STATUS_NEWS + Duration::from_secs(1));
+            assert_eq!(
+                lab.status.as_ref().map(|(m, _)| m.as_str()),
+                after,
+                "{message}"
+            );
         }
     }
 }
