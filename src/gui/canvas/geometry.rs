@@ -66,17 +66,49 @@ pub(super) fn edge_curve(doc: &Document, edge: &RawEdge) -> Option<[Pos2; 4]> {
     Some(curve(out_port(node_rect(from)), in_port(node_rect(to))))
 }
 
-/// The rectangle around every node, with a margin: what Fit to view shows.
+/// The rectangle around every node, with a margin (more below, for the badges and
+/// captions under the nodes): what Fit to view shows.
 pub(super) fn bounds(doc: &Document) -> Rect {
     let mut bounds = Rect::NOTHING;
     for node in &doc.raw.nodes {
         bounds = bounds.union(node_rect(node));
     }
     if bounds.is_positive() {
-        bounds.expand(60.0)
+        Rect::from_min_max(
+            bounds.min - Vec2::splat(24.0),
+            bounds.max + Vec2::new(24.0, 70.0),
+        )
     } else {
         Rect::from_center_size(Pos2::ZERO, Vec2::new(800.0, 500.0))
     }
+}
+
+/// The least zoom Fit to view uses, so node text stays readable (the id at 14 points
+/// draws at 11 or more): a graph wider than that shows from its left, where the flow
+/// starts, and the rest is a pan away.
+pub(super) const MIN_FIT_ZOOM: f32 = 0.8;
+
+/// What Fit to view shows of `bounds` in a view of `size` points.
+pub(super) fn fit(bounds: Rect, size: Vec2) -> Rect {
+    if size.x <= 0.0 || size.y <= 0.0 {
+        return bounds;
+    }
+    let zoom = (size.x / bounds.width()).min(size.y / bounds.height());
+    if zoom >= MIN_FIT_ZOOM {
+        return bounds;
+    }
+    let shown = size / MIN_FIT_ZOOM;
+    // Centred along an axis the graph fits in; from its left or top along one it does not.
+    let start = |low: f32, centre: f32, graph: f32, view: f32| {
+        if view >= graph {
+            centre - view / 2.0
+        } else {
+            low
+        }
+    };
+    let left = start(bounds.left(), bounds.center().x, bounds.width(), shown.x);
+    let top = start(bounds.top(), bounds.center().y, bounds.height(), shown.y);
+    Rect::from_min_size(Pos2::new(left, top), shown)
 }
 
 /// The edge whose curve passes within 8 points of `p`, the nearest if several.
@@ -200,6 +232,26 @@ mod tests {
             for n in &doc.raw.nodes {
                 assert!(!node_rect(n).intersects(Rect::from_center_size(got, NODE_SIZE)));
             }
+        }
+    }
+
+    #[test]
+    fn fit_to_view_never_zooms_out_below_readable() {
+        let graph = Rect::from_min_size(Pos2::new(0.0, 0.0), Vec2::new(1000.0, 300.0));
+        let cases = [
+            // Room enough: the whole graph.
+            (Vec2::new(1200.0, 600.0), graph),
+            // Too narrow: from the left, at the least zoom, centred vertically.
+            (
+                Vec2::new(400.0, 400.0),
+                Rect::from_min_size(Pos2::new(0.0, -100.0), Vec2::new(500.0, 500.0)),
+            ),
+        ];
+        for (view, shown) in cases {
+            let got = fit(graph, view);
+            assert_eq!(got, shown, "{view:?}");
+            let zoom = (view.x / got.width()).min(view.y / got.height());
+            assert!(zoom >= MIN_FIT_ZOOM - 1e-6, "{view:?}: {zoom}");
         }
     }
 

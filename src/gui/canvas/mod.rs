@@ -177,7 +177,7 @@ impl Canvas {
         commands: &mut Vec<LabCommand>,
     ) {
         if self.fit_requested || !self.scene_rect.is_positive() {
-            self.scene_rect = bounds(doc);
+            self.scene_rect = geometry::fit(bounds(doc), ui.available_size());
             self.fit_requested = false;
         }
         let scene = egui::Scene::new().zoom_range(0.1..=2.0).drag_pan_buttons(
