@@ -57,6 +57,11 @@ pub enum LabCommand {
     AutoLayout,
     ToggleSnapToGrid,
     ToggleConnectNew,
+    /// The whole window larger, smaller, or as the system has it (egui also reads
+    /// Ctrl+Plus, Ctrl+Minus and Ctrl+0 itself).
+    ZoomIn,
+    ZoomOut,
+    ZoomReset,
     // Run
     TogglePlayPause,
     Step,
@@ -206,6 +211,9 @@ impl LabCommand {
             LabCommand::AutoLayout => "Auto-layout",
             LabCommand::ToggleSnapToGrid => "Snap to grid",
             LabCommand::ToggleConnectNew => "Connect from the selection",
+            LabCommand::ZoomIn => "Zoom in (Ctrl +)",
+            LabCommand::ZoomOut => "Zoom out (Ctrl -)",
+            LabCommand::ZoomReset => "Actual size (Ctrl 0)",
             LabCommand::TogglePlayPause => "Run / Pause",
             LabCommand::Step => "Step",
             LabCommand::Reset => "Reset",
@@ -263,6 +271,11 @@ impl LabCommand {
                 "A node added from the palette is connected from the selected node, when \
                  their kinds allow it"
             }
+            LabCommand::ZoomIn => {
+                "Everything larger: text, panels, canvas (for a big screen or a projector)"
+            }
+            LabCommand::ZoomOut => "Everything smaller",
+            LabCommand::ZoomReset => "Back to the system's scale",
             LabCommand::TogglePlayPause => "Run or pause the simulation",
             LabCommand::Step => "Execute one engine event",
             LabCommand::Reset => "Back to time zero with the scenario as it is now",
@@ -376,6 +389,9 @@ impl Lab {
             LabCommand::AutoLayout => self.auto_layout(),
             LabCommand::ToggleSnapToGrid => self.canvas.snap = !self.canvas.snap,
             LabCommand::ToggleConnectNew => self.canvas.connect_new = !self.canvas.connect_new,
+            LabCommand::ZoomIn => egui::gui_zoom::zoom_in(&self.ctx),
+            LabCommand::ZoomOut => egui::gui_zoom::zoom_out(&self.ctx),
+            LabCommand::ZoomReset => self.ctx.set_zoom_factor(1.0),
             LabCommand::TogglePlayPause if self.snapshot.playing => self.pause(),
             LabCommand::TogglePlayPause => self.play(),
             LabCommand::Step => self.step(),

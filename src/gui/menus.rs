@@ -33,7 +33,14 @@ const EDIT: Groups = &[
     &[LabCommand::SelectAll, LabCommand::SelectNone],
 ];
 
-const VIEW: Groups = &[&[LabCommand::FitToView, LabCommand::AutoLayout]];
+const VIEW: Groups = &[
+    &[LabCommand::FitToView, LabCommand::AutoLayout],
+    &[
+        LabCommand::ZoomIn,
+        LabCommand::ZoomOut,
+        LabCommand::ZoomReset,
+    ],
+];
 
 impl Lab {
     pub(super) fn menu_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {

@@ -325,3 +325,22 @@ fn an_architect_draws_a_pipeline_from_scratch_and_runs_it() {
         Some(format!("done {}", report.totals.processed))
     );
 }
+
+/// View > Zoom scales the whole window (text, panels, canvas), for a big screen or a
+/// projector, and Actual size puts it back.
+#[test]
+fn the_whole_window_zooms_from_the_view_menu() {
+    let mut harness = harness();
+    for (item, zoom) in [
+        ("Zoom in (Ctrl +)", 1.1),
+        ("Zoom in (Ctrl +)", 1.2),
+        ("Actual size (Ctrl 0)", 1.0),
+    ] {
+        harness.get_by_label("View").click();
+        harness.run_steps(2);
+        harness.get_by_label(item).click();
+        harness.run_steps(2);
+        let got = harness.ctx.zoom_factor();
+        assert!((got - zoom).abs() < 1e-3, "{item}: {got}");
+    }
+}
