@@ -168,10 +168,7 @@ fn an_edge_is_selected_on_its_curve_and_scheduled_faults_can_be_removed() {
 #[test]
 fn a_new_scenario_cannot_run_until_its_problems_are_fixed() {
     let mut harness = harness();
-    harness.get_by_label("File").click();
-    harness.run_steps(3);
-    harness.get_by_label("New").click();
-    harness.run_steps(3);
+    choose(&mut harness, &["File", "New"]);
     assert!(lab(&harness).doc.raw.nodes.is_empty());
     harness.get_by_label("Producer").click();
     harness.run_steps(2);
@@ -280,10 +277,7 @@ fn a_queue_consumers_inspector_has_no_kafka_fields() {
 #[test]
 fn an_architect_draws_a_pipeline_from_scratch_and_runs_it() {
     let mut harness = harness();
-    harness.get_by_label("File").click();
-    harness.run_steps(3);
-    harness.get_by_label("New").click();
-    harness.run_steps(3);
+    choose(&mut harness, &["File", "New"]);
     for kind in ["Producer", "Queue", "Consumer"] {
         harness
             .get_by_role_and_label(egui::accesskit::Role::Button, kind)

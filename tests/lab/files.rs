@@ -150,14 +150,7 @@ fn the_unsaved_changes_prompt_offers_save_and_then_goes_on() {
     // A Save As given up leaves the work as it is, and nothing goes on.
     harness.get_by_label("Producer").click();
     harness.run_steps(2);
-    harness.get_by_label("File").click();
-    harness.run_steps(3);
-    harness.get_by_label("New").click();
-    harness.run_steps(3);
-    harness.get_by_label("Save").click();
-    harness.run_steps(3);
-    harness.get_by_label("Cancel").click();
-    harness.run_steps(3);
+    choose(&mut harness, &["File", "New", "Save", "Cancel"]);
     assert_eq!(lab(&harness).doc.raw.nodes.len(), 1, "the work stays");
     assert!(lab(&harness).doc.is_dirty());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -167,12 +160,7 @@ fn the_unsaved_changes_prompt_offers_save_and_then_goes_on() {
 fn every_built_in_example_opens_from_the_menu() {
     let mut harness = harness();
     for (name, _) in evlab::examples::EXAMPLES {
-        harness.get_by_label("File").click();
-        harness.run_steps(3);
-        harness.get_by_label("Open Example").hover();
-        harness.run_steps(3);
-        harness.get_by_label(name).click();
-        harness.run_steps(3);
+        open_example(&mut harness, name);
         let lab = lab(&harness);
         assert_eq!(lab.doc.raw.name, *name);
         assert!(lab.problems.is_empty(), "{name}: {:?}", lab.problems);

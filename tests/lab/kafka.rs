@@ -19,13 +19,9 @@ fn texts(harness: &LabHarness, part: &str) -> Vec<String> {
         .collect()
 }
 
-fn open_example(harness: &mut LabHarness, name: &str) {
-    harness.get_by_label("File").click();
-    harness.run_steps(3);
-    harness.get_by_label("Open Example").hover();
-    harness.run_steps(3);
-    harness.get_by_label(name).click();
-    harness.run_steps(3);
+/// Opens `name` and waits for its first snapshot with the topic's lanes.
+fn open_topic_example(harness: &mut LabHarness, name: &str) {
+    open_example(harness, name);
     until(harness, |lab| {
         lab.doc.raw.name == name && lab.snapshot.nodes.iter().any(|n| n.lanes.is_some())
     });
@@ -35,7 +31,7 @@ fn open_example(harness: &mut LabHarness, name: &str) {
 #[test]
 fn a_topic_shows_its_partitions_owners_and_the_groups_rebalance() {
     let mut harness = harness();
-    open_example(&mut harness, "rebalance");
+    open_topic_example(&mut harness, "rebalance");
     // Six lanes, each owned by one of the three members; each member says what it owns.
     for p in 0..6 {
         let lane = texts(&harness, &format!("events-log p{p}: log-end"));
@@ -103,16 +99,13 @@ fn a_topic_shows_its_partitions_owners_and_the_groups_rebalance() {
     assert_eq!((first, last), (0, 1));
 
     // The lag plot picks a group, then one of its partitions.
-    harness.get_by_label("Consumer lag").click();
-    harness.run_steps(2);
+    choose(&mut harness, &["Consumer lag"]);
     harness.get_by_value("every group").click();
     harness.run_steps(2);
-    harness.get_by_label("events-log/workers").click();
-    harness.run_steps(2);
+    choose(&mut harness, &["events-log/workers"]);
     harness.get_by_value("every partition").click();
     harness.run_steps(2);
-    harness.get_by_label("p2").click();
-    harness.run_steps(2);
+    choose(&mut harness, &["p2"]);
     let pick = lab(&harness).plots.lag_pick.clone();
     assert_eq!(pick, (Some("events-log/workers".to_string()), Some(2)));
 

@@ -64,6 +64,25 @@ pub fn until(harness: &mut LabHarness, what: impl Fn(&Lab) -> bool) {
     }
 }
 
+/// Clicks the widgets labelled `path` one after the other, a few frames apart (a menu,
+/// its item, a dialog's button): `choose(&mut harness, &["File", "New"])`.
+pub fn choose(harness: &mut LabHarness, path: &[&str]) {
+    for label in path {
+        harness.get_by_label(label).click();
+        harness.run_steps(3);
+    }
+}
+
+/// Opens built-in example `name` from File > Open Example.
+pub fn open_example(harness: &mut LabHarness, name: &str) {
+    harness.get_by_label("File").click();
+    harness.run_steps(3);
+    harness.get_by_label("Open Example").hover();
+    harness.run_steps(3);
+    harness.get_by_label(name).click();
+    harness.run_steps(3);
+}
+
 /// Where node `id` is on the screen. (The accessibility tree has nodes in canvas
 /// coordinates: the canvas is a transformed layer.)
 pub fn node(harness: &LabHarness, id: &str) -> egui::Rect {
