@@ -81,6 +81,11 @@ fn each_consumer_says_its_guarantee_and_shows_what_its_crashes_cost() {
     assert_eq!(of("alo-worker"), Some(alo));
     assert_eq!(of("orders"), None, "a producer has no consequences");
 
+    // The Report tab splits the same figures per node.
+    choose(&mut harness, &["Report"]);
+    harness.get_by_label_contains("Per node: where copies were lost");
+    harness.get_by_label(&amo.lost.to_string());
+
     // Each queue's backlog is a label too (and a fill inside its box).
     assert_eq!(labels(&harness, "amo: ", " unacked").len(), 1);
     assert_eq!(labels(&harness, "alo: ", " unacked").len(), 1);

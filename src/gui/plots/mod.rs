@@ -159,7 +159,15 @@ impl Plots {
             Tab::Lag => lag_ui(ui, &lines, &mut pick),
             Tab::Failures => failures_ui(ui, &lines, &mut per_node),
             Tab::Report => {
-                export = report_ui(ui, report, &mut self.replicate, &self.compare, scenario)
+                let nodes = self.points.last().map_or(&[][..], |p| p.nodes.as_slice());
+                export = report_ui(
+                    ui,
+                    report,
+                    nodes,
+                    &mut self.replicate,
+                    &self.compare,
+                    scenario,
+                )
             }
             Tab::Trace => trace_ui(ui),
         }

@@ -4,6 +4,7 @@
 use eframe::egui;
 
 use super::{Compare, Replicate};
+use crate::report::status::Consequences;
 use crate::report::{NodeDetail, Report};
 
 /// A request to save the report.
@@ -16,6 +17,7 @@ pub enum Export {
 pub(super) fn report_ui(
     ui: &mut egui::Ui,
     report: Option<&Report>,
+    nodes: &[(String, Consequences)],
     replicate: &mut Replicate,
     compare: &Compare,
     scenario: Option<&crate::scenario::Scenario>,
@@ -75,9 +77,35 @@ pub(super) fn report_ui(
             }
             None => monospace(ui, report.to_table()),
         }
+        consequences_ui(ui, nodes);
         partitions_ui(ui, report);
     });
     export
+}
+
+/// The report split per node: what each consumer and queue lost, processed twice,
+/// dead-lettered or reordered (the pills on the canvas), as of the last sample.
+fn consequences_ui(ui: &mut egui::Ui, nodes: &[(String, Consequences)]) {
+    if nodes.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.strong("Per node: where copies were lost, processed twice, dead-lettered or reordered");
+    egui::Grid::new("consequences per node")
+        .striped(true)
+        .show(ui, |ui| {
+            for title in ["node", "lost", "duplicates", "dead-lettered", "reordered"] {
+                ui.strong(title);
+            }
+            ui.end_row();
+            for (id, c) in nodes {
+                ui.monospace(id);
+                for figure in [c.lost, c.duplicates, c.dead_lettered, c.reordered] {
+                    ui.monospace(figure.to_string());
+                }
+                ui.end_row();
+            }
+        });
 }
 
 /// Each topic's groups, partition by partition: the log-end and committed offsets, the
