@@ -39,10 +39,22 @@ pub fn assignment_caption(a: &Assignment) -> (String, Color32) {
     (format!("{owned} of {}", a.group), member_colour(a.member))
 }
 
-/// A member's line inside its box: its group and partitions ("workers: p0, p3"), in its
+/// Partitions named inside a member's box; more are counted ("+29"), and the caption in
+/// the accessibility tree names them all.
+const IN_BOX: usize = 4;
+
+/// A member's line inside its box: its group and partitions ("workers: p0 p3"), in its
 /// colour.
 pub fn in_box(a: &Assignment) -> (String, Color32) {
-    let owned: Vec<String> = a.partitions.iter().map(|p| format!("p{p}")).collect();
+    let mut owned: Vec<String> = a
+        .partitions
+        .iter()
+        .take(IN_BOX)
+        .map(|p| format!("p{p}"))
+        .collect();
+    if a.partitions.len() > IN_BOX {
+        owned.push(format!("+{}", a.partitions.len() - IN_BOX));
+    }
     let owned = if owned.is_empty() {
         "no partition".to_string()
     } else {
@@ -143,5 +155,33 @@ pub fn draw(
             small,
             Color32::from_gray(170),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_members_box_names_a_few_partitions_and_counts_the_rest() {
+        let cases: [(&[u32], &str, &str); 3] = [
+            (&[], "g: no partition", "owns no partition of g"),
+            (&[0, 3], "g: p0 p3", "owns p0, p3 of g"),
+            (
+                &[0, 1, 2, 3, 4, 5],
+                "g: p0 p1 p2 p3 +2",
+                "owns p0, p1, p2, p3, p4, p5 of g",
+            ),
+        ];
+        for (partitions, inside, caption) in cases {
+            let a = Assignment {
+                topic: "t".into(),
+                group: "g".into(),
+                member: 0,
+                partitions: partitions.to_vec(),
+            };
+            assert_eq!(in_box(&a).0, inside);
+            assert_eq!(assignment_caption(&a).0, caption);
+        }
     }
 }
