@@ -237,6 +237,17 @@ impl Document {
             .map(crate::scenario::raw::RawNode::kind)
     }
 
+    /// The queue or topic node `id` reads from (the first edge into it from one).
+    pub fn source_of(&self, id: &str) -> Option<&RawNode> {
+        let nodes = &self.raw.nodes;
+        self.raw
+            .edges
+            .iter()
+            .filter(|e| e.to == id)
+            .filter_map(|e| nodes.iter().find(|n| n.id() == e.from))
+            .find(|n| matches!(n, RawNode::Queue(_) | RawNode::Topic(_)))
+    }
+
     pub fn node_index(&self, id: &str) -> Option<usize> {
         self.raw.nodes.iter().position(|n| n.id() == id)
     }

@@ -5,10 +5,8 @@
 
 use eframe::egui::{self, Color32, FontId, Rect, Vec2};
 
-use crate::gui::document::Document;
 use crate::gui::runner::NodeStatus;
 use crate::gui::traffic::Fate;
-use crate::scenario::Kind;
 use crate::scenario::guarantees::{AckMode, Commit, Idempotency};
 use crate::scenario::raw::{RawConsumer, RawNode};
 
@@ -55,18 +53,6 @@ pub fn guarantee(c: &RawConsumer, reads_topic: bool) -> String {
         Some(dedupe) if promise == "at-least-once" => format!("{how}, {dedupe}: at-least-once"),
         _ => format!("{how}: {promise}"),
     }
-}
-
-/// Whether node `id` reads from a topic (an edge from a topic leads to it).
-pub fn reads_topic(doc: &Document, id: &str) -> bool {
-    doc.raw.edges.iter().any(|e| {
-        e.to == id
-            && doc
-                .raw
-                .nodes
-                .iter()
-                .any(|n| n.id() == e.from && n.kind() == Kind::Topic)
-    })
 }
 
 /// The pills under a node: one per consequence that happened, in its fate's colour.

@@ -31,7 +31,7 @@ impl Canvas {
         let rect = node_rect(node);
         let mut captions = Vec::new();
         if let RawNode::Consumer(c) = node {
-            let topic = super::consequences::reads_topic(doc, id);
+            let topic = matches!(doc.source_of(id), Some(RawNode::Topic(_)));
             let words = super::consequences::guarantee(c, topic);
             captions.push((words, super::consequences::CAPTION));
         }

@@ -26,17 +26,12 @@ pub(super) enum Reads {
 impl Reads {
     /// What node `id` reads, from the edge that leads to it from a queue or a topic.
     pub(super) fn of(doc: &Document, id: &str) -> Self {
-        let sources = doc.raw.edges.iter().filter(|e| e.to == id);
-        let nodes = &doc.raw.nodes;
-        sources
-            .filter_map(|e| nodes.iter().find(|n| n.id() == e.from))
-            .find_map(|n| match n {
-                RawNode::Queue(q) if q.delivery == Delivery::Push => Some(Reads::PushQueue),
-                RawNode::Queue(_) => Some(Reads::PullQueue),
-                RawNode::Topic(_) => Some(Reads::Topic),
-                _ => None,
-            })
-            .unwrap_or(Reads::Nothing)
+        match doc.source_of(id) {
+            Some(RawNode::Queue(q)) if q.delivery == Delivery::Push => Reads::PushQueue,
+            Some(RawNode::Queue(_)) => Reads::PullQueue,
+            Some(RawNode::Topic(_)) => Reads::Topic,
+            _ => Reads::Nothing,
+        }
     }
 
     fn topic(self) -> bool {
