@@ -346,6 +346,12 @@ impl<'a> PartitionView<'a> {
         self.state.end_offset
     }
 
+    /// When its leader is back, if it has none at `now` (`SimTime::MAX`: not until the
+    /// broker returns).
+    pub fn leader_back_at(&self, now: SimTime) -> Option<SimTime> {
+        (!self.state.online(now)).then_some(self.state.offline_until)
+    }
+
     /// The oldest offset the log still holds (retention deletes below it).
     pub fn start_offset(&self) -> u64 {
         self.state.base_offset

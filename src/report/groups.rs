@@ -4,6 +4,7 @@
 //! member owns. Read through the broker's view, like the rest of the report.
 
 use crate::broker::index::TopicId;
+use crate::broker::view::{ConsumerView, TopicView};
 use crate::broker::world::{NodeRef, World};
 use crate::engine::SimTime;
 
@@ -16,6 +17,8 @@ pub struct Lane {
     /// Per group, in group order: its committed offset here and the member that owns the
     /// partition (a place in the group's members), if any.
     pub groups: Vec<(u64, Option<usize>)>,
+    /// Whether it has a leader (none after a broker failure, until failover).
+    pub leader: bool,
 }
 
 /// Where a consumer group is in its life.
@@ -28,6 +31,20 @@ pub enum Phase {
     MemberMissing { member: String, rebalance_in: u64 },
     /// The members are paused while the group rebalances.
     Rebalancing,
+    /// Nobody reads, though no rebalance is coming: the log waits.
+    Paused(Pause),
+}
+
+/// Why a group reads nothing outside a rebalance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pause {
+    /// Every member is down and the group has rebalanced without them.
+    NoMemberUp,
+    /// Every member's link is cut (and the group has rebalanced without them).
+    MembersCutOff,
+    /// No partition has a leader; the first is back in `back_in` nanoseconds (`None`: not
+    /// until its broker returns).
+    NoLeader { back_in: Option<u64> },
 }
 
 /// One consumer group of a topic.
@@ -42,11 +59,12 @@ pub struct Group {
 
 impl Group {
     /// The group's state in words: "stable, 3 members", "worker-b missing: rebalance in
-    /// 7.2 s", "rebalancing".
+    /// 7.2 s", "rebalancing: every member paused", "paused: every member down".
     pub fn words(&self) -> String {
         match &self.phase {
             Phase::Stable if self.live == self.members.len() => {
-                format!("stable, {} members", self.live)
+                let s = if self.live == 1 { "" } else { "s" };
+                format!("stable, {} member{s}", self.live)
             }
             Phase::Stable => format!("stable, {} of {} members up", self.live, self.members.len()),
             Phase::MemberMissing {
@@ -57,6 +75,17 @@ impl Group {
                 *rebalance_in as f64 / 1e9
             ),
             Phase::Rebalancing => "rebalancing: every member paused".to_string(),
+            Phase::Paused(Pause::NoMemberUp) => "paused: every member down".to_string(),
+            Phase::Paused(Pause::MembersCutOff) => "paused: every member cut off".to_string(),
+            Phase::Paused(Pause::NoLeader { back_in: Some(n) }) => {
+                format!(
+                    "paused: no partition leader, failover in {:.1} s",
+                    *n as f64 / 1e9
+                )
+            }
+            Phase::Paused(Pause::NoLeader { back_in: None }) => {
+                "paused: no partition leader until its broker returns".to_string()
+            }
         }
     }
 }
@@ -81,6 +110,7 @@ pub fn lanes(world: &World, t: TopicId, now: SimTime) -> Lanes {
         .map(|(p, partition)| Lane {
             start: partition.start_offset(),
             end: partition.end_offset(),
+            leader: partition.leader_back_at(now).is_none(),
             groups: groups
                 .iter()
                 .zip(&committed)
@@ -105,8 +135,10 @@ pub fn lanes(world: &World, t: TopicId, now: SimTime) -> Lanes {
             });
             let phase = if members.iter().any(|m| m.paused()) {
                 Phase::Rebalancing
+            } else if let Some(missing) = missing {
+                missing
             } else {
-                missing.unwrap_or(Phase::Stable)
+                pause(&members, &topic, now).map_or(Phase::Stable, Phase::Paused)
             };
             Group {
                 name: g.name().to_string(),
@@ -118,6 +150,26 @@ pub fn lanes(world: &World, t: TopicId, now: SimTime) -> Lanes {
         })
         .collect();
     Lanes { partitions, groups }
+}
+
+/// Why a group with no member missing reads nothing, if it does not: no member is up
+/// (crashed, or every one cut off), or no partition has a leader.
+fn pause(members: &[ConsumerView<'_>], topic: &TopicView<'_>, now: SimTime) -> Option<Pause> {
+    if !members.is_empty() && members.iter().all(|m| !m.alive()) {
+        // A member whose link is cut is down to the group too; say so when all are.
+        if members.iter().all(|m| m.disconnected()) {
+            return Some(Pause::MembersCutOff);
+        }
+        return Some(Pause::NoMemberUp);
+    }
+    let mut back = None::<SimTime>;
+    for partition in topic.partitions() {
+        let at = partition.leader_back_at(now)?;
+        back = Some(back.map_or(at, |b| b.min(at)));
+    }
+    let at = back?;
+    let back_in = (at != SimTime::MAX).then(|| at.saturating_sub(now));
+    Some(Pause::NoLeader { back_in })
 }
 
 /// Which partitions a group member owns: its topic, group, place among the members.
@@ -202,8 +254,75 @@ mod tests {
             for lane in &lanes.partitions {
                 let (committed, _) = lane.groups[0];
                 assert!(lane.start <= lane.end && committed <= lane.end, "{lane:?}");
+                assert!(lane.leader, "{lane:?}");
             }
         }
         assert_eq!(rebalances(run.world()), 1);
+    }
+
+    /// A one-member group on a two-partition topic, with `fault`; its state at each time.
+    fn phases_with(topic: &str, fault: &str, times: &[u64]) -> Vec<String> {
+        let text = format!(
+            r#"(version: 1, seed: 1, duration: "60s",
+                nodes: [
+                    Producer(id: "p", arrival: Poisson(rate: "50/s")),
+                    Topic(id: "t", partitions: 2{topic}),
+                    Consumer(id: "c", group: "g", service: Exponential(mean: "2ms"),
+                        session_timeout: "5s", rebalance_time: "1s"),
+                ],
+                edges: [(from: "p", to: "t"), (from: "t", to: "c")],
+                faults: [{fault}],
+            )"#
+        );
+        let (_, scenario) = crate::scenario::parse(&text, "pause.ron").unwrap();
+        let mut run = crate::run::Run::new(&scenario).unwrap();
+        times
+            .iter()
+            .map(|&at| {
+                let _ = run.advance_to(at * 1_000_000_000);
+                lanes(run.world(), TopicId::from(0), run.now()).groups[0].words()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_group_that_nobody_can_read_for_is_paused_and_says_why() {
+        let cases: [(&str, &str, [&str; 3]); 4] = [
+            (
+                "",
+                r#"(at: "10s", target: "c", kind: Crash, duration: "20s")"#,
+                [
+                    "c missing: rebalance in 3.0 s",
+                    "paused: every member down",
+                    "stable, 1 member",
+                ],
+            ),
+            (
+                "",
+                r#"(at: "10s", target: "t->c", kind: Cut, duration: "20s")"#,
+                [
+                    "c missing: rebalance in 3.0 s",
+                    "paused: every member cut off",
+                    "stable, 1 member",
+                ],
+            ),
+            (
+                ", replication_factor: 3, failover: \"30s\"",
+                r#"(at: "10s", target: "t", kind: BrokerFailure())"#,
+                [
+                    "paused: no partition leader, failover in 28.0 s",
+                    "paused: no partition leader, failover in 18.0 s",
+                    "stable, 1 member",
+                ],
+            ),
+            (
+                "",
+                r#"(at: "10s", target: "t", kind: BrokerFailure(partition: 0), duration: "20s")"#,
+                ["stable, 1 member", "stable, 1 member", "stable, 1 member"],
+            ),
+        ];
+        for (topic, fault, words) in cases {
+            assert_eq!(phases_with(topic, fault, &[12, 22, 45]), words, "{fault}");
+        }
     }
 }

@@ -12,6 +12,8 @@ use crate::report::groups::{Assignment, Lanes, Phase};
 /// Lanes drawn at most; a topic with more says how many it left out.
 const MAX_LANES: usize = 12;
 const LANE_HEIGHT: f32 = 13.0;
+/// A partition without a leader: its lane's outline and end label.
+const LEADERLESS: Color32 = Color32::from_rgb(0xe0, 0x50, 0x50);
 
 /// Member `m`'s colour, the same on its lanes and under its node.
 pub fn member_colour(member: usize) -> Color32 {
@@ -79,7 +81,9 @@ pub fn draw(
         let words = format!("{}: {}", group.name, group.words());
         let colour = match group.phase {
             Phase::Stable => Color32::from_gray(200),
-            Phase::MemberMissing { .. } | Phase::Rebalancing => Color32::from_rgb(0xf0, 0xa8, 0x30),
+            Phase::MemberMissing { .. } | Phase::Rebalancing | Phase::Paused(_) => {
+                Color32::from_rgb(0xf0, 0xa8, 0x30)
+            }
         };
         let galley = painter.layout_no_wrap(words.clone(), small.clone(), colour);
         let at = egui::pos2(rect.center().x - galley.size().x / 2.0, y);
@@ -121,6 +125,15 @@ pub fn draw(
         let stored = Rect::from_x_y_ranges(x_of(lane.start)..=x_of(lane.end), track.y_range());
         painter.rect_filled(stored, 2.0, Color32::from_rgb(0x8a, 0x70, 0x30));
         let mut words = format!("{id} p{p}: log-end {}", lane.end);
+        if !lane.leader {
+            painter.rect_stroke(
+                track,
+                2.0,
+                Stroke::new(1.5, LEADERLESS),
+                egui::StrokeKind::Outside,
+            );
+            words.push_str(", no leader");
+        }
         for (g, &(committed, owner)) in lane.groups.iter().enumerate() {
             let colour = owner.map_or(Color32::from_gray(150), member_colour);
             let lag = Rect::from_x_y_ranges(x_of(committed)..=x_of(lane.end), track.y_range());
@@ -144,6 +157,15 @@ pub fn draw(
             FontId::monospace(10.0),
             Color32::from_gray(190),
         );
+        if !lane.leader {
+            painter.text(
+                track.center(),
+                egui::Align2::CENTER_CENTER,
+                "no leader",
+                FontId::proportional(10.0),
+                LEADERLESS,
+            );
+        }
         super::consequences::labelled(ui, row, ("lane", id, p), &words);
         y = row.bottom() + 1.0;
     }
