@@ -6,6 +6,23 @@ use eframe::egui::{self, RichText};
 use super::Lab;
 use super::commands::LabCommand;
 use super::document::Edit;
+use crate::scenario::guarantees::{FaultKind, RawFault};
+
+/// What a fault does, in words: "worker-b crash", "worker-b slow x4", "a->b loss 10%".
+/// The fault timeline and the plots' markers both say it so.
+pub(super) fn fault_words(raw: &RawFault) -> String {
+    let what = match raw.kind {
+        FaultKind::Crash => "crash".to_string(),
+        FaultKind::Slow { factor } => format!("slow x{factor}"),
+        FaultKind::Fail { probability } => format!("fail {}%", probability * 100.0),
+        FaultKind::BrokerFailure { partition: None } => "broker failure".to_string(),
+        FaultKind::BrokerFailure { partition: Some(p) } => format!("broker failure p{p}"),
+        FaultKind::Cut => "cut".to_string(),
+        FaultKind::Delay { extra } => format!("delay +{extra}"),
+        FaultKind::Loss { probability } => format!("loss {}%", probability * 100.0),
+    };
+    format!("{} {what}", raw.target)
+}
 
 impl Lab {
     pub(super) fn faults_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<LabCommand>) {
@@ -37,10 +54,9 @@ impl Lab {
                             commands.push(LabCommand::Edit(Edit::RemoveFault(index)));
                         }
                         let line = format!(
-                            "{:.3} s  {} {:?}{until} ({origin})",
+                            "{:.3} s  {}{until} ({origin})",
                             raw.at.nanos as f64 / 1e9,
-                            raw.target,
-                            raw.kind
+                            fault_words(&raw)
                         );
                         ui.add(egui::Label::new(line).wrap());
                     });
@@ -55,5 +71,39 @@ impl Lab {
                     commands.push(LabCommand::Edit(Edit::AddFaults(injected)));
                 }
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::units::Duration;
+
+    #[test]
+    fn a_fault_is_said_in_words_with_its_strength() {
+        let ms = |n: u64| Duration {
+            nanos: n * 1_000_000,
+        };
+        let cases = [
+            (FaultKind::Crash, "w crash"),
+            (FaultKind::Slow { factor: 4.0 }, "w slow x4"),
+            (FaultKind::Fail { probability: 0.5 }, "w fail 50%"),
+            (
+                FaultKind::BrokerFailure { partition: Some(2) },
+                "w broker failure p2",
+            ),
+            (FaultKind::Cut, "w cut"),
+            (FaultKind::Delay { extra: ms(200) }, "w delay +200ms"),
+            (FaultKind::Loss { probability: 0.1 }, "w loss 10%"),
+        ];
+        for (kind, words) in cases {
+            let raw = RawFault {
+                at: ms(0),
+                target: "w".into(),
+                kind,
+                duration: None,
+            };
+            assert_eq!(fault_words(&raw), words);
+        }
     }
 }

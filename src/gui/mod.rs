@@ -31,6 +31,7 @@ mod palette;
 pub mod plots;
 pub mod runner;
 mod running;
+mod scale;
 pub mod style;
 pub mod templates;
 mod trace;
@@ -146,6 +147,8 @@ pub struct Lab {
     title: String,
     /// To wake the UI from background work (replications, a design to compare with).
     ctx: egui::Context,
+    /// The zoom the lab chooses on a big screen until the user chooses one.
+    pub zoom: scale::AutoZoom,
 }
 
 /// How long a status message that is not an error stays in the status bar.
@@ -194,6 +197,7 @@ impl Lab {
             allow_close: false,
             title: String::new(),
             ctx: ctx.clone(),
+            zoom: scale::AutoZoom::default(),
         };
         lab.place_unplaced_nodes();
         lab.sync_run();
@@ -204,6 +208,7 @@ impl Lab {
     /// end of the frame, in [`Lab::execute`].
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.zoom.apply(&ctx);
         self.take_engine_output();
         self.refresh_problems();
         let mut commands = commands::from_keyboard(&ctx);
@@ -314,7 +319,7 @@ impl Lab {
         }
     }
 
-    /// When each of the run's faults begins, and what it is ("worker-b Crash").
+    /// When each of the run's faults begins, and what it is ("worker-b crash").
     fn fault_markers(&self) -> Vec<(f64, String)> {
         let Some((_, scenario)) = self.loaded.as_ref() else {
             return Vec::new();
@@ -324,9 +329,7 @@ impl Lab {
             .iter()
             .filter_map(|f| {
                 let raw = scenario.fault_to_raw(f)?;
-                let kind = format!("{:?}", raw.kind);
-                let kind = kind.split([' ', '(', '{']).next().unwrap_or_default();
-                Some((f.at_nanos as f64 / 1e9, format!("{} {kind}", raw.target)))
+                Some((f.at_nanos as f64 / 1e9, faults::fault_words(&raw)))
             })
             .collect()
     }

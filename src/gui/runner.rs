@@ -522,7 +522,7 @@ fn consequences_so_far(world: &World) -> Vec<(String, Consequences)> {
 fn statuses(run: &Run) -> Vec<NodeStatus> {
     let world = run.world();
     let now = run.now();
-    let mut out: Vec<NodeStatus> = world
+    world
         .ids()
         .iter()
         .zip(crate::report::status::badges(world))
@@ -533,7 +533,7 @@ fn statuses(run: &Run) -> Vec<NodeStatus> {
             |((((id, badge), consequences), node_ref), assignment)| NodeStatus {
                 id: id.clone(),
                 badge,
-                alarm: None,
+                alarm: alarm(world, *node_ref),
                 consequences,
                 backlog: match *node_ref {
                     NodeRef::Queue(i) => world.queue(i).map(|q| (q.ready(), q.unacked())),
@@ -546,35 +546,31 @@ fn statuses(run: &Run) -> Vec<NodeStatus> {
                 assignment,
             },
         )
-        .collect();
-    for (index, node_ref) in world.node_refs().iter().enumerate() {
-        let id = world.id(index);
-        let alarm = match *node_ref {
-            NodeRef::Consumer(i) => world.consumer(i).and_then(|c| {
-                if !c.alive() {
-                    Some(
-                        if c.disconnected() {
-                            "disconnected"
-                        } else {
-                            "crashed"
-                        }
-                        .to_string(),
-                    )
-                } else if c.fault_failure() > 0.0 {
-                    Some(format!("failing {:.0}%", c.fault_failure() * 100.0))
-                } else if c.slow_factor() > 1.0 {
-                    Some(format!("slowed x{:.1}", c.slow_factor()))
-                } else {
-                    None
-                }
-            }),
-            _ => None,
-        };
-        if let Some(status) = out.iter_mut().find(|s| s.id == id) {
-            status.alarm = alarm;
-        }
+        .collect()
+}
+
+/// What is wrong with a node, in a word or two, while a fault or a crash holds it.
+fn alarm(world: &World, node: NodeRef) -> Option<String> {
+    let NodeRef::Consumer(i) = node else {
+        return None;
+    };
+    let c = world.consumer(i)?;
+    if !c.alive() {
+        Some(
+            if c.disconnected() {
+                "disconnected"
+            } else {
+                "crashed"
+            }
+            .to_string(),
+        )
+    } else if c.fault_failure() > 0.0 {
+        Some(format!("failing {:.0}%", c.fault_failure() * 100.0))
+    } else if c.slow_factor() > 1.0 {
+        Some(format!("slowed x{:.1}", c.slow_factor()))
+    } else {
+        None
     }
-    out
 }
 
 #[cfg(test)]

@@ -36,6 +36,24 @@ fn the_main_screen_fits_a_small_window() {
 }
 
 #[test]
+fn a_big_screen_zooms_the_whole_window_until_the_user_chooses_a_zoom() {
+    // (window in points, zoom the lab picks): a 2560x1440 screen the system does not
+    // scale gets 1.5, a laptop stays at 1.
+    for (size, zoom) in [([2560.0, 1440.0], 1.5), ([1024.0, 700.0], 1.0)] {
+        let mut harness = harness_at(size);
+        harness.run_steps(10);
+        assert_eq!(harness.ctx.zoom_factor(), zoom, "{size:?}");
+        assert_eq!(harness.ctx.pixels_per_point(), zoom, "{size:?}");
+    }
+    // The user's zoom stands.
+    let mut harness = harness_at([2560.0, 1440.0]);
+    harness.run_steps(3);
+    choose(&mut harness, &["View", "Actual size (Ctrl 0)"]);
+    harness.run_steps(10);
+    assert_eq!(harness.ctx.zoom_factor(), 1.0);
+}
+
+#[test]
 fn a_file_that_fails_to_load_shows_where_and_leaves_the_work_untouched() {
     let dir = temp_dir("bad");
     let bad = dir.join("bad.ron");

@@ -115,3 +115,69 @@ fn a_topic_shows_its_partitions_owners_and_the_groups_rebalance() {
     harness.get_by_label("events-log / workers: members worker-a, worker-b, worker-c; 1 rebalance");
     harness.get_by_label("committed");
 }
+
+#[test]
+fn the_lag_legend_sits_beside_the_plot_in_partition_order_and_hides_a_line() {
+    let mut harness = harness();
+    open_topic_example(&mut harness, "kafka-topic");
+    harness.get_by_label("flat out").click();
+    harness.get_by_label("Run").click();
+    until(&mut harness, |lab| lab.snapshot.finished);
+    choose(&mut harness, &["Consumer lag"]);
+    harness.run_steps(2);
+    let entry = |harness: &LabHarness, name: &str| {
+        harness
+            .get_all_by_label(name)
+            .next()
+            .unwrap_or_else(|| panic!("no legend entry {name}"))
+            .rect()
+    };
+    let group = lab(&harness)
+        .plots
+        .points
+        .last()
+        .and_then(|p| p.lags.first().map(|l| l.0.clone()))
+        .expect("a group's lag");
+    let p2 = entry(&harness, &format!("{group} p2"));
+    let p10 = entry(&harness, &format!("{group} p10"));
+    assert!(p2.top() < p10.top(), "p2 {p2:?} listed after p10 {p10:?}");
+    // Outside the plot: the legend column is right of where the plot ends.
+    let width = harness.ctx.content_rect().width();
+    assert!(p2.left() > width - 200.0, "legend at {p2:?} in {width}");
+    harness
+        .get_all_by_label(&format!("{group} p2"))
+        .next()
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    assert!(lab(&harness).plots.hidden.contains(&format!("{group} p2")));
+}
+
+#[test]
+fn a_group_without_partition_leaders_says_it_is_paused_and_its_lanes_say_why() {
+    let mut harness = harness();
+    open_topic_example(&mut harness, "leader-failover");
+    // Both topics lose every leader at 20 s; a new one is elected after 1 s.
+    let lab_mut = harness.state_mut().as_mut().expect("the lab");
+    lab_mut.execute(LabCommand::SetSpeed(10.0));
+    harness.get_by_label("Run").click();
+    harness.run_steps(1);
+    until(&mut harness, |lab| lab.snapshot.now_nanos > 19_000_000_000);
+    let lab_mut = harness.state_mut().as_mut().expect("the lab");
+    lab_mut.execute(LabCommand::SetSpeed(0.5));
+    until(&mut harness, |lab| lab.snapshot.now_nanos > 20_100_000_000);
+    harness.run_steps(1);
+    let paused = texts(&harness, ": paused: no partition leader, failover in");
+    assert_eq!(paused.len(), 2, "{paused:?}");
+    assert!(
+        paused.iter().any(|t| t.starts_with("orders-1 ")),
+        "{paused:?}"
+    );
+    let leaderless = texts(&harness, ", no leader");
+    assert!(leaderless.len() >= 12, "{leaderless:?}");
+    until(&mut harness, |lab| lab.snapshot.now_nanos > 21_500_000_000);
+    harness.run_steps(1);
+    let lanes = texts(&harness, ": log-end");
+    assert_eq!(lanes.len(), 12, "{lanes:?}");
+    assert!(lanes.iter().all(|l| !l.contains("no leader")), "{lanes:?}");
+}

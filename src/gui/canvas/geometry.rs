@@ -71,7 +71,17 @@ pub(super) fn edge_curve(doc: &Document, edge: &RawEdge) -> Option<[Pos2; 4]> {
 pub(super) fn bounds(doc: &Document) -> Rect {
     let mut bounds = Rect::NOTHING;
     for node in &doc.raw.nodes {
-        bounds = bounds.union(node_rect(node));
+        let rect = node_rect(node);
+        bounds = bounds.union(rect);
+        if let RawNode::Consumer(c) = node {
+            // The guarantee caption under it, often wider than the box.
+            let topic = matches!(doc.source_of(node.id()), Some(RawNode::Topic(_)));
+            let width = caption_width(&super::consequences::guarantee(c, topic));
+            bounds = bounds.union(Rect::from_center_size(
+                rect.center_bottom() + Vec2::new(0.0, 30.0),
+                Vec2::new(width, 14.0),
+            ));
+        }
     }
     if bounds.is_positive() {
         Rect::from_min_max(
@@ -81,6 +91,12 @@ pub(super) fn bounds(doc: &Document) -> Rect {
     } else {
         Rect::from_center_size(Pos2::ZERO, Vec2::new(800.0, 500.0))
     }
+}
+
+/// About how wide a caption of `words` draws at 11 points (a generous 6 points a
+/// character: the bounds must hold it, not measure it to the point).
+fn caption_width(words: &str) -> f32 {
+    words.chars().count() as f32 * 6.0
 }
 
 /// The least zoom Fit to view uses, so node text stays readable (the id at 14 points

@@ -1,8 +1,11 @@
 //! The dock of live plots, sharing the simulated-time axis, and the report panel:
 //! `figures.rs` draws each plot, `report.rs` the Report tab.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Line, Plot, PlotPoints};
 
 use self::figures::{depth_ui, failures_ui, lag_ui, latency_ui, throughput_ui};
 pub use self::report::Export;
@@ -71,6 +74,8 @@ pub struct Plots {
     /// The Consumer lag tab's picker: one group (`topic/group`) or all, and one partition
     /// or all of them.
     pub lag_pick: (Option<String>, Option<usize>),
+    /// Lines the user unticked in a legend, by name.
+    pub hidden: BTreeSet<String>,
 }
 
 impl Plots {
@@ -136,10 +141,13 @@ impl Plots {
         });
         let mut per_node = self.failures_per_node;
         let mut pick = self.lag_pick.clone();
+        let hidden = RefCell::new(std::mem::take(&mut self.hidden));
         let lines = Lines {
             points: self.visible(),
             other: self.compare.done().map(|o| &o.series),
             faults: &self.faults,
+            legend: RefCell::default(),
+            hidden: &hidden,
         };
         let plotted = !matches!(self.tab, Tab::Report | Tab::Trace);
         if plotted && lines.points.len() < 2 && lines.other.is_none() {
@@ -150,6 +158,7 @@ impl Plots {
                 egui::RichText::new("Press Run: the plots fill as the simulation runs.").weak(),
             );
             ui.allocate_space(ui.available_size());
+            self.hidden = hidden.into_inner();
             return export;
         }
         match self.tab {
@@ -171,6 +180,7 @@ impl Plots {
             }
             Tab::Trace => trace_ui(ui),
         }
+        self.hidden = hidden.into_inner();
         self.failures_per_node = per_node;
         self.lag_pick = pick;
         export
@@ -183,15 +193,85 @@ struct Lines<'a> {
     /// The compared design's series, drawn dashed and named with a "(B)".
     other: Option<&'a Series>,
     faults: &'a [(f64, String)],
+    /// The lines drawn this frame, in order, for the legend beside the plot.
+    legend: RefCell<Vec<(String, egui::Color32)>>,
+    /// Names the user unticked: drawn without points.
+    hidden: &'a RefCell<BTreeSet<String>>,
 }
 
+/// The legend's width beside a plot.
+const LEGEND_WIDTH: f32 = 190.0;
+
 impl Lines<'_> {
+    /// Draws a plot on the shared time axis with the lines `body` adds, and their legend
+    /// beside it (outside the plot, so no line hides under it), in the order they were
+    /// added; unticking a name hides its line.
+    fn show<'p>(
+        &'p self,
+        ui: &mut egui::Ui,
+        id: &str,
+        y: &str,
+        body: impl FnOnce(&mut egui_plot::PlotUi<'p>) + 'p,
+    ) {
+        let size = ui.available_size();
+        let legend_width = LEGEND_WIDTH.min(size.x * 0.35);
+        ui.allocate_ui_with_layout(size, egui::Layout::left_to_right(egui::Align::Min), |ui| {
+            let plot: Plot<'p> = plot(id, y);
+            plot.width((size.x - legend_width - 8.0).max(120.0))
+                .height(size.y)
+                .show(ui, body);
+            let column = egui::Layout::top_down(egui::Align::Min);
+            ui.allocate_ui_with_layout(egui::vec2(legend_width, size.y), column, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt(("legend", id))
+                    .auto_shrink([false, true])
+                    .show(ui, |ui| self.legend_ui(ui));
+            });
+        });
+    }
+
+    /// One row per line: its colour and a tick box with its name.
+    fn legend_ui(&self, ui: &mut egui::Ui) {
+        let entries = self.legend.take();
+        let mut hidden = self.hidden.borrow_mut();
+        for (name, colour) in entries {
+            ui.horizontal(|ui| {
+                let (swatch, _) =
+                    ui.allocate_exact_size(egui::vec2(14.0, 10.0), egui::Sense::hover());
+                ui.painter().line_segment(
+                    [swatch.left_center(), swatch.right_center()],
+                    egui::Stroke::new(2.5, colour),
+                );
+                let mut shown = !hidden.contains(&name);
+                let text = egui::RichText::new(&name).small();
+                if ui.checkbox(&mut shown, text).changed() {
+                    if shown {
+                        hidden.remove(&name);
+                    } else {
+                        hidden.insert(name.clone());
+                    }
+                }
+            });
+        }
+    }
+
+    /// Notes line `name` for the legend; whether it is shown.
+    fn listed(&self, name: &str, colour: egui::Color32) -> bool {
+        let mut legend = self.legend.borrow_mut();
+        if !legend.iter().any(|(n, _)| n == name) {
+            legend.push((name.to_string(), colour));
+        }
+        !self.hidden.borrow().contains(name)
+    }
+
     /// The live line of figure `f`; each figure has one colour.
     fn line(&self, name: &str, f: &dyn Fn(&Point) -> Option<f64>) -> Line<'_> {
+        let shown = self.listed(name, colour(name));
         Line::new(
             name.to_string(),
             self.points
                 .iter()
+                .filter(|_| shown)
                 .filter_map(|p| Some([p.time_s, f(p)?]))
                 .collect::<PlotPoints<'_>>(),
         )
@@ -201,11 +281,14 @@ impl Lines<'_> {
     /// The compared design's line for `column`, dashed, in the same colour as its twin.
     fn overlay(&self, name: &str, column: &[f64]) -> Line<'_> {
         let times = self.other.map_or(&[][..], |s| s.time_s.as_slice());
+        let label = format!("{name} (B)");
+        let shown = self.listed(&label, colour(name));
         Line::new(
-            format!("{name} (B)"),
+            label,
             times
                 .iter()
                 .zip(column)
+                .filter(|_| shown)
                 .map(|(t, v)| [*t, *v])
                 .collect::<PlotPoints<'_>>(),
         )
@@ -218,18 +301,19 @@ impl Lines<'_> {
     fn markers(&self, p: &mut egui_plot::PlotUi<'_>) {
         let dashed = egui_plot::LineStyle::dashed_dense();
         let reached = self.points.last().map_or(f64::NEG_INFINITY, |p| p.time_s);
+        let fault = egui::Color32::from_rgb(0xe0, 0x40, 0x40);
         for (at, what) in self.faults.iter().filter(|(at, _)| *at <= reached) {
-            p.vline(
-                egui_plot::VLine::new(format!("fault: {what}"), *at)
-                    .color(egui::Color32::from_rgb(0xe0, 0x40, 0x40))
-                    .style(dashed),
-            );
+            let name = format!("fault: {what}");
+            if self.listed(&name, fault) {
+                p.vline(egui_plot::VLine::new(name, *at).color(fault).style(dashed));
+            }
         }
+        let rebalance = egui::Color32::from_rgb(0xf0, 0xa8, 0x30);
         for pair in self.points.windows(2) {
-            if pair[1].rebalances > pair[0].rebalances {
+            if pair[1].rebalances > pair[0].rebalances && self.listed("rebalance", rebalance) {
                 p.vline(
                     egui_plot::VLine::new("rebalance", pair[1].time_s)
-                        .color(egui::Color32::from_rgb(0xf0, 0xa8, 0x30))
+                        .color(rebalance)
                         .style(dashed),
                 );
             }
@@ -245,7 +329,6 @@ impl Lines<'_> {
 /// A plot on the shared simulated-time axis.
 fn plot(id: &str, y: &str) -> Plot<'static> {
     Plot::new(id)
-        .legend(Legend::default().follow_insertion_order(true))
         .x_axis_label("simulated time (s)")
         .y_axis_label(y.to_string())
         .link_axis(egui::Id::unique("time-axis"), [true, false])
