@@ -33,6 +33,14 @@ fn the_main_screen_fits_a_small_window() {
     harness.run_steps(3);
     harness.remove_cursor();
     harness.snapshot_options("lab-example-1024x700", &snapshot_options());
+    // A topic's lanes, its group's state and its members' partitions, before the run.
+    open_example(&mut harness, "rebalance");
+    until(&mut harness, |lab| {
+        lab.doc.raw.name == "rebalance" && lab.snapshot.nodes.iter().any(|n| n.lanes.is_some())
+    });
+    harness.run_steps(3);
+    harness.remove_cursor();
+    harness.snapshot_options("lab-kafka-1024x700", &snapshot_options());
 }
 
 #[test]

@@ -231,7 +231,10 @@ impl Canvas {
 /// What the dots' colours mean, in the canvas's bottom-left corner (screen space), once a
 /// run has traced messages. One label in the accessibility tree says it all.
 pub(super) fn legend(ui: &egui::Ui, canvas: Rect) {
-    let painter = ui.painter();
+    // On a layer above the scene's, so nodes under it do not draw over it.
+    let layer = egui::LayerId::new(egui::Order::Middle, egui::Id::new("fate legend"));
+    let painter = ui.ctx().layer_painter(layer).with_clip_rect(canvas);
+    let painter = &painter;
     let font = FontId::proportional(12.0);
     let galleys: Vec<_> = Fate::ALL
         .iter()
@@ -245,7 +248,14 @@ pub(super) fn legend(ui: &egui::Ui, canvas: Rect) {
         canvas.left_bottom() + Vec2::new(8.0, -height - 8.0),
         Vec2::new(width, height),
     );
-    painter.rect_filled(back, 4.0, Color32::from_black_alpha(170));
+    // Nearly opaque, outlined: a panel over the canvas, readable over a node under it.
+    painter.rect_filled(back, 4.0, Color32::from_rgba_unmultiplied(12, 12, 12, 235));
+    painter.rect_stroke(
+        back,
+        4.0,
+        Stroke::new(1.0, Color32::from_gray(70)),
+        egui::StrokeKind::Inside,
+    );
     let mut x = back.left() + 10.0;
     for (fate, galley) in Fate::ALL.iter().zip(galleys) {
         let center = egui::pos2(x + 4.0, back.center().y);

@@ -329,11 +329,40 @@ impl Lines<'_> {
 /// A plot on the shared simulated-time axis.
 fn plot(id: &str, y: &str) -> Plot<'static> {
     Plot::new(id)
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(|input| {
+            round_steps(input.base_step_size)
+        }))
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(|input| {
+            round_steps(input.base_step_size)
+        }))
         .x_axis_label("simulated time (s)")
         .y_axis_label(y.to_string())
         .link_axis(egui::Id::unique("time-axis"), [true, false])
         .link_cursor(egui::Id::unique("time-axis"), [true, false])
         .allow_scroll(false)
+}
+
+/// An axis's grid steps for a smallest step of `base` (8 points' worth): round
+/// numbers (1, 2 or 5 times a power of ten), the labelled one at least 24 points apart and
+/// the largest a multiple of it, so a short plot of thousands still says "2000, 4000"
+/// where powers of ten alone would label only 0 (and a 3-minute run's time axis says 0,
+/// 50, 100, 150).
+fn round_steps(base: f64) -> [f64; 3] {
+    fn round_up(x: f64) -> f64 {
+        let power = 10f64.powf(x.log10().floor());
+        [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * power)
+            .find(|&step| step >= x * (1.0 - 1e-9))
+            .unwrap_or(10.0 * power)
+    }
+    if !(base.is_finite() && base > 0.0) {
+        return [1.0, 10.0, 100.0];
+    }
+    let labelled = round_up(base * 3.0);
+    let lead = labelled / 10f64.powf(labelled.log10().floor());
+    let larger = labelled * if (lead - 5.0).abs() < 1e-6 { 2.0 } else { 5.0 };
+    [round_up(base), labelled, larger]
 }
 
 /// A line's colour, from its name, so that a design and the one compared with it draw the
@@ -373,4 +402,30 @@ fn names(all: impl Iterator<Item = String>) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_y_axis_steps_are_round_and_the_labelled_ones_far_enough_apart() {
+        // (smallest step, steps): 6500 records over 110 points gives a base of about 472.
+        let cases = [
+            (472.0, [500.0, 2000.0, 10000.0]),
+            (120.0, [200.0, 500.0, 1000.0]),
+            (1.0, [1.0, 5.0, 10.0]),
+            (0.03, [0.05, 0.1, 0.5]),
+            (0.0, [1.0, 10.0, 100.0]),
+        ];
+        for (base, steps) in cases {
+            let got = round_steps(base);
+            for (g, s) in got.iter().zip(steps) {
+                assert!((g - s).abs() < 1e-9 * s.max(1.0), "{base}: {got:?}");
+            }
+            // The largest is a multiple of the labelled one: their labels never overlap.
+            let ratio = got[2] / got[1];
+            assert!((ratio - ratio.round()).abs() < 1e-9, "{base}: {got:?}");
+        }
+    }
 }
