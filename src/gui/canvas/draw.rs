@@ -232,7 +232,7 @@ impl Canvas {
 /// run has traced messages. One label in the accessibility tree says it all.
 pub(super) fn legend(ui: &egui::Ui, canvas: Rect) {
     // On a layer above the scene's, so nodes under it do not draw over it.
-    let layer = egui::LayerId::new(egui::Order::Middle, egui::Id::new("fate legend"));
+    let layer = egui::LayerId::new(egui::Order::Middle, egui::Id::unique("fate legend layer"));
     let painter = ui.ctx().layer_painter(layer).with_clip_rect(canvas);
     let painter = &painter;
     let font = FontId::proportional(12.0);
