@@ -328,13 +328,21 @@ impl Lines<'_> {
 
 /// A plot on the shared simulated-time axis.
 fn plot(id: &str, y: &str) -> Plot<'static> {
+    // Plots of counts (messages, records) label whole numbers only.
+    let least = if matches!(id, "depth" | "lag" | "failures") {
+        1.0
+    } else {
+        0.0
+    };
     Plot::new(id)
         .x_grid_spacer(egui_plot::uniform_grid_spacer(|input| {
             round_steps(input.base_step_size)
         }))
-        .y_grid_spacer(egui_plot::uniform_grid_spacer(|input| {
-            round_steps(input.base_step_size)
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(move |input| {
+            round_steps(input.base_step_size.max(least))
         }))
+        .x_axis_formatter(|mark, _| tick(mark.value, mark.step_size))
+        .y_axis_formatter(|mark, _| tick(mark.value, mark.step_size))
         .x_axis_label("simulated time (s)")
         .y_axis_label(y.to_string())
         .link_axis(egui::Id::unique("time-axis"), [true, false])
@@ -363,6 +371,17 @@ fn round_steps(base: f64) -> [f64; 3] {
     let lead = labelled / 10f64.powf(labelled.log10().floor());
     let larger = labelled * if (lead - 5.0).abs() < 1e-6 { 2.0 } else { 5.0 };
     [round_up(base), labelled, larger]
+}
+
+/// A tick's label: as many decimals as its step needs (a step of 0.5 says "2.5", not a
+/// rounded "2" beside another "2").
+fn tick(value: f64, step: f64) -> String {
+    let decimals = if step > 0.0 && step.is_finite() {
+        (-step.log10() - 1e-9).ceil().clamp(0.0, 9.0) as usize
+    } else {
+        0
+    };
+    format!("{value:.decimals$}")
 }
 
 /// A line's colour, from its name, so that a design and the one compared with it draw the
@@ -407,6 +426,21 @@ fn names(all: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tick_has_the_decimals_its_step_needs() {
+        let cases = [
+            (2000.0, 2000.0, "2000"),
+            (2.5, 0.5, "2.5"),
+            (3.0, 0.5, "3.0"),
+            (0.15, 0.05, "0.15"),
+            (40.0, 10.0, "40"),
+            (7.0, 1.0, "7"),
+        ];
+        for (value, step, label) in cases {
+            assert_eq!(tick(value, step), label, "{value} by {step}");
+        }
+    }
 
     #[test]
     fn the_y_axis_steps_are_round_and_the_labelled_ones_far_enough_apart() {
