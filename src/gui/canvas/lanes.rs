@@ -7,7 +7,7 @@
 
 use eframe::egui::{self, Color32, FontId, Rect, Stroke, Vec2};
 
-use crate::report::groups::{Assignment, Lanes, Phase};
+use crate::report::groups::{Assignment, Lane, Lanes, Phase};
 
 /// Lanes drawn at most; a topic with more says how many it left out.
 const MAX_LANES: usize = 12;
@@ -75,8 +75,6 @@ pub fn draw(
     lanes: &Lanes,
 ) {
     let small = FontId::proportional(11.0);
-    let left = rect.left() - 14.0;
-    let width = rect.width() + 28.0;
     for group in &lanes.groups {
         let words = format!("{}: {}", group.name, group.words());
         let colour = match group.phase {
@@ -104,11 +102,47 @@ pub fn draw(
         .max()
         .unwrap_or(0)
         .max(1) as f32;
-    let label_width = 24.0;
-    let end_width = 44.0;
-    let track_width = width - label_width - end_width;
+    let lane_painter = LanePainter {
+        ui,
+        painter,
+        id,
+        lanes,
+        left: rect.left() - 14.0,
+        width: rect.width() + 28.0,
+        scale,
+    };
     for (p, lane) in lanes.partitions.iter().enumerate().take(MAX_LANES) {
-        let row = Rect::from_min_size(egui::pos2(left, y), Vec2::new(width, LANE_HEIGHT));
+        y = lane_painter.lane(p, lane, y);
+    }
+    if lanes.partitions.len() > MAX_LANES {
+        painter.text(
+            egui::pos2(rect.center().x, y + 2.0),
+            egui::Align2::CENTER_TOP,
+            format!("… {} more partitions", lanes.partitions.len() - MAX_LANES),
+            small,
+            Color32::from_gray(170),
+        );
+    }
+}
+
+/// What every lane of one topic shares: where the lanes are and the offset scale.
+struct LanePainter<'a> {
+    ui: &'a egui::Ui,
+    painter: &'a egui::Painter,
+    id: &'a str,
+    lanes: &'a Lanes,
+    left: f32,
+    width: f32,
+    /// The largest log-end offset: the right end of every track.
+    scale: f32,
+}
+
+impl LanePainter<'_> {
+    /// Partition `p`'s lane at `y`; returns where the next one starts.
+    fn lane(&self, p: usize, lane: &Lane, y: f32) -> f32 {
+        let (painter, id) = (self.painter, self.id);
+        let (label_width, end_width) = (24.0, 44.0);
+        let row = Rect::from_min_size(egui::pos2(self.left, y), Vec2::new(self.width, LANE_HEIGHT));
         painter.text(
             row.left_center(),
             egui::Align2::LEFT_CENTER,
@@ -118,9 +152,9 @@ pub fn draw(
         );
         let track = Rect::from_min_size(
             row.min + Vec2::new(label_width, 2.0),
-            Vec2::new(track_width, LANE_HEIGHT - 4.0),
+            Vec2::new(self.width - label_width - end_width, LANE_HEIGHT - 4.0),
         );
-        let x_of = |offset: u64| track.left() + track.width() * (offset as f32 / scale);
+        let x_of = |offset: u64| track.left() + track.width() * (offset as f32 / self.scale);
         painter.rect_filled(track, 2.0, Color32::from_gray(45));
         let stored = Rect::from_x_y_ranges(x_of(lane.start)..=x_of(lane.end), track.y_range());
         painter.rect_filled(stored, 2.0, Color32::from_rgb(0x8a, 0x70, 0x30));
@@ -143,7 +177,7 @@ pub fn draw(
                 [egui::pos2(x, row.top()), egui::pos2(x, row.bottom())],
                 Stroke::new(2.0, colour),
             );
-            if let Some(group) = lanes.groups.get(g) {
+            if let Some(group) = self.lanes.groups.get(g) {
                 let owner = owner
                     .and_then(|m| group.members.get(m))
                     .map_or("no owner".to_string(), |m| format!("owned by {m}"));
@@ -166,17 +200,8 @@ pub fn draw(
                 LEADERLESS,
             );
         }
-        super::consequences::labelled(ui, row, ("lane", id, p), &words);
-        y = row.bottom() + 1.0;
-    }
-    if lanes.partitions.len() > MAX_LANES {
-        painter.text(
-            egui::pos2(rect.center().x, y + 2.0),
-            egui::Align2::CENTER_TOP,
-            format!("… {} more partitions", lanes.partitions.len() - MAX_LANES),
-            small,
-            Color32::from_gray(170),
-        );
+        super::consequences::labelled(self.ui, row, ("lane", id, p), &words);
+        row.bottom() + 1.0
     }
 }
 
