@@ -409,11 +409,24 @@ fn colour(name: &str) -> egui::Color32 {
     if let Some(&(_, i)) = known.iter().find(|(prefix, _)| name.starts_with(prefix)) {
         return PALETTE[i];
     }
-    // FNV-1a: stable across runs and platforms.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    // A group's lag: its total in grey, its partitions in the seven other colours in
+    // turn (from a place of the group's own), so neighbours never share one.
+    if name.ends_with(" (total)") {
+        return PALETTE[7];
+    }
+    if let Some((group, p)) = name.rsplit_once(" p")
+        && let Ok(partition) = p.parse::<u64>()
+    {
+        return PALETTE[((fnv(group) + partition) % 7) as usize];
+    }
+    PALETTE[(fnv(name) % PALETTE.len() as u64) as usize]
+}
+
+/// FNV-1a: a hash stable across runs and platforms.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    PALETTE[(hash % PALETTE.len() as u64) as usize]
+    })
 }
 
 fn names(all: impl Iterator<Item = String>) -> Vec<String> {
@@ -426,6 +439,20 @@ fn names(all: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_groups_lag_lines_never_share_a_colour_with_a_neighbour_or_the_total() {
+        for group in ["events-log/workers", "payment-events/fraud"] {
+            let total = colour(&format!("{group} (total)"));
+            let lines: Vec<_> = (0..7).map(|p| colour(&format!("{group} p{p}"))).collect();
+            for (p, line) in lines.iter().enumerate() {
+                assert_ne!(*line, total, "{group} p{p}");
+                for (q, other) in lines.iter().enumerate().skip(p + 1) {
+                    assert_ne!(line, other, "{group} p{p} and p{q}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_tick_has_the_decimals_its_step_needs() {
