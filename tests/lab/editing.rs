@@ -130,14 +130,18 @@ fn the_canvas_keeps_its_place_when_the_fault_timeline_arrives() {
 }
 
 #[test]
-fn an_invalid_parameter_shows_the_loaders_message() {
+fn an_invalid_parameter_shows_the_loaders_message_and_no_panel_moves() {
     let mut harness = harness();
     click_node(&mut harness, "orders", egui::PointerButton::Primary);
     harness.run_steps(2);
+    let canvas = lab(&harness).canvas.screen_rect;
     retype(&mut harness, "100/s", "0/s");
     harness.run_steps(2);
     harness.get_by_label_contains("nodes[0].arrival.rate: must be > 0");
     assert_eq!(lab(&harness).problems.len(), 1);
+    // The message shows in the inspector, which scrolls: the canvas (and so the plots
+    // under it and the panels beside it) keeps its place and size.
+    assert_eq!(lab(&harness).canvas.screen_rect, canvas);
 }
 
 #[test]
