@@ -7,6 +7,8 @@
 //! with the same [`Edit::merge_key`] (the frames of one drag, the keystrokes in one
 //! field) make one undo step.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::scenario::raw::{CanvasPos, RawEdge, RawFault, RawNode, RawScenario};
@@ -94,6 +96,9 @@ pub struct Document {
     last_merge: Option<String>,
     /// Bumped by every change, so views can cache what they derive from the scenario.
     pub generation: u64,
+    /// Where each node is in `raw.nodes`, by id: a hint that [`Document::node`] checks
+    /// and rebuilds when it is stale, so it is never wrong, only sometimes slow.
+    index: RefCell<HashMap<String, usize>>,
 }
 
 impl Document {
@@ -109,7 +114,27 @@ impl Document {
             redo: Vec::new(),
             last_merge: None,
             generation: 0,
+            index: RefCell::default(),
         }
+    }
+
+    /// The node with id `id`, found through the index (a frame draws every edge and
+    /// node, and a scan per lookup made that quadratic).
+    pub fn node(&self, id: &str) -> Option<&RawNode> {
+        let nodes = &self.raw.nodes;
+        let hinted = self.index.borrow().get(id).copied();
+        if let Some(node) = hinted.and_then(|i| nodes.get(i)).filter(|n| n.id() == id) {
+            return Some(node);
+        }
+        let mut index = self.index.borrow_mut();
+        index.clear();
+        index.extend(
+            nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.id().to_string(), i)),
+        );
+        index.get(id).and_then(|&i| nodes.get(i))
     }
 
     pub fn is_dirty(&self) -> bool {
@@ -239,12 +264,11 @@ impl Document {
 
     /// The queue or topic node `id` reads from (the first edge into it from one).
     pub fn source_of(&self, id: &str) -> Option<&RawNode> {
-        let nodes = &self.raw.nodes;
         self.raw
             .edges
             .iter()
             .filter(|e| e.to == id)
-            .filter_map(|e| nodes.iter().find(|n| n.id() == e.from))
+            .filter_map(|e| self.node(&e.from))
             .find(|n| matches!(n, RawNode::Queue(_) | RawNode::Topic(_)))
     }
 
@@ -432,6 +456,26 @@ mod tests {
         )
         .unwrap();
         Document::new(raw, None, "test".into())
+    }
+
+    #[test]
+    fn a_node_is_found_by_id_even_when_the_index_is_stale() {
+        let mut d = doc();
+        // (change to the nodes, each after the last, then the id and the kind expected).
+        type Change = fn(&mut Vec<RawNode>);
+        let cases: [(Change, &str, Option<&str>); 4] = [
+            (|_| {}, "q", Some("Queue")),
+            (|n| n.swap(0, 2), "p", Some("Producer")),
+            (|n| drop(n.remove(1)), "q", None),
+            (|n| drop(n.remove(0)), "p", Some("Producer")),
+        ];
+        for (change, id, kind) in cases {
+            let _ = d.node("p"); // the hint as the last lookup left it
+            change(&mut d.raw.nodes);
+            let found = d.node(id).map(|n| format!("{:?}", n.kind()));
+            assert_eq!(found.as_deref(), kind, "{id}");
+        }
+        assert!(d.node("missing").is_none());
     }
 
     #[test]

@@ -61,8 +61,8 @@ pub(super) fn in_port(rect: Rect) -> Pos2 {
 
 /// Where the curve of `edge` runs, in canvas coordinates.
 pub(super) fn edge_curve(doc: &Document, edge: &RawEdge) -> Option<[Pos2; 4]> {
-    let from = doc.raw.nodes.iter().find(|n| n.id() == edge.from)?;
-    let to = doc.raw.nodes.iter().find(|n| n.id() == edge.to)?;
+    let from = doc.node(&edge.from)?;
+    let to = doc.node(&edge.to)?;
     Some(curve(out_port(node_rect(from)), in_port(node_rect(to))))
 }
 

@@ -8,7 +8,7 @@ use super::geometry::{edge_at, node_at, node_pos, node_rect, out_port, snap};
 use super::{Canvas, menus};
 use crate::gui::commands::LabCommand;
 use crate::gui::document::{Document, Edit};
-use crate::gui::runner::Snapshot;
+use crate::gui::runner::NodeStatus;
 use crate::gui::style::Look;
 use crate::scenario::raw::{RawEdge, RawNode};
 
@@ -21,12 +21,11 @@ impl Canvas {
         painter: &egui::Painter,
         doc: &Document,
         node: &RawNode,
-        live: &Snapshot,
+        status: Option<&NodeStatus>,
         commands: &mut Vec<LabCommand>,
     ) {
         let id = node.id();
         let selected = self.selection.nodes.contains(id);
-        let status = live.nodes.iter().find(|s| s.id == id);
         let badge = super::draw::node(painter, node, selected, status);
         let rect = node_rect(node);
         let mut captions = Vec::new();

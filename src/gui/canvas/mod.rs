@@ -7,14 +7,14 @@
 //! `geometry` says where things are and what the pointer hits, `draw` paints the
 //! graph, `interact` turns gestures into commands, `menus` holds the context menus.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use eframe::egui::{self, Pos2, Rect, Vec2, emath::TSTransform};
 
 use self::geometry::{bezier, bounds, edge_curve, node_pos, node_rect};
 use super::commands::LabCommand;
 use super::document::{Document, Edit};
-use super::runner::Snapshot;
+use super::runner::{NodeStatus, Snapshot};
 use super::style::GRID;
 use super::traffic::Traffic;
 use crate::scenario::raw::{RawEdge, RawNode};
@@ -221,8 +221,13 @@ impl Canvas {
         let painter = ui.painter().clone();
         draw::grid(&painter, ui.clip_rect());
         draw::edges(&painter, doc, live, &self.selection);
+        // Each node's live status and source, looked up once a frame rather than by a
+        // scan per node.
+        let statuses: HashMap<&str, &NodeStatus> =
+            live.nodes.iter().map(|s| (s.id.as_str(), s)).collect();
         for node in &doc.raw.nodes {
-            self.node_ui(ui, &painter, doc, node, live, commands);
+            let status = statuses.get(node.id()).copied();
+            self.node_ui(ui, &painter, doc, node, status, commands);
         }
         self.gesture_ui(ui, &painter, doc);
     }
