@@ -11,7 +11,13 @@ use evlab::gui::{Lab, big_topology};
 fn frame(c: &mut Criterion) {
     let ctx = egui::Context::default();
     let mut lab = Lab::new(ctx.clone(), false).expect("the lab starts");
-    lab.open_scenario(big_topology(50), "300 nodes".into());
+    // Long enough that flat out does not finish it while the benchmark measures: a
+    // finished run draws less, and the check below would stop the benchmark.
+    let mut raw = big_topology(50);
+    raw.duration = evlab::scenario::units::Duration {
+        nanos: 24 * 3600 * 1_000_000_000,
+    };
+    lab.open_scenario(raw, "300 nodes".into());
     lab.flat_out = true;
     lab.play();
     let input = || egui::RawInput {
