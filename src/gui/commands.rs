@@ -389,18 +389,9 @@ impl Lab {
             LabCommand::AutoLayout => self.auto_layout(),
             LabCommand::ToggleSnapToGrid => self.canvas.snap = !self.canvas.snap,
             LabCommand::ToggleConnectNew => self.canvas.connect_new = !self.canvas.connect_new,
-            LabCommand::ZoomIn => {
-                self.zoom.hand_over();
-                egui::gui_zoom::zoom_in(&self.ctx);
-            }
-            LabCommand::ZoomOut => {
-                self.zoom.hand_over();
-                egui::gui_zoom::zoom_out(&self.ctx);
-            }
-            LabCommand::ZoomReset => {
-                self.zoom.hand_over();
-                self.ctx.set_zoom_factor(1.0);
-            }
+            LabCommand::ZoomIn => egui::gui_zoom::zoom_in(&self.ctx),
+            LabCommand::ZoomOut => egui::gui_zoom::zoom_out(&self.ctx),
+            LabCommand::ZoomReset => self.ctx.set_zoom_factor(1.0),
             LabCommand::TogglePlayPause if self.snapshot.playing => self.pause(),
             LabCommand::TogglePlayPause => self.play(),
             LabCommand::Step => self.step(),

@@ -262,6 +262,25 @@ impl Document {
             .map(crate::scenario::raw::RawNode::kind)
     }
 
+    /// The nodes whose source ([`Document::source_of`]) is a topic, in one pass over the
+    /// edges (a frame asks it of every consumer).
+    pub fn topic_readers(&self) -> std::collections::HashSet<&str> {
+        let mut seen = std::collections::HashSet::new();
+        let mut readers = std::collections::HashSet::new();
+        for e in &self.raw.edges {
+            match self.node(&e.from) {
+                Some(RawNode::Topic(_)) if seen.insert(e.to.as_str()) => {
+                    readers.insert(e.to.as_str());
+                }
+                Some(RawNode::Queue(_)) => {
+                    seen.insert(e.to.as_str());
+                }
+                _ => {}
+            }
+        }
+        readers
+    }
+
     /// The queue or topic node `id` reads from (the first edge into it from one).
     pub fn source_of(&self, id: &str) -> Option<&RawNode> {
         self.raw
@@ -476,6 +495,24 @@ mod tests {
             assert_eq!(found.as_deref(), kind, "{id}");
         }
         assert!(d.node("missing").is_none());
+    }
+
+    #[test]
+    fn the_topic_readers_are_the_nodes_whose_source_is_a_topic_in_every_example() {
+        for (name, text) in crate::examples::EXAMPLES {
+            let raw = crate::scenario::parse_raw(text).unwrap();
+            let d = Document::new(raw, None, (*name).into());
+            let readers = d.topic_readers();
+            for node in &d.raw.nodes {
+                let on_topic = matches!(d.source_of(node.id()), Some(RawNode::Topic(_)));
+                assert_eq!(
+                    readers.contains(node.id()),
+                    on_topic,
+                    "{name}: {}",
+                    node.id()
+                );
+            }
+        }
     }
 
     #[test]

@@ -147,8 +147,8 @@ pub struct Lab {
     title: String,
     /// To wake the UI from background work (replications, a design to compare with).
     ctx: egui::Context,
-    /// The zoom the lab chooses on a big screen until the user chooses one.
-    pub zoom: scale::AutoZoom,
+    /// The zoom the lab chooses once, on a big screen.
+    zoom: scale::AutoZoom,
 }
 
 /// How long a status message that is not an error stays in the status bar.

@@ -2,8 +2,8 @@
 //! (one pixel per point) and the screen is as large as a 2560x1440 monitor or a
 //! projector's 4K, the whole UI (text, panels, canvas) is zoomed so it reads at the size
 //! it has on a laptop, and the window grows to keep the room it had. egui renders at
-//! the screen's own pixels, so it stays crisp. The View menu's zoom commands, or egui's
-//! Ctrl +/-, hand the scale to the user for good.
+//! the screen's own pixels, so it stays crisp. It is chosen once, at start: any later
+//! zoom is the user's.
 
 use eframe::egui;
 
@@ -17,50 +17,36 @@ pub fn zoom_for(size: egui::Vec2) -> f32 {
         .map_or(1.0, |(_, _, zoom)| *zoom)
 }
 
-/// Whether the lab may still choose the zoom, and the one it chose.
+/// Whether the lab has chosen its zoom (once, on the first frame), and the room the
+/// window is to keep once the zoom has taken effect.
 #[derive(Debug, Default)]
 pub struct AutoZoom {
-    /// The user zoomed: their choice stands.
-    off: bool,
-    set: Option<f32>,
+    chosen: bool,
     /// The window's size in points before the zoom grew: it is asked to keep it (more
     /// pixels, the same room), within the screen.
     keep: Option<egui::Vec2>,
 }
 
 impl AutoZoom {
-    /// The user chose a zoom: stop choosing one.
-    pub fn hand_over(&mut self) {
-        self.off = true;
-    }
-
-    /// Once a frame: on the first frame that knows the screen, zooms to suit it, as a
-    /// system's own scaling would, unless the system scales already; the next frame asks
-    /// the window to keep the room it had. The screen is the monitor the window is on
-    /// (its size in points is only read at zoom 1: the platform reports it a frame late,
-    /// in the previous frame's points), or where the platform does not say, the window.
+    /// Once a frame: on the first frame, zooms to suit the screen, as a system's own
+    /// scaling would, unless the system scales or a zoom is set already; the next frame
+    /// asks the window to keep the room it had. The screen is the monitor the window is
+    /// on (read at zoom 1 only: the platform reports it a frame late, in the previous
+    /// frame's points), or where the platform does not say, the window. Choosing once
+    /// leaves every later zoom (the View menu, egui's Ctrl +/-) to the user.
     pub fn apply(&mut self, ctx: &egui::Context) {
-        if let Some(keep) = self.keep.take() {
-            let screen = ctx.input(|i| i.viewport().monitor_size);
-            if let Some(screen) = screen {
-                let room = screen * ctx.zoom_factor() / self.set.unwrap_or(1.0);
-                let size = keep.min(room * 0.95);
-                ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
-            }
-        }
-        if self.off || self.set.is_some() {
-            return;
-        }
-        let zoom = ctx.zoom_factor();
-        if zoom != 1.0 || ctx.native_pixels_per_point().unwrap_or(1.0) != 1.0 {
-            // Zoomed already, or scaled by the system: leave it be.
-            self.off = true;
-            return;
-        }
         let monitor = ctx.input(|i| i.viewport().monitor_size);
-        let screen = monitor.unwrap_or_else(|| ctx.content_rect().size());
-        let wanted = zoom_for(screen);
-        self.set = Some(wanted);
+        if let (Some(keep), Some(screen)) = (self.keep.take(), monitor) {
+            let size = keep.min(screen * 0.95);
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
+        }
+        if std::mem::replace(&mut self.chosen, true) {
+            return;
+        }
+        if ctx.zoom_factor() != 1.0 || ctx.native_pixels_per_point().unwrap_or(1.0) != 1.0 {
+            return;
+        }
+        let wanted = zoom_for(monitor.unwrap_or_else(|| ctx.content_rect().size()));
         if wanted != 1.0 {
             ctx.set_zoom_factor(wanted);
             if monitor.is_some() {

@@ -4,7 +4,7 @@
 //! member owns. Read through the broker's view, like the rest of the report.
 
 use crate::broker::index::TopicId;
-use crate::broker::view::{ConsumerView, TopicView};
+use crate::broker::view::ConsumerView;
 use crate::broker::world::{NodeRef, World};
 use crate::engine::SimTime;
 
@@ -17,8 +17,15 @@ pub struct Lane {
     /// Per group, in group order: its committed offset here and the member that owns the
     /// partition (a place in the group's members), if any.
     pub groups: Vec<(u64, Option<usize>)>,
-    /// Whether it has a leader (none after a broker failure, until failover).
-    pub leader: bool,
+    /// While it has no leader (after a broker failure), when it gets one back
+    /// (`SimTime::MAX`: not until its broker returns).
+    pub no_leader_until: Option<SimTime>,
+}
+
+impl Lane {
+    pub fn has_leader(&self) -> bool {
+        self.no_leader_until.is_none()
+    }
 }
 
 /// Where a consumer group is in its life.
@@ -104,13 +111,13 @@ pub fn lanes(world: &World, t: TopicId, now: SimTime) -> Lanes {
     };
     let groups: Vec<_> = topic.groups().collect();
     let committed: Vec<Vec<u64>> = groups.iter().map(|g| g.committed().collect()).collect();
-    let partitions = topic
+    let partitions: Vec<Lane> = topic
         .partitions()
         .enumerate()
         .map(|(p, partition)| Lane {
             start: partition.start_offset(),
             end: partition.end_offset(),
-            leader: partition.leader_back_at(now).is_none(),
+            no_leader_until: partition.leader_back_at(now),
             groups: groups
                 .iter()
                 .zip(&committed)
@@ -138,7 +145,7 @@ pub fn lanes(world: &World, t: TopicId, now: SimTime) -> Lanes {
             } else if let Some(missing) = missing {
                 missing
             } else {
-                pause(&members, &topic, now).map_or(Phase::Stable, Phase::Paused)
+                pause(&members, &partitions, now).map_or(Phase::Stable, Phase::Paused)
             };
             Group {
                 name: g.name().to_string(),
@@ -154,7 +161,7 @@ pub fn lanes(world: &World, t: TopicId, now: SimTime) -> Lanes {
 
 /// Why a group with no member missing reads nothing, if it does not: no member is up
 /// (crashed, or every one cut off), or no partition has a leader.
-fn pause(members: &[ConsumerView<'_>], topic: &TopicView<'_>, now: SimTime) -> Option<Pause> {
+fn pause(members: &[ConsumerView<'_>], lanes: &[Lane], now: SimTime) -> Option<Pause> {
     if !members.is_empty() && members.iter().all(|m| !m.alive()) {
         // A member whose link is cut is down to the group too; say so when all are.
         if members.iter().all(|m| m.disconnected()) {
@@ -162,12 +169,9 @@ fn pause(members: &[ConsumerView<'_>], topic: &TopicView<'_>, now: SimTime) -> O
         }
         return Some(Pause::NoMemberUp);
     }
-    let mut back = None::<SimTime>;
-    for partition in topic.partitions() {
-        let at = partition.leader_back_at(now)?;
-        back = Some(back.map_or(at, |b| b.min(at)));
-    }
-    let at = back?;
+    // Paused only if every partition lacks a leader; the first back ends it.
+    let lacking: Option<Vec<SimTime>> = lanes.iter().map(|l| l.no_leader_until).collect();
+    let at = lacking?.into_iter().min()?;
     let back_in = (at != SimTime::MAX).then(|| at.saturating_sub(now));
     Some(Pause::NoLeader { back_in })
 }
@@ -254,7 +258,7 @@ mod tests {
             for lane in &lanes.partitions {
                 let (committed, _) = lane.groups[0];
                 assert!(lane.start <= lane.end && committed <= lane.end, "{lane:?}");
-                assert!(lane.leader, "{lane:?}");
+                assert!(lane.has_leader(), "{lane:?}");
             }
         }
         assert_eq!(rebalances(run.world()), 1);

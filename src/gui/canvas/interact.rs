@@ -12,6 +12,14 @@ use crate::gui::runner::NodeStatus;
 use crate::gui::style::Look;
 use crate::scenario::raw::{RawEdge, RawNode};
 
+/// What a frame knows of one node beyond the document, looked up once for all nodes.
+#[derive(Clone, Copy)]
+pub(super) struct NodeLive<'a> {
+    pub status: Option<&'a NodeStatus>,
+    /// It reads from a topic (its guarantee is said in commits, not acks).
+    pub reads_topic: bool,
+}
+
 impl Canvas {
     /// One node: drawn, then its body (select, move, context menu), then its output port
     /// (drag to connect), which is interacted with last so it wins over the body.
@@ -21,17 +29,20 @@ impl Canvas {
         painter: &egui::Painter,
         doc: &Document,
         node: &RawNode,
-        status: Option<&NodeStatus>,
+        live: NodeLive<'_>,
         commands: &mut Vec<LabCommand>,
     ) {
+        let NodeLive {
+            status,
+            reads_topic,
+        } = live;
         let id = node.id();
         let selected = self.selection.nodes.contains(id);
         let badge = super::draw::node(painter, node, selected, status);
         let rect = node_rect(node);
         let mut captions = Vec::new();
         if let RawNode::Consumer(c) = node {
-            let topic = matches!(doc.source_of(id), Some(RawNode::Topic(_)));
-            let words = super::consequences::guarantee(c, topic);
+            let words = super::consequences::guarantee(c, reads_topic);
             captions.push((words, super::consequences::CAPTION));
         }
         if let Some(a) = status.and_then(|s| s.assignment.as_ref()) {

@@ -159,7 +159,7 @@ impl LanePainter<'_> {
         let stored = Rect::from_x_y_ranges(x_of(lane.start)..=x_of(lane.end), track.y_range());
         painter.rect_filled(stored, 2.0, Color32::from_rgb(0x8a, 0x70, 0x30));
         let mut words = format!("{id} p{p}: log-end {}", lane.end);
-        if !lane.leader {
+        if !lane.has_leader() {
             painter.rect_stroke(
                 track,
                 2.0,
@@ -191,7 +191,7 @@ impl LanePainter<'_> {
             FontId::monospace(10.0),
             Color32::from_gray(190),
         );
-        if !lane.leader {
+        if !lane.has_leader() {
             painter.text(
                 track.center(),
                 egui::Align2::CENTER_CENTER,

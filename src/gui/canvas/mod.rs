@@ -225,9 +225,13 @@ impl Canvas {
         // scan per node.
         let statuses: HashMap<&str, &NodeStatus> =
             live.nodes.iter().map(|s| (s.id.as_str(), s)).collect();
+        let reads_topic = doc.topic_readers();
         for node in &doc.raw.nodes {
-            let status = statuses.get(node.id()).copied();
-            self.node_ui(ui, &painter, doc, node, status, commands);
+            let live = interact::NodeLive {
+                status: statuses.get(node.id()).copied(),
+                reads_topic: reads_topic.contains(node.id()),
+            };
+            self.node_ui(ui, &painter, doc, node, live, commands);
         }
         self.gesture_ui(ui, &painter, doc);
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use eframe::egui;
 
-use super::{Lines, names};
+use super::{Lines, Y, names};
 use crate::gui::runner::Point;
 use crate::report::status::Consequences;
 
@@ -22,7 +22,7 @@ pub(super) fn throughput_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
             .small(),
         );
     }
-    lines.show(ui, "throughput", "messages / s", |p| {
+    lines.show(ui, "throughput", Y::Rate("messages / s"), |p| {
         lines.markers(p);
         p.line(lines.line("produced (in)", &|p| Some(p.produced_per_s)));
         if copies.is_some() {
@@ -47,7 +47,7 @@ fn fan_out(points: &[Point]) -> Option<f64> {
 }
 
 pub(super) fn latency_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
-    lines.show(ui, "latency", "end-to-end latency (ms)", |p| {
+    lines.show(ui, "latency", Y::Rate("end-to-end latency (ms)"), |p| {
         lines.markers(p);
         for (i, name) in ["p50", "p95", "p99"].into_iter().enumerate() {
             p.line(lines.line(name, &|p| p.latency_ms.map(|l| l[i])));
@@ -68,7 +68,7 @@ pub(super) fn depth_ui(ui: &mut egui::Ui, lines: &Lines<'_>) {
             .iter()
             .flat_map(|p| p.queues.iter().map(|q| q.0.clone())),
     );
-    lines.show(ui, "depth", "messages", |p| {
+    lines.show(ui, "depth", Y::Count("messages"), |p| {
         lines.markers(p);
         for name in &names {
             p.line(lines.line(&format!("{name} ready"), &|pt| {
@@ -111,7 +111,7 @@ pub(super) fn lag_ui(
     }
     lag_picker(ui, &partitions, pick);
     let (group_pick, partition_pick) = pick.clone();
-    lines.show(ui, "lag", "records behind", |p| {
+    lines.show(ui, "lag", Y::Count("records behind"), |p| {
         lines.markers(p);
         let picked = partitions
             .iter()
@@ -202,7 +202,7 @@ pub(super) fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>, per_node: &mut b
                 .iter()
                 .flat_map(|p| p.nodes.iter().map(|n| n.0.clone())),
         );
-        lines.show(ui, "failures", "messages so far", |p| {
+        lines.show(ui, "failures", Y::Count("messages so far"), |p| {
             lines.markers(p);
             for node in &nodes {
                 for (what, figure) in CONSEQUENCES {
@@ -218,7 +218,7 @@ pub(super) fn failures_ui(ui: &mut egui::Ui, lines: &Lines<'_>, per_node: &mut b
         });
         return;
     }
-    lines.show(ui, "failures", "messages so far", |p| {
+    lines.show(ui, "failures", Y::Count("messages so far"), |p| {
         lines.markers(p);
         p.line(lines.line("retries", &|p| Some(p.retries as f64)));
         p.line(lines.line("dead-lettered", &|p| Some(p.dead_lettered as f64)));

@@ -210,7 +210,7 @@ impl Lines<'_> {
         &'p self,
         ui: &mut egui::Ui,
         id: &str,
-        y: &str,
+        y: Y,
         body: impl FnOnce(&mut egui_plot::PlotUi<'p>) + 'p,
     ) {
         let size = ui.available_size();
@@ -326,13 +326,20 @@ impl Lines<'_> {
     }
 }
 
+/// What a plot's y axis shows, with its label.
+#[derive(Clone, Copy)]
+enum Y {
+    /// Messages or records: whole numbers only on the axis.
+    Count(&'static str),
+    /// Rates and times.
+    Rate(&'static str),
+}
+
 /// A plot on the shared simulated-time axis.
-fn plot(id: &str, y: &str) -> Plot<'static> {
-    // Plots of counts (messages, records) label whole numbers only.
-    let least = if matches!(id, "depth" | "lag" | "failures") {
-        1.0
-    } else {
-        0.0
+fn plot(id: &str, y: Y) -> Plot<'static> {
+    let (label, least) = match y {
+        Y::Count(label) => (label, 1.0),
+        Y::Rate(label) => (label, 0.0),
     };
     Plot::new(id)
         .x_grid_spacer(egui_plot::uniform_grid_spacer(|input| {
@@ -344,7 +351,7 @@ fn plot(id: &str, y: &str) -> Plot<'static> {
         .x_axis_formatter(|mark, _| tick(mark.value, mark.step_size))
         .y_axis_formatter(|mark, _| tick(mark.value, mark.step_size))
         .x_axis_label("simulated time (s)")
-        .y_axis_label(y.to_string())
+        .y_axis_label(label)
         .link_axis(egui::Id::unique("time-axis"), [true, false])
         .link_cursor(egui::Id::unique("time-axis"), [true, false])
         .allow_scroll(false)
